@@ -1,0 +1,213 @@
+"""The commands of DESIGN's CLI contract; each calls one job and renders its result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from backproof.cli import render
+from backproof.cli.durations import parse_duration
+from backproof.cli.main import (
+    Invocation,
+    cli,
+    destination_lookup,
+    emit,
+    pass_invocation,
+    resolve_path,
+    target_lookup,
+)
+from backproof.cli.progress import show_progress
+from backproof.errors import UsageError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.cleanup import run_cleanup
+from backproof.jobs.context import Context
+from backproof.jobs.health import run_health
+from backproof.jobs.listing import list_backups
+from backproof.jobs.report import run_report
+from backproof.jobs.restore import run_restore
+from backproof.jobs.run import run_chain
+from backproof.jobs.verify import run_verify
+
+TARGET_OPTION = click.option(
+    "--target", "target", metavar="T", help="Target name (default: the first)."
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+
+
+def checked_context(
+    invocation: Invocation, target: str | None, destination: str | None = None
+) -> Context:
+    """Return the context after checking the named target and destination exist."""
+    settings = invocation.settings()
+    target_lookup(settings, target)
+    destination_lookup(settings, destination)
+    return invocation.context()
+
+
+@cli.command()
+@TARGET_OPTION
+@pass_invocation
+def backup(invocation: Invocation, target: str | None) -> None:
+    """Back up the database and files of a target; print the new backup id."""
+    context = checked_context(invocation, target)
+    with show_progress(context):
+        result = run_backup(context, target)
+    click.echo(result.backup_id)
+    click.echo(render.render_backup(result), err=True)
+
+
+@cli.command()
+@TARGET_OPTION
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@pass_invocation
+def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> None:
+    """Apply the retention policy and the storage cap; remove debris."""
+    result = run_cleanup(checked_context(invocation, target), target, dry_run)
+    click.echo(render.render_cleanup(result))
+
+
+@cli.command()
+@TARGET_OPTION
+@click.option("--backup", "backup_id", metavar="ID", help="Backup to verify (default: newest).")
+@click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
+@pass_invocation
+def verify(
+    invocation: Invocation, target: str | None, backup_id: str | None, source: str | None
+) -> None:
+    """Restore a backup into a throw-away database and compare it with its facts."""
+    context = checked_context(invocation, target, source)
+    click.echo(render.render_verify(run_verify(context, target, backup_id, source)))
+
+
+@cli.command()
+@TARGET_OPTION
+@click.option("--output", metavar="PATH", help="Where to write the Markdown report.")
+@pass_invocation
+def report(invocation: Invocation, target: str | None, output: str | None) -> None:
+    """Write the Markdown report of backups, verifications and health."""
+    result = run_report(checked_context(invocation, target), target, resolve_path(output))
+    click.echo(f"report written to {result.path}")
+
+
+@cli.command()
+@TARGET_OPTION
+@JSON_OPTION
+@pass_invocation
+def health(invocation: Invocation, target: str | None, as_json: bool) -> int:
+    """Evaluate health; exit 0 when ok or pending, 1 when warning or failing."""
+    result = run_health(checked_context(invocation, target), target)
+    emit(result.to_json(), render.render_health(result), as_json)
+    return 0 if result.is_healthy else 1
+
+
+@cli.command()
+@TARGET_OPTION
+@pass_invocation
+def run(invocation: Invocation, target: str | None) -> int:
+    """Backup, cleanup, verify, report and health, in that order."""
+    context = checked_context(invocation, target)
+    with show_progress(context):
+        result = run_chain(context, target)
+    click.echo(render.render_run(result))
+    return 0 if result.succeeded else 1
+
+
+@cli.command(name="list")
+@TARGET_OPTION
+@click.option("--from", "source", metavar="NAME", help="Destination to list (default: primary).")
+@JSON_OPTION
+@pass_invocation
+def list_command(
+    invocation: Invocation, target: str | None, source: str | None, as_json: bool
+) -> None:
+    """List committed backups, newest first."""
+    backups = list_backups(checked_context(invocation, target, source), target, source)
+    emit({"backups": [item.to_json() for item in backups]}, render.render_list(backups), as_json)
+
+
+@cli.command()
+@click.argument("backup_id", metavar="ID")
+@click.option("--to", "database_url", metavar="URL", help="Database to restore into.")
+@click.option("--files-to", "files_folder", metavar="DIR", help="Folder to restore the files into.")
+@click.option("--force", is_flag=True, help="Restore over a database or folder that is not empty.")
+@TARGET_OPTION
+@click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
+@pass_invocation
+def restore(
+    invocation: Invocation,
+    backup_id: str,
+    database_url: str | None,
+    files_folder: str | None,
+    force: bool,
+    target: str | None,
+    source: str | None,
+) -> None:
+    """Restore a backup into a database and/or its files into a folder."""
+    context = checked_context(invocation, target, source)
+    if (
+        database_url
+        and database_url.startswith("sqlite:///")
+        and not database_url.startswith("sqlite:////")
+    ):
+        database_url = f"sqlite:///{Path(database_url.removeprefix('sqlite:///')).absolute()}"
+    result = run_restore(
+        context,
+        backup_id,
+        database_url,
+        resolve_path(files_folder),
+        force=force,
+        target_name=target,
+        destination_name=source,
+    )
+    click.echo(f"backup {result.backup_id} restored in {result.duration_seconds:.2f} s")
+
+
+@cli.command()
+@click.option(
+    "--job", metavar="J", help="Only this job (backup, cleanup, verify, report, health, restore)."
+)
+@TARGET_OPTION
+@click.option("--since", metavar="DURATION", help="Only the last 30m, 12h, 7d, 2w…")
+@click.option("--limit", default=100, show_default=True, help="At most this many rows.")
+@JSON_OPTION
+@pass_invocation
+def activities(
+    invocation: Invocation,
+    job: str | None,
+    target: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show the audit trail, newest first."""
+    context = invocation.context()
+    try:
+        start = context.clock() - parse_duration(since) if since else None
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from exc
+    rows = context.activities.find(job=job, target=target, since=start, limit=limit)
+    emit({"activities": [row.to_json() for row in rows]}, render.render_activities(rows), as_json)
+
+
+@cli.command()
+@pass_invocation
+def metrics(invocation: Invocation) -> None:
+    """Print the Prometheus metrics once."""
+    from backproof.metrics import render_metrics  # noqa: PLC0415
+
+    click.echo(render_metrics(invocation.context()).decode(), nl=False)
+
+
+@cli.command()
+@click.option("--dir", "folder", default=".", show_default=True, help="Folder to create it in.")
+@click.option("--force", is_flag=True, help="Replace an existing demo in the folder.")
+def demo(folder: str, force: bool) -> None:
+    """Create a sample CRM (SQLite database + uploads folder) and a config for it."""
+    from backproof.demo import create_demo  # noqa: PLC0415
+
+    layout = create_demo(Path(folder).absolute(), overwrite=force)
+    rows = ", ".join(f"{count} {table}" for table, count in layout.rows.items())
+    click.echo(f"sample CRM in {layout.folder}: {rows}")
+    click.echo(f"config: {layout.config}")
+    click.echo(f"next: cd {layout.folder} && backproof run")

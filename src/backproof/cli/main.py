@@ -1,0 +1,134 @@
+"""The command line: parse, call one job, render text or ``--json``; map errors to exit codes.
+
+Exit codes: 0 success, 1 the job ran and failed (an activity says why), 2 usage or
+configuration error (nothing was run). Errors are one line on stderr; ``--debug`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from backproof import __version__
+from backproof.config.loading import find_config_path, load_settings
+from backproof.config.models import Settings
+from backproof.errors import BackproofError, NotFoundError, UsageError
+from backproof.jobs.context import Context, open_context
+
+T = TypeVar("T")
+
+
+@dataclass
+class Invocation:
+    """The global options, and the context built from them on first use."""
+
+    config: str | None
+    debug: bool
+    _context: Context | None = None
+
+    def settings(self) -> Settings:
+        """Return the validated settings (ConfigError when invalid)."""
+        return load_settings(find_config_path(self.config, os.environ))
+
+    def context(self) -> Context:
+        """Return the job context, opening the state database once."""
+        if self._context is None:
+            self._context = open_context(self.settings())
+        return self._context
+
+
+pass_invocation = click.make_pass_decorator(Invocation)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Config file (default ./backproof.toml or $BACKPROOF_CONFIG).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, prog_name="backproof")
+@click.pass_context
+def cli(click_context: click.Context, config: str | None, debug: bool) -> None:
+    """backproof: daily backups of a web application's data, proven by a real restore."""
+    click_context.obj = Invocation(config, debug or bool(os.environ.get("BACKPROOF_DEBUG")))
+
+
+def emit(data: Any, text: str, as_json: bool) -> None:
+    """Print one JSON document or the text for people."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def target_lookup(settings: Settings, name: str | None) -> None:
+    """Raise UsageError when ``--target`` names no configured target."""
+    if name is not None and name not in [target.name for target in settings.targets]:
+        known = ", ".join(target.name for target in settings.targets)
+        raise UsageError(f"no target {name!r} in the config (targets: {known})")
+
+
+def destination_lookup(settings: Settings, name: str | None) -> None:
+    """Raise UsageError when ``--from`` names no configured destination."""
+    if name is not None and name not in [item.name for item in settings.destinations]:
+        known = ", ".join(item.name for item in settings.destinations)
+        raise UsageError(f"no destination {name!r} in the config (destinations: {known})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the documented code."""
+    from backproof.cli import commands  # noqa: F401, PLC0415 - registers the commands
+
+    debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
+        os.environ.get("BACKPROOF_DEBUG")
+    )
+    sys.exit(run_cli(argv, debug))
+
+
+def run_cli(argv: list[str] | None, debug: bool) -> int:
+    """Run the CLI; return the exit code instead of exiting."""
+    try:
+        outcome = cli.main(args=argv, prog_name="backproof", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("backproof: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"backproof: {exc.format_message()}", err=True)
+        return 2
+    except BackproofError as exc:
+        _print_error(exc, debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("backproof: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        _print_error(exc, debug, prefix="internal error: ")
+        return 1
+    return outcome if isinstance(outcome, int) else 0
+
+
+def _print_error(exc: BaseException, debug: bool, prefix: str = "") -> None:
+    if debug:
+        traceback.print_exception(exc)
+    message = " ".join(str(exc).split()) if not isinstance(exc, NotFoundError) else str(exc)
+    click.echo(f"backproof: error: {prefix}{message}", err=True)
+
+
+def call_job(invocation: Invocation, job: Callable[[Context], T]) -> T:
+    """Run a job with the invocation's context."""
+    return job(invocation.context())
+
+
+def resolve_path(value: str | None) -> Path | None:
+    """Return an absolute path of a command-line path (relative to the working directory)."""
+    return None if value is None else Path(value).absolute()

@@ -1,0 +1,60 @@
+"""Comparing a restore with the facts of its dump: a pure function that names every difference."""
+
+from __future__ import annotations
+
+from backproof.archive.manifest import Facts, FilesFacts
+
+MAX_DIFFERENCES_SHOWN = 8
+
+
+def compare_database_facts(expected: Facts, actual: Facts) -> list[str]:
+    """Return one line per difference in tables, row counts, objects and sampled rows."""
+    differences: list[str] = []
+    missing = sorted(set(expected.tables) - set(actual.tables))
+    extra = sorted(set(actual.tables) - set(expected.tables))
+    if missing:
+        differences.append(f"tables missing after restore: {', '.join(missing)}")
+    if extra:
+        differences.append(f"tables not in the dump: {', '.join(extra)}")
+    for table, rows in sorted(expected.tables.items()):
+        restored = actual.tables.get(table)
+        if restored is not None and restored != rows:
+            differences.append(f"table {table}: {restored} rows restored, {rows} dumped")
+    for kind, count in sorted(expected.objects.items()):
+        restored_count = actual.objects.get(kind, 0)
+        if restored_count != count:
+            differences.append(f"{kind}: {restored_count} restored, {count} dumped")
+    for table, sample in sorted(expected.samples.items()):
+        restored_rows = actual.samples[table].rows if table in actual.samples else {}
+        for key, digest in sample.rows.items():
+            if restored_rows.get(key) != digest:
+                state = "is missing" if key not in restored_rows else "differs"
+                differences.append(
+                    f"table {table}: sampled row {_key_text(sample.key_columns, key)} {state}"
+                )
+    return differences
+
+
+def compare_files_facts(expected: FilesFacts, actual: FilesFacts) -> list[str]:
+    """Return one line per difference between the files archive recorded and the one read back."""
+    differences = []
+    for name in ("entries", "regular_files", "total_bytes"):
+        if getattr(expected, name) != getattr(actual, name):
+            differences.append(
+                f"files: {name.replace('_', ' ')} {getattr(actual, name)} read back, "
+                f"{getattr(expected, name)} archived"
+            )
+    if expected.tree_sha256 != actual.tree_sha256:
+        differences.append("files: the content of the archive differs from what was archived")
+    return differences
+
+
+def summarize(differences: list[str]) -> str:
+    """Return the first differences as one line, with a count of the rest."""
+    shown = "; ".join(differences[:MAX_DIFFERENCES_SHOWN])
+    rest = len(differences) - MAX_DIFFERENCES_SHOWN
+    return shown + (f"; and {rest} more" if rest > 0 else "")
+
+
+def _key_text(columns: list[str], key: str) -> str:
+    return f"{','.join(columns)}={key.strip('[]')}"

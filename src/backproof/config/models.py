@@ -1,0 +1,274 @@
+"""The settings models: the one source of truth for validation, defaults and the reference.
+
+Every model forbids unknown keys so that a typo is an error naming the key, not a silent default.
+Paths and URLs that are relative are made absolute against the config file's folder by
+``backproof.config.loading``; the models themselves never touch the filesystem.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+DEFAULT_STATE_URL = "sqlite:///.backproof/state.db"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+STORAGE_SCHEMES = ("file", "s3", "memory")
+
+
+class Section(BaseModel):
+    """Base of every settings section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def check_url_scheme(url: str, schemes: tuple[str, ...]) -> str:
+    """Return ``url`` when its scheme is one of ``schemes``; raise ValueError naming them."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
+    if scheme not in schemes:
+        allowed = ", ".join(f"{name}://" for name in schemes)
+        raise ValueError(f"unsupported URL {mask_url(url)!r}: expected one of {allowed}")
+    return url
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", url)
+
+
+class StateSettings(Section):
+    """Where the audit trail and the other state of backproof live."""
+
+    url: str = Field(DEFAULT_STATE_URL, description="SQLAlchemy-style URL of the state database")
+    lock_dir: Path = Field(Path(".backproof/locks"), description="folder of the run locks")
+    lock_wait_seconds: float = Field(60.0, ge=0, description="how long a second run waits")
+    stale_after_hours: float = Field(
+        24.0, gt=0, description="a `running` row of another host older than this is stale"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return check_url_scheme(url, DATABASE_SCHEMES)
+
+
+class TargetSettings(Section):
+    """One application's data to protect."""
+
+    name: str = Field("crm", pattern=NAME_PATTERN)
+    database: str | None = Field(None, description="URL of the database; none for files only")
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    password_file: Path | None = Field(None, description="file holding the password")
+    files: list[Path] = Field(default_factory=list, description="folders and files to archive")
+    key_tables: list[str] = Field(default_factory=lambda: ["companies", "contacts"])
+    sample_rows: int = Field(100, ge=1, le=100_000, description="rows sampled per key table")
+    compression: Literal["zstd", "gzip"] = "zstd"
+    compression_level: int | None = Field(None, ge=1, le=19)
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, url: str | None) -> str | None:
+        return None if url is None else check_url_scheme(url, DATABASE_SCHEMES)
+
+    @model_validator(mode="after")
+    def _check_something_to_back_up(self) -> TargetSettings:
+        if self.database is None and not self.files:
+            raise ValueError("a target needs `database`, `files` or both")
+        if self.password_env and self.password_file:
+            raise ValueError("set `password_env` or `password_file`, not both")
+        names = [path.name for path in self.files]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"`files` are archived under their names; repeated: {repeated}")
+        return self
+
+
+class DestinationSettings(Section):
+    """One place backups are written to; the first destination is the primary."""
+
+    name: str = Field("local", pattern=NAME_PATTERN)
+    url: str = Field(description="file:///abs/path, file:relative/path or s3://bucket/prefix")
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    path_style: bool = True
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    max_concurrency: int = Field(4, ge=1, le=32)
+    part_size_mb: int = Field(16, ge=5, le=5120)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return check_url_scheme(url, STORAGE_SCHEMES)
+
+
+class EncryptionSettings(Section):
+    """age encryption of parts and authentication of manifests."""
+
+    recipients: list[str] = Field(default_factory=list)
+    identity_file: Path | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _check_recipients(cls, recipients: list[str]) -> list[str]:
+        for recipient in recipients:
+            if not recipient.startswith(("age1", "ssh-")):
+                raise ValueError(f"{recipient[:12]!r}… is not an age recipient (age1…)")
+        return recipients
+
+
+class VerifySettings(Section):
+    """Where the temporary databases of verify are made."""
+
+    url: str | None = Field(
+        None,
+        description="server for temporary databases (for SQLite, a folder: sqlite:///folder); "
+        "default: the source's server; for SQLite a private folder beside the state's locks",
+    )
+    keep_failed: bool = Field(False, description="keep a temporary database that failed checks")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        return None if url is None else check_url_scheme(url, DATABASE_SCHEMES)
+
+
+class RetentionSettings(Section):
+    """Which backups cleanup keeps (the defaults of the most used tool in the field)."""
+
+    keep_all_days: int = Field(7, ge=0)
+    keep_daily_days: int = Field(16, ge=0)
+    keep_weekly_weeks: int = Field(8, ge=0)
+    keep_monthly_months: int = Field(4, ge=0)
+    keep_yearly_years: int = Field(2, ge=0)
+    max_storage_mb: float = Field(5000.0, gt=0)
+    debris_min_age_hours: float = Field(1.0, ge=0)
+
+
+class HealthSettings(Section):
+    """The targets health is judged against."""
+
+    window_days: int = Field(7, ge=1)
+    backup_success_rate_min_percent: float = Field(99.0, ge=0, le=100)
+    verify_success_rate_min_percent: float = Field(99.0, ge=0, le=100)
+    rpo_hours: float = Field(24.0, gt=0)
+    verify_max_age_hours: float = Field(48.0, gt=0)
+    size_drop_warning_percent: float = Field(
+        50.0, gt=0, le=100, description="warn when the newest dump shrank by this much"
+    )
+
+
+class SlackSettings(Section):
+    """Slack incoming webhook."""
+
+    webhook_url: SecretStr | None = None
+    timeout_seconds: float = Field(3.0, gt=0)
+
+
+class EmailSettings(Section):
+    """SMTP fallback for alerts."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["plain", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    from_address: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class AlertSettings(Section):
+    """Who is told when something is wrong."""
+
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    email: EmailSettings | None = None
+    apprise: list[SecretStr] = Field(default_factory=list)
+    healthcheck_url: SecretStr | None = None
+    rate_limit_seconds: float = Field(300.0, ge=0)
+    verify_failures_in_a_row: int = Field(2, ge=1)
+    notify_success: bool = False
+
+
+class WebSettings(Section):
+    """The HTTP service of ``backproof serve``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9187, ge=0, le=65535)
+    token: SecretStr | None = None
+
+
+class MetricsSettings(Section):
+    """Prometheus exposition."""
+
+    path: str = Field("/crm/ops/metrics", pattern=r"^/")
+    prefix: str = Field("crm_ops_", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+    pushgateway: str | None = None
+    push_job: str = "backproof"
+
+
+class ReportSettings(Section):
+    """The Markdown report."""
+
+    output: Path = Path("docs/16-generated/backup-report.md")
+    history: int = Field(14, ge=1, le=1000, description="rows of backups and verifies shown")
+
+
+class ScheduleSettings(Section):
+    """When ``serve`` runs the daily chain."""
+
+    cron: str = "0 1 * * *"
+    timezone: str = "UTC"
+    shutdown_grace_seconds: float = Field(60.0, ge=0)
+
+
+class Settings(Section):
+    """The whole configuration."""
+
+    state: StateSettings = Field(default_factory=StateSettings)
+    targets: list[TargetSettings] = Field(min_length=1)
+    destinations: list[DestinationSettings] = Field(min_length=1)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    @model_validator(mode="after")
+    def _check_unique_names(self) -> Settings:
+        for kind, names in (
+            ("targets", [target.name for target in self.targets]),
+            ("destinations", [destination.name for destination in self.destinations]),
+        ):
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def target(self, name: str | None) -> TargetSettings:
+        """Return the target called ``name`` (the first when None); raise KeyError if unknown."""
+        if name is None:
+            return self.targets[0]
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+    def destination(self, name: str | None) -> DestinationSettings:
+        """Return the destination called ``name`` (the primary when None)."""
+        if name is None:
+            return self.destinations[0]
+        for destination in self.destinations:
+            if destination.name == name:
+                return destination
+        raise KeyError(name)

@@ -1,0 +1,140 @@
+"""The health verdict: a pure function of a target's figures and the thresholds.
+
+Statuses, worst first: ``failing``, ``warning``, ``pending`` (not enough history yet), ``ok``.
+The verdict of a target is its worst check; the verdict of all targets is the worst target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from backproof.config.models import HealthSettings
+from backproof.status import TargetFigures
+
+Status = Literal["ok", "warning", "failing", "pending"]
+SEVERITY: dict[str, int] = {"ok": 0, "pending": 1, "warning": 2, "failing": 3}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One judged figure."""
+
+    name: str
+    status: Status
+    value: float | None
+    threshold: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    """The verdict for one target."""
+
+    target: str
+    status: Status
+    checks: tuple[Check, ...]
+
+
+def worst(statuses: list[Status]) -> Status:
+    """Return the most severe status, ``pending`` when there is none."""
+    if not statuses:
+        return "pending"
+    return max(statuses, key=lambda status: SEVERITY[status])
+
+
+def evaluate_health(figures: TargetFigures, settings: HealthSettings) -> TargetHealth:
+    """Judge a target's figures against the thresholds; return every check and the verdict."""
+    checks = (
+        _check_rpo(figures, settings),
+        _check_rate(
+            "backup_success_rate",
+            figures.backup_success_rate,
+            figures.backups_total,
+            settings.backup_success_rate_min_percent,
+            settings.window_days,
+        ),
+        _check_rate(
+            "verify_success_rate",
+            figures.verify_success_rate,
+            figures.verifies_total,
+            settings.verify_success_rate_min_percent,
+            settings.window_days,
+        ),
+        _check_verify_streak(figures),
+        _check_verified_age(figures, settings),
+        _check_size_drop(figures, settings),
+        _check_destinations(figures),
+        _check_restore_duration(figures),
+    )
+    return TargetHealth(figures.target, worst([check.status for check in checks]), checks)
+
+
+def _check_rpo(figures: TargetFigures, settings: HealthSettings) -> Check:
+    age = figures.newest_backup_age_hours
+    if age is None:
+        return Check("rpo", "pending", None, settings.rpo_hours, "no committed backup yet")
+    if age >= settings.rpo_hours:
+        message = f"newest valid backup is {age:.1f} h old (RPO {settings.rpo_hours:g} h)"
+        return Check("rpo", "failing", age, settings.rpo_hours, message)
+    return Check("rpo", "ok", age, settings.rpo_hours, f"newest valid backup is {age:.1f} h old")
+
+
+def _check_rate(
+    name: str, rate: float | None, total: int, minimum_percent: float, window_days: int
+) -> Check:
+    if rate is None:
+        return Check(name, "pending", None, minimum_percent, f"no run in the last {window_days} d")
+    percent = rate * 100
+    message = f"{percent:.1f} % of {total} runs in {window_days} d succeeded"
+    if percent < minimum_percent:
+        return Check(
+            name, "warning", percent, minimum_percent, message + f" (< {minimum_percent:g} %)"
+        )
+    return Check(name, "ok", percent, minimum_percent, message)
+
+
+def _check_verify_streak(figures: TargetFigures) -> Check:
+    streak = figures.consecutive_verify_failures
+    if streak >= 2:
+        return Check("verify_streak", "failing", streak, 2, f"the last {streak} verifies failed")
+    if streak == 1:
+        return Check("verify_streak", "warning", streak, 2, "the last verify failed")
+    return Check("verify_streak", "ok", 0, 2, "the last verify passed or none ran")
+
+
+def _check_verified_age(figures: TargetFigures, settings: HealthSettings) -> Check:
+    age = figures.last_verify_age_hours
+    limit = settings.verify_max_age_hours
+    if age is None:
+        return Check("verified_age", "pending", None, limit, "no backup has been verified yet")
+    if age >= limit:
+        return Check("verified_age", "warning", age, limit, f"last passed verify {age:.1f} h ago")
+    return Check("verified_age", "ok", age, limit, f"last passed verify {age:.1f} h ago")
+
+
+def _check_size_drop(figures: TargetFigures, settings: HealthSettings) -> Check:
+    newest, previous = figures.newest_dump_size_bytes, figures.previous_dump_size_bytes
+    limit = settings.size_drop_warning_percent
+    if not newest or not previous:
+        return Check("dump_size", "ok", None, limit, "not enough backups to compare sizes")
+    drop_percent = max(0.0, (previous - newest) / previous * 100)
+    message = f"newest dump {newest} B, previous {previous} B ({drop_percent:.0f} % smaller)"
+    if drop_percent >= limit:
+        return Check("dump_size", "warning", drop_percent, limit, message)
+    return Check("dump_size", "ok", drop_percent, limit, message)
+
+
+def _check_destinations(figures: TargetFigures) -> Check:
+    missing = figures.newest_backup_missing_destinations
+    if missing:
+        message = "newest backup is partial: missing on " + ", ".join(missing)
+        return Check("destinations", "warning", len(missing), 0, message)
+    return Check("destinations", "ok", 0, 0, "newest backup reached every destination")
+
+
+def _check_restore_duration(figures: TargetFigures) -> Check:
+    seconds = figures.restore_duration_seconds_last
+    if seconds is None:
+        return Check("restore_duration", "ok", None, None, "no restore measured yet")
+    return Check("restore_duration", "ok", seconds, None, f"last restore took {seconds:.1f} s")

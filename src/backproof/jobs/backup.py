@@ -1,0 +1,191 @@
+"""RunBackupJob: dump the database and archive the files into every destination, manifest last."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from backproof import __version__
+from backproof.archive.catalog import backup_prefix, manifest_key, part_key
+from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
+from backproof.archive.parts import PartOutcome, part_file_name, write_part
+from backproof.archive.streams import Writer
+from backproof.config.models import TargetSettings, mask_url
+from backproof.config.secrets import database_password
+from backproof.errors import BackproofError, SourceError, StorageError
+from backproof.jobs.context import Context
+from backproof.jobs.lifecycle import RunRecord, recorded_run
+from backproof.sources import files as files_source
+from backproof.sources.base import DumpInfo
+from backproof.sources.registry import open_source
+from backproof.storage.base import Storage
+
+T = TypeVar("T")
+
+
+@dataclass
+class BackupResult:
+    """A committed backup."""
+
+    backup_id: str
+    target: str
+    size_bytes: int
+    parts: list[Part]
+    destinations: list[str]
+    failed_destinations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_partial(self) -> bool:
+        """Return True when some destination did not get the backup."""
+        return bool(self.failed_destinations)
+
+
+@dataclass
+class _Assembly:
+    """A backup being written: the destinations still live, the parts and facts so far."""
+
+    context: Context
+    target: TargetSettings
+    backup_id: str
+    live: dict[str, Storage]
+    parts: list[Part] = field(default_factory=list)
+    failures: dict[str, BackproofError] = field(default_factory=dict)
+
+    def write(self, name: str, extension: str, produce: Callable[[Writer], T]) -> tuple[T, Part]:
+        file_name = part_file_name(name, extension, self.target.compression, encrypted=False)
+        key = part_key(self.target.name, self.backup_id, file_name)
+        result, outcome = write_part(
+            self.live,
+            key,
+            produce,
+            compression=self.target.compression,
+            level=self.target.compression_level,
+            encryptor=None,
+            on_progress=lambda size: self.context.progress(name, size),
+        )
+        self._drop_failed(outcome)
+        part = Part(
+            name=name,
+            file=file_name,
+            format="",
+            size_bytes=outcome.size_bytes,
+            sha256=outcome.sha256,
+            compression=self.target.compression,
+            raw_size_bytes=outcome.raw_size_bytes,
+        )
+        self.parts.append(part)
+        return result, part
+
+    def _drop_failed(self, outcome: PartOutcome) -> None:
+        for name, error in outcome.failures.items():
+            self.failures[name] = error
+            self.live.pop(name, None)
+
+
+def run_backup(context: Context, target_name: str | None = None) -> BackupResult:
+    """Back up one target; return the committed backup.
+
+    Raises SourceError, PipelineError or StorageError; nothing is committed then.
+    """
+    target = context.settings.target(target_name)
+    with recorded_run(context, "backup", target.name) as record:
+        backup_id = new_backup_id(context.clock())
+        record.backup_id = backup_id
+        context.activities.set_backup_id(record.activity_id, backup_id)
+        assembly = _Assembly(context, target, backup_id, context.all_storages())
+        created_at = context.clock()
+        try:
+            facts, source_info = _write_parts(assembly)
+        except BaseException:
+            _discard_parts(context, target.name, backup_id)
+            raise
+        manifest = Manifest(
+            id=backup_id,
+            target=target.name,
+            created_at=created_at,
+            finished_at=context.clock(),
+            tool_version=__version__,
+            host=socket.gethostname(),
+            source=source_info,
+            parts=assembly.parts,
+            facts=facts,
+            destinations=list(assembly.live),
+        )
+        _commit_manifest(assembly, manifest)
+        result = BackupResult(
+            backup_id,
+            target.name,
+            manifest.size_bytes,
+            assembly.parts,
+            list(assembly.live),
+            {name: str(error) for name, error in assembly.failures.items()},
+        )
+        _describe(record, result, manifest)
+        return result
+
+
+def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
+    target = assembly.target
+    facts = Facts()
+    source_info = None
+    if target.database:
+        index = assembly.context.settings.targets.index(target)
+        source = open_source(target.database, database_password(target, index))
+        info: DumpInfo
+        info, part = assembly.write(
+            "db",
+            source.extension,
+            lambda sink: source.dump(sink, target.key_tables, target.sample_rows),
+        )
+        part.format = info.format
+        if part.raw_size_bytes == 0:
+            raise SourceError(f"the dump of {mask_url(target.database)} is empty")
+        facts, source_info = info.facts, info.source
+    if target.files:
+        files_facts, part = assembly.write(
+            "files", "tar", lambda sink: files_source.archive_files(target.files, sink)
+        )
+        part.format = files_source.DUMP_FORMAT
+        facts = facts.model_copy(update={"files": files_facts})
+    return facts, source_info
+
+
+def _discard_parts(context: Context, target: str, backup_id: str) -> None:
+    """Delete the parts a failed backup committed; what cannot be deleted is cleanup's debris."""
+    prefix = backup_prefix(target, backup_id)
+    for storage in context.all_storages().values():
+        with contextlib.suppress(BackproofError):
+            storage.delete_objects([item.key for item in storage.list_objects(prefix)])
+
+
+def _commit_manifest(assembly: _Assembly, manifest: Manifest) -> None:
+    data = manifest.model_dump_json(indent=2).encode()
+    key = manifest_key(manifest.target, manifest.id)
+    for name, storage in list(assembly.live.items()):
+        try:
+            storage.put_bytes(key, data)
+        except StorageError as exc:
+            assembly.failures[name] = exc
+            assembly.live.pop(name)
+    if not assembly.live:
+        raise next(iter(assembly.failures.values()))
+
+
+def _describe(record: RunRecord, result: BackupResult, manifest: Manifest) -> None:
+    db_part = manifest.part("db")
+    record.meta = {
+        "size_bytes": result.size_bytes,
+        "db_raw_size_bytes": db_part.raw_size_bytes if db_part else None,
+        "parts": {part.name: part.size_bytes for part in result.parts},
+        "destinations": result.destinations,
+        "failed_destinations": sorted(result.failed_destinations),
+        "tables": len(manifest.facts.tables),
+        "rows": sum(manifest.facts.tables.values()),
+    }
+    record.message = f"backup {result.backup_id}: {result.size_bytes} bytes"
+    if result.is_partial:
+        failed = "; ".join(f"{name}: {error}" for name, error in result.failed_destinations.items())
+        record.message += f" (partial: not on {failed})"

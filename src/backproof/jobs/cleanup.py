@@ -1,0 +1,113 @@
+"""CleanupBackupsJob: the retention policy and the storage cap on every destination, and debris."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from backproof.archive.catalog import backup_prefix, manifest_key, scan_target
+from backproof.archive.manifest import parse_backup_time
+from backproof.jobs.context import Context
+from backproof.jobs.lifecycle import recorded_run
+from backproof.retention import BackupEntry, RetentionPlan, plan_debris, plan_retention
+from backproof.storage.base import Storage
+
+
+@dataclass
+class DestinationCleanup:
+    """What cleanup did (or, with --dry-run, would do) on one destination."""
+
+    destination: str
+    kept: list[str]
+    deleted: dict[str, str]
+    debris: list[str]
+    incomplete_uploads: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CleanupResult:
+    """Cleanup of one target."""
+
+    target: str
+    dry_run: bool
+    destinations: list[DestinationCleanup]
+
+    @property
+    def deleted_count(self) -> int:
+        """Return how many committed backups were (or would be) deleted."""
+        return sum(len(item.deleted) for item in self.destinations)
+
+
+def run_cleanup(
+    context: Context, target_name: str | None = None, dry_run: bool = False
+) -> CleanupResult:
+    """Apply retention to one target on every destination; with ``dry_run`` delete nothing."""
+    target = context.settings.target(target_name)
+    with recorded_run(context, "cleanup", target.name) as record:
+        outcomes = [
+            _clean_destination(context, storage, target.name, dry_run)
+            for storage in context.all_storages().values()
+        ]
+        result = CleanupResult(target.name, dry_run, outcomes)
+        record.meta = {
+            "dry_run": dry_run,
+            "deleted": {item.destination: sorted(item.deleted) for item in outcomes},
+            "debris": {item.destination: item.debris for item in outcomes},
+        }
+        verb = "would delete" if dry_run else "deleted"
+        record.message = (
+            f"{verb} {result.deleted_count} backups and "
+            f"{sum(len(item.debris) for item in outcomes)} debris"
+        )
+        return result
+
+
+def _clean_destination(
+    context: Context, storage: Storage, target: str, dry_run: bool
+) -> DestinationCleanup:
+    now = context.clock()
+    retention = context.settings.retention
+    listing = scan_target(storage, target)
+    verified = context.activities.verified_backups(target, [m.id for m in listing.committed])
+    entries = [
+        BackupEntry(
+            manifest.id,
+            manifest.created_at,
+            listing.sizes.get(manifest.id, 0),
+            manifest.id in verified,
+        )
+        for manifest in listing.committed
+    ]
+    plan = plan_retention(entries, now, retention)
+    debris = list(
+        plan_debris(listing.debris, now, retention.debris_min_age_hours, parse_backup_time)
+    )
+    outcome = DestinationCleanup(
+        storage.name, list(plan.keep), dict(plan.reasons_to_delete), debris
+    )
+    if not dry_run:
+        _delete_backups(storage, target, plan, debris)
+        outcome.incomplete_uploads = storage.sweep_incomplete(
+            f"{target}/", lambda key: _is_abandoned(key, now, retention.debris_min_age_hours)
+        )
+    return outcome
+
+
+def _delete_backups(storage: Storage, target: str, plan: RetentionPlan, debris: list[str]) -> None:
+    for backup_id in plan.delete:
+        # The manifest goes first: an interrupted delete leaves debris, never a backup that
+        # looks committed but lacks a part.
+        storage.delete_objects([manifest_key(target, backup_id)])
+        _delete_prefix(storage, backup_prefix(target, backup_id))
+    for backup_id in debris:
+        _delete_prefix(storage, backup_prefix(target, backup_id))
+
+
+def _delete_prefix(storage: Storage, prefix: str) -> None:
+    storage.delete_objects([item.key for item in storage.list_objects(prefix)])
+
+
+def _is_abandoned(key: str, now: datetime, min_age_hours: float) -> bool:
+    parts = key.split("/")
+    moment = parse_backup_time(parts[1]) if len(parts) > 1 else None
+    return moment is not None and now - moment >= timedelta(hours=min_age_hours)

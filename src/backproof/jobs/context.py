@@ -1,0 +1,59 @@
+"""What every job works with: the settings, the audit trail, the clock and the destinations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from backproof.clock import utc_now
+from backproof.config.models import Settings
+from backproof.state.activities import ActivityLog
+from backproof.state.database import create_state_engine
+from backproof.storage.base import Storage
+from backproof.storage.registry import open_storage
+
+ProgressCallback = Callable[[str, int], None]
+
+
+def _no_progress(_label: str, _size_bytes: int) -> None:
+    """Progress is optional: jobs report bytes, the CLI decides whether to draw a bar."""
+
+
+@dataclass
+class Context:
+    """The collaborators of a job; built once per command by ``open_context``."""
+
+    settings: Settings
+    activities: ActivityLog
+    clock: Callable[[], datetime] = utc_now
+    progress: ProgressCallback = _no_progress
+    storages: dict[str, Storage] = field(default_factory=dict)
+
+    def storage(self, name: str | None = None) -> Storage:
+        """Return the destination called ``name`` (the primary when None), opened once."""
+        settings = self.settings.destination(name)
+        if settings.name not in self.storages:
+            self.storages[settings.name] = open_storage(settings)
+        return self.storages[settings.name]
+
+    def all_storages(self) -> dict[str, Storage]:
+        """Return every destination, primary first."""
+        return {item.name: self.storage(item.name) for item in self.settings.destinations}
+
+    @property
+    def stale_after(self) -> timedelta:
+        """Return how old a `running` row of another host must be to count as abandoned."""
+        return timedelta(hours=self.settings.state.stale_after_hours)
+
+
+def open_state(settings: Settings) -> Engine:
+    """Return the state database engine, migrated."""
+    return create_state_engine(settings.state.url, settings.state.lock_dir)
+
+
+def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Context:
+    """Return a context on the configured state database."""
+    return Context(settings, ActivityLog(open_state(settings), clock), clock)

@@ -1,0 +1,68 @@
+"""The life of a job run: a lock, the audit row written first and finished whatever happens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from backproof.errors import BackproofError, LockTimeoutError
+from backproof.jobs.context import Context
+from backproof.state.locks import hold_run_lock
+
+
+@dataclass
+class RunRecord:
+    """What a job tells its audit row while it works."""
+
+    activity_id: int
+    message: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    backup_id: str | None = None
+
+
+@contextmanager
+def recorded_run(context: Context, job: str, target: str | None) -> Iterator[RunRecord]:
+    """Run the block as ``job`` on ``target``: one at a time, recorded from start to end.
+
+    A run that finds another holding the lock past ``state.lock_wait_seconds`` is recorded as
+    ``skipped`` and raises LockTimeoutError. Any exception in the block finishes the row as
+    ``failed`` with the error's message, then propagates.
+    """
+    context.activities.mark_stale(context.stale_after)
+    lock_name = target or "all"
+    try:
+        with hold_run_lock(
+            context.settings.state.lock_dir,
+            job,
+            lock_name,
+            context.settings.state.lock_wait_seconds,
+        ):
+            record = RunRecord(context.activities.start(job, target))
+            with _finished_in_any_case(context, record):
+                yield record
+    except LockTimeoutError as exc:
+        context.activities.record(job, target, "skipped", str(exc))
+        raise
+
+
+@contextmanager
+def _finished_in_any_case(context: Context, record: RunRecord) -> Iterator[None]:
+    status, message = "failed", "interrupted before it finished"
+    try:
+        yield
+        status, message = "success", record.message
+    except BackproofError as exc:
+        message = str(exc)
+        raise
+    except KeyboardInterrupt:
+        message = "interrupted (SIGINT or SIGTERM)"
+        raise
+    except Exception as exc:
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        context.activities.finish(
+            record.activity_id, status, message, record.meta, record.backup_id
+        )

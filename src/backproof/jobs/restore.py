@@ -1,0 +1,111 @@
+"""Restore a backup into a database of the same engine, and its files into a folder."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from backproof.archive.catalog import load_manifest
+from backproof.archive.manifest import Manifest
+from backproof.archive.reading import check_backup, open_decoded_part
+from backproof.comparison import compare_files_facts, summarize
+from backproof.config.models import mask_url
+from backproof.errors import NotFoundError, RestoreError, UsageError
+from backproof.jobs.context import Context
+from backproof.jobs.lifecycle import recorded_run
+from backproof.sources.files import extract_files
+from backproof.sources.registry import engine_of, open_source
+from backproof.storage.base import Storage
+
+
+@dataclass
+class RestoreResult:
+    """What was restored where."""
+
+    backup_id: str
+    target: str
+    database_url: str | None
+    files_folder: Path | None
+    duration_seconds: float
+
+
+def run_restore(
+    context: Context,
+    backup_id: str,
+    database_url: str | None,
+    files_folder: Path | None,
+    *,
+    force: bool = False,
+    target_name: str | None = None,
+    destination_name: str | None = None,
+) -> RestoreResult:
+    """Check a backup's integrity, then restore it.
+
+    Raises UsageError when nothing to restore was asked for, RestoreError when the database is
+    not empty (without ``force``) or of another engine, IntegrityError when the backup is corrupt.
+    """
+    if database_url is None and files_folder is None:
+        raise UsageError("say where to restore: --to URL and/or --files-to DIR")
+    storage = context.storage(destination_name)
+    manifest = _find_backup(context, storage, backup_id, target_name)
+    with recorded_run(context, "restore", manifest.target) as record:
+        record.backup_id = manifest.id
+        record.meta = {
+            "to": mask_url(database_url) if database_url else None,
+            "files_to": str(files_folder) if files_folder else None,
+        }
+        check_backup(storage, manifest)
+        started = time.monotonic()
+        if database_url is not None:
+            _restore_database(storage, manifest, database_url, force)
+        if files_folder is not None:
+            _restore_files(storage, manifest, files_folder, force)
+        duration = round(time.monotonic() - started, 3)
+        record.meta["duration_seconds"] = duration
+        record.message = f"backup {manifest.id} restored in {duration:.2f} s"
+        return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
+
+
+def _find_backup(
+    context: Context, storage: Storage, backup_id: str, target_name: str | None
+) -> Manifest:
+    names = [target_name] if target_name else [target.name for target in context.settings.targets]
+    for name in names:
+        try:
+            return load_manifest(storage, context.settings.target(name).name, backup_id)
+        except NotFoundError:
+            continue
+    raise NotFoundError(f"no committed backup {backup_id} on {storage.name}: see `backproof list`")
+
+
+def _restore_database(storage: Storage, manifest: Manifest, url: str, force: bool) -> None:
+    part = manifest.part("db")
+    if part is None or manifest.source is None:
+        raise RestoreError(f"backup {manifest.id} has no database part")
+    if engine_of(url) != manifest.source.engine:
+        raise RestoreError(
+            f"backup {manifest.id} is a {manifest.source.engine} dump; "
+            f"it cannot be restored into {engine_of(url)} ({mask_url(url)})"
+        )
+    source = open_source(url)
+    if not force and not source.is_empty(url):
+        raise RestoreError(
+            f"{mask_url(url)} is not empty: restore into an empty database, "
+            "or pass --force to restore over it"
+        )
+    with open_decoded_part(storage, manifest, part) as dump:
+        source.restore(dump, url, part.format)
+
+
+def _restore_files(storage: Storage, manifest: Manifest, folder: Path, force: bool) -> None:
+    part = manifest.part("files")
+    if part is None or manifest.facts.files is None:
+        raise RestoreError(f"backup {manifest.id} has no files part")
+    if not force and folder.exists() and any(folder.iterdir()):
+        raise RestoreError(f"{folder} is not empty: choose an empty folder or pass --force")
+    with open_decoded_part(storage, manifest, part) as stream:
+        facts = extract_files(stream, folder)
+    differences = compare_files_facts(manifest.facts.files, facts)
+    if differences:
+        raise RestoreError(f"restored files differ from the backup: {summarize(differences)}")

@@ -1,0 +1,79 @@
+"""The daily chain: backup, cleanup, verify, report, health, in that order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backproof.errors import BackproofError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.cleanup import run_cleanup
+from backproof.jobs.context import Context
+from backproof.jobs.health import HealthResult, run_health
+from backproof.jobs.report import run_report
+from backproof.jobs.verify import run_verify
+
+
+@dataclass
+class StepOutcome:
+    """One job of the chain: its result, or the error that ended it, or why it was skipped."""
+
+    job: str
+    result: Any = None
+    error: BackproofError | None = None
+    skipped_because: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Return True when the job ran and succeeded."""
+        return self.error is None and self.skipped_because is None
+
+
+@dataclass
+class RunResult:
+    """The whole chain for one target."""
+
+    target: str
+    steps: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def health(self) -> HealthResult | None:
+        """Return the health verdict the chain ended with."""
+        step = next((step for step in self.steps if step.job == "health"), None)
+        return step.result if step and isinstance(step.result, HealthResult) else None
+
+    @property
+    def succeeded(self) -> bool:
+        """Return True when every job succeeded and health is ok or pending."""
+        health = self.health
+        return all(step.succeeded for step in self.steps) and bool(health and health.is_healthy)
+
+
+def run_chain(context: Context, target_name: str | None = None) -> RunResult:
+    """Run the chain for one target; after a failed backup only report and health run."""
+    target = context.settings.target(target_name).name
+    result = RunResult(target)
+    steps: list[tuple[str, Callable[[], Any], bool]] = [
+        ("backup", lambda: run_backup(context, target), False),
+        ("cleanup", lambda: run_cleanup(context, target), False),
+        ("verify", lambda: run_verify(context, target), False),
+        ("report", lambda: run_report(context, target), True),
+        ("health", lambda: run_health(context, target), True),
+    ]
+    backup_failed = False
+    for job, call, runs_after_failed_backup in steps:
+        if backup_failed and not runs_after_failed_backup:
+            result.steps.append(StepOutcome(job, skipped_because="the backup failed"))
+            continue
+        outcome = _run_step(job, call)
+        result.steps.append(outcome)
+        backup_failed = backup_failed or (job == "backup" and not outcome.succeeded)
+    return result
+
+
+def _run_step(job: str, call: Callable[[], Any]) -> StepOutcome:
+    try:
+        return StepOutcome(job, result=call())
+    except BackproofError as exc:
+        return StepOutcome(job, error=exc)

@@ -1,0 +1,146 @@
+"""RunVerifyRestoreJob: prove the newest backup restores, into a scratch database."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from backproof.archive.manifest import ID_TIME_FORMAT, Manifest
+from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
+from backproof.comparison import compare_database_facts, compare_files_facts, summarize
+from backproof.config.secrets import database_password
+from backproof.errors import RestoreError, VerificationError
+from backproof.jobs.context import Context
+from backproof.jobs.lifecycle import RunRecord, recorded_run
+from backproof.sources.base import DatabaseSource, scratch_name
+from backproof.sources.files import inspect_archive
+from backproof.sources.registry import engine_of, open_source
+from backproof.storage.base import Storage
+
+
+@dataclass
+class VerifyResult:
+    """A passed verify."""
+
+    backup_id: str
+    target: str
+    destination: str
+    restore_duration_seconds: float
+    tables: int
+    rows: int
+    sampled_rows: int
+    files: int = 0
+    dropped_leftovers: list[str] = field(default_factory=list)
+
+
+def run_verify(
+    context: Context,
+    target_name: str | None = None,
+    backup_id: str | None = None,
+    destination_name: str | None = None,
+) -> VerifyResult:
+    """Verify a backup (the newest committed on the primary destination by default).
+
+    Raises IntegrityError before anything is imported when a part or manifest does not match,
+    VerificationError when the restore differs from the facts, NotFoundError without a backup.
+    """
+    target = context.settings.target(target_name)
+    storage = context.storage(destination_name)
+    with recorded_run(context, "verify", target.name) as record:
+        record.meta["destination"] = storage.name
+        manifest = choose_backup(storage, target.name, backup_id)
+        record.backup_id = manifest.id
+        context.activities.set_backup_id(record.activity_id, manifest.id)
+        check_backup(storage, manifest)
+        result = VerifyResult(manifest.id, target.name, storage.name, 0.0, 0, 0, 0)
+        if manifest.part("db") is not None:
+            _verify_database(context, storage, manifest, result)
+        if manifest.part("files") is not None:
+            _verify_files(storage, manifest, result)
+        _describe(record, result)
+        return result
+
+
+def _verify_database(
+    context: Context, storage: Storage, manifest: Manifest, result: VerifyResult
+) -> None:
+    source = _scratch_source(context, manifest)
+    server_url = _scratch_server(context, source.engine)
+    result.dropped_leftovers = source.drop_leftover_scratches(server_url)
+    stamp = context.clock().strftime(ID_TIME_FORMAT)
+    scratch_url = source.create_scratch(
+        server_url, scratch_name(manifest.target, stamp, secrets.token_hex(3))
+    )
+    passed = False
+    try:
+        part = manifest.part("db")
+        assert part is not None  # noqa: S101 - the caller checked
+        started = time.monotonic()
+        with open_decoded_part(storage, manifest, part) as dump:
+            source.restore(dump, scratch_url, part.format)
+        result.restore_duration_seconds = round(time.monotonic() - started, 3)
+        actual = source.inspect(scratch_url, manifest.facts)
+        differences = compare_database_facts(manifest.facts, actual)
+        if differences:
+            raise VerificationError(
+                f"backup {manifest.id} restores differently: {summarize(differences)}"
+            )
+        passed = True
+    finally:
+        if passed or not context.settings.verify.keep_failed:
+            source.drop_scratch(scratch_url)
+    result.tables = len(actual.tables)
+    result.rows = sum(actual.tables.values())
+    result.sampled_rows = sum(len(sample.rows) for sample in actual.samples.values())
+
+
+def _scratch_server(context: Context, engine: str) -> str | None:
+    """Return where temporary databases go: ``verify.url``, else the source's server (for
+    SQLite, a private folder beside the state's locks)."""
+    if context.settings.verify.url is not None:
+        return context.settings.verify.url
+    if engine == "sqlite":
+        return f"sqlite:///{context.settings.state.lock_dir.parent / 'verify'}"
+    return None
+
+
+def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
+    target = context.settings.target(manifest.target)
+    url = context.settings.verify.url or target.database
+    engine = manifest.source.engine if manifest.source else "?"
+    if url is None or engine_of(url) != engine:
+        raise RestoreError(
+            f"backup {manifest.id} is a {engine} dump; set verify.url to a {engine} server"
+        )
+    index = context.settings.targets.index(target)
+    password = database_password(target, index) if url == target.database else None
+    return open_source(url, password)
+
+
+def _verify_files(storage: Storage, manifest: Manifest, result: VerifyResult) -> None:
+    part = manifest.part("files")
+    assert part is not None and manifest.facts.files is not None  # noqa: S101
+    with open_decoded_part(storage, manifest, part) as stream:
+        actual = inspect_archive(stream)
+    differences = compare_files_facts(manifest.facts.files, actual)
+    if differences:
+        raise VerificationError(f"backup {manifest.id} files differ: {summarize(differences)}")
+    result.files = actual.regular_files
+
+
+def _describe(record: RunRecord, result: VerifyResult) -> None:
+    record.meta.update(
+        {
+            "restore_duration_seconds": result.restore_duration_seconds,
+            "tables": result.tables,
+            "rows": result.rows,
+            "sampled_rows": result.sampled_rows,
+            "files": result.files,
+            "dropped_leftovers": result.dropped_leftovers,
+        }
+    )
+    record.message = (
+        f"backup {result.backup_id} restored in {result.restore_duration_seconds:.2f} s: "
+        f"{result.tables} tables, {result.rows} rows and {result.sampled_rows} sampled rows match"
+    )

@@ -1,0 +1,81 @@
+"""The source interface: one module per database engine exposes the same operations.
+
+A source dumps one consistent snapshot into a writer and records the facts of that snapshot;
+it restores a dump into an empty database; it reads the facts of a restored database for
+verify; and it makes and drops the temporary ``verify_…`` databases, marked as ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from backproof.archive.manifest import Facts, SourceInfo
+from backproof.archive.streams import Writer
+
+SCRATCH_PREFIX = "verify_"
+
+
+@dataclass(frozen=True)
+class DumpInfo:
+    """What a dump was: its format, the file extension of its part, its origin and its facts."""
+
+    format: str
+    extension: str
+    source: SourceInfo
+    facts: Facts
+
+
+class DatabaseSource(Protocol):
+    """One database engine."""
+
+    engine: str
+    extension: str
+
+    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+        """Write one consistent dump into ``sink``; return its facts.
+
+        Raises SourceError when the database cannot be read, is empty, or lacks a key table,
+        and PipelineError when a dump tool fails.
+        """
+        ...
+
+    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+        """Load a dump (decompressed, decrypted stream) into the empty database at ``url``."""
+        ...
+
+    def inspect(self, url: str, expected: Facts) -> Facts:
+        """Return the facts of the database at ``url``: tables, row counts, objects, and the
+        checksums of the rows that ``expected`` sampled (looked up by their keys)."""
+        ...
+
+    def is_empty(self, url: str) -> bool:
+        """Return True when the database at ``url`` has no tables (or does not exist yet)."""
+        ...
+
+    def create_scratch(self, server_url: str | None, name: str) -> str:
+        """Create an empty temporary database called ``name``, marked as backproof's; return
+        its URL. ``server_url`` is ``verify.url``; None means the source's server."""
+        ...
+
+    def drop_scratch(self, url: str) -> None:
+        """Drop a temporary database made by ``create_scratch``."""
+        ...
+
+    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+        """Drop temporary databases left by crashed runs: ours by name pattern and marker,
+        never anything else. Return their names."""
+        ...
+
+
+def scratch_name(target: str, stamp: str, random_suffix: str) -> str:
+    """Return the name of a temporary database: ``verify_<target>_<utc>_<random>``."""
+    safe_target = "".join(char if char.isalnum() else "_" for char in target.lower())
+    return f"{SCRATCH_PREFIX}{safe_target}_{stamp.lower()}_{random_suffix}"
+
+
+def missing_key_tables(tables: Sequence[str], key_tables: Sequence[str]) -> list[str]:
+    """Return the key tables that are not among ``tables``."""
+    present = set(tables)
+    return [table for table in key_tables if table not in present]

@@ -1,0 +1,155 @@
+"""The files part: a streamed tar of the configured folders and files.
+
+Symbolic links are stored as links and never followed, so a link cannot pull files from
+outside the configured folders into the backup. Every regular file's content is hashed while it
+is archived; the facts hold one digest over the whole tree, which verify recomputes from the
+archive itself. Extraction uses tarfile's ``data`` filter: no absolute paths, no escapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from backproof.archive.manifest import FilesFacts
+from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.errors import RestoreError, SourceError
+
+DUMP_FORMAT = "tar"
+
+
+class _HashingReader:
+    """Reads a file for tarfile while hashing what passes."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        return data
+
+
+class _TreeDigest:
+    """Accumulates the facts of an archive, entry by entry, in archive order."""
+
+    def __init__(self) -> None:
+        self.facts = FilesFacts()
+        self.digest = hashlib.sha256()
+
+    def add(self, member: tarfile.TarInfo, content_sha256: str) -> None:
+        kind = "f" if member.isfile() else "d" if member.isdir() else "l" if member.issym() else "o"
+        line = f"{kind}\0{member.name}\0{member.size if member.isfile() else 0}\0"
+        line += f"{content_sha256 or member.linkname}\n"
+        self.digest.update(line.encode("utf-8", "surrogateescape"))
+        self.facts.entries += 1
+        if member.isfile():
+            self.facts.regular_files += 1
+            self.facts.total_bytes += member.size
+
+    def result(self) -> FilesFacts:
+        return self.facts.model_copy(update={"tree_sha256": self.digest.hexdigest()})
+
+
+def archive_files(paths: Sequence[Path], sink: Writer) -> FilesFacts:
+    """Write a tar of ``paths`` into ``sink``; each path is stored under its base name.
+
+    Raises SourceError naming the file when a path is missing or cannot be read.
+    """
+    tree = _TreeDigest()
+    with tarfile.open(
+        fileobj=sink,
+        mode="w|",
+        format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
+        bufsize=CHUNK_BYTES,
+    ) as archive:
+        for root in paths:
+            if not root.exists() and not root.is_symlink():
+                raise SourceError(f"{root} does not exist: check targets[].files")
+            for path, arcname in _walk(root):
+                _add(archive, path, arcname, tree)
+    return tree.result()
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+    yield root, root.name
+    if root.is_symlink() or not root.is_dir():
+        return
+    try:
+        for folder, subfolders, names in os.walk(root, onerror=_raise_walk_error):
+            subfolders.sort()
+            relative = Path(folder).relative_to(root)
+            for name in sorted(subfolders + names):
+                yield Path(folder) / name, (Path(root.name) / relative / name).as_posix()
+    except OSError as exc:
+        raise SourceError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+
+
+def _raise_walk_error(error: OSError) -> None:
+    raise error
+
+
+def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: _TreeDigest) -> None:
+    try:
+        member = archive.gettarinfo(str(path), arcname)
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            with path.open("rb") as stream:
+                reader = _HashingReader(stream)
+                archive.addfile(member, cast(BinaryIO, reader))
+            tree.add(member, reader.digest.hexdigest())
+        else:
+            archive.addfile(member)
+            tree.add(member, "")
+    except PermissionError as exc:
+        raise SourceError(
+            f"cannot read {path}: permission denied; let the backup user read it "
+            "or remove it from targets[].files"
+        ) from exc
+    except OSError as exc:
+        raise SourceError(f"cannot archive {path}: {exc.strerror or exc}") from exc
+
+
+def inspect_archive(stream: BinaryIO) -> FilesFacts:
+    """Return the facts of a tar stream, hashing each file's content, without extracting it."""
+    tree = _TreeDigest()
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive:
+            for member in archive:
+                content = archive.extractfile(member) if member.isfile() else None
+                digest = hashlib.sha256()
+                while content is not None and (chunk := content.read(CHUNK_BYTES)):
+                    digest.update(chunk)
+                tree.add(member, digest.hexdigest() if member.isfile() else "")
+    except tarfile.TarError as exc:
+        raise RestoreError(f"files archive is unreadable: {exc}") from exc
+    return tree.result()
+
+
+def extract_files(stream: BinaryIO, destination: Path) -> FilesFacts:
+    """Extract a tar stream into ``destination`` safely; return the facts of what it held."""
+    destination.mkdir(parents=True, exist_ok=True)
+    tree = _TreeDigest()
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive:
+            for member in archive:
+                archive.extract(member, destination, filter="data")
+                tree.add(member, _content_digest(destination, member))
+    except (tarfile.TarError, OSError) as exc:
+        raise RestoreError(f"cannot extract the files into {destination}: {exc}") from exc
+    return tree.result()
+
+
+def _content_digest(destination: Path, member: tarfile.TarInfo) -> str:
+    if not member.isfile():
+        return ""
+    digest = hashlib.sha256()
+    with (destination / member.name).open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

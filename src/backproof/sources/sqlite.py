@@ -1,0 +1,251 @@
+"""SQLite: a consistent copy through SQLite's online backup API, stored as the database file.
+
+SQLite has no dump tool worth streaming: its backup API gives a consistent snapshot while the
+application writes, and the snapshot file restores by being copied back. The snapshot is the
+one temporary copy the engine forces; it lives in a private temporary folder and is deleted
+as soon as it has been streamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+from backproof.archive.manifest import Facts, SampledRows, SourceInfo
+from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.errors import RestoreError, SourceError
+from backproof.privacy import make_private_dir, open_private_file
+from backproof.sources.base import SCRATCH_PREFIX, DumpInfo, missing_key_tables
+from backproof.sources.rows import pick_sample_positions, row_digest, row_key
+
+DUMP_FORMAT = "sqlite-database"
+OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}
+
+
+def sqlite_path(url: str) -> Path:
+    """Return the file of a ``sqlite:///path`` URL (made absolute by the config loader)."""
+    path = unquote(urlsplit(url).path)
+    return Path(path[1:] if path.startswith("//") else path)
+
+
+@contextlib.contextmanager
+def connect(
+    path: Path, *, read_only: bool, immutable: bool = False
+) -> Iterator[sqlite3.Connection]:
+    """Open ``path``; read-only connections never create the file.
+
+    ``immutable`` is for files only backproof touches (snapshots, scratch copies): SQLite then
+    takes no locks and leaves no ``-wal``/``-shm`` files beside them.
+    """
+    uri = f"file:{path}?mode={'ro' if read_only else 'rwc'}" + ("&immutable=1" if immutable else "")
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise SourceError(f"cannot open SQLite database {path}: {exc}") from exc
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+class SqliteSource:
+    """A SQLite database file."""
+
+    engine = "sqlite"
+    extension = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+
+    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+        """Snapshot the database, record its facts, stream the snapshot into ``sink``."""
+        if not self.path.is_file():
+            raise SourceError(
+                f"SQLite database {self.path} does not exist: check targets[].database"
+            )
+        with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
+            snapshot = Path(folder) / "snapshot.sqlite"
+            self._snapshot(snapshot)
+            facts = read_facts(snapshot, key_tables, sample_rows, None)
+            if not facts.tables:
+                raise SourceError(f"SQLite database {self.path} has no tables: nothing to back up")
+            absent = missing_key_tables(list(facts.tables), key_tables)
+            if absent:
+                raise SourceError(
+                    f"key table {', '.join(absent)} not in {self.path}: fix targets[].key_tables"
+                )
+            with snapshot.open("rb") as stream:
+                while chunk := stream.read(CHUNK_BYTES):
+                    sink.write(chunk)
+        info = SourceInfo(
+            engine=self.engine,
+            server_version=sqlite3.sqlite_version,
+            client_version=sqlite3.sqlite_version,
+            database=str(self.path),
+        )
+        return DumpInfo(DUMP_FORMAT, "sqlite", info, facts)
+
+    def _snapshot(self, snapshot: Path) -> None:
+        os.close(open_private_file(snapshot))
+        try:
+            with (
+                connect(self.path, read_only=True) as source,
+                connect(snapshot, read_only=False) as copy,
+            ):
+                source.backup(copy)
+        except sqlite3.Error as exc:
+            raise SourceError(f"cannot read SQLite database {self.path}: {exc}") from exc
+
+    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+        """Write the snapshot to the file of ``url`` (through a private partial file)."""
+        if dump_format != DUMP_FORMAT:
+            raise RestoreError(f"a {dump_format} dump cannot be restored into SQLite")
+        path = sqlite_path(url)
+        make_private_dir(path.parent)
+        partial = path.with_name(path.name + ".partial")
+        descriptor = open_private_file(partial)
+        try:
+            with os.fdopen(descriptor, "wb") as output:
+                shutil.copyfileobj(dump, output, CHUNK_BYTES)
+            _check_integrity(partial)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def inspect(self, url: str, expected: Facts) -> Facts:
+        """Read the facts of the database at ``url``, sampling the rows ``expected`` sampled."""
+        return read_facts(sqlite_path(url), list(expected.samples), 0, expected)
+
+    def is_empty(self, url: str) -> bool:
+        """Return True when the file is missing or holds no tables."""
+        path = sqlite_path(url)
+        if not path.exists() or path.stat().st_size == 0:
+            return True
+        with connect(path, read_only=True) as connection:
+            return not _table_names(connection)
+
+    def create_scratch(self, server_url: str | None, name: str) -> str:
+        """Return the URL of a new file ``<folder>/<name>.sqlite`` in the private scratch folder."""
+        folder = _scratch_folder(server_url, self.path)
+        make_private_dir(folder)
+        return f"sqlite:///{folder / (name + '.sqlite')}"
+
+    def drop_scratch(self, url: str) -> None:
+        """Delete the scratch file and its journal files."""
+        path = sqlite_path(url)
+        for suffix in ("", "-wal", "-shm", "-journal", ".partial"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+        """Delete ``verify_*.sqlite`` files in backproof's private scratch folder."""
+        folder = _scratch_folder(server_url, self.path)
+        dropped = []
+        for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*.sqlite*")) if folder.is_dir() else []:
+            path.unlink(missing_ok=True)
+            dropped.append(path.name)
+        return dropped
+
+
+def _scratch_folder(server_url: str | None, source_path: Path) -> Path:
+    """Return the folder of temporary copies (``sqlite:///folder``), else a private folder
+    beside the source file."""
+    if server_url:
+        return sqlite_path(server_url)
+    return source_path.parent / ".backproof-verify"
+
+
+def _check_integrity(path: Path) -> None:
+    try:
+        with connect(path, read_only=True, immutable=True) as connection:
+            verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    except (sqlite3.Error, SourceError) as exc:
+        raise RestoreError(f"restored file is not a valid SQLite database: {exc}") from exc
+    if verdict != "ok":
+        raise RestoreError(f"restored SQLite database fails its integrity check: {verdict}")
+
+
+def _table_names(connection: sqlite3.Connection) -> list[str]:
+    rows = connection.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name"
+    )
+    return [row[0] for row in rows]
+
+
+def quote(name: str) -> str:
+    """Quote an SQLite identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_facts(
+    path: Path, key_tables: Sequence[str], sample_rows: int, expected: Facts | None
+) -> Facts:
+    """Return tables, row counts, object counts and sampled-row checksums of a SQLite file.
+
+    With ``expected``, the rows sampled are the ones ``expected`` names; otherwise they are
+    chosen evenly in key order, ``sample_rows`` per key table.
+    """
+    try:
+        with connect(path, read_only=True, immutable=True) as connection:
+            tables = {
+                name: connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+                for name in _table_names(connection)
+            }
+            objects = dict.fromkeys(OBJECT_KINDS.values(), 0)
+            for kind, count in connection.execute(
+                "SELECT type, count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                "GROUP BY type"
+            ):
+                if kind in OBJECT_KINDS:
+                    objects[OBJECT_KINDS[kind]] = count
+            samples = {}
+            for table in key_tables:
+                if table in tables:
+                    wanted = expected.samples[table] if expected else None
+                    samples[table] = _sample(connection, table, tables[table], sample_rows, wanted)
+    except sqlite3.Error as exc:
+        raise SourceError(f"cannot read SQLite database {path}: {exc}") from exc
+    return Facts(tables=tables, samples=samples, objects=objects)
+
+
+def _key_columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    info = connection.execute(f"PRAGMA table_info({quote(table)})").fetchall()
+    keyed = sorted((row[5], row[1]) for row in info if row[5] > 0)
+    return [name for _position, name in keyed] or ["rowid"]
+
+
+def _sample(
+    connection: sqlite3.Connection,
+    table: str,
+    row_count: int,
+    sample_rows: int,
+    wanted: SampledRows | None,
+) -> SampledRows:
+    key_columns = wanted.key_columns if wanted else _key_columns(connection, table)
+    key_list = ", ".join(quote(column) if column != "rowid" else "rowid" for column in key_columns)
+    if wanted is None:
+        positions = set(pick_sample_positions(row_count, sample_rows))
+        cursor = connection.execute(f"SELECT {key_list} FROM {quote(table)} ORDER BY {key_list}")
+        keys = [row for index, row in enumerate(cursor) if index in positions]
+    else:
+        keys = [tuple(json.loads(key)) for key in wanted.rows]
+    condition = " AND ".join(
+        f"{quote(column) if column != 'rowid' else 'rowid'} IS ?" for column in key_columns
+    )
+    digests: dict[str, str] = {}
+    for key in keys:
+        cursor = connection.execute(f"SELECT * FROM {quote(table)} WHERE {condition}", key)
+        row = cursor.fetchone()
+        if row is not None:
+            columns = [description[0] for description in cursor.description]
+            digests[row_key(key)] = row_digest(columns, row)
+    return SampledRows(key_columns=key_columns, rows=digests)

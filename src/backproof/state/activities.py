@@ -1,0 +1,254 @@
+"""The audit trail: rows of ``ops_activities``, written before the work and finished after it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from backproof.clock import isoformat, utc_now
+from backproof.config.models import mask_url
+from backproof.state.schema import UTCDateTime
+from backproof.state.schema import ops_activities as table
+
+MESSAGE_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One row of the audit trail."""
+
+    id: int
+    job: str
+    target: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    message: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    host: str | None = None
+    pid: int | None = None
+    backup_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the row as the JSON object of ``activities --json``."""
+        return {
+            "id": self.id,
+            "job": self.job,
+            "target": self.target,
+            "status": self.status,
+            "started_at": isoformat(self.started_at),
+            "finished_at": isoformat(self.finished_at),
+            "duration_ms": self.duration_ms,
+            "message": self.message,
+            "meta": self.meta,
+            "host": self.host,
+            "backup_id": self.backup_id,
+        }
+
+
+class ActivityLog:
+    """Reads and writes ``ops_activities``; the only code that does."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+
+    def start(self, job: str, target: str | None, meta: dict[str, Any] | None = None) -> int:
+        """Insert a ``running`` row and return its id."""
+        values = {
+            "job": job,
+            "target": target,
+            "status": "running",
+            "started_at": self.clock(),
+            "meta": meta or {},
+            "host": self.host,
+            "pid": self.pid,
+        }
+        with self.engine.begin() as connection:
+            result = connection.execute(sa.insert(table).values(**values))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def finish(
+        self,
+        activity_id: int,
+        status: str,
+        message: str | None,
+        meta: dict[str, Any] | None = None,
+        backup_id: str | None = None,
+    ) -> Activity:
+        """Finish a row with its status, message, meta and duration; return it."""
+        current = self.get(activity_id)
+        finished_at = self.clock()
+        duration_ms = max(0, int((finished_at - current.started_at).total_seconds() * 1000))
+        values = {
+            "status": status,
+            "finished_at": finished_at,
+            "duration_ms": duration_ms,
+            "message": _clip(message),
+            "meta": {**current.meta, **(meta or {})},
+            "backup_id": backup_id or current.backup_id,
+        }
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(table).where(table.c.id == activity_id).values(**values))
+        return self.get(activity_id)
+
+    def set_backup_id(self, activity_id: int, backup_id: str) -> None:
+        """Attach the backup a running activity works on, so a crash still names it."""
+        with self.engine.begin() as connection:
+            statement = sa.update(table).where(table.c.id == activity_id)
+            connection.execute(statement.values(backup_id=backup_id))
+
+    def record(
+        self,
+        job: str,
+        target: str | None,
+        status: str,
+        message: str,
+        meta: dict[str, Any] | None = None,
+    ) -> Activity:
+        """Insert a finished row at once (a skipped run, an alert that could not be sent)."""
+        return self.finish(self.start(job, target, meta), status, message)
+
+    def get(self, activity_id: int) -> Activity:
+        """Return one row; KeyError when there is none."""
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id == activity_id)).first()
+        if row is None:
+            raise KeyError(activity_id)
+        return _to_activity(row)
+
+    def find(
+        self,
+        *,
+        job: str | None = None,
+        target: str | None = None,
+        statuses: Iterable[str] | None = None,
+        since: datetime | None = None,
+        backup_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Activity]:
+        """Return matching rows, newest first."""
+        statement = sa.select(table).order_by(table.c.started_at.desc(), table.c.id.desc())
+        statement = statement.where(*_conditions(job, target, statuses, since, backup_id))
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self.engine.connect() as connection:
+            return [_to_activity(row) for row in connection.execute(statement)]
+
+    def latest(self, job: str, target: str | None, statuses: Iterable[str]) -> Activity | None:
+        """Return the newest row of ``job`` on ``target`` with one of ``statuses``."""
+        rows = self.find(job=job, target=target, statuses=statuses, limit=1)
+        return rows[0] if rows else None
+
+    def count_by_status(self, job: str, target: str | None, since: datetime) -> dict[str, int]:
+        """Return how many rows of each status ``job`` on ``target`` has since ``since``."""
+        statement = (
+            sa.select(table.c.status, sa.func.count())
+            .where(*_conditions(job, target, None, since, None))
+            .group_by(table.c.status)
+        )
+        with self.engine.connect() as connection:
+            return {status: int(count) for status, count in connection.execute(statement)}
+
+    def verified_backups(self, target: str, backup_ids: Iterable[str]) -> dict[str, datetime]:
+        """Return, for each of ``backup_ids`` that passed a verify, when it last did."""
+        ids = list(backup_ids)
+        if not ids:
+            return {}
+        statement = (
+            sa.select(table.c.backup_id, sa.func.max(table.c.finished_at, type_=UTCDateTime()))
+            .where(*_conditions("verify", target, ["success"], None, None))
+            .where(table.c.backup_id.in_(ids))
+            .group_by(table.c.backup_id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return {str(row[0]): row[1] for row in rows}
+
+    def mark_stale(self, stale_after: timedelta) -> list[Activity]:
+        """Fail ``running`` rows whose process is gone; return them.
+
+        A row of this host is stale when its process no longer exists; a row of another host
+        when it is older than ``stale_after``.
+        """
+        stale: list[Activity] = []
+        for activity in self.find(statuses=["running"], limit=None):
+            if self._is_abandoned(activity, stale_after):
+                message = (
+                    f"stale: process {activity.pid} on {activity.host} ended without "
+                    "finishing this run (killed or crashed)"
+                )
+                stale.append(self.finish(activity.id, "failed", message, {"stale": True}))
+        return stale
+
+    def _is_abandoned(self, activity: Activity, stale_after: timedelta) -> bool:
+        if activity.host == self.host and activity.pid is not None:
+            return activity.pid != self.pid and not _is_process_alive(activity.pid)
+        return self.clock() - activity.started_at > stale_after
+
+
+def _conditions(
+    job: str | None,
+    target: str | None,
+    statuses: Iterable[str] | None,
+    since: datetime | None,
+    backup_id: str | None,
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if job is not None:
+        conditions.append(table.c.job == job)
+    if target is not None:
+        conditions.append(table.c.target == target)
+    if statuses is not None:
+        conditions.append(table.c.status.in_(list(statuses)))
+    if since is not None:
+        conditions.append(table.c.started_at >= since)
+    if backup_id is not None:
+        conditions.append(table.c.backup_id == backup_id)
+    return conditions
+
+
+def _to_activity(row: sa.Row[Any]) -> Activity:
+    values = row._mapping
+    return Activity(
+        id=int(values["id"]),
+        job=values["job"],
+        target=values["target"],
+        status=values["status"],
+        started_at=values["started_at"],
+        finished_at=values["finished_at"],
+        duration_ms=values["duration_ms"],
+        message=values["message"],
+        meta=dict(values["meta"] or {}),
+        host=values["host"],
+        pid=values["pid"],
+        backup_id=values["backup_id"],
+    )
+
+
+def _is_process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clip(message: str | None) -> str | None:
+    """Mask URL passwords and bound the length: messages are read by people and reports."""
+    if message is None:
+        return None
+    message = mask_url(message)
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"

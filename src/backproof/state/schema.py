@@ -1,0 +1,80 @@
+"""The tables of the state database, as SQLAlchemy Core metadata.
+
+The migrations in ``migrations/versions`` create and change these tables; this module describes
+the current shape for queries. A test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+ACTIVITY_STATUSES = ("running", "success", "failed", "skipped")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (every engine can), returns timezone-aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        """Use microsecond precision on MySQL, whose DATETIME drops fractions by default."""
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import DATETIME  # noqa: PLC0415
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware time to naive UTC; refuse naive input, which would be ambiguous."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state database; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark stored naive UTC as UTC."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+ops_activities = Table(
+    "ops_activities",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("job", String(32), nullable=False),
+    Column("target", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("duration_ms", BigInteger(), nullable=True),
+    Column("message", Text(), nullable=True),
+    Column("meta", JSON(), nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer(), nullable=True),
+    Column("backup_id", String(64), nullable=True),
+    Index("ix_ops_activities_job_target_started", "job", "target", "started_at"),
+    Index("ix_ops_activities_status", "status"),
+    Index("ix_ops_activities_backup_id", "backup_id"),
+    Index("ix_ops_activities_started", "started_at"),
+)

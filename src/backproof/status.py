@@ -1,0 +1,146 @@
+"""The figures of a target (the spec's BackupStatusService): what health, metrics and the report
+are computed from. Read from the audit trail with indexed, bounded queries, so a scrape costs the
+same whatever the size of ``ops_activities``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backproof.state.activities import Activity, ActivityLog
+
+FINISHED = ("success", "failed")
+TREND_POINTS = 30
+
+
+@dataclass(frozen=True)
+class TargetFigures:
+    """What is known about one target's recent runs."""
+
+    target: str
+    now: datetime
+    window_days: int
+    backups_total: int
+    backups_succeeded: int
+    verifies_total: int
+    verifies_succeeded: int
+    newest_backup: Activity | None
+    previous_backup: Activity | None
+    last_backup: Activity | None
+    last_verify: Activity | None
+    last_passed_verify: Activity | None
+    consecutive_verify_failures: int
+    restore_trend: tuple[tuple[datetime, float], ...]
+
+    @property
+    def backup_success_rate(self) -> float | None:
+        """Return the ratio (0..1) of successful backups in the window, None without runs."""
+        return self.backups_succeeded / self.backups_total if self.backups_total else None
+
+    @property
+    def verify_success_rate(self) -> float | None:
+        """Return the ratio (0..1) of passed verifies in the window, None without runs."""
+        return self.verifies_succeeded / self.verifies_total if self.verifies_total else None
+
+    @property
+    def newest_backup_age_hours(self) -> float | None:
+        """Return the age of the newest valid backup (the RPO figure)."""
+        return _age_hours(self.now, self.newest_backup)
+
+    @property
+    def last_verify_age_hours(self) -> float | None:
+        """Return how long ago a verify last passed."""
+        return _age_hours(self.now, self.last_passed_verify)
+
+    @property
+    def restore_duration_seconds_last(self) -> float | None:
+        """Return the restore duration of the last passed verify."""
+        if self.last_passed_verify is None:
+            return None
+        seconds = self.last_passed_verify.meta.get("restore_duration_seconds")
+        return None if seconds is None else float(seconds)
+
+    @property
+    def newest_dump_size_bytes(self) -> int | None:
+        """Return the raw (uncompressed) size of the newest backup's database dump."""
+        return _dump_size(self.newest_backup)
+
+    @property
+    def previous_dump_size_bytes(self) -> int | None:
+        """Return the raw size of the database dump of the backup before the newest."""
+        return _dump_size(self.previous_backup)
+
+    @property
+    def newest_backup_size_bytes(self) -> int | None:
+        """Return the stored size of the newest backup."""
+        if self.newest_backup is None:
+            return None
+        return int(self.newest_backup.meta.get("size_bytes", 0))
+
+    @property
+    def newest_backup_missing_destinations(self) -> list[str]:
+        """Return the destinations the newest backup did not reach."""
+        if self.newest_backup is None:
+            return []
+        return list(self.newest_backup.meta.get("failed_destinations", []))
+
+
+def collect_figures(
+    log: ActivityLog, target: str, now: datetime, window_days: int
+) -> TargetFigures:
+    """Return a target's figures as of ``now``."""
+    since = now - timedelta(days=window_days)
+    backups = log.count_by_status("backup", target, since)
+    verifies = log.count_by_status("verify", target, since)
+    good_backups = log.find(job="backup", target=target, statuses=["success"], limit=2)
+    recent_verifies = log.find(job="verify", target=target, statuses=FINISHED, limit=TREND_POINTS)
+    passed = [activity for activity in recent_verifies if activity.status == "success"]
+    return TargetFigures(
+        target=target,
+        now=now,
+        window_days=window_days,
+        backups_total=sum(backups.get(status, 0) for status in FINISHED),
+        backups_succeeded=backups.get("success", 0),
+        verifies_total=sum(verifies.get(status, 0) for status in FINISHED),
+        verifies_succeeded=verifies.get("success", 0),
+        newest_backup=good_backups[0] if good_backups else None,
+        previous_backup=good_backups[1] if len(good_backups) > 1 else None,
+        last_backup=log.latest("backup", target, FINISHED),
+        last_verify=recent_verifies[0] if recent_verifies else None,
+        last_passed_verify=passed[0] if passed else log.latest("verify", target, ["success"]),
+        consecutive_verify_failures=_leading_failures(recent_verifies),
+        restore_trend=_restore_trend(passed),
+    )
+
+
+def _leading_failures(activities: list[Activity]) -> int:
+    count = 0
+    for activity in activities:
+        if activity.status != "failed":
+            break
+        count += 1
+    return count
+
+
+def _restore_trend(passed: list[Activity]) -> tuple[tuple[datetime, float], ...]:
+    points = [
+        (activity.started_at, float(activity.meta["restore_duration_seconds"]))
+        for activity in passed
+        if activity.meta.get("restore_duration_seconds") is not None
+    ]
+    return tuple(reversed(points))
+
+
+def _age_hours(now: datetime, activity: Activity | None) -> float | None:
+    if activity is None:
+        return None
+    moment = activity.finished_at or activity.started_at
+    return max(0.0, (now - moment).total_seconds() / 3600)
+
+
+def _dump_size(activity: Activity | None) -> int | None:
+    if activity is None:
+        return None
+    size = activity.meta.get("db_raw_size_bytes")
+    return None if size is None else int(size)

@@ -1,0 +1,170 @@
+"""A destination on a local (or mounted) filesystem: ``file:///var/backproof/backups``."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from backproof.errors import NotFoundError, StorageError, StorageFullError
+from backproof.privacy import make_private_dir, open_private_file
+from backproof.storage.base import StoredObject
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def translate_os_error(exc: OSError, what: str) -> StorageError:
+    """Turn an OSError into a StorageError that says what failed; out of space is its own kind."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFullError(f"{what}: no space left on the device")
+    return StorageError(f"{what}: {exc.strerror or exc}")
+
+
+class LocalUpload:
+    """Writes ``<key>.<random>.partial``, fsyncs, then renames onto the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+        make_private_dir(path.parent)
+        self.descriptor: int | None = open_private_file(self.partial)
+        self.size_bytes = 0
+
+    def write(self, data: bytes) -> int:
+        """Append ``data`` to the partial file."""
+        if self.descriptor is None:
+            raise StorageError(f"write to {self.path} after commit or abort")
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self.descriptor, view)
+                view = view[written:]
+        except OSError as exc:
+            raise translate_os_error(exc, f"writing {self.path}") from exc
+        self.size_bytes += len(data)
+        return len(data)
+
+    def commit(self) -> StoredObject:
+        """Flush to disk and rename the partial file onto its key."""
+        if self.descriptor is None:
+            raise StorageError(f"commit of {self.path} after commit or abort")
+        try:
+            os.fsync(self.descriptor)
+            os.close(self.descriptor)
+            self.descriptor = None
+            self.partial.replace(self.path)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            self.abort()
+            raise translate_os_error(exc, f"committing {self.path}") from exc
+        return StoredObject(str(self.path), self.size_bytes)
+
+    def abort(self) -> None:
+        """Close and delete the partial file."""
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+        self.partial.unlink(missing_ok=True)
+
+
+class LocalStorage:
+    """Backups in a folder; everything private (0700 folders, 0600 files)."""
+
+    def __init__(self, name: str, root: Path) -> None:
+        self.name = name
+        self.root = root
+
+    def describe(self) -> str:
+        """Return the folder."""
+        return f"file://{self.root}"
+
+    def open_upload(self, key: str) -> LocalUpload:
+        """Start writing ``key``."""
+        try:
+            return LocalUpload(self._path(key))
+        except OSError as exc:
+            raise translate_os_error(exc, f"creating {self._path(key)}") from exc
+
+    def open_download(self, key: str) -> BinaryIO:
+        """Open ``key`` for reading."""
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{self.name}: {key} does not exist") from exc
+        except OSError as exc:
+            raise translate_os_error(exc, f"reading {self._path(key)}") from exc
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write a small object atomically."""
+        upload = self.open_upload(key)
+        try:
+            upload.write(data)
+        except BaseException:
+            upload.abort()
+            raise
+        upload.commit()
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read a small object."""
+        with self.open_download(key) as stream:
+            return stream.read()
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """List committed files under ``prefix`` (partial files are not objects)."""
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return
+        for folder, _subfolders, names in os.walk(base):
+            for name in sorted(names):
+                if name.endswith(PARTIAL_SUFFIX):
+                    continue
+                path = Path(folder) / name
+                key = path.relative_to(self.root).as_posix()
+                yield StoredObject(key, path.stat().st_size)
+
+    def delete_objects(self, keys: list[str]) -> None:
+        """Delete files, then the folders they leave empty."""
+        for key in keys:
+            path = self._path(key)
+            try:
+                path.unlink(missing_ok=True)
+                _remove_empty_parents(path.parent, self.root)
+            except OSError as exc:
+                raise translate_os_error(exc, f"deleting {path}") from exc
+
+    def sweep_incomplete(self, prefix: str, is_abandoned: Callable[[str], bool]) -> list[str]:
+        """Delete abandoned ``.partial`` files under ``prefix`` left by crashed runs."""
+        base = self._path(prefix) if prefix else self.root
+        removed: list[str] = []
+        for path in sorted(base.rglob(f"*{PARTIAL_SUFFIX}")) if base.is_dir() else []:
+            key = path.relative_to(self.root).as_posix()
+            if is_abandoned(key):
+                path.unlink(missing_ok=True)
+                removed.append(key)
+                _remove_empty_parents(path.parent, self.root)
+        return removed
+
+    def _path(self, key: str) -> Path:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise StorageError(f"refusing a key outside the destination: {key!r}")
+        return self.root / key
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
