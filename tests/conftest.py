@@ -1,0 +1,69 @@
+"""Shared fixtures: a sample CRM made by ``backproof demo``, its settings, its job context, and
+the CLI run as a user runs it (a subprocess in the demo's folder)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from backproof.config.loading import load_settings
+from backproof.config.models import Settings
+from backproof.demo import DemoLayout, create_demo
+from backproof.jobs.context import Context, open_context
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> DemoLayout:
+    """A small sample CRM with its config, in a folder of its own."""
+    return create_demo(tmp_path / "crm", companies=40)
+
+
+@pytest.fixture
+def settings(demo: DemoLayout) -> Settings:
+    """The demo's settings, loaded as the CLI loads them (without environment overrides)."""
+    return load_settings(demo.config, environ={})
+
+
+@pytest.fixture
+def context(settings: Settings) -> Iterator[Context]:
+    """A job context on the demo's state database."""
+    context = open_context(settings)
+    yield context
+    context.activities.engine.dispose()
+
+
+def clean_environment() -> dict[str, str]:
+    """Return the environment without backproof's own overrides, as a new user has it."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
+    }
+
+
+@pytest.fixture
+def run_cli(demo: DemoLayout) -> CliRunner:
+    """Run ``backproof ARGS…`` in the demo's folder; return the finished process."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        environment = clean_environment() | (env or {})
+        return subprocess.run(  # noqa: S603 - our own CLI, argv list
+            [sys.executable, "-m", "backproof", *args],
+            cwd=cwd or demo.folder,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
