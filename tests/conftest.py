@@ -56,7 +56,7 @@ def run_cli(demo: DemoLayout) -> CliRunner:
         *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         environment = clean_environment() | (env or {})
-        return subprocess.run(  # noqa: S603 - our own CLI, argv list
+        return subprocess.run(
             [sys.executable, "-m", "backproof", *args],
             cwd=cwd or demo.folder,
             env=environment,
