@@ -58,15 +58,20 @@ class StateSettings(Section):
 class TargetSettings(Section):
     """One application's data to protect."""
 
-    name: str = Field("crm", pattern=NAME_PATTERN)
+    name: str = Field(
+        "crm", pattern=NAME_PATTERN, description="name in storage keys, metrics and the trail"
+    )
     database: str | None = Field(None, description="URL of the database; none for files only")
     password_env: str | None = Field(None, description="environment variable holding the password")
     password_file: Path | None = Field(None, description="file holding the password")
     files: list[Path] = Field(default_factory=list, description="folders and files to archive")
-    key_tables: list[str] = Field(default_factory=lambda: ["companies", "contacts"])
+    key_tables: list[str] = Field(
+        default_factory=lambda: ["companies", "contacts"],
+        description="tables whose sampled rows verify compares by checksum",
+    )
     sample_rows: int = Field(100, ge=1, le=100_000, description="rows sampled per key table")
-    compression: Literal["zstd", "gzip"] = "zstd"
-    compression_level: int | None = Field(None, ge=1, le=19)
+    compression: Literal["zstd", "gzip"] = Field("zstd", description="compression of the parts")
+    compression_level: int | None = Field(None, ge=1, le=19, description="default: zstd 3, gzip 6")
 
     @field_validator("database")
     @classmethod
@@ -89,17 +94,19 @@ class TargetSettings(Section):
 class DestinationSettings(Section):
     """One place backups are written to; the first destination is the primary."""
 
-    name: str = Field("local", pattern=NAME_PATTERN)
+    name: str = Field("local", pattern=NAME_PATTERN, description="name for `--from` and reports")
     url: str = Field(description="file:///abs/path, file:relative/path or s3://bucket/prefix")
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: SecretStr | None = None
-    path_style: bool = True
-    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
-    max_concurrency: int = Field(4, ge=1, le=32)
-    part_size_mb: int = Field(16, ge=5, le=5120)
+    endpoint_url: str | None = Field(None, description="S3: any S3-compatible server")
+    region: str | None = Field(None, description="S3: region")
+    profile: str | None = Field(None, description="S3: AWS profile for credentials")
+    access_key_id: str | None = Field(None, description="S3: key id (else AWS variables)")
+    secret_access_key: SecretStr | None = Field(None, description="S3: secret (else AWS variables)")
+    path_style: bool = Field(True, description="S3: path-style addressing")
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = Field(
+        None, description="S3: server-side encryption"
+    )
+    max_concurrency: int = Field(4, ge=1, le=32, description="S3: parts uploaded at once")
+    part_size_mb: int = Field(16, ge=5, le=5120, description="S3: multipart part size")
 
     @field_validator("url")
     @classmethod
@@ -110,8 +117,12 @@ class DestinationSettings(Section):
 class EncryptionSettings(Section):
     """age encryption of parts and authentication of manifests."""
 
-    recipients: list[str] = Field(default_factory=list)
-    identity_file: Path | None = None
+    recipients: list[str] = Field(
+        default_factory=list, description="age public keys the parts are encrypted to"
+    )
+    identity_file: Path | None = Field(
+        None, description="age identity, needed only where verify and restore run"
+    )
 
     @field_validator("recipients")
     @classmethod

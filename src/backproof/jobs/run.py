@@ -58,7 +58,8 @@ def run_chain(context: Context, target_name: str | None = None) -> RunResult:
         ("backup", lambda: run_backup(context, target), False),
         ("cleanup", lambda: run_cleanup(context, target), False),
         ("verify", lambda: run_verify(context, target), False),
-        ("report", lambda: run_report(context, target), True),
+        # The report covers every target, so that one target's run never drops the others.
+        ("report", lambda: run_report(context), True),
         ("health", lambda: run_health(context, target), True),
     ]
     backup_failed = False
