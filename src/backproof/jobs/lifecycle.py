@@ -9,6 +9,7 @@ from typing import Any
 
 from backproof.errors import BackproofError, LockTimeoutError
 from backproof.jobs.context import Context
+from backproof.pushgateway import push_metrics
 from backproof.state.locks import hold_run_lock
 
 
@@ -45,6 +46,9 @@ def recorded_run(context: Context, job: str, target: str | None) -> Iterator[Run
     except LockTimeoutError as exc:
         context.activities.record(job, target, "skipped", str(exc))
         raise
+    finally:
+        # The service (issue 4): push the metrics once the row is finished; never raises.
+        push_metrics(context)
 
 
 @contextmanager
