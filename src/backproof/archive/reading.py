@@ -10,6 +10,7 @@ from backproof.archive.catalog import load_manifest, part_key, scan_target
 from backproof.archive.manifest import Manifest, Part
 from backproof.archive.parts import check_part
 from backproof.archive.streams import open_decompressor
+from backproof.config.models import Settings
 from backproof.errors import NotFoundError
 from backproof.storage.base import Storage
 
@@ -27,6 +28,22 @@ def choose_backup(storage: Storage, target: str, backup_id: str | None) -> Manif
             f"no committed backup of target {target!r} on {storage.name}: run `backproof backup`"
         )
     return listing.committed[0]
+
+
+def find_backup(
+    storage: Storage, settings: Settings, backup_id: str, target_name: str | None = None
+) -> Manifest:
+    """Return the manifest of ``backup_id`` in the named target, or in whichever target has it.
+
+    Raises NotFoundError when no target has it on ``storage``.
+    """
+    names = [target_name] if target_name else [target.name for target in settings.targets]
+    for name in names:
+        try:
+            return load_manifest(storage, name, backup_id)
+        except NotFoundError:
+            continue
+    raise NotFoundError(f"no committed backup {backup_id} on {storage.name}: see `backproof list`")
 
 
 def check_backup(storage: Storage, manifest: Manifest) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
+from backproof.archive.reading import find_backup
 from backproof.cli import render
 from backproof.cli.durations import parse_duration
 from backproof.cli.main import (
@@ -18,8 +21,8 @@ from backproof.cli.main import (
     target_lookup,
 )
 from backproof.cli.progress import show_progress
-from backproof.errors import UsageError
-from backproof.jobs.backup import run_backup
+from backproof.errors import OperationError, UsageError
+from backproof.jobs.backup import BackupResult, run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
 from backproof.jobs.health import run_health
@@ -30,8 +33,9 @@ from backproof.jobs.run import run_chain
 from backproof.jobs.verify import run_verify
 
 TARGET_OPTION = click.option(
-    "--target", "target", metavar="T", help="Target name (default: the first)."
+    "--target", "target", metavar="T", help="Target name (default: every target)."
 )
+T = TypeVar("T")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 
 
@@ -45,26 +49,57 @@ def checked_context(
     return invocation.context()
 
 
-@cli.command()
-@TARGET_OPTION
-@pass_invocation
-def backup(invocation: Invocation, target: str | None) -> None:
-    """Back up the database and files of a target; print the new backup id."""
-    context = checked_context(invocation, target)
-    with show_progress(context):
-        result = run_backup(context, target)
+def for_each_target(
+    context: Context, target: str | None, job: Callable[[str], T], show: Callable[[T], None]
+) -> int:
+    """Run ``job`` for the named target, or for every target; return the exit code.
+
+    With one target an error propagates (one line, its exit code); with several, each failure
+    is one line naming its target and the others still run.
+    """
+    names = [target] if target else [item.name for item in context.settings.targets]
+    if len(names) == 1:
+        show(job(names[0]))
+        return 0
+    failed = 0
+    for name in names:
+        try:
+            show(job(name))
+        except OperationError as exc:
+            click.echo(f"backproof: error: {name}: {exc}", err=True)
+            failed += 1
+    return 1 if failed else 0
+
+
+def show_backup(result: BackupResult) -> None:
+    """Print the backup id on stdout and the summary on stderr."""
     click.echo(result.backup_id)
     click.echo(render.render_backup(result), err=True)
 
 
 @cli.command()
 @TARGET_OPTION
+@pass_invocation
+def backup(invocation: Invocation, target: str | None) -> int:
+    """Back up the database and files of a target; print the new backup id."""
+    context = checked_context(invocation, target)
+    with show_progress(context):
+        return for_each_target(context, target, lambda name: run_backup(context, name), show_backup)
+
+
+@cli.command()
+@TARGET_OPTION
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @pass_invocation
-def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> None:
+def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> int:
     """Apply the retention policy and the storage cap; remove debris."""
-    result = run_cleanup(checked_context(invocation, target), target, dry_run)
-    click.echo(render.render_cleanup(result))
+    context = checked_context(invocation, target)
+    return for_each_target(
+        context,
+        target,
+        lambda name: run_cleanup(context, name, dry_run),
+        lambda result: click.echo(render.render_cleanup(result)),
+    )
 
 
 @cli.command()
@@ -74,10 +109,17 @@ def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> None:
 @pass_invocation
 def verify(
     invocation: Invocation, target: str | None, backup_id: str | None, source: str | None
-) -> None:
+) -> int:
     """Restore a backup into a throw-away database and compare it with its facts."""
     context = checked_context(invocation, target, source)
-    click.echo(render.render_verify(run_verify(context, target, backup_id, source)))
+    if backup_id is not None and target is None:
+        target = find_backup(context.storage(source), context.settings, backup_id).target
+    return for_each_target(
+        context,
+        target,
+        lambda name: run_verify(context, name, backup_id, source),
+        lambda result: click.echo(render.render_verify(result)),
+    )
 
 
 @cli.command()
@@ -107,10 +149,14 @@ def health(invocation: Invocation, target: str | None, as_json: bool) -> int:
 def run(invocation: Invocation, target: str | None) -> int:
     """Backup, cleanup, verify, report and health, in that order."""
     context = checked_context(invocation, target)
+    names = [target] if target else [item.name for item in context.settings.targets]
+    succeeded = True
     with show_progress(context):
-        result = run_chain(context, target)
-    click.echo(render.render_run(result))
-    return 0 if result.succeeded else 1
+        for name in names:
+            result = run_chain(context, name)
+            click.echo((f"{name}:\n" if len(names) > 1 else "") + render.render_run(result))
+            succeeded = succeeded and result.succeeded
+    return 0 if succeeded else 1
 
 
 @cli.command(name="list")

@@ -6,12 +6,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from backproof.archive.catalog import load_manifest
 from backproof.archive.manifest import Manifest
-from backproof.archive.reading import check_backup, open_decoded_part
+from backproof.archive.reading import check_backup, find_backup, open_decoded_part
 from backproof.comparison import compare_files_facts, summarize
 from backproof.config.models import mask_url
-from backproof.errors import NotFoundError, RestoreError, UsageError
+from backproof.errors import RestoreError, UsageError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.sources.files import extract_files
@@ -48,7 +47,7 @@ def run_restore(
     if database_url is None and files_folder is None:
         raise UsageError("say where to restore: --to URL and/or --files-to DIR")
     storage = context.storage(destination_name)
-    manifest = _find_backup(context, storage, backup_id, target_name)
+    manifest = find_backup(storage, context.settings, backup_id, target_name)
     with recorded_run(context, "restore", manifest.target) as record:
         record.backup_id = manifest.id
         record.meta = {
@@ -65,18 +64,6 @@ def run_restore(
         record.meta["duration_seconds"] = duration
         record.message = f"backup {manifest.id} restored in {duration:.2f} s"
         return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
-
-
-def _find_backup(
-    context: Context, storage: Storage, backup_id: str, target_name: str | None
-) -> Manifest:
-    names = [target_name] if target_name else [target.name for target in context.settings.targets]
-    for name in names:
-        try:
-            return load_manifest(storage, context.settings.target(name).name, backup_id)
-        except NotFoundError:
-            continue
-    raise NotFoundError(f"no committed backup {backup_id} on {storage.name}: see `backproof list`")
 
 
 def _restore_database(storage: Storage, manifest: Manifest, url: str, force: bool) -> None:
