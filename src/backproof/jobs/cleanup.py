@@ -22,6 +22,10 @@ class DestinationCleanup:
     deleted: dict[str, str]
     debris: list[str]
     incomplete_uploads: list[str] = field(default_factory=list)
+    # What the destination holds once cleanup is done (with --dry-run: as it was), recorded so
+    # that metrics count backups per destination without listing storage at scrape time.
+    stored_backups: int = 0
+    stored_size_bytes: int = 0
 
 
 @dataclass
@@ -53,6 +57,13 @@ def run_cleanup(
             "dry_run": dry_run,
             "deleted": {item.destination: sorted(item.deleted) for item in outcomes},
             "debris": {item.destination: item.debris for item in outcomes},
+            "stored": {
+                item.destination: {
+                    "backups": item.stored_backups,
+                    "size_bytes": item.stored_size_bytes,
+                }
+                for item in outcomes
+            },
         }
         verb = "would delete" if dry_run else "deleted"
         record.message = (
@@ -85,6 +96,11 @@ def _clean_destination(
     outcome = DestinationCleanup(
         storage.name, list(plan.keep), dict(plan.reasons_to_delete), debris
     )
+    if dry_run:
+        outcome.stored_backups = len(entries)
+        outcome.stored_size_bytes = sum(entry.size_bytes for entry in entries)
+    else:
+        outcome.stored_backups, outcome.stored_size_bytes = len(plan.keep), plan.kept_size_bytes
     if not dry_run:
         _delete_backups(storage, target, plan, debris)
         outcome.incomplete_uploads = storage.sweep_incomplete(
