@@ -13,10 +13,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from backproof.archive.manifest import parse_backup_time
 from backproof.health import SEVERITY
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
-from backproof.status import TargetFigures
+from backproof.state.activities import ActivityLog
+from backproof.status import FINISHED, TargetFigures
 
 
 def _minutes(value: float | None) -> float | None:
@@ -88,6 +90,7 @@ class OpsCollector(Collector):
             for name in SEVERITY:
                 status.add_metric([verdict.target, name], 1.0 if verdict.status == name else 0.0)
         yield status
+        yield from collect_service_metrics(self.context, self.prefix, health.figures)
 
 
 def build_registry(context: Context) -> CollectorRegistry:
@@ -100,3 +103,111 @@ def build_registry(context: Context) -> CollectorRegistry:
 def render_metrics(context: Context) -> bytes:
     """Return the metrics in Prometheus text format."""
     return generate_latest(build_registry(context))
+
+
+# --- The service's metrics (issue 4): verified-backup age, last job runs, destinations. ---------
+JOBS = ("backup", "cleanup", "verify", "report", "health")
+# Without any cleanup yet, destinations are counted from this many newest successful backups.
+INVENTORY_BACKUPS_LIMIT = 1000
+
+
+def collect_service_metrics(
+    context: Context, prefix: str, figures: list[TargetFigures]
+) -> Iterator[Metric]:
+    """Yield the metrics beside the spec's: read from bounded, indexed queries, never storage."""
+    verified_age = GaugeMetricFamily(
+        prefix + "verified_backup_age_hours",
+        "Hours since the newest backup that passed a verify was taken.",
+        labels=["target"],
+    )
+    for item in figures:
+        age = verified_backup_age_hours(item)
+        if age is not None:
+            verified_age.add_metric([item.target], age)
+    yield verified_age
+    targets = [item.target for item in figures]
+    yield from _job_families(context.activities, prefix, targets)
+    yield from _destination_families(context.activities, prefix, targets)
+
+
+def verified_backup_age_hours(figures: TargetFigures) -> float | None:
+    """Return the age of the newest verified backup's data (from its id), None without one."""
+    verify = figures.last_passed_verify
+    taken_at = parse_backup_time(verify.backup_id) if verify and verify.backup_id else None
+    if taken_at is None:
+        return None
+    return max(0.0, (figures.now - taken_at).total_seconds() / 3600)
+
+
+def _job_families(log: ActivityLog, prefix: str, targets: list[str]) -> Iterator[Metric]:
+    labels = ["target", "job"]
+    duration = GaugeMetricFamily(
+        prefix + "job_last_duration_seconds", "Seconds the last finished run took.", labels=labels
+    )
+    succeeded = GaugeMetricFamily(
+        prefix + "job_last_success",
+        "1 when the last finished run succeeded, 0 when it failed.",
+        labels=labels,
+    )
+    finished = GaugeMetricFamily(
+        prefix + "job_last_finished_timestamp_seconds",
+        "Unix time the last finished run ended.",
+        labels=labels,
+    )
+    for target in targets:
+        for job in JOBS:
+            activity = log.latest(job, target, FINISHED)
+            if activity is None or activity.finished_at is None:
+                continue
+            duration.add_metric([target, job], (activity.duration_ms or 0) / 1000)
+            succeeded.add_metric([target, job], 1.0 if activity.status == "success" else 0.0)
+            finished.add_metric([target, job], activity.finished_at.timestamp())
+    yield from (duration, succeeded, finished)
+
+
+def destination_inventory(log: ActivityLog, target: str) -> dict[str, tuple[int, int]]:
+    """Return, per destination, how many backups of ``target`` it holds and their bytes.
+
+    Taken from what the last cleanup recorded plus the backups made since, so that a scrape
+    never lists storage (an S3 listing per scrape would be slow and cost money). Empty when the
+    last cleanup predates that record.
+    """
+    cleanup = log.latest("cleanup", target, ["success"])
+    if cleanup is not None and "stored" not in cleanup.meta:
+        return {}
+    stored = cleanup.meta["stored"] if cleanup is not None else {}
+    counts = {
+        name: (int(item["backups"]), int(item["size_bytes"])) for name, item in stored.items()
+    }
+    backups = log.find(
+        job="backup",
+        target=target,
+        statuses=["success"],
+        since=cleanup.started_at if cleanup is not None else None,
+        limit=INVENTORY_BACKUPS_LIMIT,
+    )
+    for backup in backups:
+        size_bytes = int(backup.meta.get("size_bytes", 0))
+        for name in backup.meta.get("destinations", []):
+            count, total_bytes = counts.get(name, (0, 0))
+            counts[name] = (count + 1, total_bytes + size_bytes)
+    return counts
+
+
+def _destination_families(log: ActivityLog, prefix: str, targets: list[str]) -> Iterator[Metric]:
+    labels = ["target", "destination"]
+    count = GaugeMetricFamily(
+        prefix + "destination_backups", "Committed backups a destination holds.", labels=labels
+    )
+    size = GaugeMetricFamily(
+        prefix + "destination_size_bytes",
+        "Stored bytes of the committed backups a destination holds.",
+        labels=labels,
+    )
+    for target in targets:
+        for destination, (backups, size_bytes) in sorted(
+            destination_inventory(log, target).items()
+        ):
+            count.add_metric([target, destination], backups)
+            size.add_metric([target, destination], size_bytes)
+    yield from (count, size)
