@@ -49,25 +49,35 @@ def checked_context(
     return invocation.context()
 
 
-def for_each_target(
-    context: Context, target: str | None, job: Callable[[str], T], show: Callable[[T], None]
-) -> int:
-    """Run ``job`` for the named target, or for every target; return the exit code.
+def run_for_targets(
+    context: Context, target: str | None, job: Callable[[str], T]
+) -> list[tuple[str, T | OperationError]]:
+    """Run ``job`` for the named target, or for every target; return each result or error.
 
-    With one target an error propagates (one line, its exit code); with several, each failure
-    is one line naming its target and the others still run.
+    With one target an error propagates (one line, its exit code); with several, the others
+    still run after one fails.
     """
     names = [target] if target else [item.name for item in context.settings.targets]
     if len(names) == 1:
-        show(job(names[0]))
-        return 0
-    failed = 0
+        return [(names[0], job(names[0]))]
+    outcomes: list[tuple[str, T | OperationError]] = []
     for name in names:
         try:
-            show(job(name))
+            outcomes.append((name, job(name)))
         except OperationError as exc:
-            click.echo(f"backproof: error: {name}: {exc}", err=True)
+            outcomes.append((name, exc))
+    return outcomes
+
+
+def show_outcomes(outcomes: list[tuple[str, T | OperationError]], show: Callable[[T], None]) -> int:
+    """Print each result, and each error as one line naming its target; return the exit code."""
+    failed = 0
+    for name, outcome in outcomes:
+        if isinstance(outcome, OperationError):
+            click.echo(f"backproof: error: {name}: {outcome}", err=True)
             failed += 1
+        else:
+            show(outcome)
     return 1 if failed else 0
 
 
@@ -84,7 +94,8 @@ def backup(invocation: Invocation, target: str | None) -> int:
     """Back up the database and files of a target; print the new backup id."""
     context = checked_context(invocation, target)
     with show_progress(context):
-        return for_each_target(context, target, lambda name: run_backup(context, name), show_backup)
+        outcomes = run_for_targets(context, target, lambda name: run_backup(context, name))
+    return show_outcomes(outcomes, show_backup)
 
 
 @cli.command()
@@ -94,12 +105,8 @@ def backup(invocation: Invocation, target: str | None) -> int:
 def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> int:
     """Apply the retention policy and the storage cap; remove debris."""
     context = checked_context(invocation, target)
-    return for_each_target(
-        context,
-        target,
-        lambda name: run_cleanup(context, name, dry_run),
-        lambda result: click.echo(render.render_cleanup(result)),
-    )
+    outcomes = run_for_targets(context, target, lambda name: run_cleanup(context, name, dry_run))
+    return show_outcomes(outcomes, lambda result: click.echo(render.render_cleanup(result)))
 
 
 @cli.command()
@@ -114,12 +121,10 @@ def verify(
     context = checked_context(invocation, target, source)
     if backup_id is not None and target is None:
         target = find_backup(context.storage(source), context.settings, backup_id).target
-    return for_each_target(
-        context,
-        target,
-        lambda name: run_verify(context, name, backup_id, source),
-        lambda result: click.echo(render.render_verify(result)),
+    outcomes = run_for_targets(
+        context, target, lambda name: run_verify(context, name, backup_id, source)
     )
+    return show_outcomes(outcomes, lambda result: click.echo(render.render_verify(result)))
 
 
 @cli.command()
@@ -150,13 +155,11 @@ def run(invocation: Invocation, target: str | None) -> int:
     """Backup, cleanup, verify, report and health, in that order."""
     context = checked_context(invocation, target)
     names = [target] if target else [item.name for item in context.settings.targets]
-    succeeded = True
     with show_progress(context):
-        for name in names:
-            result = run_chain(context, name)
-            click.echo((f"{name}:\n" if len(names) > 1 else "") + render.render_run(result))
-            succeeded = succeeded and result.succeeded
-    return 0 if succeeded else 1
+        results = [run_chain(context, name) for name in names]
+    for result in results:
+        click.echo((f"{result.target}:\n" if len(names) > 1 else "") + render.render_run(result))
+    return 0 if all(result.succeeded for result in results) else 1
 
 
 @cli.command(name="list")
