@@ -65,7 +65,8 @@ def upgrade_schema(engine: Engine, lock_dir: Path) -> None:
     if current == script.get_current_head():
         return
     make_private_dir(lock_dir)
-    with FileLock(str(lock_dir / "state-migrations.lock"), timeout=120), engine.begin() as conn:
+    lock = FileLock(str(lock_dir / "state-migrations.lock"), timeout=120, mode=0o600)
+    with lock, engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = conn
