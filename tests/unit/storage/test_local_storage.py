@@ -1,0 +1,119 @@
+"""The local destination: atomic uploads, private files, listing, deleting, sweeping debris."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from backproof.errors import NotFoundError, StorageError
+from backproof.storage.local import PARTIAL_SUFFIX, LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage("local", tmp_path / "backups")
+
+
+def mode_of(path: Path) -> int:
+    """Return the permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_upload_is_invisible_until_commit(storage: LocalStorage) -> None:
+    upload = storage.open_upload("crm/b1/db.sqlite.zst")
+    upload.write(b"data")
+
+    assert list(storage.list_objects("crm/")) == []
+    upload.commit()
+    assert [item.key for item in storage.list_objects("crm/")] == ["crm/b1/db.sqlite.zst"]
+
+
+def test_committed_upload_reads_back_the_same_bytes(storage: LocalStorage) -> None:
+    upload = storage.open_upload("crm/b1/db.sqlite.zst")
+    upload.write(b"abc")
+    upload.write(b"def")
+    stored = upload.commit()
+
+    assert stored.size_bytes == 6
+    assert storage.get_bytes("crm/b1/db.sqlite.zst") == b"abcdef"
+
+
+def test_aborted_upload_leaves_no_file(storage: LocalStorage) -> None:
+    upload = storage.open_upload("crm/b1/db.sqlite.zst")
+    upload.write(b"data")
+
+    upload.abort()
+
+    assert list(storage.root.rglob(f"*{PARTIAL_SUFFIX}")) == []
+    assert list(storage.list_objects("")) == []
+
+
+def test_aborted_upload_leaves_no_empty_backup_folder(storage: LocalStorage) -> None:
+    upload = storage.open_upload("crm/b1/db.sqlite.zst")
+
+    upload.abort()
+
+    assert not (storage.root / "crm" / "b1").exists()
+
+
+def test_files_are_0600_and_folders_0700_under_a_permissive_umask(storage: LocalStorage) -> None:
+    previous = os.umask(0)
+    try:
+        storage.put_bytes("crm/b1/manifest.json", b"{}")
+    finally:
+        os.umask(previous)
+
+    assert mode_of(storage.root / "crm" / "b1" / "manifest.json") == 0o600
+    for folder in (storage.root, storage.root / "crm", storage.root / "crm" / "b1"):
+        assert mode_of(folder) == 0o700
+
+
+def test_download_of_a_missing_key_is_not_found(storage: LocalStorage) -> None:
+    with pytest.raises(NotFoundError, match=r"crm/b1/db\.sqlite\.zst does not exist"):
+        storage.open_download("crm/b1/db.sqlite.zst")
+
+
+def test_keys_outside_the_destination_are_refused(storage: LocalStorage) -> None:
+    with pytest.raises(StorageError, match="outside the destination"):
+        storage.put_bytes("../escape", b"x")
+
+
+def test_list_objects_skips_partial_files(storage: LocalStorage) -> None:
+    storage.put_bytes("crm/b1/manifest.json", b"{}")
+    storage.open_upload("crm/b1/db.sqlite.zst").write(b"half")
+
+    assert [item.key for item in storage.list_objects("crm/")] == ["crm/b1/manifest.json"]
+
+
+def test_delete_objects_removes_files_and_the_folders_they_empty(storage: LocalStorage) -> None:
+    storage.put_bytes("crm/b1/manifest.json", b"{}")
+    storage.put_bytes("crm/b2/manifest.json", b"{}")
+
+    storage.delete_objects(["crm/b1/manifest.json", "crm/b1/already-gone"])
+
+    assert not (storage.root / "crm" / "b1").exists()
+    assert (storage.root / "crm" / "b2" / "manifest.json").exists()
+
+
+def test_sweep_incomplete_removes_only_abandoned_partials(storage: LocalStorage) -> None:
+    storage.open_upload("crm/old/db.sqlite.zst").write(b"x")
+    storage.open_upload("crm/live/db.sqlite.zst").write(b"y")
+
+    swept = storage.sweep_incomplete("crm/", lambda key: key.startswith("crm/old/"))
+
+    assert len(swept) == 1
+    assert swept[0].startswith("crm/old/db.sqlite.zst.")
+    assert not (storage.root / "crm" / "old").exists()
+    assert len(list((storage.root / "crm" / "live").iterdir())) == 1
+
+
+def test_put_bytes_replaces_an_object_atomically(storage: LocalStorage) -> None:
+    storage.put_bytes("crm/b1/manifest.json", b"one")
+
+    storage.put_bytes("crm/b1/manifest.json", b"two")
+
+    assert storage.get_bytes("crm/b1/manifest.json") == b"two"
+    assert [path.name for path in (storage.root / "crm" / "b1").iterdir()] == ["manifest.json"]
