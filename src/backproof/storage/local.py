@@ -26,8 +26,9 @@ def translate_os_error(exc: OSError, what: str) -> StorageError:
 class LocalUpload:
     """Writes ``<key>.<random>.partial``, fsyncs, then renames onto the key."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path | None = None) -> None:
         self.path = path
+        self.root = root
         self.partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
         make_private_dir(path.parent)
         self.descriptor: int | None = open_private_file(self.partial)
@@ -68,6 +69,9 @@ class LocalUpload:
             os.close(self.descriptor)
             self.descriptor = None
         self.partial.unlink(missing_ok=True)
+        # A failed backup leaves no empty folder behind, which would otherwise pile up.
+        if self.root is not None:
+            _remove_empty_parents(self.partial.parent, self.root)
 
 
 class LocalStorage:
@@ -84,7 +88,7 @@ class LocalStorage:
     def open_upload(self, key: str) -> LocalUpload:
         """Start writing ``key``."""
         try:
-            return LocalUpload(self._path(key))
+            return LocalUpload(self._path(key), self.root)
         except OSError as exc:
             raise translate_os_error(exc, f"creating {self._path(key)}") from exc
 
