@@ -50,8 +50,16 @@ class RunResult:
         return all(step.succeeded for step in self.steps) and bool(health and health.is_healthy)
 
 
-def run_chain(context: Context, target_name: str | None = None) -> RunResult:
-    """Run the chain for one target; after a failed backup only report and health run."""
+def run_chain(
+    context: Context,
+    target_name: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunResult:
+    """Run the chain for one target; after a failed backup only report and health run.
+
+    ``should_stop`` (the service's shutdown) is asked before each job; once it answers True the
+    remaining jobs are skipped, so a stopping service only waits for the job already running.
+    """
     target = context.settings.target(target_name).name
     result = RunResult(target)
     steps: list[tuple[str, Callable[[], Any], bool]] = [
@@ -64,6 +72,9 @@ def run_chain(context: Context, target_name: str | None = None) -> RunResult:
     ]
     backup_failed = False
     for job, call, runs_after_failed_backup in steps:
+        if should_stop is not None and should_stop():
+            result.steps.append(StepOutcome(job, skipped_because="the service is stopping"))
+            continue
         if backup_failed and not runs_after_failed_backup:
             result.steps.append(StepOutcome(job, skipped_because="the backup failed"))
             continue
