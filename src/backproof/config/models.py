@@ -107,6 +107,8 @@ class DestinationSettings(Section):
     )
     max_concurrency: int = Field(4, ge=1, le=32, description="S3: parts uploaded at once")
     part_size_mb: int = Field(16, ge=5, le=5120, description="S3: multipart part size")
+    timeout_seconds: float = Field(60.0, gt=0, description="S3: connect and read timeout")
+    max_attempts: int = Field(5, ge=1, le=20, description="S3: tries per request, with backoff")
 
     @field_validator("url")
     @classmethod
@@ -122,6 +124,12 @@ class EncryptionSettings(Section):
     )
     identity_file: Path | None = Field(
         None, description="age identity, needed only where verify and restore run"
+    )
+    signing_key_file: Path | None = Field(
+        None, description="Ed25519 private key signing manifests, needed only where backup runs"
+    )
+    verify_key: str | None = Field(
+        None, description="public key (`ssh-ed25519 AAAA…`) every manifest must be signed with"
     )
 
     @field_validator("recipients")
