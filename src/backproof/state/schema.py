@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -77,4 +78,21 @@ ops_activities = Table(
     Index("ix_ops_activities_status", "status"),
     Index("ix_ops_activities_backup_id", "backup_id"),
     Index("ix_ops_activities_started", "started_at"),
+)
+
+
+# --- alerts (issue 5): the state and rate limit of each alert event key, see backproof.alerts ---
+ops_alerts = Table(
+    "ops_alerts",
+    metadata,
+    Column("key", String(191), primary_key=True),
+    Column("target", String(64), nullable=True),
+    Column("active", Boolean(), nullable=False),
+    Column("occurrence", String(64), nullable=True),
+    Column("last_sent_at", UTCDateTime(), nullable=True),
+    Column("suppressed_count", Integer(), nullable=False),
+    Column("pending", JSON(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Index("ix_ops_alerts_target", "target"),
 )
