@@ -1,0 +1,178 @@
+"""The SQLite source: a consistent snapshot with its facts, sampled rows, a checked restore."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from backproof.demo import DemoLayout
+from backproof.errors import RestoreError, SourceError
+from backproof.sources.base import scratch_name
+from backproof.sources.rows import pick_sample_positions
+from backproof.sources.sqlite import DUMP_FORMAT, SqliteSource
+
+
+def dump(
+    source: SqliteSource, key_tables: list[str], sample_rows: int = 10
+) -> tuple[bytes, object]:
+    """Return the dump bytes and the DumpInfo of ``source``."""
+    sink = io.BytesIO()
+    info = source.dump(sink, key_tables, sample_rows)
+    return sink.getvalue(), info
+
+
+def rows_of(path: Path, query: str) -> list[tuple[object, ...]]:
+    """Return the rows ``query`` reads from the SQLite file at ``path``."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()
+
+
+def test_dump_records_every_table_with_its_row_count(demo: DemoLayout) -> None:
+    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"])
+
+    assert info.facts.tables == demo.rows  # type: ignore[attr-defined]
+
+
+def test_dump_records_views_triggers_and_indexes(demo: DemoLayout) -> None:
+    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies"])
+
+    objects = info.facts.objects  # type: ignore[attr-defined]
+    assert objects["views"] == 1
+    assert objects["triggers"] == 1
+    assert objects["indexes"] >= 1
+
+
+def test_dump_samples_the_requested_rows_of_each_key_table(demo: DemoLayout) -> None:
+    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"], 7)
+
+    samples = info.facts.samples  # type: ignore[attr-defined]
+    assert sorted(samples) == ["companies", "contacts"]
+    assert len(samples["companies"].rows) == 7
+    assert samples["companies"].key_columns == ["id"]
+
+
+def test_sample_positions_are_spread_and_include_the_first() -> None:
+    assert list(pick_sample_positions(100, 4)) == [0, 25, 50, 75]
+    assert list(pick_sample_positions(3, 10)) == [0, 1, 2]
+
+
+def test_dump_restores_to_an_identical_database(demo: DemoLayout, tmp_path: Path) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    data, info = dump(source, ["companies", "contacts"])
+    target = tmp_path / "restored.sqlite"
+
+    source.restore(io.BytesIO(data), f"sqlite:///{target}", DUMP_FORMAT)
+
+    restored = source.inspect(f"sqlite:///{target}", info.facts)  # type: ignore[attr-defined]
+    assert restored == info.facts  # type: ignore[attr-defined]
+    query = "SELECT * FROM contacts ORDER BY id"
+    assert rows_of(target, query) == rows_of(demo.database, query)
+
+
+def test_sampled_row_checksum_changes_when_a_row_changes(demo: DemoLayout, tmp_path: Path) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    data, info = dump(source, ["companies"], 50)
+    target = tmp_path / "restored.sqlite"
+    source.restore(io.BytesIO(data), f"sqlite:///{target}", DUMP_FORMAT)
+    connection = sqlite3.connect(target)
+    with connection:
+        connection.execute("UPDATE companies SET name = 'Jiná s.r.o.' WHERE id = 1")
+    connection.close()
+
+    restored = source.inspect(f"sqlite:///{target}", info.facts)  # type: ignore[attr-defined]
+
+    expected = info.facts.samples["companies"].rows  # type: ignore[attr-defined]
+    assert restored.samples["companies"].rows["[1]"] != expected["[1]"]
+
+
+def test_restore_refuses_a_file_that_is_not_sqlite(demo: DemoLayout, tmp_path: Path) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    target = tmp_path / "restored.sqlite"
+
+    with pytest.raises(RestoreError, match="not a valid SQLite database"):
+        source.restore(io.BytesIO(b"garbage" * 1000), f"sqlite:///{target}", DUMP_FORMAT)
+    assert not target.exists()
+    assert list(tmp_path.glob("restored*")) == []
+
+
+def test_restore_refuses_a_dump_of_another_format(demo: DemoLayout, tmp_path: Path) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+
+    with pytest.raises(RestoreError, match="cannot be restored into SQLite"):
+        source.restore(io.BytesIO(b""), f"sqlite:///{tmp_path}/x.sqlite", "pg_dump-custom")
+
+
+def test_dump_of_a_missing_file_names_it_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.db"
+
+    with pytest.raises(SourceError, match=f"SQLite database {missing} does not exist"):
+        dump(SqliteSource(f"sqlite:///{missing}"), ["companies"])
+    assert not missing.exists()
+
+
+def test_dump_without_a_key_table_names_it(demo: DemoLayout) -> None:
+    with pytest.raises(SourceError, match="key table invoices not in"):
+        dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "invoices"])
+
+
+def test_dump_of_an_empty_database_fails(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+
+    with pytest.raises(SourceError, match="has no tables"):
+        dump(SqliteSource(f"sqlite:///{empty}"), [])
+
+
+def test_dump_is_consistent_while_a_transaction_is_open(demo: DemoLayout) -> None:
+    writer = sqlite3.connect(demo.database, isolation_level=None)
+    writer.execute("BEGIN")
+    writer.execute("INSERT INTO companies (name, created_at) VALUES ('Nová a.s.', 'now')")
+    try:
+        _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies"])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    assert info.facts.tables["companies"] == demo.rows["companies"]  # type: ignore[attr-defined]
+
+
+def test_is_empty_is_true_for_a_missing_file_and_false_for_the_demo(
+    demo: DemoLayout, tmp_path: Path
+) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+
+    assert source.is_empty(f"sqlite:///{tmp_path}/none.db")
+    assert not source.is_empty(f"sqlite:///{demo.database}")
+
+
+def test_scratch_is_made_in_a_private_folder_and_dropped(demo: DemoLayout, tmp_path: Path) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    url = source.create_scratch(f"sqlite:///{tmp_path}/verify", scratch_name("crm", "X", "ab"))
+    path = Path(url.removeprefix("sqlite:///"))
+    path.write_bytes(b"x")
+
+    source.drop_scratch(url)
+
+    assert path.name == "verify_crm_x_ab.sqlite"
+    assert (path.parent.stat().st_mode & 0o777) == 0o700
+    assert not path.exists()
+
+
+def test_leftover_scratches_are_dropped_and_nothing_else(demo: DemoLayout, tmp_path: Path) -> None:
+    folder = tmp_path / "verify"
+    folder.mkdir()
+    (folder / "verify_crm_old_aa.sqlite").write_bytes(b"x")
+    (folder / "keep-me.sqlite").write_bytes(b"x")
+
+    dropped = SqliteSource(f"sqlite:///{demo.database}").drop_leftover_scratches(
+        f"sqlite:///{folder}"
+    )
+
+    assert dropped == ["verify_crm_old_aa.sqlite"]
+    assert (folder / "keep-me.sqlite").exists()
