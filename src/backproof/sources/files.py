@@ -3,7 +3,8 @@
 Symbolic links are stored as links and never followed, so a link cannot pull files from
 outside the configured folders into the backup. Every regular file's content is hashed while it
 is archived; the facts hold one digest over the whole tree, which verify recomputes from the
-archive itself. Extraction uses tarfile's ``data`` filter: no absolute paths, no escapes.
+archive itself. Extraction uses tarfile's ``data`` filter (no absolute paths, no escapes,
+nothing written through a link), with symbolic links restored as they were stored.
 """
 
 from __future__ import annotations
@@ -95,9 +96,26 @@ def _raise_walk_error(error: OSError) -> None:
     raise error
 
 
+def _member(archive: tarfile.TarFile, path: Path, arcname: str) -> tarfile.TarInfo | None:
+    """Return the tar header of ``path``, or None for a socket (tar cannot store one, and an
+    application makes its sockets anew; GNU tar skips them too).
+
+    A second hard link to a file is stored whole rather than as a link, so every entry carries
+    its own content and the tree digest of the archive reads back the same.
+    """
+    member = archive.gettarinfo(str(path), arcname)
+    if member is not None and member.islnk():
+        member.type = tarfile.REGTYPE
+        member.linkname = ""
+        member.size = os.lstat(path).st_size
+    return member
+
+
 def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: _TreeDigest) -> None:
     try:
-        member = archive.gettarinfo(str(path), arcname)
+        member = _member(archive, path, arcname)
+        if member is None:
+            return
         if stat.S_ISREG(os.lstat(path).st_mode):
             with path.open("rb") as stream:
                 reader = _HashingReader(stream)
@@ -138,11 +156,22 @@ def extract_files(stream: BinaryIO, destination: Path) -> FilesFacts:
     try:
         with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive:
             for member in archive:
-                archive.extract(member, destination, filter="data")
+                archive.extract(member, destination, filter=_restore_filter)
                 tree.add(member, _content_digest(destination, member))
     except (tarfile.TarError, OSError) as exc:
         raise RestoreError(f"cannot extract the files into {destination}: {exc}") from exc
     return tree.result()
+
+
+def _restore_filter(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter, except that a symbolic link keeps its target as backed up.
+
+    A link pointing out of the folder is restored as that link; nothing is ever written
+    through it, because the ``data`` filter refuses any member whose real path leaves the folder.
+    """
+    if member.issym():
+        return tarfile.tar_filter(member, destination)
+    return tarfile.data_filter(member, destination)
 
 
 def _content_digest(destination: Path, member: tarfile.TarInfo) -> str:
