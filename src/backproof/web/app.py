@@ -1,0 +1,93 @@
+"""The HTTP app of ``backproof serve``: metrics, liveness and the status API.
+
+``GET <metrics.path>`` (default ``/crm/ops/metrics``) answers the Prometheus text format computed
+at scrape time; ``GET /healthz`` says the process (and its scheduler) is alive; ``GET
+/api/status`` answers the status document described by ``GET /api/openapi.json``. With
+``web.token`` set, every endpoint but ``/healthz`` requires ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from backproof import __version__
+from backproof.config.models import mask_url
+from backproof.jobs.context import Context
+from backproof.jobs.health import assess_health
+from backproof.metrics import render_metrics
+from backproof.web.security import token_guard
+from backproof.web.status_document import StatusDocument, build_status_document
+
+logger = logging.getLogger(__name__)
+
+
+class ScheduleView(Protocol):
+    """What the app shows of the scheduler running beside it."""
+
+    def next_run_times(self) -> dict[str, datetime | None]:
+        """Return the next scheduled run of each target."""
+        ...
+
+    def is_running(self) -> bool:
+        """Return True while the scheduler is alive."""
+        ...
+
+
+def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAPI:
+    """Return the app serving ``context``'s metrics and status.
+
+    Swagger and ReDoc pages are off: they load scripts from the internet; the OpenAPI document
+    itself is at ``/api/openapi.json``.
+    """
+    app = FastAPI(
+        title="backproof",
+        version=__version__,
+        description="Backups proven by a real restore: metrics and status.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    guard = [Depends(token_guard(context.settings.web.token))]
+
+    @app.get(
+        context.settings.metrics.path,
+        dependencies=guard,
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "metrics"}},
+        summary="Prometheus metrics, computed at scrape time",
+    )
+    def metrics() -> Response:
+        return Response(render_metrics(context), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", summary="Liveness: the process and its scheduler run")
+    def healthz() -> JSONResponse:
+        alive = schedule is None or schedule.is_running()
+        return JSONResponse(
+            {"status": "ok" if alive else "scheduler stopped"}, status_code=200 if alive else 503
+        )
+
+    @app.get(
+        "/api/status",
+        dependencies=guard,
+        response_model=StatusDocument,
+        summary="Health, newest backup and last verify of every target",
+    )
+    def status() -> StatusDocument:
+        next_runs = schedule.next_run_times() if schedule is not None else {}
+        return build_status_document(assess_health(context), context.clock(), next_runs)
+
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _state_unavailable)
+    return app
+
+
+async def _state_unavailable(_request: Request, exc: Exception) -> Response:
+    """Answer 503 when the state database fails, with one log line instead of a traceback."""
+    logger.error("state database unavailable: %s", mask_url(str(exc).splitlines()[0]))
+    return JSONResponse({"detail": "the state database is unavailable"}, status_code=503)
