@@ -1,0 +1,179 @@
+"""The one entry point jobs call: decide, rate-limit, send, record.
+
+- ``alert_after_job``: after a backup or verify finished (called by ``jobs.lifecycle``), so a
+  failed backup and the second failed verify are told at once, whatever ran them.
+- ``alert_on_health``: after the health evaluation (called by ``jobs.health``), with the figures
+  it already computed; this is what notices a dump getting too old.
+
+Both evaluate every condition of ``alerts.events`` for the target, claim each due message in
+``ops_alerts`` (``alerts.ratelimit``), then send the claimed ones: Slack, else e-mail, plus the
+Apprise channels. Each message sent is recorded as an activity ``alert`` (``success`` or
+``failed``, with what every channel said). A message no channel took is logged, recorded as
+failed, and its claim is undone so the next evaluation tries again.
+
+Nothing here raises: an alert that cannot be evaluated or sent never changes the job's result.
+Without any channel configured, nothing is evaluated and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from backproof.alerts.base import AlertMessage, describe_error, make_message
+from backproof.alerts.delivery import DeliveryReport, deliver
+from backproof.alerts.events import AlertRules, derive_events
+from backproof.alerts.ratelimit import Claim, claim_event, claim_pending, undo
+from backproof.alerts.registry import ChannelSet, open_channels
+from backproof.alerts.store import AlertStore
+from backproof.config.models import Settings
+from backproof.health import TargetHealth, evaluate_health
+from backproof.state.activities import Activity
+from backproof.status import TargetFigures, collect_figures
+
+if TYPE_CHECKING:
+    from backproof.jobs.context import Context
+
+logger = logging.getLogger(__name__)
+
+ALERTING_JOBS = frozenset({"backup", "verify"})
+
+
+@dataclass(frozen=True)
+class SentAlert:
+    """A message that went out (or was tried), and what each channel did with it."""
+
+    message: AlertMessage
+    report: DeliveryReport
+
+
+def alert_rules(settings: Settings) -> AlertRules:
+    """Return the thresholds of the alert conditions from the settings."""
+    return AlertRules(
+        verify_failures_in_a_row=settings.alerts.verify_failures_in_a_row,
+        rpo_hours=settings.health.rpo_hours,
+        notify_success=settings.alerts.notify_success,
+    )
+
+
+def alert_after_job(
+    context: Context, activity: Activity, channels: ChannelSet | None = None
+) -> list[SentAlert]:
+    """Evaluate and send the alerts of a target after its backup or verify finished.
+
+    Other jobs, and runs without a target, are ignored. Never raises.
+    """
+    if activity.job not in ALERTING_JOBS or activity.target is None:
+        return []
+    target = activity.target
+
+    def evaluate(chosen: ChannelSet) -> list[SentAlert]:
+        figures = collect_figures(
+            context.activities, target, context.clock(), context.settings.health.window_days
+        )
+        verdict = evaluate_health(figures, context.settings.health)
+        return alert_target(context, chosen, figures, verdict)
+
+    return _safely(context, target, channels, evaluate)
+
+
+def alert_on_health(
+    context: Context,
+    figures: Sequence[TargetFigures],
+    verdicts: Sequence[TargetHealth],
+    channels: ChannelSet | None = None,
+) -> list[SentAlert]:
+    """Evaluate and send the alerts of each target from figures and verdicts already computed.
+
+    Never raises.
+    """
+    sent: list[SentAlert] = []
+    for target_figures, verdict in zip(figures, verdicts, strict=True):
+
+        def evaluate(
+            chosen: ChannelSet, item: TargetFigures = target_figures, health: TargetHealth = verdict
+        ) -> list[SentAlert]:
+            return alert_target(context, chosen, item, health)
+
+        sent += _safely(context, target_figures.target, channels, evaluate)
+    return sent
+
+
+def alert_target(
+    context: Context, channels: ChannelSet, figures: TargetFigures, verdict: TargetHealth
+) -> list[SentAlert]:
+    """Derive one target's events, claim them against the rate limit, send what was claimed."""
+    store = AlertStore(context.activities.engine)
+    now = context.clock()
+    window_seconds = context.settings.alerts.rate_limit_seconds
+    rows = store.rows(figures.target)
+    memories = {key: row.memory for key, row in rows.items()}
+    events = derive_events(figures, verdict, alert_rules(context.settings), memories)
+    claims = [claim_event(rows.get(event.key), event, now, window_seconds) for event in events]
+    fresh_keys = {event.key for event in events}
+    for key, row in sorted(rows.items()):
+        pending = None if key in fresh_keys else claim_pending(row, now, window_seconds)
+        if pending is not None:
+            claims.append(pending)
+    won = [claim for claim in claims if store.save(claim.before, claim.after)]
+    return [send_claim(context, channels, store, claim) for claim in won if claim.send]
+
+
+def compose_message(claim: Claim) -> AlertMessage:
+    """Return the message of a claimed event, saying how many were suppressed before it."""
+    event = claim.event
+    title = event.title
+    context: dict[str, Any] = {"key": event.key, "state": event.kind, **event.context}
+    if claim.suppressed_before:
+        title += f" (+{claim.suppressed_before} suppressed)"
+        context["suppressed_since_last_message"] = claim.suppressed_before
+    if claim.delayed:
+        context["delayed_by_rate_limit"] = True
+    return make_message(title, context, event.key, event.kind)
+
+
+def send_claim(
+    context: Context, channels: ChannelSet, store: AlertStore, claim: Claim
+) -> SentAlert:
+    """Send a claimed message, record it; undo the claim when no channel took it."""
+    message = compose_message(claim)
+    report = deliver(channels, message)
+    meta = {"key": message.key, "kind": message.kind, "channels": report.results}
+    if report.delivered:
+        text = f"sent through {', '.join(report.delivered_by)}: {message.event}"
+        _record(context, claim.event.target, "success", text, meta)
+    else:
+        logger.error("alert %s reached no channel (%s)", message.key, report.summary())
+        store.save(claim.after, undo(claim))
+        text = f"not delivered ({report.summary()}): {message.event}"
+        _record(context, claim.event.target, "failed", text, meta)
+    return SentAlert(message, report)
+
+
+def _safely(
+    context: Context,
+    target: str,
+    channels: ChannelSet | None,
+    evaluate: Callable[[ChannelSet], list[SentAlert]],
+) -> list[SentAlert]:
+    try:
+        chosen = channels if channels is not None else open_channels(context.settings.alerts)
+        if chosen.is_empty:
+            return []
+        return evaluate(chosen)
+    except Exception as exc:  # alerts must never change the job's own result
+        error = describe_error(exc)
+        logger.error(
+            "alerts of %s could not be evaluated: %s: %s", target, type(exc).__name__, error
+        )
+        _record(context, target, "failed", f"alerts could not be evaluated: {error}", {})
+        return []
+
+
+def _record(context: Context, target: str, status: str, message: str, meta: dict[str, Any]) -> None:
+    try:
+        context.activities.record("alert", target, status, message, meta)
+    except Exception as exc:  # the state database may be what is failing
+        logger.error("could not record the alert activity: %s", describe_error(exc))
