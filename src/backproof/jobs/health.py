@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backproof.alerts.dispatch import alert_on_health
 from backproof.health import Status, TargetHealth, evaluate_health, worst
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
@@ -77,4 +78,6 @@ def run_health(context: Context, target_name: str | None = None) -> HealthResult
         record.message = f"health {result.status}" + (
             f": {'; '.join(problems)}" if problems else ""
         )
+        # Alerts (issue 5): fire and resolve from the figures just judged; never raises.
+        alert_on_health(context, result.figures, result.targets)
         return result

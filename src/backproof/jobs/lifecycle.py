@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from backproof.alerts.dispatch import alert_after_job
 from backproof.errors import BackproofError, LockTimeoutError
 from backproof.jobs.context import Context
 from backproof.pushgateway import push_metrics
@@ -67,6 +68,8 @@ def _finished_in_any_case(context: Context, record: RunRecord) -> Iterator[None]
         message = f"internal error: {type(exc).__name__}: {exc}"
         raise
     finally:
-        context.activities.finish(
+        finished = context.activities.finish(
             record.activity_id, status, message, record.meta, record.backup_id
         )
+        # Alerts (issue 5): a failed backup, the Nth failed verify, what they resolve; never raises.
+        alert_after_job(context, finished)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backproof.alerts.deadman import DeadManSwitch, summarize_steps
 from backproof.errors import BackproofError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
@@ -61,6 +62,8 @@ def run_chain(
     remaining jobs are skipped, so a stopping service only waits for the job already running.
     """
     target = context.settings.target(target_name).name
+    dead_man_switch = DeadManSwitch.from_settings(context.settings.alerts)  # issue 5: pings
+    dead_man_switch.start()
     result = RunResult(target)
     steps: list[tuple[str, Callable[[], Any], bool]] = [
         ("backup", lambda: run_backup(context, target), False),
@@ -81,6 +84,7 @@ def run_chain(
         outcome = _run_step(job, call)
         result.steps.append(outcome)
         backup_failed = backup_failed or (job == "backup" and not outcome.succeeded)
+    dead_man_switch.finish(result.succeeded, summarize_steps(target, result.steps))
     return result
 
 
