@@ -34,17 +34,22 @@ class DeliveryReport:
         )
 
 
-def try_channel(channel: Channel, message: AlertMessage) -> str | None:
+def attempt(channel: Channel, message: AlertMessage) -> str | None:
     """Send ``message`` through one channel; return None on success, else why it failed."""
     try:
         channel.notify(message)
     except DeliveryError as exc:
-        error = describe_error(exc)
+        return describe_error(exc)
     except Exception as exc:  # a broken channel must not stop the others
-        error = f"internal error: {type(exc).__name__}: {describe_error(exc)}"
-    else:
-        return None
-    logger.warning("alert %s not sent through %s: %s", message.key, channel.name, error)
+        return f"internal error: {type(exc).__name__}: {describe_error(exc)}"
+    return None
+
+
+def try_channel(channel: Channel, message: AlertMessage) -> str | None:
+    """Like ``attempt``, and log a warning when the channel failed."""
+    error = attempt(channel, message)
+    if error is not None:
+        logger.warning("alert %s not sent through %s: %s", message.key, channel.name, error)
     return error
 
 
