@@ -1,0 +1,75 @@
+"""The life of a job run: one at a time, recorded from start to end, stale rows failed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from backproof.errors import LockTimeoutError, SourceError
+from backproof.jobs.context import Context
+from backproof.jobs.lifecycle import recorded_run
+from backproof.state.locks import hold_run_lock
+from backproof.state.schema import ops_activities
+
+
+def test_run_is_recorded_running_before_the_work(memory_context: Context) -> None:
+    with recorded_run(memory_context, "backup", "crm"):
+        during = memory_context.activities.find(job="backup")[0].status
+
+    assert during == "running"
+    assert memory_context.activities.find(job="backup")[0].status == "success"
+
+
+def test_error_finishes_the_row_failed_with_the_message(memory_context: Context) -> None:
+    with pytest.raises(SourceError), recorded_run(memory_context, "backup", "crm"):
+        raise SourceError("the database is gone")
+
+    activity = memory_context.activities.find(job="backup")[0]
+    assert (activity.status, activity.message) == ("failed", "the database is gone")
+
+
+def test_unexpected_error_is_recorded_as_an_internal_error(memory_context: Context) -> None:
+    with pytest.raises(ZeroDivisionError), recorded_run(memory_context, "verify", "crm"):
+        _ = 1 / 0
+
+    message = memory_context.activities.find(job="verify")[0].message or ""
+    assert message.startswith("internal error: ZeroDivisionError")
+
+
+def test_second_run_while_the_lock_is_held_is_recorded_skipped(memory_context: Context) -> None:
+    memory_context.settings.state.lock_wait_seconds = 0.1
+    lock_dir = memory_context.settings.state.lock_dir
+
+    with (
+        hold_run_lock(lock_dir, "backup", "crm", 0),
+        pytest.raises(LockTimeoutError),
+        recorded_run(memory_context, "backup", "crm"),
+    ):
+        pytest.fail("the second run must not start")
+
+    activity = memory_context.activities.find(job="backup")[0]
+    assert activity.status == "skipped"
+    assert "another backup of target 'crm' is running" in (activity.message or "")
+
+
+def test_next_run_fails_the_running_row_of_a_killed_process(memory_context: Context) -> None:
+    abandoned = memory_context.activities.start("backup", "crm")
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with memory_context.activities.engine.begin() as connection:
+        statement = sa.update(ops_activities).where(ops_activities.c.id == abandoned)
+        connection.execute(statement.values(pid=int(ended.stdout)))
+
+    with recorded_run(memory_context, "cleanup", "crm"):
+        pass
+
+    row = memory_context.activities.get(abandoned)
+    assert row.status == "failed"
+    assert (row.message or "").startswith("stale: ")

@@ -1,0 +1,131 @@
+"""RunVerifyRestoreJob: checksums first, a real restore, facts compared, the scratch dropped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backproof.errors import IntegrityError, NotFoundError, VerificationError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.context import Context
+from backproof.jobs.verify import run_verify
+from backproof.storage.memory import MemoryStorage
+
+
+def scratch_folder(context: Context) -> Path:
+    """Return where verify makes its temporary SQLite databases."""
+    return context.settings.state.lock_dir.parent / "verify"
+
+
+def flip_byte(storage: MemoryStorage, key: str) -> None:
+    """Flip one bit in the middle of a stored object."""
+    data = bytearray(storage.objects[key])
+    data[len(data) // 2] ^= 0x01
+    storage.objects[key] = bytes(data)
+
+
+def rewrite_manifest(storage: MemoryStorage, key: str, table: str, rows: int) -> None:
+    """Change one row count in a stored manifest, as a tamperer would."""
+    manifest = json.loads(storage.objects[key])
+    manifest["facts"]["tables"][table] = rows
+    storage.objects[key] = json.dumps(manifest).encode()
+
+
+def test_verify_passes_and_records_the_restore_duration(memory_context: Context) -> None:
+    backup = run_backup(memory_context)
+
+    result = run_verify(memory_context)
+
+    assert result.backup_id == backup.backup_id
+    assert result.tables == 4
+    assert result.sampled_rows > 0
+    activity = memory_context.activities.find(job="verify")[0]
+    assert activity.status == "success"
+    assert activity.backup_id == backup.backup_id
+    assert activity.meta["restore_duration_seconds"] >= 0
+
+
+def test_verify_drops_its_temporary_database(memory_context: Context) -> None:
+    run_backup(memory_context)
+
+    run_verify(memory_context)
+
+    assert list(scratch_folder(memory_context).iterdir()) == []
+
+
+def test_verify_drops_a_temporary_database_left_by_a_crash(memory_context: Context) -> None:
+    run_backup(memory_context)
+    scratch_folder(memory_context).mkdir(parents=True)
+    (scratch_folder(memory_context) / "verify_crm_20261125t010000z_abcdef.sqlite").write_bytes(b"")
+
+    result = run_verify(memory_context)
+
+    assert result.dropped_leftovers == ["verify_crm_20261125t010000z_abcdef.sqlite"]
+
+
+def test_verify_checks_the_newest_backup_by_default(
+    memory_context: Context, manual_clock: Any
+) -> None:
+    run_backup(memory_context)
+    manual_clock.now = manual_clock.now.replace(hour=2)
+    newest = run_backup(memory_context)
+
+    assert run_verify(memory_context).backup_id == newest.backup_id
+
+
+def test_flipped_byte_fails_naming_the_part(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    backup = run_backup(memory_context)
+    flip_byte(memory_storage, f"crm/{backup.backup_id}/files.tar.zst")
+
+    with pytest.raises(IntegrityError, match=r"part files \(files\.tar\.zst\) on local"):
+        run_verify(memory_context)
+
+    activity = memory_context.activities.find(job="verify")[0]
+    assert activity.status == "failed"
+    assert "files.tar.zst" in (activity.message or "")
+
+
+def test_corrupt_part_fails_before_anything_is_restored(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    backup = run_backup(memory_context)
+    flip_byte(memory_storage, f"crm/{backup.backup_id}/db.sqlite.zst")
+
+    with pytest.raises(IntegrityError):
+        run_verify(memory_context)
+
+    assert not scratch_folder(memory_context).exists()
+
+
+def test_tampered_row_count_fails_naming_the_table(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    backup = run_backup(memory_context)
+    rewrite_manifest(memory_storage, f"crm/{backup.backup_id}/manifest.json", "contacts", 7)
+
+    with pytest.raises(VerificationError, match="table contacts: 160 rows restored, 7 dumped"):
+        run_verify(memory_context)
+
+    assert list(scratch_folder(memory_context).iterdir()) == []
+
+
+def test_missing_part_fails_naming_it(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    backup = run_backup(memory_context)
+    del memory_storage.objects[f"crm/{backup.backup_id}/db.sqlite.zst"]
+
+    with pytest.raises(NotFoundError, match=r"db\.sqlite\.zst does not exist"):
+        run_verify(memory_context)
+
+
+def test_verify_without_any_backup_says_so(memory_context: Context) -> None:
+    with pytest.raises(NotFoundError, match="no committed backup of target 'crm'"):
+        run_verify(memory_context)
+
+    assert memory_context.activities.find(job="verify")[0].status == "failed"
