@@ -156,3 +156,18 @@ def test_backup_is_consistent_while_the_application_writes(
     notes_in_backup = manifest.facts.tables["notes"]
     assert verified.backup_id == result.backup_id
     assert demo.rows["notes"] <= notes_in_backup <= demo.rows["notes"] + len(inserted)
+
+
+def test_manifest_that_cannot_be_written_leaves_no_parts_behind(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    measured = run_backup(memory_context)
+    parts_bytes = sum(part.size_bytes for part in measured.parts)
+    memory_storage.objects.clear()
+    memory_storage.capacity_bytes = parts_bytes + 100
+
+    with pytest.raises(StorageFullError):
+        run_backup(memory_context)
+
+    assert memory_storage.objects == {}
+    assert memory_context.activities.find(job="backup")[0].status == "failed"
