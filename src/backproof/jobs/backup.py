@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -100,7 +100,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         try:
             facts, source_info = _write_parts(assembly)
         except BaseException:
-            _discard_parts(context, target.name, backup_id)
+            _discard_parts(context.all_storages().values(), target.name, backup_id)
             raise
         manifest = Manifest(
             id=backup_id,
@@ -153,10 +153,10 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
     return facts, source_info
 
 
-def _discard_parts(context: Context, target: str, backup_id: str) -> None:
+def _discard_parts(storages: Iterable[Storage], target: str, backup_id: str) -> None:
     """Delete the parts a failed backup committed; what cannot be deleted is cleanup's debris."""
     prefix = backup_prefix(target, backup_id)
-    for storage in context.all_storages().values():
+    for storage in storages:
         with contextlib.suppress(BackproofError):
             storage.delete_objects([item.key for item in storage.list_objects(prefix)])
 
@@ -170,6 +170,8 @@ def _commit_manifest(assembly: _Assembly, manifest: Manifest) -> None:
         except StorageError as exc:
             assembly.failures[name] = exc
             assembly.live.pop(name)
+            # Parts without their manifest are debris: remove them now, not at a later cleanup.
+            _discard_parts([storage], manifest.target, manifest.id)
     if not assembly.live:
         raise next(iter(assembly.failures.values()))
 
