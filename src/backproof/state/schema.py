@@ -78,6 +78,8 @@ ops_activities = Table(
     Index("ix_ops_activities_status", "status"),
     Index("ix_ops_activities_backup_id", "backup_id"),
     Index("ix_ops_activities_started", "started_at"),
+    # Migration 0003 (issue 4): the newest row of a job over all targets, for scrapes.
+    Index("ix_ops_activities_job_started", "job", "started_at"),
 )
 
 
