@@ -17,7 +17,7 @@ from backproof.archive.manifest import parse_backup_time
 from backproof.health import SEVERITY
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
-from backproof.state.activities import ActivityLog
+from backproof.state.activities import Activity, ActivityLog
 from backproof.status import FINISHED, TargetFigures
 
 
@@ -106,7 +106,6 @@ def render_metrics(context: Context) -> bytes:
 
 
 # --- The service's metrics (issue 4): verified-backup age, last job runs, destinations. ---------
-JOBS = ("backup", "cleanup", "verify", "report", "health")
 # Without any cleanup yet, destinations are counted from this many newest successful backups.
 INVENTORY_BACKUPS_LIMIT = 1000
 
@@ -125,9 +124,8 @@ def collect_service_metrics(
         if age is not None:
             verified_age.add_metric([item.target], age)
     yield verified_age
-    targets = [item.target for item in figures]
-    yield from _job_families(context.activities, prefix, targets)
-    yield from _destination_families(context.activities, prefix, targets)
+    yield from _job_families(context.activities, prefix, figures)
+    yield from _destination_families(context.activities, prefix, [item.target for item in figures])
 
 
 def verified_backup_age_hours(figures: TargetFigures) -> float | None:
@@ -139,7 +137,24 @@ def verified_backup_age_hours(figures: TargetFigures) -> float | None:
     return max(0.0, (figures.now - taken_at).total_seconds() / 3600)
 
 
-def _job_families(log: ActivityLog, prefix: str, targets: list[str]) -> Iterator[Metric]:
+def last_job_runs(
+    log: ActivityLog, figures: TargetFigures, report: Activity | None
+) -> dict[str, Activity | None]:
+    """Return the last finished run of each job of a target's chain.
+
+    Backup and verify come from what ``figures`` already read; the report covers every target
+    at once, is recorded without one, and is looked up once per scrape by the caller.
+    """
+    return {
+        "backup": figures.last_backup,
+        "cleanup": log.latest("cleanup", figures.target, FINISHED),
+        "verify": figures.last_verify,
+        "report": report,
+        "health": log.latest("health", figures.target, FINISHED),
+    }
+
+
+def _job_families(log: ActivityLog, prefix: str, figures: list[TargetFigures]) -> Iterator[Metric]:
     labels = ["target", "job"]
     duration = GaugeMetricFamily(
         prefix + "job_last_duration_seconds", "Seconds the last finished run took.", labels=labels
@@ -154,15 +169,14 @@ def _job_families(log: ActivityLog, prefix: str, targets: list[str]) -> Iterator
         "Unix time the last finished run ended.",
         labels=labels,
     )
-    for target in targets:
-        for job in JOBS:
-            # The report covers every target at once and is recorded without one.
-            activity = log.latest(job, None if job == "report" else target, FINISHED)
+    report = log.latest("report", None, FINISHED)
+    for item in figures:
+        for job, activity in last_job_runs(log, item, report).items():
             if activity is None or activity.finished_at is None:
                 continue
-            duration.add_metric([target, job], (activity.duration_ms or 0) / 1000)
-            succeeded.add_metric([target, job], 1.0 if activity.status == "success" else 0.0)
-            finished.add_metric([target, job], activity.finished_at.timestamp())
+            duration.add_metric([item.target, job], (activity.duration_ms or 0) / 1000)
+            succeeded.add_metric([item.target, job], 1.0 if activity.status == "success" else 0.0)
+            finished.add_metric([item.target, job], activity.finished_at.timestamp())
     yield from (duration, succeeded, finished)
 
 
