@@ -1,0 +1,28 @@
+"""Fixtures of the alert unit tests: a real SQLite state database, a hand-moved clock, twins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alert_twins import NOW, SteppingClock, Twins, make_settings
+
+from backproof.jobs.context import Context, open_context
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock(NOW)
+
+
+@pytest.fixture
+def context(tmp_path: Path, clock: SteppingClock) -> Iterator[Context]:
+    context = open_context(make_settings(tmp_path), clock)
+    yield context
+    context.activities.engine.dispose()
+
+
+@pytest.fixture
+def twins() -> Twins:
+    return Twins()
