@@ -1,0 +1,54 @@
+"""What the end-to-end tests do as a user: run backproof in the demo folder and read its output."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backproof.demo import DemoLayout
+
+BACKUP_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+WAIT_SECONDS = 30
+
+
+@dataclass
+class User:
+    """Runs backproof in the demo folder and reads what a user reads."""
+
+    demo: DemoLayout
+    run: Callable[..., subprocess.CompletedProcess[str]]
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run a command that must succeed; return its stdout."""
+        process = self.run(*args, env=env)
+        assert process.returncode == 0, (args, process.stdout, process.stderr)
+        return process.stdout
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        """Run a ``--json`` command that must succeed; return the document."""
+        return json.loads(self.ok(*args, "--json", env=env))
+
+    def backup(self, env: dict[str, str] | None = None) -> str:
+        """Run ``backup``; return the id it printed."""
+        backup_id = self.ok("backup", env=env).strip()
+        assert BACKUP_ID.match(backup_id), backup_id
+        return backup_id
+
+    def activities(self, job: str | None = None) -> list[dict[str, Any]]:
+        """Return the audit trail, newest first."""
+        args = ("activities", "--job", job) if job else ("activities",)
+        return list(self.json(*args)["activities"])
+
+    @property
+    def backups(self) -> Path:
+        """Return the folder of the demo's local destination."""
+        return self.demo.folder / "backups"
+
+    def part(self, backup_id: str, name: str) -> Path:
+        """Return the stored file of a part."""
+        return self.backups / "crm" / backup_id / name
