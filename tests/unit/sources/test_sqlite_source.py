@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +179,38 @@ def test_leftover_scratches_are_dropped_and_nothing_else(demo: DemoLayout, tmp_p
 
     assert dropped == ["verify_crm_old_aa.sqlite"]
     assert (folder / "keep-me.sqlite").exists()
+
+
+CRASHING_WRITER = """
+import os, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("DELETE FROM contacts WHERE id > 10")
+connection.commit()
+os._exit(0)  # like a crash: the WAL is never merged into the database file
+"""
+
+
+def test_restore_over_a_crashed_database_ignores_its_stale_wal(demo: DemoLayout) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    data, _info = dump(source, ["companies"])
+    subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(demo.database)], check=True)
+    assert Path(f"{demo.database}-wal").stat().st_size > 0
+
+    source.restore(io.BytesIO(data), f"sqlite:///{demo.database}", DUMP_FORMAT)
+
+    assert len(rows_of(demo.database, "SELECT id FROM contacts")) == demo.rows["contacts"]
+
+
+def test_restore_leaves_the_mode_of_an_existing_folder_alone(
+    demo: DemoLayout, tmp_path: Path
+) -> None:
+    source = SqliteSource(f"sqlite:///{demo.database}")
+    data, _info = dump(source, ["companies"])
+    folder = tmp_path / "app"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+
+    source.restore(io.BytesIO(data), f"sqlite:///{folder}/crm.db", DUMP_FORMAT)
+
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "crm.db").stat().st_mode) == 0o600

@@ -1,0 +1,78 @@
+"""``restore ID --to sqlite:///… --files-to DIR``: an identical database and identical files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from cli_user import User
+
+TABLES = ("companies", "contacts", "deals", "notes")
+
+
+def dump_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Return every row of every demo table, in key order."""
+    connection = sqlite3.connect(path)
+    try:
+        return {
+            table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
+            for table in TABLES
+        }
+    finally:
+        connection.close()
+
+
+def file_contents(folder: Path) -> dict[str, bytes]:
+    """Return every regular file under ``folder`` by relative path."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_restore_gives_an_identical_database_and_identical_files(user: User) -> None:
+    backup_id = user.backup()
+
+    output = user.ok("restore", backup_id, "--to", "sqlite:///restored.db", "--files-to", "out")
+
+    assert f"backup {backup_id} restored" in output
+    restored = user.demo.folder / "restored.db"
+    assert dump_rows(restored) == dump_rows(user.demo.database)
+    assert file_contents(user.demo.folder / "out" / "uploads") == file_contents(user.demo.uploads)
+    assert user.activities("restore")[0]["status"] == "success"
+
+
+def test_restore_refuses_a_database_that_is_not_empty(user: User) -> None:
+    backup_id = user.backup()
+
+    process = user.run("restore", backup_id, "--to", "sqlite:///crm.db")
+
+    assert process.returncode == 1
+    assert "not empty" in process.stderr
+    assert "--force" in process.stderr
+
+
+def test_restore_refuses_a_folder_that_is_not_empty(user: User) -> None:
+    backup_id = user.backup()
+    (user.demo.folder / "out").mkdir()
+    (user.demo.folder / "out" / "mine.txt").write_text("keep", "utf-8")
+
+    process = user.run("restore", backup_id, "--files-to", "out")
+
+    assert process.returncode == 1
+    assert "not empty" in process.stderr
+    assert (user.demo.folder / "out" / "mine.txt").read_text("utf-8") == "keep"
+
+
+def test_restore_with_force_brings_back_deleted_rows(user: User) -> None:
+    backup_id = user.backup()
+    original = dump_rows(user.demo.database)
+    connection = sqlite3.connect(user.demo.database)
+    with connection:
+        connection.execute("DELETE FROM contacts WHERE id > 10")
+    connection.close()
+
+    user.ok("restore", backup_id, "--to", "sqlite:///crm.db", "--force")
+
+    assert dump_rows(user.demo.database) == original
