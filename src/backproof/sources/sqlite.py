@@ -28,6 +28,7 @@ from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 
 DUMP_FORMAT = "sqlite-database"
 OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}
+JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 def sqlite_path(url: str) -> Path:
@@ -110,13 +111,19 @@ class SqliteSource:
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into SQLite")
         path = sqlite_path(url)
-        make_private_dir(path.parent)
+        if not path.parent.exists():
+            # Only a folder we create is made private: an existing one is the application's.
+            make_private_dir(path.parent)
         partial = path.with_name(path.name + ".partial")
         descriptor = open_private_file(partial)
         try:
             with os.fdopen(descriptor, "wb") as output:
                 shutil.copyfileobj(dump, output, CHUNK_BYTES)
             _check_integrity(partial)
+            # A journal or WAL of the database being replaced would be replayed onto the
+            # restored file and silently mix old pages into it.
+            for suffix in JOURNAL_SUFFIXES:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
