@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 from dataclasses import dataclass
@@ -142,7 +143,8 @@ def create_demo(
 def fill_database(path: Path, companies: int, rng: random.Random) -> dict[str, int]:
     """Create the CRM tables in ``path`` and fill them; return the row counts."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    with sqlite3.connect(path) as connection:
+    # Closed, not only committed: an open connection keeps the data in the WAL file.
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(SCHEMA)
         connection.executemany(
