@@ -150,11 +150,22 @@ class VerifySettings(Section):
         "default: the source's server; for SQLite a private folder beside the state's locks",
     )
     keep_failed: bool = Field(False, description="keep a temporary database that failed checks")
+    # -- server engines (issue 6): the verify user's password, never in the URL or argv --
+    password_env: str | None = Field(
+        None, description="environment variable holding the password of verify.url"
+    )
+    password_file: Path | None = Field(None, description="file holding the password of verify.url")
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, url: str | None) -> str | None:
         return None if url is None else check_url_scheme(url, DATABASE_SCHEMES)
+
+    @model_validator(mode="after")
+    def _check_password_source(self) -> VerifySettings:
+        if self.password_env and self.password_file:
+            raise ValueError("set `password_env` or `password_file`, not both")
+        return self
 
 
 class RetentionSettings(Section):

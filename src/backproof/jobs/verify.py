@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from backproof.archive.manifest import ID_TIME_FORMAT, Manifest
 from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
-from backproof.config.secrets import database_password
+from backproof.config.secrets import database_password, read_secret
 from backproof.errors import RestoreError, VerificationError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import RunRecord, recorded_run
@@ -115,6 +115,9 @@ def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
         )
     index = context.settings.targets.index(target)
     password = database_password(target, index) if url == target.database else None
+    verify = context.settings.verify
+    if url != target.database:
+        password = read_secret(verify.password_env, verify.password_file, "verify.password")
     return open_source(url, password)
 
 
