@@ -1,0 +1,220 @@
+"""PostgreSQL: pg_dump's custom format streamed from one exported snapshot, restored by pg_restore.
+
+The dump and its facts share one snapshot: backproof opens a REPEATABLE READ transaction,
+exports its snapshot, and runs ``pg_dump --snapshot`` while counting rows and sampling the key
+tables in that same transaction, which stays open until pg_dump is done. So the facts describe
+exactly what the dump holds, whatever the application writes meanwhile. pg_dump takes only
+ACCESS SHARE locks, which block no reads and no writes (only DDL waits).
+
+The custom format is data, never a program: pg_restore runs no client meta-commands, whatever
+the dump holds. It restores owners and privileges out (``--no-owner --no-privileges``): the
+roles of the source may not exist where it is restored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO
+
+import psycopg
+from psycopg import IsolationLevel, sql
+
+from backproof.archive.manifest import Facts, SourceInfo
+from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.errors import RestoreError, SourceError
+from backproof.process import read_pipeline, write_pipeline
+from backproof.sources import postgresql_catalog as catalog
+from backproof.sources.base import DumpInfo, missing_key_tables
+from backproof.sources.postgresql_tools import (
+    DUMP_TOOL,
+    RESTORE_TOOL,
+    connect,
+    dump_command,
+    require_client_for,
+    restore_command,
+    translate,
+)
+from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
+from backproof.sources.server_urls import ServerUrl, parse_server_url
+
+DUMP_FORMAT = "postgresql-custom"
+# Kinds of relation that make a database "not empty" for a restore.
+_RELATION_KINDS = "('r', 'p', 'v', 'm', 'S', 'f')"
+_HAS_RELATIONS = f"""
+SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN {_RELATION_KINDS} AND {catalog.USER_SCHEMA})
+"""
+_SCRATCHES = (
+    "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+    "WHERE datname LIKE 'verify\\_%' ORDER BY datname"
+)
+
+
+class PostgresqlSource:
+    """A PostgreSQL database, or (for verify) a PostgreSQL server."""
+
+    engine = "postgresql"
+    extension = "pgdump"
+
+    def __init__(self, url: str, password: str | None = None) -> None:
+        self.server = parse_server_url(url)
+        self.password = password if password is not None else self.server.password
+
+    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+        """Stream ``pg_dump -Fc`` into ``sink``; return the facts of its snapshot.
+
+        Raises SourceError when the database cannot be read, has no tables or lacks a key
+        table; PipelineError when pg_dump fails.
+        """
+        where = f"PostgreSQL {self.server.label}"
+        with connect(self.server, self.password) as connection:
+            client_version = require_client_for(DUMP_TOOL, connection.info.server_version)
+            connection.isolation_level = IsolationLevel.REPEATABLE_READ
+            connection.read_only = True
+            cursor = connection.cursor()
+            try:
+                cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
+                snapshot, server_version = cursor.fetchone() or ("", "")
+                tables = catalog.list_tables(cursor)
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot read {where}") from exc
+            _check_tables(where, tables, key_tables)
+
+            def read_facts() -> Facts:
+                try:
+                    return catalog.read_facts(cursor, tables, key_tables, sample_rows, None)
+                except psycopg.Error as exc:
+                    raise translate(exc, f"cannot read the facts of {where}") from exc
+
+            def consume(stream: BinaryIO) -> Facts:
+                # The facts are read while pg_dump runs, in the snapshot it imported.
+                with ThreadPoolExecutor(1, thread_name_prefix="facts") as pool:
+                    facts = pool.submit(read_facts)
+                    while chunk := stream.read(CHUNK_BYTES):
+                        sink.write(chunk)
+                    return facts.result()
+
+            command = dump_command(self.server, self.password, str(snapshot))
+            facts = read_pipeline([command], consume)
+            connection.rollback()
+        info = SourceInfo(
+            engine=self.engine,
+            server_version=str(server_version),
+            client_version=f"{DUMP_TOOL} {client_version}",
+            database=self.server.database or "",
+        )
+        return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
+
+    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+        """Restore a custom-format dump into the database at ``url`` (created when missing).
+
+        Over a database that is not empty (``restore --force``) the objects of the dump are
+        dropped first. Raises RestoreError for another format, PipelineError when pg_restore
+        fails (it stops at the first error).
+        """
+        if dump_format != DUMP_FORMAT:
+            raise RestoreError(f"a {dump_format} dump cannot be restored into PostgreSQL")
+        target = self._server_of(url)
+        database = target.database or ""
+        if not self._database_exists(target, database):
+            self._create_database(target.with_database(None), database, marker=None)
+        clean = not self.is_empty(url)
+        with connect(target, self.password, database) as connection:
+            require_client_for(RESTORE_TOOL, connection.info.server_version)
+        command = restore_command(target, self.password, database, clean=clean)
+        write_pipeline([command], lambda feed: _copy(dump, feed))
+
+    def inspect(self, url: str, expected: Facts) -> Facts:
+        """Return the facts of the restored database at ``url``."""
+        target = self._server_of(url)
+        with connect(target, self.password, autocommit=True) as connection:
+            try:
+                cursor = connection.cursor()
+                tables = catalog.list_tables(cursor)
+                keys = list(expected.samples)
+                return catalog.read_facts(cursor, tables, keys, 0, expected)
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot read PostgreSQL {target.label}") from exc
+
+    def is_empty(self, url: str) -> bool:
+        """Return True when the database is missing or holds no tables, views or sequences."""
+        target = self._server_of(url)
+        if not self._database_exists(target, target.database or ""):
+            return True
+        with connect(target, self.password, autocommit=True) as connection:
+            row = connection.execute(_HAS_RELATIONS).fetchone()
+        return not (row and row[0])
+
+    def create_scratch(self, server_url: str | None, name: str) -> str:
+        """Create the empty database ``name``, commented with our marker; return its URL."""
+        server = self._server_of(server_url)
+        self._create_database(server, name, marker=current_marker().text())
+        return server.with_database(name).render()
+
+    def drop_scratch(self, url: str) -> None:
+        """Drop a scratch database, closing any session still connected to it."""
+        target = self._server_of(url)
+        name = target.database or ""
+        if not is_scratch_name(name):
+            raise SourceError(f"refusing to drop {name!r}: not a scratch database of backproof")
+        server = self.server if self.server.database != name else target.with_database(None)
+        self._drop_database(server, name)
+
+    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+        """Drop the ``verify_…`` databases with our marker whose run is gone; return them."""
+        server = self._server_of(server_url)
+        with connect(server, self.password, autocommit=True) as connection:
+            rows = connection.execute(_SCRATCHES).fetchall()
+        leftovers = [name for name, comment in rows if is_leftover(name, comment)]
+        for name in leftovers:
+            self._drop_database(server, name)
+        return leftovers
+
+    def _server_of(self, url: str | None) -> ServerUrl:
+        return self.server if url is None else parse_server_url(url)
+
+    def _database_exists(self, server: ServerUrl, name: str) -> bool:
+        with connect(server.with_database(None), self.password, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def _create_database(self, server: ServerUrl, name: str, marker: str | None) -> None:
+        identifier = sql.Identifier(name)
+        with connect(server, self.password, autocommit=True) as connection:
+            try:
+                connection.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(identifier)
+                )
+                if marker is not None:
+                    connection.execute(
+                        sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                            identifier, sql.Literal(marker)
+                        )
+                    )
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot create database {name!r} on {server.label}") from exc
+
+    def _drop_database(self, server: ServerUrl, name: str) -> None:
+        with connect(server, self.password, autocommit=True) as connection:
+            force = sql.SQL(" WITH (FORCE)") if connection.info.server_version >= 130000 else None
+            statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            try:
+                connection.execute(statement + force if force else statement)
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot drop database {name!r} on {server.label}") from exc
+
+
+def _check_tables(where: str, tables: list[catalog.Table], key_tables: Sequence[str]) -> None:
+    if not tables:
+        raise SourceError(f"{where} has no tables: nothing to back up")
+    absent = missing_key_tables([table.label for table in tables], key_tables)
+    if absent:
+        raise SourceError(f"key table {', '.join(absent)} not in {where}: fix targets[].key_tables")
+
+
+def _copy(dump: BinaryIO, feed: BinaryIO) -> None:
+    while chunk := dump.read(CHUNK_BYTES):
+        feed.write(chunk)

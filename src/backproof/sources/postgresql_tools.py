@@ -1,0 +1,173 @@
+"""PostgreSQL's tools and connections: pg_dump and pg_restore commands, versions, psycopg.
+
+The password reaches pg_dump and pg_restore as ``PGPASSWORD`` in their environment and psycopg
+as a keyword argument; the connection string on their command line never holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from backproof.errors import SourceError
+from backproof.process import Command, run_command
+from backproof.sources.server_urls import ServerUrl
+
+DUMP_TOOL = "pg_dump"
+RESTORE_TOOL = "pg_restore"
+CONNECT_TIMEOUT_SECONDS = 10
+VERSION_TIMEOUT_SECONDS = 30
+MAINTENANCE_DATABASE = "postgres"
+# Settings under which every value reads back as the same text before dump and after restore.
+CANONICAL_SETTINGS: tuple[LiteralString, ...] = (
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'postgres'",
+    "SET extra_float_digits = 1",
+    "SET bytea_output = 'hex'",
+    "SET search_path = pg_catalog",
+)
+
+
+def conninfo(server: ServerUrl, database: str | None = None) -> str:
+    """Return a libpq connection string without the password (safe on a command line)."""
+    options: dict[str, Any] = dict(server.query)
+    for name, value in (
+        ("host", server.host),
+        ("port", server.port),
+        ("user", server.user),
+        ("dbname", database or server.database or MAINTENANCE_DATABASE),
+    ):
+        if value is not None:
+            options[name] = value
+    options.pop("password", None)
+    return make_conninfo(**options)
+
+
+def tool_environment(password: str | None) -> dict[str, str]:
+    """Return the environment that gives a tool its password (and never a prompt)."""
+    return {"PGPASSWORD": password} if password else {}
+
+
+@contextlib.contextmanager
+def connect(
+    server: ServerUrl,
+    password: str | None,
+    database: str | None = None,
+    *,
+    autocommit: bool = False,
+) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """Open a connection with the canonical session settings.
+
+    Raises SourceError with the server's reason (down, wrong password, no such database).
+    """
+    target = database or server.database or MAINTENANCE_DATABASE
+    try:
+        connection = psycopg.connect(
+            conninfo(server, target),
+            password=password,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            autocommit=True,
+        )
+    except psycopg.Error as exc:
+        raise SourceError(
+            f"cannot connect to PostgreSQL {server.with_database(target).label}: {_reason(exc)}"
+        ) from exc
+    try:
+        for statement in CANONICAL_SETTINGS:
+            connection.execute(statement)
+        connection.autocommit = autocommit
+        yield connection
+    finally:
+        connection.close()
+
+
+def _reason(error: psycopg.Error) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def translate(error: psycopg.Error, what: str) -> SourceError:
+    """Return a SourceError saying ``what`` failed and the server's reason."""
+    return SourceError(f"{what}: {_reason(error)}")
+
+
+@cache
+def tool_version(tool: str) -> str:
+    """Return the version of ``pg_dump`` or ``pg_restore`` (``15.4`` of ``pg_dump (PostgreSQL)
+    15.4``).
+
+    Raises PipelineError when the tool is not installed.
+    """
+    output = run_command(
+        Command(name=tool, argv=(tool, "--version")), timeout_seconds=VERSION_TIMEOUT_SECONDS
+    )
+    match = re.search(r"\d+(?:\.\d+)*", output)
+    if match is None:
+        raise SourceError(f"cannot tell the version of {tool} from {output.strip()!r}")
+    return match.group(0)
+
+
+def require_client_for(tool: str, server_version_number: int) -> str:
+    """Return the tool's version; SourceError when its major version is older than the
+    server's (``server_version_number`` as libpq gives it: 150004 for 15.4)."""
+    server_major = server_version_number // 10000
+    version = tool_version(tool)
+    client_major = int(version.split(".", 1)[0])
+    if client_major < server_major:
+        raise SourceError(
+            f"{tool} {client_major} is older than the PostgreSQL {server_major} server: "
+            f"install postgresql-client-{server_major} (or newer) and put its {tool} first "
+            "on PATH"
+        )
+    return version
+
+
+def dump_command(server: ServerUrl, password: str | None, snapshot: str) -> Command:
+    """Return pg_dump of the whole database, custom format, uncompressed, in ``snapshot``."""
+    argv = (
+        DUMP_TOOL,
+        "--format=custom",
+        "--compress=0",  # backproof compresses the stream itself, once
+        f"--snapshot={snapshot}",
+        "--no-password",
+        f"--dbname={conninfo(server)}",
+    )
+    return Command(
+        name=DUMP_TOOL,
+        argv=argv,
+        env=tool_environment(password),
+        secrets=(password,) if password else (),
+    )
+
+
+def restore_command(
+    server: ServerUrl, password: str | None, database: str, *, clean: bool
+) -> Command:
+    """Return pg_restore of a custom-format dump read from stdin into ``database``.
+
+    Owners and privileges are left out (the roles of the source may not exist where it is
+    restored); the first error stops it; ``clean`` drops what the dump recreates first.
+    """
+    argv = [
+        RESTORE_TOOL,
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--no-password",
+        f"--dbname={conninfo(server, database)}",
+    ]
+    if clean:
+        argv[1:1] = ["--clean", "--if-exists"]
+    return Command(
+        name=RESTORE_TOOL,
+        argv=tuple(argv),
+        env=tool_environment(password),
+        secrets=(password,) if password else (),
+    )
