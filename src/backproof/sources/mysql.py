@@ -1,0 +1,230 @@
+"""MySQL and MariaDB: mariadb-dump (or mysqldump) in one transaction, restored by the client.
+
+The dump runs with ``--single-transaction``: InnoDB tables are read from one consistent
+snapshot without locks that stop the application writing. The servers cannot share that
+snapshot with another session, so the facts of the dump (its tables, their row counts, the key
+tables' sampled rows) are read from the dump stream itself as it passes (``mysql_stream``):
+they describe exactly the rows the dump holds. The objects (views, triggers, routines, events)
+are counted from the catalog just before the dump starts. Tables of other engines (MyISAM,
+Aria…) cannot be snapshot: each is recorded as a warning of the backup.
+
+A dump is data, never a program: the client restores it in ``--binary-mode`` (which turns off
+every client command but ``DELIMITER`` and ``\\C``) and ``--sandbox`` where the client has it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import pymysql
+
+from backproof.archive.manifest import Facts, SourceInfo
+from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.errors import RestoreError, SourceError
+from backproof.process import read_pipeline, write_pipeline
+from backproof.sources import mysql_catalog as catalog
+from backproof.sources.base import DumpInfo, missing_key_tables
+from backproof.sources.mysql_definers import DefinerStripper
+from backproof.sources.mysql_stream import DumpScanner, KeyTable
+from backproof.sources.mysql_tools import (
+    CLIENT_TOOLS,
+    DUMP_TOOLS,
+    check_client,
+    client_command,
+    connect,
+    dump_command,
+    find_tool,
+    options_file,
+    parse_version,
+    reason,
+    tool_version,
+)
+from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
+from backproof.sources.server_urls import ServerUrl, parse_server_url
+
+DUMP_FORMAT = "mysql-sql"
+_SCRATCHES = (
+    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'verify\\\\_%' "
+    "ORDER BY SCHEMA_NAME"
+)
+
+
+class MysqlSource:
+    """A MySQL or MariaDB database, or (for verify) such a server."""
+
+    engine = "mysql"
+    extension = "sql"
+
+    def __init__(self, url: str, password: str | None = None) -> None:
+        self.server = parse_server_url(url)
+        self.password = password if password is not None else self.server.password
+        if self.password is None:
+            # What the mariadb and mysql tools read; PyMySQL needs to be told.
+            self.password = os.environ.get("MYSQL_PWD")
+
+    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+        """Stream the dump into ``sink``; return the facts read from the stream itself.
+
+        Raises SourceError when the database cannot be read, has no tables or lacks a key
+        table, or when the dump is truncated; PipelineError when the dump tool fails.
+        """
+        database = self._database_of(self.server)
+        where = f"MySQL/MariaDB {self.server.label}"
+        tool = find_tool(DUMP_TOOLS)
+        with connect(self.server, self.password, database) as connection:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT VERSION()")
+                    server_version = str(cursor.fetchone()[0])
+                    warnings = check_client(tool, parse_version(server_version))
+                    tables = catalog.list_tables(cursor, database)
+                    _check_tables(where, list(tables), key_tables)
+                    keyed = {name: catalog.key_table(cursor, database, name) for name in key_tables}
+                    objects = catalog.count_objects(cursor, database)
+            except pymysql.MySQLError as exc:
+                raise SourceError(f"cannot read {where}: {reason(exc)}") from exc
+        warnings += catalog.non_transactional_warnings(tables)
+        scanner = self._stream_dump(tool, sink, keyed, sample_rows)
+        counts = {
+            name: rows for name, rows in scanner.tables.items() if name != catalog.MARKER_TABLE
+        }
+        _check_tables(f"the dump of {where}", list(counts), key_tables)
+        facts = Facts(tables=counts, samples=scanner.samples(), objects=objects, warnings=warnings)
+        info = SourceInfo(
+            engine=self.engine,
+            server_version=server_version,
+            client_version=f"{tool} {tool_version(tool).text}",
+            database=database,
+        )
+        return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
+
+    def _stream_dump(
+        self, tool: str, sink: Writer, keyed: dict[str, KeyTable], sample_rows: int
+    ) -> DumpScanner:
+        scanner = DumpScanner(keyed, sample_rows)
+
+        def consume(stream: BinaryIO) -> None:
+            while chunk := stream.read(CHUNK_BYTES):
+                scanner.feed(chunk)
+                sink.write(chunk)
+
+        with options_file(self.password) as leading:
+            read_pipeline([dump_command(tool, leading, self.server)], consume)
+        scanner.finish()
+        return scanner
+
+    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+        """Load an SQL dump into the database at ``url`` (created when missing).
+
+        Into a scratch database the definers of views, triggers, routines and events are left
+        out (see ``mysql_definers``). Raises RestoreError for another format, PipelineError
+        when the client fails (it stops at the first error).
+        """
+        if dump_format != DUMP_FORMAT:
+            raise RestoreError(f"a {dump_format} dump cannot be restored into MySQL/MariaDB")
+        target = parse_server_url(url)
+        database = self._database_of(target)
+        self._execute(
+            target, f"CREATE DATABASE IF NOT EXISTS {catalog.quote(database)} CHARACTER SET utf8mb4"
+        )
+        tool = find_tool(CLIENT_TOOLS)
+        stripper = DefinerStripper() if is_scratch_name(database) else None
+
+        def produce(feed: BinaryIO) -> None:
+            while chunk := dump.read(CHUNK_BYTES):
+                feed.write(stripper.feed(chunk) if stripper else chunk)
+            if stripper:
+                feed.write(stripper.finish())
+
+        with options_file(self.password) as leading:
+            write_pipeline([client_command(tool, leading, target, database)], produce)
+
+    def inspect(self, url: str, expected: Facts) -> Facts:
+        """Return the facts of the restored database at ``url``."""
+        target = parse_server_url(url)
+        database = self._database_of(target)
+        with connect(target, self.password, database) as connection:
+            try:
+                return catalog.read_facts(connection, database, expected)
+            except pymysql.MySQLError as exc:
+                raise SourceError(f"cannot read {target.label}: {reason(exc)}") from exc
+
+    def is_empty(self, url: str) -> bool:
+        """Return True when the database is missing or has no tables or views."""
+        target = parse_server_url(url)
+        database = self._database_of(target)
+        rows = self._execute(
+            target,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+            "AND TABLE_NAME <> %s",
+            (database, catalog.MARKER_TABLE),
+        )
+        return not rows or int(rows[0][0]) == 0
+
+    def create_scratch(self, server_url: str | None, name: str) -> str:
+        """Create the empty database ``name`` holding our marker table; return its URL."""
+        server = self._server_of(server_url)
+        table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"
+        self._execute(server, f"CREATE DATABASE {catalog.quote(name)} CHARACTER SET utf8mb4")
+        self._execute(server, f"CREATE TABLE {table} (marker VARCHAR(255) NOT NULL)")
+        self._execute(server, f"INSERT INTO {table} VALUES (%s)", (current_marker().text(),))
+        return server.with_database(name).render()
+
+    def drop_scratch(self, url: str) -> None:
+        """Drop a scratch database."""
+        target = parse_server_url(url)
+        name = target.database or ""
+        if not is_scratch_name(name):
+            raise SourceError(f"refusing to drop {name!r}: not a scratch database of backproof")
+        self._execute(target.with_database(None), f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
+
+    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+        """Drop the ``verify_…`` databases with our marker whose run is gone; return them."""
+        server = self._server_of(server_url).with_database(None)
+        names = [str(row[0]) for row in self._execute(server, _SCRATCHES)]
+        leftovers = [
+            name
+            for name in names
+            if is_scratch_name(name) and is_leftover(name, self._marker_of(server, name))
+        ]
+        for name in leftovers:
+            self._execute(server, f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
+        return leftovers
+
+    def _marker_of(self, server: ServerUrl, name: str) -> str | None:
+        table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"
+        try:
+            rows = self._execute(server, f"SELECT marker FROM {table} LIMIT 1")
+        except SourceError:
+            return None  # no marker table: not ours
+        return str(rows[0][0]) if rows else None
+
+    def _server_of(self, url: str | None) -> ServerUrl:
+        return self.server if url is None else parse_server_url(url)
+
+    def _database_of(self, server: ServerUrl) -> str:
+        if not server.database:
+            raise SourceError(f"the URL of {server.label} names no database")
+        return server.database
+
+    def _execute(
+        self, server: ServerUrl, statement: str, parameters: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement without choosing a database; return its rows."""
+        with connect(server.with_database(None), self.password) as connection:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(statement, parameters or None)
+                    return list(cursor.fetchall())
+            except pymysql.MySQLError as exc:
+                raise SourceError(f"on {server.label}: {reason(exc)}") from exc
+
+
+def _check_tables(where: str, tables: list[str], key_tables: Sequence[str]) -> None:
+    if not tables:
+        raise SourceError(f"{where} has no tables: nothing to back up")
+    absent = missing_key_tables(tables, key_tables)
+    if absent:
+        raise SourceError(f"key table {', '.join(absent)} not in {where}: fix targets[].key_tables")

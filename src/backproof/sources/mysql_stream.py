@@ -1,0 +1,269 @@
+"""Reading a mariadb-dump/mysqldump stream as it passes: its tables, row counts and samples.
+
+MySQL and MariaDB cannot share a snapshot with another session, so the facts of a dump are read
+from the dump itself: whatever the application writes meanwhile, they describe exactly the rows
+the dump holds. The stream is read line by line outside the data sections (the schema is small)
+and in bulk inside them:
+
+- a data section runs from ``LOCK TABLES `t` WRITE;`` to ``UNLOCK TABLES;``;
+- string values never hold a raw newline (the dump escapes it as ``\\n``), so every line of a
+  data section that ends with ``),`` or ``);`` ends a row when the dump writes one row per line
+  (mariadb-dump 10.11 and later); an ``INSERT`` line ending with ``);`` may hold several rows
+  (the one-line format of older tools), which are counted outside their string literals;
+- ``DELIMITER ;;`` blocks (triggers, routines, events) are skipped: their bodies may hold
+  ``INSERT`` lines of their own.
+
+Rows of the key tables are parsed into values and sampled evenly, without knowing the row count
+in advance: every ``stride``-th row is kept, and the stride doubles whenever twice the wanted
+number of rows has been kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from backproof.archive.manifest import SampledRows
+from backproof.errors import SourceError
+from backproof.sources.rows import row_digest, row_key
+
+Value = str | bytes | None
+
+_IDENTIFIER = rb"`((?:[^`]|``)+)`"
+_CREATE_TABLE = re.compile(rb"^CREATE TABLE " + _IDENTIFIER + rb" \(")
+LOCK_TABLE = re.compile(rb"^LOCK TABLES " + _IDENTIFIER + rb" WRITE;$")
+_INSERT_PREFIX = re.compile(
+    rb"INSERT INTO " + _IDENTIFIER + rb" (?:\((?P<columns>(?:`(?:[^`]|``)+`(?:, )?)*)\) )?VALUES ?"
+)
+_COLUMN = re.compile(_IDENTIFIER)
+_STRING = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'")
+_TOKEN = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'|[^,']+")
+_TUPLE = re.compile(rb"\((?:'[^'\\]*(?:\\.[^'\\]*)*'|[^()'])*\)")
+_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
+_UNESCAPED = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"Z": b"\x1a"}
+END_OF_DATA = b"UNLOCK TABLES;\n"
+_ROW_ENDS = (b"),", b");")
+COMPLETED_LINE = b"-- Dump completed"
+
+
+@dataclass(frozen=True)
+class KeyTable:
+    """What the scanner needs to sample a key table."""
+
+    name: str
+    key_columns: list[str]  # the primary key; empty: rows are named by their checksum
+    columns: list[str]  # the stored (not generated) columns, in table order
+    binary_columns: frozenset[str] = frozenset()
+
+
+class StrideSampler:
+    """Keeps every ``stride``-th item, doubling the stride to stay under twice ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.stride = 1
+        self._kept: list[tuple[int, tuple[str, str]]] = []
+
+    def wants(self, index: int) -> bool:
+        """Return True when the item at ``index`` (0-based) is to be kept."""
+        return self.limit > 0 and index % self.stride == 0
+
+    def keep(self, index: int, item: tuple[str, str]) -> None:
+        """Keep ``item`` (the item at ``index``), thinning what was kept when over the bound."""
+        self._kept.append((index, item))
+        if len(self._kept) > 2 * self.limit:
+            self.stride *= 2
+            self._kept = [(position, kept) for position, kept in self._kept if self.wants(position)]
+
+    def result(self) -> list[tuple[str, str]]:
+        """Return at most ``limit`` kept items, evenly spread, first included."""
+        size = len(self._kept)
+        count = min(self.limit, size)
+        return [self._kept[(index * size) // count][1] for index in range(count)]
+
+
+class DumpScanner:
+    """Counts the rows of every table in a dump stream and samples the key tables' rows."""
+
+    def __init__(self, key_tables: dict[str, KeyTable], sample_rows: int) -> None:
+        self.tables: dict[str, int] = {}
+        self.completed = False
+        self._key_tables = key_tables
+        self._samplers = {name: StrideSampler(sample_rows) for name in key_tables}
+        self._pending = b""
+        self._table: str | None = None  # inside the data section of this table
+        self._columns: list[str] = []  # the columns of the INSERT statement being read
+        self._in_delimited_block = False
+
+    def feed(self, chunk: bytes) -> None:
+        """Read the complete lines of ``pending + chunk``; keep the incomplete last line."""
+        data = self._pending + chunk if self._pending else chunk
+        end = data.rfind(b"\n") + 1
+        position = 0
+        while position < end:
+            if self._table is None:
+                newline = data.index(b"\n", position, end)
+                self._read_line(data[position:newline])
+                position = newline + 1
+            else:
+                position = self._read_data(data, position, end)
+        self._pending = data[end:]
+
+    def finish(self) -> None:
+        """Read what is left; raise SourceError when the dump ended in the middle."""
+        if self._pending:
+            self.feed(b"\n")
+        if self._table is not None or not self.completed:
+            raise SourceError("the dump ended before its last line: it is truncated")
+
+    def samples(self) -> dict[str, SampledRows]:
+        """Return the sampled rows of each key table found in the dump."""
+        return {
+            name: SampledRows(
+                key_columns=self._key_tables[name].key_columns,
+                rows=dict(self._samplers[name].result()),
+            )
+            for name in self._key_tables
+            if name in self.tables
+        }
+
+    def _read_line(self, line: bytes) -> None:
+        if line.startswith(b"DELIMITER "):
+            self._in_delimited_block = line.strip() != b"DELIMITER ;"
+        elif self._in_delimited_block:
+            return
+        elif line.startswith(COMPLETED_LINE):
+            self.completed = True
+        elif match := _CREATE_TABLE.match(line):
+            self.tables.setdefault(_identifier(match.group(1)), 0)
+        elif match := LOCK_TABLE.match(line):
+            self._table = _identifier(match.group(1))
+            self.tables.setdefault(self._table, 0)
+
+    def _read_data(self, data: bytes, position: int, end: int) -> int:
+        """Count the rows of the data section from ``position``; return where reading stops."""
+        assert self._table is not None  # noqa: S101 - only called inside a data section
+        stop = find_line(data, END_OF_DATA, position, end)
+        region_end = end if stop < 0 else stop
+        if self._table in self._key_tables:
+            region = data[position:region_end]
+            self.tables[self._table] += self._sample(self._table, region)
+        else:
+            self.tables[self._table] += count_rows(data, position, region_end)
+        if stop < 0:
+            return end
+        self._table = None
+        return stop + len(END_OF_DATA)
+
+    def _sample(self, table: str, region: bytes) -> int:
+        sampler = self._samplers[table]
+        index = self.tables[table]
+        rows = 0
+        for line in region.split(b"\n"):
+            if not line.endswith(_ROW_ENDS):
+                continue
+            prefix = _INSERT_PREFIX.match(line)
+            if prefix is not None:
+                self._columns = _columns_of(prefix) or self._key_tables[table].columns
+            for row in split_rows(line, prefix):
+                if sampler.wants(index + rows):
+                    sampler.keep(index + rows, self._describe(table, row))
+                rows += 1
+        return rows
+
+    def _describe(self, table: str, row: bytes) -> tuple[str, str]:
+        key_table = self._key_tables[table]
+        columns = self._columns or key_table.columns
+        values = parse_row(row, [column in key_table.binary_columns for column in columns])
+        if values is None:
+            raise SourceError(f"cannot read a row of table {table} in the dump: {row[:80]!r}")
+        by_name = dict(zip(columns, values, strict=True))
+        stored = [by_name.get(column) for column in key_table.columns]
+        digest = row_digest(key_table.columns, stored)
+        if not key_table.key_columns:
+            return digest, digest
+        return row_key([by_name.get(column) for column in key_table.key_columns]), digest
+
+
+def count_rows(data: bytes, start: int = 0, end: int | None = None) -> int:
+    """Return the number of rows in the complete lines of a data section ``data[start:end]``.
+
+    Rows after the first of a statement start a line with ``(``; the first shares its line with
+    ``INSERT INTO``, and so may others when a tool writes a whole statement on one line.
+    """
+    end = len(data) if end is None else end
+    rows = data.count(b"\n(", start, end)
+    if start == 0 or data[start - 1] == 0x0A:
+        rows += data.startswith(b"(", start)
+    insert = data.find(b"INSERT INTO ", start, end)
+    while insert >= 0:
+        line_end = data.find(b"\n", insert, end)
+        line_end = end if line_end < 0 else line_end
+        if insert == 0 or data[insert - 1] == 0x0A:
+            rows += _count_rows_on_insert_line(data, insert, line_end)
+        insert = data.find(b"INSERT INTO ", line_end, end)
+    return rows
+
+
+def _count_rows_on_insert_line(data: bytes, start: int, end: int) -> int:
+    """Count the rows on the ``INSERT INTO … VALUES`` line ``data[start:end]``: none when they
+    start on the next line, one when more follow, else all the rows of a one-line statement
+    (counted outside their string literals)."""
+    if data.endswith(b"VALUES", start, end):
+        return 0
+    if data.endswith(b"),", start, end):
+        return 1
+    line = data[start:end]
+    prefix = _INSERT_PREFIX.match(line)
+    values = line[prefix.end() :] if prefix else line
+    return _STRING.sub(b"", values).count(b"),(") + 1
+
+
+def split_rows(line: bytes, prefix: re.Match[bytes] | None) -> list[bytes]:
+    """Return the rows ``(…)`` of one line of a data section (``prefix``: its INSERT part)."""
+    if prefix is None:
+        return [line[:-1]]
+    rows: list[bytes] = _TUPLE.findall(line, prefix.end())
+    return rows
+
+
+def parse_row(row: bytes, binary: list[bool]) -> list[Value] | None:
+    """Return the values of one row ``(…)`` as the server returns them to a client as text;
+    ``binary`` says which columns are binary. None when the row has another number of values."""
+    tokens = _TOKEN.findall(row[1:-1])
+    if len(tokens) != len(binary):
+        return None
+    return [_value(token, is_binary) for token, is_binary in zip(tokens, binary, strict=True)]
+
+
+def _value(token: bytes, is_binary: bool) -> Value:
+    if token == b"NULL":
+        return None
+    if token.startswith(b"'"):
+        raw = _ESCAPE.sub(_unescape, token[1:-1])
+        return raw if is_binary else raw.decode("utf-8", errors="surrogateescape")
+    if token.startswith(b"0x"):
+        return bytes.fromhex(token[2:].decode("ascii"))
+    return token.decode("ascii", errors="replace")
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    character = match.group(1)
+    return _UNESCAPED.get(character, character)
+
+
+def _columns_of(prefix: re.Match[bytes]) -> list[str]:
+    listed = prefix.group("columns")
+    return [_identifier(name) for name in _COLUMN.findall(listed)] if listed else []
+
+
+def _identifier(quoted: bytes) -> str:
+    return quoted.replace(b"``", b"`").decode("utf-8", errors="surrogateescape")
+
+
+def find_line(data: bytes, line: bytes, start: int, end: int) -> int:
+    """Return where ``line`` starts a line in ``data[start:end]``, or -1."""
+    if data.startswith(line, start) and (start == 0 or data[start - 1] == 0x0A):
+        return start
+    found = data.find(b"\n" + line, start, end)
+    return found + 1 if found >= 0 else -1

@@ -1,0 +1,203 @@
+"""MySQL and MariaDB tools and connections: dump and client commands, versions, PyMySQL.
+
+The password reaches the tools through a private options file (``--defaults-extra-file``, mode
+0600 in a 0700 folder, deleted afterwards), never argv nor the environment; PyMySQL gets it as
+a keyword argument. The MariaDB tools are preferred (``mariadb-dump``, ``mariadb``); MySQL's
+(``mysqldump``, ``mysql``) serve when they are the ones installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pymysql.converters
+
+from backproof.errors import SourceError
+from backproof.privacy import open_private_file
+from backproof.process import Command, run_command
+from backproof.sources.server_urls import ServerUrl
+
+DUMP_TOOLS = ("mariadb-dump", "mysqldump")
+CLIENT_TOOLS = ("mariadb", "mysql")
+CONNECT_TIMEOUT_SECONDS = 10
+VERSION_TIMEOUT_SECONDS = 30
+INSTALL_HINT = "install mariadb-client (or mysql-client)"
+_MARIADB_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)-MariaDB")
+_ANY_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+ENCODERS = {
+    kind: encoder
+    for kind, encoder in pymysql.converters.conversions.items()
+    if isinstance(kind, type)
+}
+
+
+@dataclass(frozen=True)
+class Version:
+    """A server or tool version: MariaDB or MySQL, and its numbers."""
+
+    flavour: str  # "MariaDB" or "MySQL"
+    numbers: tuple[int, int, int]
+
+    @property
+    def text(self) -> str:
+        """``MariaDB 10.11.6``."""
+        return f"{self.flavour} {'.'.join(map(str, self.numbers))}"
+
+
+def parse_version(text: str) -> Version:
+    """Return the version in a ``--version`` line or a ``VERSION()`` value."""
+    match = _MARIADB_VERSION.search(text)
+    flavour = "MariaDB"
+    if match is None:
+        match = _ANY_VERSION.search(text)
+        flavour = "MariaDB" if "mariadb" in text.lower() else "MySQL"
+    if match is None:
+        raise SourceError(f"cannot tell a MySQL/MariaDB version from {text.strip()!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return Version(flavour, (major, minor, patch))
+
+
+def find_tool(candidates: tuple[str, ...]) -> str:
+    """Return the first of ``candidates`` on PATH; SourceError naming what to install."""
+    for name in candidates:
+        if shutil.which(name):
+            return name
+    raise SourceError(f"{' or '.join(candidates)} not found on PATH: {INSTALL_HINT}")
+
+
+@cache
+def tool_version(tool: str) -> Version:
+    """Return the version of an installed tool (``mariadb-dump --version``)."""
+    command = Command(name=tool, argv=(tool, "--version"))
+    return parse_version(run_command(command, timeout_seconds=VERSION_TIMEOUT_SECONDS))
+
+
+@cache
+def supports_sandbox(client: str) -> bool:
+    """Return True when the client has ``--sandbox`` (MariaDB 10.5.25, 10.6.18, 10.11.8, 11+)."""
+    command = Command(name=client, argv=(client, "--help"))
+    return "--sandbox" in run_command(command, timeout_seconds=VERSION_TIMEOUT_SECONDS)
+
+
+def check_client(tool: str, server: Version) -> list[str]:
+    """Return warnings about the tool for this server; SourceError when it is too old."""
+    client = tool_version(tool)
+    if client.flavour != server.flavour:
+        return [f"{tool} is {client.text}, the server {server.text}: prefer the server's own tools"]
+    if client.numbers[:2] < server.numbers[:2]:
+        package = "mariadb-client" if server.flavour == "MariaDB" else "mysql-client"
+        wanted = ".".join(map(str, server.numbers[:2]))
+        raise SourceError(
+            f"{tool} ({client.text}) is older than the server ({server.text}): "
+            f"install {package} {wanted} or newer"
+        )
+    return []
+
+
+@contextlib.contextmanager
+def options_file(password: str | None) -> Iterator[tuple[str, ...]]:
+    """Yield the leading arguments that give a tool its password from a private options file."""
+    if password is None:
+        yield ()
+        return
+    with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
+        path = Path(folder) / "client.cnf"
+        escaped = password.replace("\\", "\\\\").replace('"', '\\"')
+        with os.fdopen(open_private_file(path), "w", encoding="utf-8") as stream:
+            stream.write(f'[client]\npassword="{escaped}"\n')
+        yield (f"--defaults-extra-file={path}",)
+
+
+def connection_arguments(server: ServerUrl) -> tuple[str, ...]:
+    """Return the host, port, user (or socket) arguments of a tool; never the password."""
+    arguments = []
+    if server.host:
+        arguments.append(f"--host={server.host}")
+    if server.port:
+        arguments.append(f"--port={server.port}")
+    if server.user:
+        arguments.append(f"--user={server.user}")
+    if "unix_socket" in server.query:
+        arguments.append(f"--socket={server.query['unix_socket']}")
+    elif server.host:
+        arguments.append("--protocol=TCP")  # as PyMySQL connects, even to localhost
+    return tuple(arguments)
+
+
+def dump_command(tool: str, leading: tuple[str, ...], server: ServerUrl) -> Command:
+    """Return the dump of one database: one transaction, routines, events and triggers,
+    binary data as hex, utf8mb4, one INSERT column list per statement."""
+    options = [
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--events",
+        "--triggers",
+        "--hex-blob",
+        "--complete-insert",
+        "--default-character-set=utf8mb4",
+        "--no-tablespaces",
+        "--tz-utc",
+    ]
+    if tool_version(tool).flavour == "MySQL":
+        options.append("--set-gtid-purged=OFF")
+    arguments = connection_arguments(server)
+    return Command(name=tool, argv=(tool, *leading, *arguments, *options, server.database or ""))
+
+
+def client_command(
+    tool: str, leading: tuple[str, ...], server: ServerUrl, database: str
+) -> Command:
+    """Return the client reading a dump on stdin into ``database``: binary mode (no client
+    commands but ``DELIMITER``), sandboxed when the client can be, stopping at the first error."""
+    options = ["--binary-mode", "--default-character-set=utf8mb4", "--batch"]
+    if supports_sandbox(tool):
+        options.append("--sandbox")
+    arguments = connection_arguments(server)
+    return Command(name=tool, argv=(tool, *leading, *arguments, *options, database))
+
+
+@contextlib.contextmanager
+def connect(server: ServerUrl, password: str | None, database: str | None = None) -> Iterator[Any]:
+    """Open an autocommit connection in utf8mb4 and UTC, values returned as text.
+
+    Raises SourceError with the server's reason (down, wrong password, no such database).
+    """
+    try:
+        connection = pymysql.connect(
+            host=server.host or "localhost",
+            port=server.port or 3306,
+            user=server.user,
+            password=password or "",
+            database=database,
+            unix_socket=server.query.get("unix_socket"),
+            charset="utf8mb4",
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            autocommit=True,
+            conv=ENCODERS,  # no decoders: every value as the text (or bytes) the server sends
+        )
+    except pymysql.MySQLError as exc:
+        where = server.with_database(database).label
+        raise SourceError(f"cannot connect to MySQL/MariaDB {where}: {reason(exc)}") from exc
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET time_zone = '+00:00'")
+        yield connection
+    finally:
+        connection.close()
+
+
+def reason(error: pymysql.MySQLError) -> str:
+    """Return the server's message of a PyMySQL error."""
+    arguments = error.args
+    return str(arguments[1]) if len(arguments) > 1 else str(error)
