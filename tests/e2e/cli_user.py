@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from backproof.demo import DemoLayout
 
@@ -44,6 +49,17 @@ class User:
         args = ("activities", "--job", job) if job else ("activities",)
         return list(self.json(*args)["activities"])
 
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start ``backproof ARGS…`` in the demo folder without waiting for it."""
+        return subprocess.Popen(
+            cli_argv(*args),
+            cwd=self.demo.folder,
+            env=user_environment() | (env or {}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     @property
     def backups(self) -> Path:
         """Return the folder of the demo's local destination."""
@@ -52,3 +68,26 @@ class User:
     def part(self, backup_id: str, name: str) -> Path:
         """Return the stored file of a part."""
         return self.backups / "crm" / backup_id / name
+
+
+def user_environment() -> dict[str, str]:
+    """Return the environment without backproof's own overrides, as a new user has it."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
+    }
+
+
+def cli_argv(*args: str) -> list[str]:
+    """Return the argv of ``backproof ARGS…`` run with this Python."""
+    return [sys.executable, "-m", "backproof", *args]
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Wait until ``condition`` holds (polling, never a fixed sleep); fail naming ``what``."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {WAIT_SECONDS} s for {what}")
+        time.sleep(0.02)

@@ -15,7 +15,7 @@ def dump_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
     connection = sqlite3.connect(path)
     try:
         return {
-            table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
+            table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
             for table in TABLES
         }
     finally:
