@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 from typing import BinaryIO
 
+from backproof.archive.authentication import authenticate_manifest
 from backproof.archive.catalog import load_manifest, part_key, scan_target
+from backproof.archive.encryption import ReadingKeys, open_decrypted, prove_decryptable
 from backproof.archive.manifest import Manifest, Part
 from backproof.archive.parts import check_part
 from backproof.archive.streams import open_decompressor
@@ -46,20 +49,40 @@ def find_backup(
     raise NotFoundError(f"no committed backup {backup_id} on {storage.name}: see `backproof list`")
 
 
-def check_backup(storage: Storage, manifest: Manifest) -> None:
-    """Prove every part matches the manifest's size and checksum, before anything is imported."""
+def check_backup(storage: Storage, manifest: Manifest, keys: ReadingKeys | None = None) -> str:
+    """Prove the backup is intact and readable, before anything is imported.
+
+    With ``keys``: the manifest's signature is checked against the verify key, and every
+    encrypted part is shown to decrypt with the identity. Then every part must match the
+    manifest's size and checksum. Returns what was proven of the signature, in words.
+    Raises IntegrityError on any mismatch, RestoreError for a missing or wrong identity.
+    """
+    keys = keys or ReadingKeys()
+    where = f"backup {manifest.target}/{manifest.id} on {storage.name}"
+    authenticated = authenticate_manifest(manifest, keys.verify_key, where)
     for part in manifest.parts:
-        check_part(storage, part_key(manifest.target, manifest.id, part.file), part)
+        key = part_key(manifest.target, manifest.id, part.file)
+        check_part(storage, key, part)
+        if part.encryption is not None:
+            where_part = f"part {part.file} of {where}"
+            prove_decryptable(partial(storage.open_download, key), keys, where_part)
+    return authenticated
 
 
 @contextlib.contextmanager
-def open_decoded_part(storage: Storage, manifest: Manifest, part: Part) -> Iterator[BinaryIO]:
-    """Yield the part's original bytes: downloaded and decompressed as a stream."""
-    with contextlib.closing(
-        storage.open_download(part_key(manifest.target, manifest.id, part.file))
-    ) as raw:
-        decoded = open_decompressor(part.compression, raw)
-        try:
-            yield decoded
-        finally:
-            decoded.close()
+def open_decoded_part(
+    storage: Storage, manifest: Manifest, part: Part, keys: ReadingKeys | None = None
+) -> Iterator[BinaryIO]:
+    """Yield the part's original bytes: downloaded, decrypted (with ``keys``) and decompressed."""
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(
+            contextlib.closing(
+                storage.open_download(part_key(manifest.target, manifest.id, part.file))
+            )
+        )
+        if part.encryption is not None:
+            identities = (keys or ReadingKeys()).identities()
+            where = f"part {part.file} of backup {manifest.id} on {storage.name}"
+            raw = stack.enter_context(open_decrypted(raw, identities, where))
+        decoded = stack.enter_context(contextlib.closing(open_decompressor(part.compression, raw)))
+        yield decoded

@@ -102,6 +102,8 @@ class StreamStage:
 
     write: Callable[[bytes], int]
     close: Callable[[], None]
+    abort: Callable[[], None] | None = None
+    """Stops a stage that runs a thread (encryption) without flushing; None: nothing to stop."""
 
 
 def open_compressor(kind: str, level: int | None, sink: Writer) -> StreamStage:
@@ -171,7 +173,10 @@ class PartWriter:
         return self.fanout.commit()
 
     def abort(self) -> None:
-        """Drop the uploads."""
+        """Stop the stages that run threads, then drop the uploads."""
+        for stage in self.stages:
+            if stage.abort is not None:
+                stage.abort()
         self.fanout.abort()
 
 
