@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from backproof import __version__
+from backproof.archive.authentication import load_signing_key, sign_manifest
 from backproof.archive.catalog import backup_prefix, manifest_key, part_key
+from backproof.archive.encryption import ENCRYPTION_NAME, make_encryptor, parse_recipients
 from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
 from backproof.archive.parts import PartOutcome, part_file_name, write_part
-from backproof.archive.streams import Writer
+from backproof.archive.streams import Encryptor, Writer
 from backproof.config.models import TargetSettings, mask_url
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError, SourceError, StorageError
@@ -53,9 +55,11 @@ class _Assembly:
     live: dict[str, Storage]
     parts: list[Part] = field(default_factory=list)
     failures: dict[str, BackproofError] = field(default_factory=dict)
+    encryptor: Encryptor | None = None
 
     def write(self, name: str, extension: str, produce: Callable[[Writer], T]) -> tuple[T, Part]:
-        file_name = part_file_name(name, extension, self.target.compression, encrypted=False)
+        encrypted = self.encryptor is not None
+        file_name = part_file_name(name, extension, self.target.compression, encrypted=encrypted)
         key = part_key(self.target.name, self.backup_id, file_name)
         result, outcome = write_part(
             self.live,
@@ -63,7 +67,7 @@ class _Assembly:
             produce,
             compression=self.target.compression,
             level=self.target.compression_level,
-            encryptor=None,
+            encryptor=self.encryptor,
             on_progress=lambda size: self.context.progress(name, size),
         )
         self._drop_failed(outcome)
@@ -74,6 +78,7 @@ class _Assembly:
             size_bytes=outcome.size_bytes,
             sha256=outcome.sha256,
             compression=self.target.compression,
+            encryption=ENCRYPTION_NAME if encrypted else None,
             raw_size_bytes=outcome.raw_size_bytes,
         )
         self.parts.append(part)
@@ -82,7 +87,9 @@ class _Assembly:
     def _drop_failed(self, outcome: PartOutcome) -> None:
         for name, error in outcome.failures.items():
             self.failures[name] = error
-            self.live.pop(name, None)
+            dropped = self.live.pop(name, None)
+            if dropped is not None:  # its earlier parts of this backup are debris: remove them
+                _discard_parts([dropped], self.target.name, self.backup_id)
 
 
 def run_backup(context: Context, target_name: str | None = None) -> BackupResult:
@@ -91,11 +98,15 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
     Raises SourceError, PipelineError or StorageError; nothing is committed then.
     """
     target = context.settings.target(target_name)
+    encryption = context.settings.encryption
+    encryptor = make_encryptor(parse_recipients(encryption.recipients))
+    signing_key = load_signing_key(encryption.signing_key_file)
     with recorded_run(context, "backup", target.name) as record:
         backup_id = new_backup_id(context.clock())
         record.backup_id = backup_id
         context.activities.set_backup_id(record.activity_id, backup_id)
         assembly = _Assembly(context, target, backup_id, context.all_storages())
+        assembly.encryptor = encryptor
         created_at = context.clock()
         try:
             facts, source_info = _write_parts(assembly)
@@ -114,6 +125,8 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
             facts=facts,
             destinations=list(assembly.live),
         )
+        if signing_key is not None:
+            manifest = sign_manifest(manifest, signing_key)
         _commit_manifest(assembly, manifest)
         result = BackupResult(
             backup_id,
@@ -184,6 +197,9 @@ def _describe(record: RunRecord, result: BackupResult, manifest: Manifest) -> No
         "parts": {part.name: part.size_bytes for part in result.parts},
         "destinations": result.destinations,
         "failed_destinations": sorted(result.failed_destinations),
+        "destination_errors": dict(sorted(result.failed_destinations.items())),
+        "encrypted": any(part.encryption for part in result.parts),
+        "signed": manifest.authentication is not None,
         "tables": len(manifest.facts.tables),
         "rows": sum(manifest.facts.tables.values()),
     }

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import Manifest
 from backproof.archive.reading import check_backup, find_backup, open_decoded_part
 from backproof.comparison import compare_files_facts, summarize
@@ -54,19 +55,22 @@ def run_restore(
             "to": mask_url(database_url) if database_url else None,
             "files_to": str(files_folder) if files_folder else None,
         }
-        check_backup(storage, manifest)
+        keys = ReadingKeys.from_settings(context.settings.encryption)
+        record.meta["authentication"] = check_backup(storage, manifest, keys)
         started = time.monotonic()
         if database_url is not None:
-            _restore_database(storage, manifest, database_url, force)
+            _restore_database(storage, manifest, database_url, force, keys)
         if files_folder is not None:
-            _restore_files(storage, manifest, files_folder, force)
+            _restore_files(storage, manifest, files_folder, force, keys)
         duration = round(time.monotonic() - started, 3)
         record.meta["duration_seconds"] = duration
         record.message = f"backup {manifest.id} restored in {duration:.2f} s"
         return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
 
 
-def _restore_database(storage: Storage, manifest: Manifest, url: str, force: bool) -> None:
+def _restore_database(
+    storage: Storage, manifest: Manifest, url: str, force: bool, keys: ReadingKeys
+) -> None:
     part = manifest.part("db")
     if part is None or manifest.source is None:
         raise RestoreError(f"backup {manifest.id} has no database part")
@@ -81,17 +85,19 @@ def _restore_database(storage: Storage, manifest: Manifest, url: str, force: boo
             f"{mask_url(url)} is not empty: restore into an empty database, "
             "or pass --force to restore over it"
         )
-    with open_decoded_part(storage, manifest, part) as dump:
+    with open_decoded_part(storage, manifest, part, keys) as dump:
         source.restore(dump, url, part.format)
 
 
-def _restore_files(storage: Storage, manifest: Manifest, folder: Path, force: bool) -> None:
+def _restore_files(
+    storage: Storage, manifest: Manifest, folder: Path, force: bool, keys: ReadingKeys
+) -> None:
     part = manifest.part("files")
     if part is None or manifest.facts.files is None:
         raise RestoreError(f"backup {manifest.id} has no files part")
     if not force and folder.exists() and any(folder.iterdir()):
         raise RestoreError(f"{folder} is not empty: choose an empty folder or pass --force")
-    with open_decoded_part(storage, manifest, part) as stream:
+    with open_decoded_part(storage, manifest, part, keys) as stream:
         facts = extract_files(stream, folder)
     differences = compare_files_facts(manifest.facts.files, facts)
     if differences:

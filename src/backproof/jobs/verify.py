@@ -6,6 +6,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import ID_TIME_FORMAT, Manifest
 from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
@@ -52,18 +53,19 @@ def run_verify(
         manifest = choose_backup(storage, target.name, backup_id)
         record.backup_id = manifest.id
         context.activities.set_backup_id(record.activity_id, manifest.id)
-        check_backup(storage, manifest)
+        keys = ReadingKeys.from_settings(context.settings.encryption)
+        record.meta["authentication"] = check_backup(storage, manifest, keys)
         result = VerifyResult(manifest.id, target.name, storage.name, 0.0, 0, 0, 0)
         if manifest.part("db") is not None:
-            _verify_database(context, storage, manifest, result)
+            _verify_database(context, storage, manifest, result, keys)
         if manifest.part("files") is not None:
-            _verify_files(storage, manifest, result)
+            _verify_files(storage, manifest, result, keys)
         _describe(record, result)
         return result
 
 
 def _verify_database(
-    context: Context, storage: Storage, manifest: Manifest, result: VerifyResult
+    context: Context, storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
 ) -> None:
     source = _scratch_source(context, manifest)
     server_url = _scratch_server(context, source.engine)
@@ -77,7 +79,7 @@ def _verify_database(
         part = manifest.part("db")
         assert part is not None  # noqa: S101 - the caller checked
         started = time.monotonic()
-        with open_decoded_part(storage, manifest, part) as dump:
+        with open_decoded_part(storage, manifest, part, keys) as dump:
             source.restore(dump, scratch_url, part.format)
         result.restore_duration_seconds = round(time.monotonic() - started, 3)
         actual = source.inspect(scratch_url, manifest.facts)
@@ -121,10 +123,12 @@ def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
     return open_source(url, password)
 
 
-def _verify_files(storage: Storage, manifest: Manifest, result: VerifyResult) -> None:
+def _verify_files(
+    storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
+) -> None:
     part = manifest.part("files")
     assert part is not None and manifest.facts.files is not None  # noqa: S101
-    with open_decoded_part(storage, manifest, part) as stream:
+    with open_decoded_part(storage, manifest, part, keys) as stream:
         actual = inspect_archive(stream)
     differences = compare_files_facts(manifest.facts.files, actual)
     if differences:
