@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,12 @@ def settings(port: int, **changes: Any) -> EmailSettings:
     return EmailSettings.model_validate(raw | changes)
 
 
-def received(mailbox: MailHandler) -> Message:
+def received(mailbox: MailHandler) -> EmailMessage:
     (envelope,) = mailbox.envelopes
     assert isinstance(envelope.content, bytes)
-    return message_from_bytes(envelope.content, policy=default_policy)
+    email = message_from_bytes(envelope.content, policy=default_policy)
+    assert isinstance(email, EmailMessage)
+    return email
 
 
 @pytest.fixture
@@ -70,8 +72,8 @@ def test_plain_smtp_delivers_to_every_recipient(plain_smtp: int, mailbox: MailHa
     email = received(mailbox)
     assert email["Subject"] == f"[OPS] {CZECH}"
     body = email.get_body()
-    assert body is not None
-    assert '"target": "crm"' in body.get_content()  # type: ignore[attr-defined]
+    assert isinstance(body, EmailMessage)
+    assert '"target": "crm"' in body.get_content()
 
 
 def test_starttls_with_login_delivers(starttls_smtp: int, mailbox: MailHandler) -> None:

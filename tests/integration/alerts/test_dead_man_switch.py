@@ -1,0 +1,55 @@
+"""The dead man's switch around ``run``: real pings to a healthchecks-style receiver on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from alert_receivers import WebhookReceiver
+from pydantic import SecretStr
+
+from backproof.alerts.deadman import DeadManSwitch
+from backproof.jobs.context import Context
+from backproof.jobs.run import run_chain
+
+PING_PATH = "/ping/5f2c0c4e-6a1e-4c55-9d4f-1b2f3a4b5c6d"
+
+
+@pytest.fixture
+def pinged(context: Context, webhook: WebhookReceiver) -> Context:
+    context.settings.alerts.healthcheck_url = SecretStr(webhook.url(PING_PATH))
+    return context
+
+
+def test_successful_run_pings_start_then_success(pinged: Context, webhook: WebhookReceiver) -> None:
+    result = run_chain(pinged)
+
+    assert result.succeeded
+    assert [request.path for request in webhook.requests] == [f"{PING_PATH}/start", PING_PATH]
+    assert b"verify: ok" in webhook.requests[-1].body
+
+
+def test_run_with_a_failed_backup_pings_fail(pinged: Context, webhook: WebhookReceiver) -> None:
+    pinged.settings.targets[0].database = "sqlite:////nonexistent/backproof-deadman/crm.db"
+
+    result = run_chain(pinged)
+
+    assert not result.succeeded
+    assert [request.path for request in webhook.requests] == [
+        f"{PING_PATH}/start",
+        f"{PING_PATH}/fail",
+    ]
+    body = webhook.requests[-1].body.decode()
+    assert "backup: failed: SQLite database /nonexistent/backproof-deadman/crm.db" in body
+    assert "verify: skipped (the backup failed)" in body
+
+
+def test_unreachable_ping_server_does_not_change_the_run(
+    context: Context, webhook: WebhookReceiver
+) -> None:
+    webhook.hang = True
+    context.settings.alerts.healthcheck_url = SecretStr(webhook.url(PING_PATH))
+    switch = DeadManSwitch(webhook.url(PING_PATH), timeout_seconds=0.2)
+
+    assert switch.start() == "no answer within 0.2 s"
+    webhook.hang = False
+    webhook.status = 503
+    assert switch.finish(succeeded=True) == "answered HTTP 503"
