@@ -151,12 +151,12 @@ def test_missing_identity_file_setting_says_what_to_set(tmp_path: Path):
     storage = MemoryStorage()
     part = write_encrypted({"memory": storage}, b"secret rows", [recipient])
 
-    with pytest.raises(RestoreError, match="set encryption.identity_file"):
+    with pytest.raises(RestoreError, match=r"set encryption\.identity_file"):
         read_back(storage, part, None)
 
 
 def test_unreadable_identity_file_is_a_restore_error(tmp_path: Path):
-    with pytest.raises(RestoreError, match="cannot read encryption.identity_file"):
+    with pytest.raises(RestoreError, match=r"cannot read encryption\.identity_file"):
         load_identities(tmp_path / "nowhere.key")
 
 
