@@ -171,23 +171,35 @@ class VerifySettings(Section):
 class RetentionSettings(Section):
     """Which backups cleanup keeps (the defaults of the most used tool in the field)."""
 
-    keep_all_days: int = Field(7, ge=0)
-    keep_daily_days: int = Field(16, ge=0)
-    keep_weekly_weeks: int = Field(8, ge=0)
-    keep_monthly_months: int = Field(4, ge=0)
-    keep_yearly_years: int = Field(2, ge=0)
-    max_storage_mb: float = Field(5000.0, gt=0)
-    debris_min_age_hours: float = Field(1.0, ge=0)
+    keep_all_days: int = Field(7, ge=0, description="keep every backup this many days")
+    keep_daily_days: int = Field(16, ge=0, description="then the newest of each UTC day")
+    keep_weekly_weeks: int = Field(8, ge=0, description="then the newest of each ISO week")
+    keep_monthly_months: int = Field(4, ge=0, description="then the newest of each month")
+    keep_yearly_years: int = Field(2, ge=0, description="then the newest of each year")
+    max_storage_mb: float = Field(
+        5000.0, gt=0, description="cap per destination (MB = 10^6 bytes), oldest deleted first"
+    )
+    debris_min_age_hours: float = Field(
+        1.0, ge=0, description="uncommitted backups older than this are removed"
+    )
 
 
 class HealthSettings(Section):
     """The targets health is judged against."""
 
-    window_days: int = Field(7, ge=1)
-    backup_success_rate_min_percent: float = Field(99.0, ge=0, le=100)
-    verify_success_rate_min_percent: float = Field(99.0, ge=0, le=100)
-    rpo_hours: float = Field(24.0, gt=0)
-    verify_max_age_hours: float = Field(48.0, gt=0)
+    window_days: int = Field(7, ge=1, description="window of the success rates")
+    backup_success_rate_min_percent: float = Field(
+        99.0, ge=0, le=100, description="warning below this"
+    )
+    verify_success_rate_min_percent: float = Field(
+        99.0, ge=0, le=100, description="warning below this"
+    )
+    rpo_hours: float = Field(
+        24.0, gt=0, description="failing when the newest valid backup is older"
+    )
+    verify_max_age_hours: float = Field(
+        48.0, gt=0, description="warning when no verify passed for this long"
+    )
     size_drop_warning_percent: float = Field(
         50.0, gt=0, le=100, description="warn when the newest dump shrank by this much"
     )
@@ -196,22 +208,24 @@ class HealthSettings(Section):
 class SlackSettings(Section):
     """Slack incoming webhook."""
 
-    webhook_url: SecretStr | None = None
-    timeout_seconds: float = Field(3.0, gt=0)
+    webhook_url: SecretStr | None = Field(
+        None, description="incoming webhook (or ALERT_SLACK_WEBHOOK)"
+    )
+    timeout_seconds: float = Field(3.0, gt=0, description="give up on Slack after this")
 
 
 class EmailSettings(Section):
     """SMTP fallback for alerts."""
 
-    host: str
-    port: int = Field(587, ge=1, le=65535)
-    security: Literal["plain", "starttls", "tls"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    password_env: str | None = None
-    from_address: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    timeout_seconds: float = Field(10.0, gt=0)
+    host: str = Field(description="SMTP server")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    security: Literal["plain", "starttls", "tls"] = Field("starttls", description="transport")
+    username: str | None = Field(None, description="login name")
+    password: SecretStr | None = Field(None, description="login password (prefer password_env)")
+    password_env: str | None = Field(None, description="variable holding the password")
+    from_address: str = Field(alias="from", description="sender address")
+    to: list[str] = Field(min_length=1, description="recipients")
+    timeout_seconds: float = Field(10.0, gt=0, description="SMTP timeout")
 
 
 class AlertSettings(Section):
@@ -219,43 +233,51 @@ class AlertSettings(Section):
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     email: EmailSettings | None = None
-    apprise: list[SecretStr] = Field(default_factory=list)
-    healthcheck_url: SecretStr | None = None
-    rate_limit_seconds: float = Field(300.0, ge=0)
-    verify_failures_in_a_row: int = Field(2, ge=1)
-    notify_success: bool = False
+    apprise: list[SecretStr] = Field(default_factory=list, description="extra Apprise URLs")
+    healthcheck_url: SecretStr | None = Field(
+        None, description="dead man's switch pinged around `run` (/start, success, /fail)"
+    )
+    rate_limit_seconds: float = Field(300.0, ge=0, description="one message per event key per")
+    verify_failures_in_a_row: int = Field(2, ge=1, description="verify failures before an alert")
+    notify_success: bool = Field(False, description="also announce successes")
 
 
 class WebSettings(Section):
     """The HTTP service of ``backproof serve``."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(9187, ge=0, le=65535)
-    token: SecretStr | None = None
+    host: str = Field("127.0.0.1", description="address `serve` binds")
+    port: int = Field(9187, ge=0, le=65535, description="port `serve` binds")
+    token: SecretStr | None = Field(
+        None, description="bearer token; required when binding beyond loopback"
+    )
 
 
 class MetricsSettings(Section):
     """Prometheus exposition."""
 
-    path: str = Field("/crm/ops/metrics", pattern=r"^/")
-    prefix: str = Field("crm_ops_", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-    pushgateway: str | None = None
-    push_job: str = "backproof"
+    path: str = Field("/crm/ops/metrics", pattern=r"^/", description="HTTP path of the metrics")
+    prefix: str = Field(
+        "crm_ops_", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", description="metric name prefix"
+    )
+    pushgateway: str | None = Field(None, description="pushgateway URL; push after each job")
+    push_job: str = Field("backproof", description="job label of pushed metrics")
 
 
 class ReportSettings(Section):
     """The Markdown report."""
 
-    output: Path = Path("docs/16-generated/backup-report.md")
+    output: Path = Field(Path("docs/16-generated/backup-report.md"), description="Markdown file")
     history: int = Field(14, ge=1, le=1000, description="rows of backups and verifies shown")
 
 
 class ScheduleSettings(Section):
     """When ``serve`` runs the daily chain."""
 
-    cron: str = "0 1 * * *"
-    timezone: str = "UTC"
-    shutdown_grace_seconds: float = Field(60.0, ge=0)
+    cron: str = Field("0 1 * * *", description="when the daily chain starts (cron syntax)")
+    timezone: str = Field("UTC", description="time zone of `cron`")
+    shutdown_grace_seconds: float = Field(
+        60.0, ge=0, description="on SIGTERM, how long a running job may finish"
+    )
 
 
 class Settings(Section):
