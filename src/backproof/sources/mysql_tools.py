@@ -75,17 +75,32 @@ def find_tool(candidates: tuple[str, ...]) -> str:
     raise SourceError(f"{' or '.join(candidates)} not found on PATH: {INSTALL_HINT}")
 
 
-@cache
 def tool_version(tool: str) -> Version:
-    """Return the version of an installed tool (``mariadb-dump --version``)."""
-    command = Command(name=tool, argv=(tool, "--version"))
+    """Return the version of a tool on PATH (``mariadb-dump --version``)."""
+    return _version_of(_path_of(tool), tool)
+
+
+def supports_sandbox(client: str) -> bool:
+    """Return True when the client has ``--sandbox`` (MariaDB 10.5.25, 10.6.18, 10.11.8, 11+)."""
+    return _has_sandbox(_path_of(client), client)
+
+
+def _path_of(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise SourceError(f"{tool} not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+@cache
+def _version_of(path: str, tool: str) -> Version:
+    command = Command(name=tool, argv=(path, "--version"))
     return parse_version(run_command(command, timeout_seconds=VERSION_TIMEOUT_SECONDS))
 
 
 @cache
-def supports_sandbox(client: str) -> bool:
-    """Return True when the client has ``--sandbox`` (MariaDB 10.5.25, 10.6.18, 10.11.8, 11+)."""
-    command = Command(name=client, argv=(client, "--help"))
+def _has_sandbox(path: str, client: str) -> bool:
+    command = Command(name=client, argv=(path, "--help"))
     return "--sandbox" in run_command(command, timeout_seconds=VERSION_TIMEOUT_SECONDS)
 
 

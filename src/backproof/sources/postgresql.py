@@ -22,7 +22,7 @@ from psycopg import IsolationLevel, sql
 
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import CHUNK_BYTES, Writer
-from backproof.errors import RestoreError, SourceError
+from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources.base import DumpInfo, missing_key_tables
@@ -96,7 +96,14 @@ class PostgresqlSource:
                     return facts.result()
 
             command = dump_command(self.server, self.password, str(snapshot))
-            facts = read_pipeline([command], consume)
+            try:
+                facts = read_pipeline([command], consume)
+            except PipelineError as exc:
+                # A failed query of the facts aborts the transaction, so pg_dump then fails to
+                # import its snapshot: the query's error is the one that explains.
+                if isinstance(exc.__cause__, SourceError):
+                    raise exc.__cause__ from exc
+                raise
             connection.rollback()
         info = SourceInfo(
             engine=self.engine,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 from collections.abc import Iterator
 from functools import cache
 from typing import Any, LiteralString
@@ -24,6 +25,7 @@ RESTORE_TOOL = "pg_restore"
 CONNECT_TIMEOUT_SECONDS = 10
 VERSION_TIMEOUT_SECONDS = 30
 MAINTENANCE_DATABASE = "postgres"
+INSTALL_HINT = "install postgresql-client (of the server's major version or newer)"
 # Settings under which every value reads back as the same text before dump and after restore.
 CANONICAL_SETTINGS: tuple[LiteralString, ...] = (
     "SET TimeZone = 'UTC'",
@@ -89,8 +91,9 @@ def connect(
 
 
 def _reason(error: psycopg.Error) -> str:
+    """The server's message: the first line (the others quote the query and point at it)."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
+    return lines[0] if lines else type(error).__name__
 
 
 def translate(error: psycopg.Error, what: str) -> SourceError:
@@ -98,15 +101,22 @@ def translate(error: psycopg.Error, what: str) -> SourceError:
     return SourceError(f"{what}: {_reason(error)}")
 
 
-@cache
 def tool_version(tool: str) -> str:
-    """Return the version of ``pg_dump`` or ``pg_restore`` (``15.4`` of ``pg_dump (PostgreSQL)
-    15.4``).
+    """Return the version of ``pg_dump`` or ``pg_restore`` on PATH (``15.4`` of ``pg_dump
+    (PostgreSQL) 15.4``).
 
-    Raises PipelineError when the tool is not installed.
+    Raises SourceError naming the package to install when the tool is not on PATH.
     """
+    path = shutil.which(tool)
+    if path is None:
+        raise SourceError(f"{tool} not found on PATH: {INSTALL_HINT}")
+    return _version_of(path, tool)
+
+
+@cache
+def _version_of(path: str, tool: str) -> str:
     output = run_command(
-        Command(name=tool, argv=(tool, "--version")), timeout_seconds=VERSION_TIMEOUT_SECONDS
+        Command(name=tool, argv=(path, "--version")), timeout_seconds=VERSION_TIMEOUT_SECONDS
     )
     match = re.search(r"\d+(?:\.\d+)*", output)
     if match is None:

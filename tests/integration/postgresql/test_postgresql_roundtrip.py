@@ -1,0 +1,173 @@
+"""PostgreSQL end to end through the source: dump, restore into a scratch database, compare."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pg_servers import PgServer
+from psycopg import sql
+
+from backproof.archive.catalog import scan_target
+from backproof.comparison import compare_database_facts
+from backproof.errors import PipelineError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.verify import run_verify
+from backproof.sources.base import scratch_name
+from backproof.sources.postgresql import PostgresqlSource
+from conftest import ContextMaker
+
+KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "sales.deals", "sales.events"]
+
+
+def fingerprints(server: PgServer, database: str) -> dict[str, tuple[object, ...]]:
+    """Return, per table, its row count and an order-independent hash of its rows' text."""
+    with server.connect(database) as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        tables = connection.execute(
+            "SELECT schemaname, tablename FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+        result = {}
+        for schema, table in tables:
+            query = sql.SQL("SELECT count(*), sum(hashtextextended(row::text, 0)) FROM {} AS row")
+            row = connection.execute(query.format(sql.Identifier(schema, table))).fetchone()
+            result[f"{schema}.{table}"] = tuple(row or ())
+        return result
+
+
+def scalar(server: PgServer, database: str, query: str) -> object:
+    """Return the one value of ``query``."""
+    with server.connect(database) as connection:
+        row = connection.execute(query).fetchone()  # type: ignore[arg-type]
+        return row[0] if row else None
+
+
+@pytest.fixture
+def scratch(pg: PgServer) -> Iterator[tuple[PostgresqlSource, str]]:
+    """A source on the shared server and a scratch database made by it (dropped after)."""
+    source = PostgresqlSource(pg.url("postgres"))
+    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "a1b2c3"))
+    yield source, url
+    source.drop_scratch(url)
+
+
+def test_restore_reproduces_every_table_value_and_object_of_the_crm(
+    pg: PgServer, scratch: tuple[PostgresqlSource, str]
+) -> None:
+    database = pg.create_database(big_rows=1000)
+    source = PostgresqlSource(pg.url(database))
+    dump = io.BytesIO()
+    info = source.dump(dump, KEY_TABLES, 50)
+    scratch_source, scratch_url = scratch
+    dump.seek(0)
+    scratch_source.restore(dump, scratch_url, info.format)
+    restored = scratch_url.rsplit("/", 1)[1]
+
+    assert compare_database_facts(info.facts, scratch_source.inspect(scratch_url, info.facts)) == []
+    assert fingerprints(pg, restored) == fingerprints(pg, database)
+    assert scalar(pg, restored, "SELECT last_value FROM sales.invoice_numbers") == 4242
+    assert (
+        scalar(
+            pg, restored, "SELECT convert_from(lo_get(content), 'UTF8') FROM documents WHERE id = 1"
+        )
+        == "Obsah smlouvy 🖋️"
+    )
+    assert scalar(pg, restored, "SELECT obj_description('companies'::regclass)") == (
+        "Firmy – zákazníci 🏢"
+    )
+    assert scalar(pg, restored, "SELECT count(*) FROM company_contacts") == 300
+    assert scalar(pg, restored, "SELECT nextval('contacts_id_seq')") == 2001
+
+
+def test_facts_name_tables_counts_objects_and_samples_of_every_kind(pg: PgServer) -> None:
+    database = pg.create_database(big_rows=10)
+    info = PostgresqlSource(pg.url(database)).dump(io.BytesIO(), KEY_TABLES, 20)
+    facts = info.facts
+
+    assert facts.tables["sales.events_2025"] + facts.tables["sales.events_2026"] == 400
+    assert facts.tables["empty_table"] == 0
+    assert facts.tables["Order"] == 2
+    assert facts.tables["audit_log"] == 43
+    assert "sales.events" not in facts.tables  # partitioned: its rows are its partitions'
+    assert facts.objects["views"] == 1
+    assert facts.objects["materialized_views"] == 1
+    assert facts.objects["partitioned_tables"] == 1
+    assert facts.objects["triggers"] == 1
+    assert facts.objects["routines"] == 1
+    assert facts.objects["types"] == 3
+    assert facts.objects["large_objects"] == 2
+    assert facts.objects["schemas"] == 1
+    assert facts.objects["comments"] == 2
+    assert len(facts.samples["contacts"].rows) == 20
+    assert facts.samples["Order"].key_columns == ["Id"]
+    assert facts.samples["sales.events"].key_columns == ["id", "happened"]
+    assert facts.samples["audit_log"].key_columns == []  # no primary key: rows by checksum
+    assert info.source.engine == "postgresql"
+    assert info.source.client_version.startswith("pg_dump ")
+    assert info.format == "postgresql-custom"
+
+
+def test_verify_matches_exactly_although_the_application_writes_throughout_the_backup(
+    pg: PgServer, make_context: ContextMaker
+) -> None:
+    database = pg.create_database(big_rows=1_000_000)
+    context = make_context(pg.url(database), key_tables=["companies", "contacts", "big_table"])
+    writes = 0
+    stop = threading.Event()
+
+    def write_like_the_application() -> None:
+        nonlocal writes
+        with pg.connect(database) as connection:
+            while not stop.is_set():
+                writes += 1
+                with connection.transaction():
+                    connection.execute(
+                        "INSERT INTO big_table VALUES (%s, 'nový řádek')", (2_000_000 + writes,)
+                    )
+                    connection.execute(
+                        "UPDATE contacts SET balance = balance + 1 WHERE id = %s",
+                        (writes % 2000 + 1,),
+                    )
+                    connection.execute("DELETE FROM big_table WHERE id = %s", (writes,))
+
+    writer = threading.Thread(target=write_like_the_application)
+    writer.start()
+    try:
+        writes_before = writes
+        backup = run_backup(context)
+        writes_during = writes - writes_before
+    finally:
+        stop.set()
+        writer.join()
+    verify = run_verify(context)
+
+    assert writes_during > 0
+    assert verify.backup_id == backup.backup_id
+    assert verify.rows == sum(
+        scan_target(context.storage(), "bptest").committed[0].facts.tables.values()
+    )
+
+
+def test_tampered_dump_with_a_shell_meta_command_runs_no_command(
+    pg: PgServer, scratch: tuple[PostgresqlSource, str], tmp_path: Path
+) -> None:
+    database = pg.create_database()
+    placeholder = "P" * 200
+    with pg.connect(database) as connection:
+        connection.execute("""INSERT INTO "Order" VALUES (3, %s, NULL, NULL)""", (placeholder,))
+    dump = io.BytesIO()
+    info = PostgresqlSource(pg.url(database)).dump(dump, ["companies"], 5)
+    witness = tmp_path / "pwned"
+    planted = f"x\n\\! touch {witness}\nx".ljust(len(placeholder))
+    assert dump.getvalue().count(placeholder.encode()) == 1
+    tampered = io.BytesIO(dump.getvalue().replace(placeholder.encode(), planted.encode()))
+    scratch_source, scratch_url = scratch
+
+    with pytest.raises(PipelineError, match="pg_restore exited with code 1"):
+        scratch_source.restore(tampered, scratch_url, info.format)
+
+    assert not witness.exists()
