@@ -45,6 +45,10 @@ _HAS_RELATIONS = f"""
 SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN {_RELATION_KINDS} AND {catalog.USER_SCHEMA})
 """
+_APPLICATION_SCHEMAS = f"""
+SELECT n.nspname FROM pg_namespace AS n WHERE {catalog.USER_SCHEMA}
+AND {catalog.NOT_EXTENSION_MEMBER.format(catalog="'pg_namespace'", oid="n.oid")}
+"""
 _SCRATCHES = (
     "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
     "WHERE datname LIKE 'verify\\_%' ORDER BY datname"
@@ -116,8 +120,8 @@ class PostgresqlSource:
     def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
         """Restore a custom-format dump into the database at ``url`` (created when missing).
 
-        Over a database that is not empty (``restore --force``) the objects of the dump are
-        dropped first. Raises RestoreError for another format, PipelineError when pg_restore
+        Over a database that is not empty (``restore --force``) its schemas and large objects
+        are dropped first. Raises RestoreError for another format, PipelineError when pg_restore
         fails (it stops at the first error).
         """
         if dump_format != DUMP_FORMAT:
@@ -126,11 +130,31 @@ class PostgresqlSource:
         database = target.database or ""
         if not self._database_exists(target, database):
             self._create_database(target.with_database(None), database, marker=None)
-        clean = not self.is_empty(url)
+        if not self.is_empty(url):
+            self._empty_database(target)
         with connect(target, self.password, database) as connection:
             require_client_for(RESTORE_TOOL, connection.info.server_version)
-        command = restore_command(target, self.password, database, clean=clean)
+        command = restore_command(target, self.password, database)
         write_pipeline([command], lambda feed: _copy(dump, feed))
+
+    def _empty_database(self, target: ServerUrl) -> None:
+        """Drop every schema of the application and every large object (``restore --force``).
+
+        pg_restore's own ``--clean`` cannot drop partitioned tables' constraints, and a dump
+        restored over objects it does not know would leave them behind.
+        """
+        with connect(target, self.password, autocommit=True) as connection:
+            try:
+                with connection.transaction():
+                    rows = connection.execute(_APPLICATION_SCHEMAS).fetchall()
+                    for (schema,) in rows:
+                        connection.execute(
+                            sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema))
+                        )
+                    connection.execute("CREATE SCHEMA IF NOT EXISTS public")
+                    connection.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot empty {target.label} to restore over it") from exc
 
     def inspect(self, url: str, expected: Facts) -> Facts:
         """Return the facts of the restored database at ``url``."""

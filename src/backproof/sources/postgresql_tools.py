@@ -157,27 +157,23 @@ def dump_command(server: ServerUrl, password: str | None, snapshot: str) -> Comm
     )
 
 
-def restore_command(
-    server: ServerUrl, password: str | None, database: str, *, clean: bool
-) -> Command:
+def restore_command(server: ServerUrl, password: str | None, database: str) -> Command:
     """Return pg_restore of a custom-format dump read from stdin into ``database``.
 
     Owners and privileges are left out (the roles of the source may not exist where it is
-    restored); the first error stops it; ``clean`` drops what the dump recreates first.
+    restored); the first error stops it.
     """
-    argv = [
+    argv = (
         RESTORE_TOOL,
         "--no-owner",
         "--no-privileges",
         "--exit-on-error",
         "--no-password",
         f"--dbname={conninfo(server, database)}",
-    ]
-    if clean:
-        argv[1:1] = ["--clean", "--if-exists"]
+    )
     return Command(
         name=RESTORE_TOOL,
-        argv=tuple(argv),
+        argv=argv,
         env=tool_environment(password),
         secrets=(password,) if password else (),
     )
