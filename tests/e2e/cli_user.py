@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
+from backproof.config.loading import load_settings
 from backproof.demo import DemoLayout
+from backproof.state.activities import ActivityLog
+from backproof.state.database import create_state_engine
 
 BACKUP_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 WAIT_SECONDS = 30
@@ -45,9 +48,19 @@ class User:
         return backup_id
 
     def activities(self, job: str | None = None) -> list[dict[str, Any]]:
-        """Return the audit trail, newest first."""
+        """Return ``activities --json``: the audit trail, newest first."""
         args = ("activities", "--job", job) if job else ("activities",)
         return list(self.json(*args)["activities"])
+
+    def audit_rows(self, job: str) -> list[dict[str, Any]]:
+        """Return the audit rows of ``job``, newest first, read straight from the state database
+        (as ``activities --json`` shows them, without starting another process)."""
+        settings = load_settings(self.demo.config, environ={})
+        engine = create_state_engine(settings.state.url, settings.state.lock_dir)
+        try:
+            return [row.to_json() for row in ActivityLog(engine).find(job=job)]
+        finally:
+            engine.dispose()
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``backproof ARGS…`` in the demo folder without waiting for it."""

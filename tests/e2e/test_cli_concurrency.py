@@ -31,7 +31,7 @@ def test_second_backup_waits_then_is_recorded_skipped_and_the_first_completes(
     assert second.stdout == ""
     assert "another backup of target 'crm' is running; waited 0.5 s" in second.stderr
     assert first.returncode == 0, first_stderr
-    statuses = sorted(item["status"] for item in user.activities("backup"))
+    statuses = sorted(item["status"] for item in user.audit_rows("backup"))
     assert statuses == ["skipped", "success"]
     assert user.ok("verify").startswith(f"verify passed: backup {first_stdout.strip()}")
 
@@ -57,11 +57,11 @@ def test_killed_backup_is_marked_failed_as_stale_by_the_next_run(
     backup.send_signal(signal.SIGKILL)
     backup.communicate(timeout=60)
     locked_database.execute("ROLLBACK")
-    assert user.activities("backup")[0]["status"] == "running"
+    assert user.audit_rows("backup")[0]["status"] == "running"
 
     user.ok("cleanup")
 
-    killed = user.activities("backup")[0]
+    killed = user.audit_rows("backup")[0]
     assert killed["status"] == "failed"
     assert killed["message"].startswith("stale: ")
     assert killed["finished_at"] is not None

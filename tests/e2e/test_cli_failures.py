@@ -28,7 +28,7 @@ def test_flipped_byte_in_a_part_fails_verify_naming_the_part(user: User) -> None
 
     assert process.returncode == 1
     assert_one_line_error(process.stderr, "db.sqlite.zst", "checksum")
-    assert user.activities("verify")[0]["status"] == "failed"
+    assert user.audit_rows("verify")[0]["status"] == "failed"
 
 
 def test_truncated_part_fails_verify_naming_it(user: User) -> None:
@@ -75,7 +75,7 @@ def test_backup_of_a_missing_database_exits_1_with_one_line_and_a_failed_activit
     assert process.returncode == 1
     assert process.stdout == ""
     assert_one_line_error(process.stderr, str(user.demo.database), "does not exist")
-    activity = user.activities("backup")[0]
+    activity = user.audit_rows("backup")[0]
     assert activity["status"] == "failed"
     assert str(user.demo.database) in activity["message"]
     assert user.json("list")["backups"] == []

@@ -40,7 +40,7 @@ def test_restore_gives_an_identical_database_and_identical_files(user: User) -> 
     restored = user.demo.folder / "restored.db"
     assert dump_rows(restored) == dump_rows(user.demo.database)
     assert file_contents(user.demo.folder / "out" / "uploads") == file_contents(user.demo.uploads)
-    assert user.activities("restore")[0]["status"] == "success"
+    assert user.audit_rows("restore")[0]["status"] == "success"
 
 
 def test_restore_refuses_a_database_that_is_not_empty(user: User) -> None:
