@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from backproof.archive.catalog import backup_prefix, manifest_key, scan_target
 from backproof.archive.manifest import parse_backup_time
+from backproof.errors import StorageError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.retention import BackupEntry, RetentionPlan, plan_debris, plan_retention
@@ -48,15 +49,20 @@ def run_cleanup(
     """Apply retention to one target on every destination; with ``dry_run`` delete nothing."""
     target = context.settings.target(target_name)
     with recorded_run(context, "cleanup", target.name) as record:
-        outcomes = [
-            _clean_destination(context, storage, target.name, dry_run)
-            for storage in context.all_storages().values()
-        ]
+        outcomes: list[DestinationCleanup] = []
+        failures: dict[str, StorageError] = {}
+        for storage in context.all_storages().values():
+            try:  # one unreachable destination does not keep the others from being cleaned
+                outcomes.append(_clean_destination(context, storage, target.name, dry_run))
+            except StorageError as exc:
+                failures[storage.name] = exc
         result = CleanupResult(target.name, dry_run, outcomes)
         record.meta = {
             "dry_run": dry_run,
             "deleted": {item.destination: sorted(item.deleted) for item in outcomes},
             "debris": {item.destination: item.debris for item in outcomes},
+            "incomplete_uploads": {item.destination: item.incomplete_uploads for item in outcomes},
+            "failed_destinations": {name: str(error) for name, error in failures.items()},
             "stored": {
                 item.destination: {
                     "backups": item.stored_backups,
@@ -70,6 +76,8 @@ def run_cleanup(
             f"{verb} {result.deleted_count} backups and "
             f"{sum(len(item.debris) for item in outcomes)} debris"
         )
+        if failures:
+            raise StorageError("; ".join(str(error) for error in failures.values()))
         return result
 
 
