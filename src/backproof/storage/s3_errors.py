@@ -62,10 +62,11 @@ def describe_client_error(exc: ClientError) -> tuple[str, str]:
         return code, "the multipart upload is gone (aborted or expired)"
     if code in THROTTLING_CODES:
         return code, f"the server kept throttling ({code}) through every retry"
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+    status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?"))
     message = str(error.get("Message") or "").strip()
     detail = f": {message}" if message else ""
-    return code, f"the server answered {status} {code}{detail}"
+    named = "" if code == status else f" {code}"
+    return code, f"the server answered {status}{named}{detail}"
 
 
 def describe_transport_error(exc: Exception, endpoint: str) -> str:

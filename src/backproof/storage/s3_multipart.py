@@ -146,7 +146,8 @@ class S3Upload:
                 )
         except StorageError as exc:
             if error_code(exc) != "NoSuchUpload":
-                logger.warning("%s; cleanup sweeps the incomplete upload later", exc)
+                # Not a second error line: the failure that led here is the one to report.
+                logger.info("%s; cleanup sweeps the incomplete upload later", exc)
 
     def _close(self) -> None:
         self.closed = True
