@@ -73,3 +73,27 @@ def test_next_run_fails_the_running_row_of_a_killed_process(memory_context: Cont
     row = memory_context.activities.get(abandoned)
     assert row.status == "failed"
     assert (row.message or "").startswith("stale: ")
+
+
+def test_next_run_fails_a_running_row_whose_pid_was_reused(memory_context: Context) -> None:
+    abandoned = memory_context.activities.start("backup", "crm")
+    with memory_context.activities.engine.begin() as connection:
+        statement = sa.update(ops_activities).where(ops_activities.c.id == abandoned)
+        connection.execute(statement.values(pid=1))  # alive, but not a backup: init after a reboot
+
+    with recorded_run(memory_context, "backup", "crm"):
+        pass
+
+    assert memory_context.activities.get(abandoned).status == "failed"
+
+
+def test_run_leaves_a_running_row_of_another_target_alone(memory_context: Context) -> None:
+    other = memory_context.activities.start("backup", "shop")
+    with memory_context.activities.engine.begin() as connection:
+        statement = sa.update(ops_activities).where(ops_activities.c.id == other)
+        connection.execute(statement.values(pid=1))
+
+    with recorded_run(memory_context, "backup", "crm"):
+        pass
+
+    assert memory_context.activities.get(other).status == "running"
