@@ -41,6 +41,7 @@ def recorded_run(context: Context, job: str, target: str | None) -> Iterator[Run
             lock_name,
             context.settings.state.lock_wait_seconds,
         ):
+            context.activities.mark_abandoned(job, target)
             record = RunRecord(context.activities.start(job, target))
             with _finished_in_any_case(context, record):
                 yield record

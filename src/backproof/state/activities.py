@@ -191,6 +191,24 @@ class ActivityLog:
                 stale.append(self.finish(activity.id, "failed", message, {"stale": True}))
         return stale
 
+    def mark_abandoned(self, job: str, target: str | None) -> list[Activity]:
+        """Fail this host's ``running`` rows of ``job`` on ``target``; return them.
+
+        Called while holding the run lock of ``job`` on ``target``: none of those rows can still
+        be running, even when their pid now names another process (after a reboot, say).
+        """
+        same_target = table.c.target.is_(None) if target is None else table.c.target == target
+        statement = sa.select(table).where(
+            table.c.job == job,
+            same_target,
+            table.c.status == "running",
+            table.c.host == self.host,
+        )
+        with self.engine.connect() as connection:
+            rows = [_to_activity(row) for row in connection.execute(statement)]
+        message = "stale: the run ended without finishing this row (killed or crashed)"
+        return [self.finish(row.id, "failed", message, {"stale": True}) for row in rows]
+
     def _is_abandoned(self, activity: Activity, stale_after: timedelta) -> bool:
         if activity.host == self.host and activity.pid is not None:
             return activity.pid != self.pid and not _is_process_alive(activity.pid)
