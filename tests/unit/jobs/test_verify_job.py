@@ -129,3 +129,15 @@ def test_verify_without_any_backup_says_so(memory_context: Context) -> None:
         run_verify(memory_context)
 
     assert memory_context.activities.find(job="verify")[0].status == "failed"
+
+
+def test_unreadable_newest_manifest_fails_verify_instead_of_checking_an_older_backup(
+    memory_context: Context, memory_storage: MemoryStorage, manual_clock: Any
+) -> None:
+    run_backup(memory_context)
+    manual_clock.now = manual_clock.now.replace(hour=2)
+    newest = run_backup(memory_context)
+    memory_storage.objects[f"crm/{newest.backup_id}/manifest.json"] = b'{"id": "garbled'
+
+    with pytest.raises(IntegrityError, match=f"{newest.backup_id}/manifest.json"):
+        run_verify(memory_context)
