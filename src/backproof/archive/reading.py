@@ -14,18 +14,25 @@ from backproof.archive.manifest import Manifest, Part
 from backproof.archive.parts import check_part
 from backproof.archive.streams import open_decompressor
 from backproof.config.models import Settings
-from backproof.errors import NotFoundError
+from backproof.errors import IntegrityError, NotFoundError
 from backproof.storage.base import Storage
 
 
 def choose_backup(storage: Storage, target: str, backup_id: str | None) -> Manifest:
     """Return the manifest of ``backup_id``, or of the newest committed backup.
 
-    Raises NotFoundError when there is none, IntegrityError when the manifest is invalid.
+    Raises NotFoundError when there is none, IntegrityError when the manifest is invalid
+    (also when the newest backup's manifest is: an older backup is never chosen in its place).
     """
     if backup_id is not None:
         return load_manifest(storage, target, backup_id)
     listing = scan_target(storage, target)
+    newest_unreadable = max(listing.unreadable, default=None)
+    if newest_unreadable is not None and (
+        not listing.committed or newest_unreadable > listing.committed[0].id
+    ):
+        # The newest backup is broken: checking an older one instead would hide it.
+        raise IntegrityError(listing.unreadable[newest_unreadable])
     if not listing.committed:
         raise NotFoundError(
             f"no committed backup of target {target!r} on {storage.name}: run `backproof backup`"
