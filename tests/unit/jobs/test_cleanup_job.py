@@ -163,3 +163,20 @@ def test_second_cleanup_deletes_nothing_more(memory_context: Context, manual_clo
     again = run_cleanup(memory_context)
 
     assert again.deleted_count == 0
+
+
+def test_parts_of_a_backup_still_running_are_not_debris(
+    memory_context: Context, memory_storage: MemoryStorage, manual_clock: Any
+) -> None:
+    started = manual_clock.now - timedelta(hours=3)
+    backup_id = started.strftime("%Y%m%dT%H%M%SZ") + "-cccccc"
+    running = memory_context.activities.start("backup", "crm")
+    memory_context.activities.set_backup_id(running, backup_id)
+    memory_storage.put_bytes(f"crm/{backup_id}/db.sqlite.zst", b"committed part of a long backup")
+    memory_storage.open_upload(f"crm/{backup_id}/files.tar.zst").write(b"being written")
+
+    result = run_cleanup(memory_context)
+
+    assert result.destinations[0].debris == []
+    assert result.destinations[0].incomplete_uploads == []
+    assert f"crm/{backup_id}/db.sqlite.zst" in memory_storage.objects
