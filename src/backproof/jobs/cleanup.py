@@ -98,9 +98,14 @@ def _clean_destination(
         for manifest in listing.committed
     ]
     plan = plan_retention(entries, now, retention)
-    debris = list(
-        plan_debris(listing.debris, now, retention.debris_min_age_hours, parse_backup_time)
-    )
+    in_progress = backups_in_progress(context, target)
+    debris = [
+        backup_id
+        for backup_id in plan_debris(
+            listing.debris, now, retention.debris_min_age_hours, parse_backup_time
+        )
+        if backup_id not in in_progress
+    ]
     outcome = DestinationCleanup(
         storage.name, list(plan.keep), dict(plan.reasons_to_delete), debris
     )
@@ -112,9 +117,20 @@ def _clean_destination(
     if not dry_run:
         _delete_backups(storage, target, plan, debris)
         outcome.incomplete_uploads = storage.sweep_incomplete(
-            f"{target}/", lambda key: _is_abandoned(key, now, retention.debris_min_age_hours)
+            f"{target}/",
+            lambda key: (
+                key.split("/")[1] not in in_progress
+                and _is_abandoned(key, now, retention.debris_min_age_hours)
+            ),
         )
     return outcome
+
+
+def backups_in_progress(context: Context, target: str) -> set[str]:
+    """Return the ids of ``target``'s backups whose run is alive, so a long backup's parts are
+    never taken for debris (the rows of dead runs were failed when this cleanup started)."""
+    rows = context.activities.find(job="backup", target=target, statuses=["running"], limit=None)
+    return {row.backup_id for row in rows if row.backup_id}
 
 
 def _delete_backups(storage: Storage, target: str, plan: RetentionPlan, debris: list[str]) -> None:
