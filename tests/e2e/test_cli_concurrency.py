@@ -96,3 +96,21 @@ def test_lock_of_a_killed_backup_is_reclaimed_by_the_next_one(
 
     assert process.returncode == 0, process.stderr
     assert len(user.json("list")["backups"]) == 1
+
+
+def test_terminated_backup_records_why_and_leaves_no_partial_files(
+    user: User, locked_database: sqlite3.Connection
+) -> None:
+    backup = user.spawn("backup")
+    wait_for(lambda: bool(partial_files(user)), "the backup to start writing")
+
+    backup.send_signal(signal.SIGTERM)
+    locked_database.execute("ROLLBACK")
+    _stdout, stderr = backup.communicate(timeout=60)
+
+    assert backup.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert partial_files(user) == []
+    activity = user.audit_rows("backup")[0]
+    assert activity["status"] == "failed"
+    assert activity["message"] == "interrupted (SIGINT or SIGTERM)"
