@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -92,7 +94,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
         os.environ.get("BACKPROOF_DEBUG")
     )
+    # SIGTERM (systemctl stop, timeout, docker stop) ends a job like Ctrl-C: its uploads are
+    # aborted and its audit row finished, instead of the process vanishing mid-write.
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(run_cli(argv, debug))
+
+
+def _interrupt(_signal_number: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def run_cli(argv: list[str] | None, debug: bool) -> int:
@@ -102,8 +111,9 @@ def run_cli(argv: list[str] | None, debug: bool) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
-        click.echo("backproof: aborted", err=True)
-        return 1
+        # Click turns Ctrl-C (and our SIGTERM) into Abort when not in standalone mode.
+        click.echo("backproof: interrupted", err=True)
+        return 130
     except click.ClickException as exc:
         click.echo(f"backproof: {exc.format_message()}", err=True)
         return 2
