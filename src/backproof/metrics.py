@@ -155,7 +155,8 @@ def last_job_runs(
 
 
 def _job_families(log: ActivityLog, prefix: str, figures: list[TargetFigures]) -> Iterator[Metric]:
-    labels = ["target", "job"]
+    # Not `job`: Prometheus and the pushgateway own that label (the scrape or push job).
+    labels = ["target", "step"]
     duration = GaugeMetricFamily(
         prefix + "job_last_duration_seconds", "Seconds the last finished run took.", labels=labels
     )

@@ -61,8 +61,8 @@ def test_metrics_reports_values_of_the_history_when_scraped(
     assert 'crm_ops_backup_success_rate_7d{target="crm"} 1.0' in text
     assert 'crm_ops_restore_duration_seconds_last{target="crm"} 12.5' in text
     assert 'crm_ops_destination_backups{destination="local",target="crm"} 3.0' in text
-    assert 'crm_ops_job_last_duration_seconds{job="verify",target="crm"} 20.0' in text
-    assert 'crm_ops_job_last_success{job="report",target="crm"} 1.0' in text
+    assert 'crm_ops_job_last_duration_seconds{step="verify",target="crm"} 20.0' in text
+    assert 'crm_ops_job_last_success{step="report",target="crm"} 1.0' in text
     assert 'crm_ops_health_status{status="ok",target="crm"} 1.0' in text
 
 

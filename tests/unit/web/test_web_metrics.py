@@ -87,8 +87,8 @@ def test_job_last_success_is_zero_when_the_last_run_failed(
 
     text = render_metrics(web_context).decode()
 
-    assert 'crm_ops_job_last_success{job="backup",target="crm"} 0.0' in text
-    assert 'crm_ops_job_last_success{job="verify",target="crm"} 1.0' in text
+    assert 'crm_ops_job_last_success{step="backup",target="crm"} 0.0' in text
+    assert 'crm_ops_job_last_success{step="verify",target="crm"} 1.0' in text
 
 
 def closed_loopback_port() -> int:
