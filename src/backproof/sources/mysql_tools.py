@@ -193,7 +193,8 @@ def connect(server: ServerUrl, password: str | None, database: str | None = None
             host=server.host or "localhost",
             port=server.port or 3306,
             user=server.user,
-            password=password or "",
+            # As the tools send it: UTF-8 (PyMySQL would encode a str as Latin-1).
+            password=(password or "").encode("utf-8"),
             database=database,
             unix_socket=server.query.get("unix_socket"),
             charset="utf8mb4",

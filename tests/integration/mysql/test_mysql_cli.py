@@ -1,0 +1,79 @@
+"""The CLI on MariaDB as a user runs it: backup, verify, list, restore."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mariadb_server import MariaServer
+
+CONFIG = """\
+[state]
+url = "sqlite:///state/state.db"
+
+[[targets]]
+name = "bptest"
+database = "{database}"
+key_tables = ["companies", "contacts", "Order", "audit_log"]
+
+[[destinations]]
+name = "local"
+url = "file:backups"
+"""
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment without backproof's own overrides, as a new user has it."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
+    }
+
+
+def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``backproof --config CONFIG ARGS…`` as a user does."""
+    return subprocess.run(
+        [sys.executable, "-m", "backproof", "--config", str(config), *args],
+        cwd=config.parent,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_backup_verify_and_restore_through_the_cli(maria: MariaServer, tmp_path: Path) -> None:
+    source = maria.create_database(big_rows=5000)
+    config = tmp_path / "backproof.toml"
+    config.write_text(CONFIG.format(database=maria.url(source)), encoding="utf-8")
+    restored = f"{source}_restored"
+    maria.made_databases.append(restored)
+
+    backup = run(config, "backup")
+    verify = run(config, "verify")
+    listing = run(config, "list", "--json")
+    backup_id = backup.stdout.strip().splitlines()[-1].split()[-1]
+    restore = run(config, "restore", backup_id, "--to", maria.url(restored))
+    again = run(config, "restore", backup_id, "--to", maria.url(restored))
+    forced = run(config, "restore", backup_id, "--to", maria.url(restored), "--force")
+    other_engine = run(
+        config, "restore", backup_id, "--to", "postgresql://postgres@127.0.0.1/bp_test_x"
+    )
+
+    assert backup.returncode == 0, backup.stderr
+    assert verify.returncode == 0, verify.stderr
+    assert json.loads(listing.stdout)["backups"][0]["id"] == backup_id
+    assert json.loads(listing.stdout)["backups"][0]["verified"] is True
+    assert restore.returncode == 0, restore.stderr
+    assert again.returncode == 1
+    assert "is not empty" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert forced.returncode == 0, forced.stderr
+    assert other_engine.returncode == 1
+    assert "mysql dump" in other_engine.stderr
+    assert maria.execute("SELECT COUNT(*) FROM big_table", database=restored) == ((5000,),)

@@ -1,0 +1,84 @@
+"""Scratch databases on MariaDB: made marked, dropped when left over, never anyone else's."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+from mariadb_server import MariaServer
+
+from backproof.errors import SourceError
+from backproof.sources.base import scratch_name
+from backproof.sources.mysql import MysqlSource
+
+HOST = socket.gethostname()
+MARKER_TABLE = "_backproof_verify_marker"
+
+
+def make_database(
+    maria: MariaServer, name: str, marker: str | None, table: str = MARKER_TABLE
+) -> None:
+    """Create ``name`` (with a marker table holding ``marker``) as a leftover or lookalike."""
+    maria.execute(f"CREATE DATABASE `{name}`")
+    maria.made_databases.append(name)
+    if marker is not None:
+        maria.execute(f"CREATE TABLE `{name}`.`{table}` (marker VARCHAR(255) NOT NULL)")
+        maria.execute(f"INSERT INTO `{name}`.`{table}` VALUES (%s)", (marker,))
+
+
+def databases(maria: MariaServer) -> set[str]:
+    """Return the names of the server's databases."""
+    return {str(name) for (name,) in maria.execute("SHOW DATABASES")}
+
+
+def dead_pid() -> int:
+    """Return the pid of a process that has ended."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_create_scratch_makes_a_database_marked_with_this_process(maria: MariaServer) -> None:
+    source = MysqlSource(maria.url("mysql"))
+    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "0a0b0c"))
+    name = url.rsplit("/", 1)[1]
+    try:
+        marker = maria.execute(f"SELECT marker FROM `{name}`.`{MARKER_TABLE}`")[0][0]
+        assert marker.startswith(f"backproof-verify host={HOST} pid=")
+        assert source.is_empty(url)
+    finally:
+        source.drop_scratch(url)
+    assert name not in databases(maria)
+
+
+def test_leftovers_are_dropped_and_lookalikes_survive(maria: MariaServer) -> None:
+    leftover = "verify_bptest_20260101t000000z_00000a"
+    foreign_old = "verify_bptest_20200101t000000z_00000b"
+    live = "verify_bptest_20260101t000000z_00000c"
+    unmarked = "verify_bptest_20260101t000000z_00000d"
+    other_table = "verify_bptest_20260101t000000z_00000e"
+    short_name = "verify_x"
+    make_database(maria, leftover, f"backproof-verify host={HOST} pid={dead_pid()}")
+    make_database(maria, foreign_old, "backproof-verify host=elsewhere.example pid=1")
+    make_database(maria, live, f"backproof-verify host={HOST} pid=1")  # init never ends
+    make_database(maria, unmarked, None)
+    make_database(maria, other_table, "backproof-verify", table="marker")
+    make_database(maria, short_name, "backproof-verify")
+
+    dropped = MysqlSource(maria.url("mysql")).drop_leftover_scratches(None)
+
+    assert sorted(dropped) == [foreign_old, leftover]
+    remaining = databases(maria)
+    assert {live, unmarked, other_table, short_name} <= remaining
+    assert not {leftover, foreign_old} & remaining
+
+
+def test_drop_scratch_refuses_a_database_that_is_not_a_scratch(maria: MariaServer) -> None:
+    database = maria.create_database(crm=False)
+    source = MysqlSource(maria.url("mysql"))
+
+    with pytest.raises(SourceError, match="not a scratch database of backproof"):
+        source.drop_scratch(maria.url(database))
+
+    assert database in databases(maria)
