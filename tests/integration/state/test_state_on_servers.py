@@ -1,0 +1,155 @@
+"""The state database (``ops_activities``) on PostgreSQL and on MariaDB, as on SQLite."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pymysql
+import pytest
+import sqlalchemy as sa
+
+from backproof.config.models import Settings
+from backproof.jobs.backup import run_backup
+from backproof.jobs.context import open_context
+from backproof.jobs.verify import run_verify
+from backproof.state.activities import ActivityLog
+from backproof.state.database import create_state_engine
+
+NOW = datetime(2026, 11, 26, 1, 0, 0, 123456, tzinfo=UTC)
+POSTGRESQL = "postgresql://postgres@127.0.0.1:5432"
+MARIADB = "mysql://root@127.0.0.1:3306"
+
+
+def postgresql_database() -> Iterator[str]:
+    """Yield the URL of a fresh PostgreSQL database, dropped afterwards."""
+    name = f"bp_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(f"{POSTGRESQL}/postgres", autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not running on 127.0.0.1:5432 (scripts/ensure-services.sh): {exc}"
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        yield f"{POSTGRESQL}/{name}"
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def mariadb_database() -> Iterator[str]:
+    """Yield the URL of a fresh MariaDB database, dropped afterwards."""
+    name = f"bp_test_{secrets.token_hex(4)}"
+    try:
+        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    except pymysql.MySQLError as exc:
+        pytest.fail(f"MariaDB is not running on 127.0.0.1:3306 (scripts/ensure-services.sh): {exc}")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        yield f"{MARIADB}/{name}"
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE `{name}`")
+    finally:
+        admin.close()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def state_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an empty state database on each server engine."""
+    yield from (postgresql_database() if request.param == "postgresql" else mariadb_database())
+
+
+@pytest.fixture
+def log(state_url: str, tmp_path: Path) -> Iterator[ActivityLog]:
+    engine = create_state_engine(state_url, tmp_path / "locks")
+    yield ActivityLog(engine, lambda: NOW)
+    engine.dispose()
+
+
+def test_fresh_database_gets_the_schema_migrated(state_url: str, tmp_path: Path) -> None:
+    engine = create_state_engine(state_url, tmp_path / "locks")
+    tables = sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+    assert {"ops_activities", "alembic_version"} <= set(tables)
+
+
+def test_concurrent_first_opens_migrate_once(state_url: str, tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def open_state() -> None:
+        try:
+            create_state_engine(state_url, tmp_path / "locks").dispose()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_state) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+
+
+def test_activity_round_trips_times_meta_and_unicode(log: ActivityLog) -> None:
+    meta = {"zpráva": "záloha hotová 🎉", "size_bytes": 2**40, "nested": {"list": [1, None]}}
+    activity_id = log.start("backup", "crm", meta)
+    log.set_backup_id(activity_id, "20261126T010000Z-abc123")
+
+    finished = log.finish(activity_id, "success", "hotovo ✓ " + "x" * 5000, {"rows": 7})
+
+    assert finished.started_at == NOW
+    assert finished.finished_at == NOW
+    assert finished.meta == {**meta, "rows": 7}
+    assert finished.backup_id == "20261126T010000Z-abc123"
+    assert finished.message is not None and finished.message.startswith("hotovo ✓ ")
+    assert log.latest("backup", "crm", ["success"]) == finished
+
+
+def test_activities_are_found_and_counted_by_job_target_and_time(log: ActivityLog) -> None:
+    for status in ("success", "failed", "success"):
+        log.record("verify", "crm", status, status)
+    log.record("verify", "other", "failed", "elsewhere")
+
+    counts = log.count_by_status("verify", "crm", NOW - timedelta(days=7))
+    found = log.find(job="verify", target="crm", statuses=["failed"])
+
+    assert counts == {"success": 2, "failed": 1}
+    assert [activity.message for activity in found] == ["failed"]
+    assert log.count_by_status("verify", "crm", NOW + timedelta(seconds=1)) == {}
+
+
+def test_backup_and_verify_record_their_runs_in_a_server_state_database(
+    state_url: str, tmp_path: Path
+) -> None:
+    crm = tmp_path / "crm.db"
+    sa.create_engine(f"sqlite:///{crm}").dispose()
+    with sa.create_engine(f"sqlite:///{crm}").begin() as connection:
+        connection.execute(sa.text("CREATE TABLE companies (id INTEGER PRIMARY KEY, name TEXT)"))
+        connection.execute(sa.text("INSERT INTO companies VALUES (1, 'Čokoládovna')"))
+    settings = Settings.model_validate(
+        {
+            "state": {"url": state_url, "lock_dir": str(tmp_path / "locks")},
+            "targets": [
+                {"name": "crm", "database": f"sqlite:///{crm}", "key_tables": ["companies"]}
+            ],
+            "destinations": [{"name": "local", "url": f"file://{tmp_path / 'backups'}"}],
+            "verify": {"url": f"sqlite:///{tmp_path / 'scratch'}"},
+        }
+    )
+    context = open_context(settings)
+    try:
+        backup = run_backup(context)
+        run_verify(context)
+        verified = context.activities.verified_backups("crm", [backup.backup_id])
+        jobs = [activity.job for activity in context.activities.find(target="crm")]
+    finally:
+        context.activities.engine.dispose()
+
+    assert list(verified) == [backup.backup_id]
+    assert jobs == ["verify", "backup"]
