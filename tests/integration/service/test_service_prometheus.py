@@ -61,7 +61,7 @@ def test_prometheus_reads_the_five_spec_metrics_of_serve(
 
     for name in SPEC_METRICS:
         (sample,) = query(prometheus, name)
-        assert sample["metric"] == {  # type: ignore[comparison-overlap]
+        assert sample["metric"] == {
             "__name__": name,
             "instance": service.address,
             "job": "backproof",

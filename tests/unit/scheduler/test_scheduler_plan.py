@@ -13,8 +13,8 @@ from backproof.scheduler.plan import build_trigger, is_overdue, next_run_after, 
 PRAGUE = ScheduleSettings(cron="0 1 * * *", timezone="Europe/Prague")
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_next_run_is_at_one_in_the_morning_of_the_configured_zone_in_winter() -> None:
