@@ -130,3 +130,20 @@ def test_unknown_target_is_a_usage_error(user: User) -> None:
 
     assert process.returncode == 2
     assert_one_line_error(process.stderr, "no target 'shop'")
+
+
+def test_run_after_a_failed_backup_skips_to_report_and_health(user: User) -> None:
+    user.demo.database.unlink()
+
+    process = user.run("run")
+
+    assert process.returncode == 1
+    lines = process.stdout.splitlines()
+    assert lines[0].startswith("✗ backup: ")
+    assert lines[1:3] == [
+        "– cleanup: skipped (the backup failed)",
+        "– verify: skipped (the backup failed)",
+    ]
+    assert user.audit_rows("report")[0]["status"] == "success"
+    assert user.audit_rows("health")[0]["status"] == "success"
+    assert user.audit_rows("verify") == []
