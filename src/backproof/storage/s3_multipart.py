@@ -105,7 +105,8 @@ class S3Upload:
         self.size_bytes += len(data)
         while len(self.buffer) >= part_size_for(self.next_number, self.address.part_size_bytes):
             size = part_size_for(self.next_number, self.address.part_size_bytes)
-            part = bytes(self.buffer[:size])
+            with memoryview(self.buffer) as view:
+                part = bytes(view[:size])  # one copy: slicing the bytearray would make two
             del self.buffer[:size]
             self._send_part(part)
         self._collect({future for future in self.pending if future.done()})
