@@ -117,3 +117,12 @@ def test_put_bytes_replaces_an_object_atomically(storage: LocalStorage) -> None:
 
     assert storage.get_bytes("crm/b1/manifest.json") == b"two"
     assert [path.name for path in (storage.root / "crm" / "b1").iterdir()] == ["manifest.json"]
+
+
+def test_list_objects_skips_an_entry_gone_since_the_folder_was_read(
+    storage: LocalStorage,
+) -> None:
+    storage.put_bytes("crm/b1/manifest.json", b"{}")
+    (storage.root / "crm" / "b1" / "vanished").symlink_to(storage.root / "nowhere")
+
+    assert [item.key for item in storage.list_objects("crm/")] == ["crm/b1/manifest.json"]
