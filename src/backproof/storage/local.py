@@ -126,8 +126,11 @@ class LocalStorage:
                 if name.endswith(PARTIAL_SUFFIX):
                     continue
                 path = Path(folder) / name
-                key = path.relative_to(self.root).as_posix()
-                yield StoredObject(key, path.stat().st_size)
+                try:
+                    size_bytes = path.stat().st_size
+                except FileNotFoundError:
+                    continue  # deleted meanwhile by a cleanup: listing goes on without it
+                yield StoredObject(path.relative_to(self.root).as_posix(), size_bytes)
 
     def delete_objects(self, keys: list[str]) -> None:
         """Delete files, then the folders they leave empty."""
