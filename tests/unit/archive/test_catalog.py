@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from backproof.archive.catalog import load_manifest, manifest_key, scan_target
 from backproof.archive.manifest import Facts, Manifest, new_backup_id, parse_backup_time
 from backproof.errors import IntegrityError
+from backproof.storage.base import StoredObject
 from backproof.storage.memory import MemoryStorage
 
 CREATED = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -86,3 +88,27 @@ def test_backup_ids_carry_their_utc_time() -> None:
 
 def test_foreign_folder_names_have_no_backup_time() -> None:
     assert parse_backup_time("lost+found") is None
+
+
+class DeletedWhileListed(MemoryStorage):
+    """A destination where a cleanup deletes one backup right after the listing was taken."""
+
+    def __init__(self, doomed_key: str) -> None:
+        super().__init__()
+        self.doomed_key = doomed_key
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        listed = list(super().list_objects(prefix))
+        self.objects.pop(self.doomed_key, None)
+        yield from listed
+
+
+def test_scan_skips_a_backup_deleted_while_it_was_listed() -> None:
+    doomed = manifest("20261125T010000Z-a")
+    storage = DeletedWhileListed(manifest_key("crm", doomed.id))
+    commit(storage, doomed)
+    commit(storage, manifest("20261126T010000Z-b"))
+
+    listing = scan_target(storage, "crm")
+
+    assert [item.id for item in listing.committed] == ["20261126T010000Z-b"]
