@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from backproof.archive.manifest import MANIFEST_NAME, Manifest
-from backproof.errors import IntegrityError
+from backproof.errors import IntegrityError, NotFoundError
 from backproof.storage.base import Storage
 
 
@@ -81,4 +81,6 @@ def scan_target(storage: Storage, target: str) -> TargetListing:
             listing.committed.append(load_manifest(storage, target, backup_id))
         except IntegrityError as exc:
             listing.unreadable[backup_id] = str(exc)
+        except NotFoundError:
+            continue  # deleted by a cleanup since the listing: no longer a backup
     return listing
