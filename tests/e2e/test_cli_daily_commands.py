@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from cli_user import User
@@ -156,3 +157,18 @@ def test_run_chains_every_job_in_order_and_writes_the_report(user: User) -> None
     assert (user.demo.folder / "docs" / "16-generated" / "backup-report.md").is_file()
     jobs = [item["job"] for item in reversed(user.activities())]
     assert jobs == ["backup", "cleanup", "verify", "report", "health"]
+
+
+def test_health_warns_when_a_table_was_emptied_since_the_backup_before(user: User) -> None:
+    user.backup()
+    connection = sqlite3.connect(user.demo.database)
+    with connection:
+        connection.execute("DELETE FROM notes")
+    connection.close()
+    user.backup()
+
+    process = user.run("health")
+
+    assert process.returncode == 1
+    assert "notes" in process.stdout
+    assert "emptied_tables" in process.stdout

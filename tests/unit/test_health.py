@@ -167,3 +167,26 @@ def test_worst_orders_failing_warning_pending_ok() -> None:
     assert worst(["pending", "warning", "ok"]) == "warning"
     assert worst(["warning", "failing"]) == "failing"
     assert worst([]) == "pending"
+
+
+def test_table_emptied_since_the_backup_before_is_a_warning_naming_it() -> None:
+    figures = healthy_figures(
+        newest_backup=activity("backup", 5, table_rows={"companies": 40, "notes": 0}),
+        previous_backup=activity("backup", 29, table_rows={"companies": 40, "notes": 200}),
+    )
+
+    check = check_named("emptied_tables", figures)
+
+    assert check.status == "warning"
+    assert check.value == 1
+    assert "notes" in check.message
+    assert "200 rows" in check.message
+
+
+def test_table_that_stays_empty_or_keeps_rows_is_ok() -> None:
+    figures = healthy_figures(
+        newest_backup=activity("backup", 5, table_rows={"companies": 39, "audit": 0}),
+        previous_backup=activity("backup", 29, table_rows={"companies": 40, "audit": 0}),
+    )
+
+    assert check_named("emptied_tables", figures).status == "ok"
