@@ -64,6 +64,7 @@ def evaluate_health(figures: TargetFigures, settings: HealthSettings) -> TargetH
         _check_verify_streak(figures),
         _check_verified_age(figures, settings),
         _check_size_drop(figures, settings),
+        _check_emptied_tables(figures),
         _check_destinations(figures),
         _check_restore_duration(figures),
     )
@@ -123,6 +124,25 @@ def _check_size_drop(figures: TargetFigures, settings: HealthSettings) -> Check:
     if drop_percent >= limit:
         return Check("dump_size", "warning", drop_percent, limit, message)
     return Check("dump_size", "ok", drop_percent, limit, message)
+
+
+def _check_emptied_tables(figures: TargetFigures) -> Check:
+    """Warn about tables that had rows in the backup before and have none in the newest.
+
+    The dump size cannot show this for SQLite, whose file keeps its size when rows are deleted.
+    """
+    newest = figures.newest_backup.meta.get("table_rows") if figures.newest_backup else None
+    previous = figures.previous_backup.meta.get("table_rows") if figures.previous_backup else None
+    if not newest or not previous:
+        return Check("emptied_tables", "ok", None, 0, "not enough backups to compare tables")
+    emptied = sorted(
+        table for table, rows in previous.items() if rows > 0 and newest.get(table, 0) == 0
+    )
+    if emptied:
+        listed = ", ".join(f"{table} (had {previous[table]} rows)" for table in emptied)
+        message = f"tables emptied since the backup before: {listed}"
+        return Check("emptied_tables", "warning", len(emptied), 0, message)
+    return Check("emptied_tables", "ok", 0, 0, "no table was emptied since the backup before")
 
 
 def _check_destinations(figures: TargetFigures) -> Check:

@@ -202,6 +202,8 @@ def _describe(record: RunRecord, result: BackupResult, manifest: Manifest) -> No
         "signed": manifest.authentication is not None,
         "tables": len(manifest.facts.tables),
         "rows": sum(manifest.facts.tables.values()),
+        # Per table, so health can name a table emptied since the backup before.
+        "table_rows": dict(manifest.facts.tables),
     }
     record.message = f"backup {result.backup_id}: {result.size_bytes} bytes"
     if result.is_partial:
