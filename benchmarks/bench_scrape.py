@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from scrape_fill import fill_activities, target_names
 
 from backproof.config.loading import load_settings
-from backproof.jobs.context import open_state
+from backproof.jobs.context import open_context, open_state
+from backproof.metrics import render_metrics
 
 P99_LIMIT_MS = 50.0
 GROWTH_LIMIT = 1.5
@@ -109,6 +110,23 @@ def measure_with_client(url: str, rows: int, requests: int) -> Figures:
     return Figures(rows, "python loop", requests, cuts[49], cuts[98])
 
 
+def measure_cpu_per_scrape(config: Path, rows: int, requests: int) -> Figures:
+    """Return p50 and p99 of the CPU time one metrics rendering takes in this thread.
+
+    CPU time, unlike wall time, hardly moves when other processes load the machine: it shows
+    whether the work of a scrape grows with the table, even on a busy host.
+    """
+    context = open_context(load_settings(config, environ={}))
+    timings: list[float] = []
+    for _ in range(requests):
+        started = time.thread_time()
+        render_metrics(context)
+        timings.append((time.thread_time() - started) * 1000)
+    context.activities.engine.dispose()
+    cuts = statistics.quantiles(timings, n=100)
+    return Figures(rows, "in-process CPU", requests, cuts[49], cuts[98])
+
+
 def bench_size(rows: int, targets: int, seconds: int) -> list[Figures]:
     """Fill a fresh state database with ``rows`` rows and measure scrapes of it."""
     with tempfile.TemporaryDirectory(prefix="bench-scrape-") as name:
@@ -118,10 +136,11 @@ def bench_size(rows: int, targets: int, seconds: int) -> list[Figures]:
         started = time.perf_counter()
         fill_activities(folder / "state.db", rows, targets, time.time(), interval_seconds=1800)
         print(f"filled {rows:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        results = [measure_cpu_per_scrape(config, rows, 500)]
         with running_service(config) as base:
             url = base + METRICS_PATH
             measure_with_client(url, rows, 50)  # warm the caches and the pool
-            results = [measure_with_client(url, rows, 1000)]
+            results.append(measure_with_client(url, rows, 1000))
             measured = measure_with_wrk(url, rows, seconds)
             if measured is not None:
                 results.append(measured)
