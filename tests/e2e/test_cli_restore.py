@@ -76,3 +76,24 @@ def test_restore_with_force_brings_back_deleted_rows(user: User) -> None:
     user.ok("restore", backup_id, "--to", "sqlite:///crm.db", "--force")
 
     assert dump_rows(user.demo.database) == original
+
+
+def test_restore_to_a_relative_sqlite_url_in_a_folder_with_url_characters(
+    user: User, tmp_path: Path
+) -> None:
+    backup_id = user.backup()
+    folder = tmp_path / "C# obnova? 100%"
+    folder.mkdir()
+
+    process = user.run(
+        "--config",
+        str(user.demo.config),
+        "restore",
+        backup_id,
+        "--to",
+        "sqlite:///r.db",
+        cwd=folder,
+    )
+
+    assert process.returncode == 0, process.stderr
+    assert dump_rows(folder / "r.db") == dump_rows(user.demo.database)

@@ -8,6 +8,8 @@ import pytest
 
 from backproof.config.loading import load_settings, resolve_url
 from backproof.errors import ConfigError
+from backproof.sources.sqlite import sqlite_path
+from backproof.state.database import to_sqlalchemy_url
 
 MINIMAL = """
 [[targets]]
@@ -192,3 +194,14 @@ def test_password_in_a_rejected_url_is_masked_in_the_error(tmp_path: Path) -> No
 
     assert "tiger" not in problems[0]
     assert problems[0].startswith("at targets[0].database: ")
+
+
+def test_relative_sqlite_path_in_a_folder_with_url_characters_reads_back(tmp_path: Path) -> None:
+    folder = tmp_path / "C# projekty? 100% č"
+    folder.mkdir()
+
+    settings = load_settings(write_config(folder, MINIMAL), {})
+
+    assert settings.targets[0].database is not None
+    assert sqlite_path(settings.targets[0].database) == folder / "crm.db"
+    assert to_sqlalchemy_url(settings.state.url).database == str(folder / ".backproof/state.db")

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from backproof.config.loading import load_settings
+from backproof.demo import create_demo
 from backproof.errors import IntegrityError, NotFoundError, VerificationError
 from backproof.jobs.backup import run_backup
-from backproof.jobs.context import Context
+from backproof.jobs.context import Context, open_context
 from backproof.jobs.verify import run_verify
 from backproof.storage.memory import MemoryStorage
 
@@ -141,3 +143,16 @@ def test_unreadable_newest_manifest_fails_verify_instead_of_checking_an_older_ba
 
     with pytest.raises(IntegrityError, match=f"{newest.backup_id}/manifest.json"):
         run_verify(memory_context)
+
+
+def test_demo_in_a_folder_with_url_characters_backs_up_and_verifies(tmp_path: Path) -> None:
+    layout = create_demo(tmp_path / "C# projekty? 100% č", companies=5)
+    context = open_context(load_settings(layout.config, environ={}))
+    try:
+        backup = run_backup(context)
+        verified = run_verify(context)
+    finally:
+        context.activities.engine.dispose()
+
+    assert verified.backup_id == backup.backup_id
+    assert verified.tables == 4
