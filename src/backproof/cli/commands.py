@@ -21,6 +21,7 @@ from backproof.cli.main import (
     target_lookup,
 )
 from backproof.cli.progress import show_progress
+from backproof.config.loading import resolve_url
 from backproof.errors import OperationError, UsageError
 from backproof.jobs.backup import BackupResult, run_backup
 from backproof.jobs.cleanup import run_cleanup
@@ -194,12 +195,9 @@ def restore(
 ) -> None:
     """Restore a backup into a database and/or its files into a folder."""
     context = checked_context(invocation, target, source)
-    if (
-        database_url
-        and database_url.startswith("sqlite:///")
-        and not database_url.startswith("sqlite:////")
-    ):
-        database_url = f"sqlite:///{Path(database_url.removeprefix('sqlite:///')).absolute()}"
+    if database_url:
+        # A relative sqlite:///file is relative to where the user runs the command.
+        database_url = resolve_url(database_url, Path.cwd())
     result = run_restore(
         context,
         backup_id,

@@ -141,7 +141,8 @@ def resolve_url(url: str, base: Path) -> str:
     if scheme == "sqlite":
         path = unquote(parts.path)
         absolute = path[1:] if path.startswith("//") else str(base / path.lstrip("/"))
-        return f"{parts.scheme}:////{absolute.lstrip('/')}"
+        # Quoted, so that a folder named like "C# projects?" is not read as a fragment or query.
+        return f"{parts.scheme}:////{quote(absolute.lstrip('/'))}"
     if scheme == "file":
         path = unquote(parts.path)
         absolute = path if path.startswith("/") else str(base / path)

@@ -17,6 +17,7 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.sources.base import DatabaseSource, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
+from backproof.sources.sqlite import sqlite_url
 from backproof.storage.base import Storage
 
 
@@ -103,7 +104,7 @@ def _scratch_server(context: Context, engine: str) -> str | None:
     if context.settings.verify.url is not None:
         return context.settings.verify.url
     if engine == "sqlite":
-        return f"sqlite:///{context.settings.state.lock_dir.parent / 'verify'}"
+        return sqlite_url(context.settings.state.lock_dir.parent / "verify")
     return None
 
 

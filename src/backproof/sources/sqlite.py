@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote as quote_path
 from urllib.parse import unquote, urlsplit
 
 from backproof.archive.manifest import Facts, SampledRows, SourceInfo
@@ -37,6 +38,11 @@ def sqlite_path(url: str) -> Path:
     return Path(path[1:] if path.startswith("//") else path)
 
 
+def sqlite_url(path: Path) -> str:
+    """Return the ``sqlite:///`` URL of an absolute path, quoted: ``#``, ``?`` and ``%`` survive."""
+    return f"sqlite:///{quote_path(str(path))}"
+
+
 @contextlib.contextmanager
 def connect(
     path: Path, *, read_only: bool, immutable: bool = False
@@ -46,7 +52,9 @@ def connect(
     ``immutable`` is for files only backproof touches (snapshots, scratch copies): SQLite then
     takes no locks and leaves no ``-wal``/``-shm`` files beside them.
     """
-    uri = f"file:{path}?mode={'ro' if read_only else 'rwc'}" + ("&immutable=1" if immutable else "")
+    # Quoted: in a URI filename, ``?``, ``#`` and ``%`` of a folder name would mean something else.
+    uri = f"file:{quote_path(str(path))}?mode={'ro' if read_only else 'rwc'}"
+    uri += "&immutable=1" if immutable else ""
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=30)
     except sqlite3.Error as exc:
@@ -144,7 +152,7 @@ class SqliteSource:
         """Return the URL of a new file ``<folder>/<name>.sqlite`` in the private scratch folder."""
         folder = _scratch_folder(server_url, self.path)
         make_private_dir(folder)
-        return f"sqlite:///{folder / (name + '.sqlite')}"
+        return sqlite_url(folder / (name + ".sqlite"))
 
     def drop_scratch(self, url: str) -> None:
         """Delete the scratch file and its journal files."""
