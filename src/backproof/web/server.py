@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -78,16 +79,19 @@ def run_service(
 def _serve_until_stopped(
     context: Context, server: uvicorn.Server, scheduler: ChainScheduler, stop: threading.Event
 ) -> ServiceOutcome:
+    listener = bind_socket(server.config.host, server.config.port)
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which would otherwise show up as pauses in the scrape latency tail.
     gc.freeze()
-    http = threading.Thread(target=server.run, name="backproof-http", daemon=True)
+    http = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="backproof-http", daemon=True
+    )
     http.start()
     interrupted: list[Activity] = []
     try:
-        _wait_until_listening(server, http, server.config.host, server.config.port)
+        _wait_until_listening(server, http, listener)
         overdue = scheduler.start()
-        _log_started(server, context, scheduler, overdue)
+        _log_started(listener, context, scheduler, overdue)
         stop.wait()
         grace_seconds = context.settings.schedule.shutdown_grace_seconds
         logger.info("stopping: waiting up to %g s for running jobs", grace_seconds)
@@ -101,7 +105,29 @@ def _serve_until_stopped(
             scheduler.stop(0)
         server.should_exit = True
         http.join(HTTP_STOP_TIMEOUT_SECONDS)
+        listener.close()
     return ServiceOutcome(interrupted)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Return a socket bound to ``host:port`` (0: a free port), for uvicorn to listen on.
+
+    Raises OperationError naming the address and the reason when it cannot be bound.
+    """
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+        listener = socket.socket(family, kind, protocol)
+    except OSError as exc:
+        raise OperationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        raise OperationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return listener
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[int, Handler]:
@@ -117,27 +143,26 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, Handler]:
 
 
 def _wait_until_listening(
-    server: uvicorn.Server, http: threading.Thread, host: str, port: int
+    server: uvicorn.Server, http: threading.Thread, listener: socket.socket
 ) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while not server.started:
         if not http.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise OperationError(f"cannot listen on {host}:{port} (see the log above)")
+            raise OperationError(f"cannot serve on {listening_address(listener)} (see the log)")
         time.sleep(0.02)
 
 
-def listening_address(server: uvicorn.Server) -> str:
+def listening_address(listener: socket.socket) -> str:
     """Return ``http://host:port`` of the bound socket (the real port when 0 was asked)."""
-    sockets = [sock for item in server.servers for sock in item.sockets]
-    host, port = sockets[0].getsockname()[:2]
-    return f"http://{host}:{port}"
+    host, port = listener.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _log_started(
-    server: uvicorn.Server, context: Context, scheduler: ChainScheduler, overdue: list[str]
+    listener: socket.socket, context: Context, scheduler: ChainScheduler, overdue: list[str]
 ) -> None:
-    address = listening_address(server)
+    address = listening_address(listener)
     logger.info(
         "backproof serving on %s (metrics at %s%s)", address, address, context.settings.metrics.path
     )
