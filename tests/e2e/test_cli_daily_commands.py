@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cli_user import User
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +20,7 @@ SPEC_METRICS = (
 def is_utc_iso(text: str) -> bool:
     """Return True for an ISO 8601 time with a zero UTC offset."""
     moment = datetime.fromisoformat(text)
-    return moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    return moment.utcoffset() == timedelta(0)
 
 
 def test_backup_prints_only_the_new_id_on_stdout(user: User) -> None:

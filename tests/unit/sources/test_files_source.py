@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backproof.archive.manifest import FilesFacts
 from backproof.errors import RestoreError, SourceError
 from backproof.sources.files import archive_files, extract_files, inspect_archive
 
@@ -25,7 +26,7 @@ def uploads(tmp_path: Path) -> Path:
     return root
 
 
-def archive(paths: list[Path]) -> tuple[bytes, object]:
+def archive(paths: list[Path]) -> tuple[bytes, FilesFacts]:
     """Return the tar bytes of ``paths`` and their facts."""
     sink = io.BytesIO()
     facts = archive_files(paths, sink)
@@ -54,9 +55,9 @@ def test_archive_extracts_to_identical_files(uploads: Path, tmp_path: Path) -> N
 def test_facts_count_entries_files_and_bytes(uploads: Path) -> None:
     _data, facts = archive([uploads])
 
-    assert facts.entries == 6  # type: ignore[attr-defined]
-    assert facts.regular_files == 2  # type: ignore[attr-defined]
-    assert facts.total_bytes == 10240 + len("Žluťoučký kůň 🐎\n".encode())  # type: ignore[attr-defined]
+    assert facts.entries == 6
+    assert facts.regular_files == 2
+    assert facts.total_bytes == 10240 + len("Žluťoučký kůň 🐎\n".encode())
 
 
 def test_inspecting_the_archive_gives_the_same_tree_digest(uploads: Path) -> None:
@@ -71,7 +72,7 @@ def test_tree_digest_changes_when_one_file_changes(uploads: Path) -> None:
 
     _data, after = archive([uploads])
 
-    assert before.tree_sha256 != after.tree_sha256  # type: ignore[attr-defined]
+    assert before.tree_sha256 != after.tree_sha256
 
 
 def test_paths_are_stored_under_their_base_names(uploads: Path) -> None:

@@ -13,14 +13,14 @@ import pytest
 
 from backproof.demo import DemoLayout
 from backproof.errors import RestoreError, SourceError
-from backproof.sources.base import scratch_name
+from backproof.sources.base import DumpInfo, scratch_name
 from backproof.sources.rows import pick_sample_positions
 from backproof.sources.sqlite import DUMP_FORMAT, SqliteSource
 
 
 def dump(
     source: SqliteSource, key_tables: list[str], sample_rows: int = 10
-) -> tuple[bytes, object]:
+) -> tuple[bytes, DumpInfo]:
     """Return the dump bytes and the DumpInfo of ``source``."""
     sink = io.BytesIO()
     info = source.dump(sink, key_tables, sample_rows)
@@ -39,13 +39,13 @@ def rows_of(path: Path, query: str) -> list[tuple[object, ...]]:
 def test_dump_records_every_table_with_its_row_count(demo: DemoLayout) -> None:
     _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"])
 
-    assert info.facts.tables == demo.rows  # type: ignore[attr-defined]
+    assert info.facts.tables == demo.rows
 
 
 def test_dump_records_views_triggers_and_indexes(demo: DemoLayout) -> None:
     _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies"])
 
-    objects = info.facts.objects  # type: ignore[attr-defined]
+    objects = info.facts.objects
     assert objects["views"] == 1
     assert objects["triggers"] == 1
     assert objects["indexes"] >= 1
@@ -54,7 +54,7 @@ def test_dump_records_views_triggers_and_indexes(demo: DemoLayout) -> None:
 def test_dump_samples_the_requested_rows_of_each_key_table(demo: DemoLayout) -> None:
     _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"], 7)
 
-    samples = info.facts.samples  # type: ignore[attr-defined]
+    samples = info.facts.samples
     assert sorted(samples) == ["companies", "contacts"]
     assert len(samples["companies"].rows) == 7
     assert samples["companies"].key_columns == ["id"]
@@ -72,8 +72,8 @@ def test_dump_restores_to_an_identical_database(demo: DemoLayout, tmp_path: Path
 
     source.restore(io.BytesIO(data), f"sqlite:///{target}", DUMP_FORMAT)
 
-    restored = source.inspect(f"sqlite:///{target}", info.facts)  # type: ignore[attr-defined]
-    assert restored == info.facts  # type: ignore[attr-defined]
+    restored = source.inspect(f"sqlite:///{target}", info.facts)
+    assert restored == info.facts
     query = "SELECT * FROM contacts ORDER BY id"
     assert rows_of(target, query) == rows_of(demo.database, query)
 
@@ -88,9 +88,9 @@ def test_sampled_row_checksum_changes_when_a_row_changes(demo: DemoLayout, tmp_p
         connection.execute("UPDATE companies SET name = 'Jiná s.r.o.' WHERE id = 1")
     connection.close()
 
-    restored = source.inspect(f"sqlite:///{target}", info.facts)  # type: ignore[attr-defined]
+    restored = source.inspect(f"sqlite:///{target}", info.facts)
 
-    expected = info.facts.samples["companies"].rows  # type: ignore[attr-defined]
+    expected = info.facts.samples["companies"].rows
     assert restored.samples["companies"].rows["[1]"] != expected["[1]"]
 
 
@@ -142,7 +142,7 @@ def test_dump_is_consistent_while_a_transaction_is_open(demo: DemoLayout) -> Non
         writer.execute("ROLLBACK")
         writer.close()
 
-    assert info.facts.tables["companies"] == demo.rows["companies"]  # type: ignore[attr-defined]
+    assert info.facts.tables["companies"] == demo.rows["companies"]
 
 
 def test_is_empty_is_true_for_a_missing_file_and_false_for_the_demo(
