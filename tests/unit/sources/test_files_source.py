@@ -198,3 +198,30 @@ def test_member_written_through_an_outside_link_is_refused(tmp_path: Path) -> No
     with pytest.raises(RestoreError):
         extract_files(io.BytesIO(sink.getvalue()), tmp_path / "restored")
     assert not (outside / "planted.txt").exists()
+
+
+class DeletingSink(io.BytesIO):
+    """A destination that, when the first bytes arrive, deletes a file the archive has yet to
+    reach: the application removing an upload while the backup runs."""
+
+    def __init__(self, doomed: Path) -> None:
+        super().__init__()
+        self.doomed = doomed
+
+    def write(self, data: bytes, /) -> int:  # type: ignore[override]
+        self.doomed.unlink(missing_ok=True)
+        return super().write(data)
+
+
+def test_file_deleted_during_the_archive_is_left_out(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "a-large.bin").write_bytes(bytes(3 * 1024 * 1024))
+    (folder / "b-deleted-meanwhile.txt").write_text("gone soon", "utf-8")
+    sink = DeletingSink(folder / "b-deleted-meanwhile.txt")
+
+    facts = archive_files([folder], sink)
+
+    names = {member.name for member in members(sink.getvalue())}
+    assert names == {"uploads", "uploads/a-large.bin"}
+    assert inspect_archive(io.BytesIO(sink.getvalue())) == facts
