@@ -93,6 +93,8 @@ def _walk(root: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _raise_walk_error(error: OSError) -> None:
+    if isinstance(error, FileNotFoundError):
+        return  # a folder deleted since its parent was listed: the backup goes on without it
     raise error
 
 
@@ -124,6 +126,10 @@ def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: _TreeDigest) 
         else:
             archive.addfile(member)
             tree.add(member, "")
+    except FileNotFoundError:
+        # Deleted by the application since its folder was listed, before a byte of it was
+        # written: the backup holds the tree as it was a moment later, as GNU tar would.
+        return
     except PermissionError as exc:
         raise SourceError(
             f"cannot read {path}: permission denied; let the backup user read it "
