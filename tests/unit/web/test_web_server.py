@@ -60,5 +60,6 @@ def test_run_service_raises_when_the_port_is_taken(web_context: Context) -> None
         taken.listen()
         port = int(taken.getsockname()[1])
 
-        with pytest.raises(OperationError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use"):
+        expected = f"cannot listen on 127.0.0.1:{port}: Address already in use"
+        with pytest.raises(OperationError, match=expected):
             run_service(web_context, "127.0.0.1", port, threading.Event())
