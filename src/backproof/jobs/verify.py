@@ -69,7 +69,7 @@ def _verify_database(
     context: Context, storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
 ) -> None:
     source = _scratch_source(context, manifest)
-    server_url = _scratch_server(context, source.engine)
+    server_url = scratch_server(context, source.engine)
     result.dropped_leftovers = source.drop_leftover_scratches(server_url)
     stamp = context.clock().strftime(ID_TIME_FORMAT)
     scratch_url = source.create_scratch(
@@ -98,7 +98,7 @@ def _verify_database(
     result.sampled_rows = sum(len(sample.rows) for sample in actual.samples.values())
 
 
-def _scratch_server(context: Context, engine: str) -> str | None:
+def scratch_server(context: Context, engine: str) -> str | None:
     """Return where temporary databases go: ``verify.url``, else the source's server (for
     SQLite, a private folder beside the state's locks)."""
     if context.settings.verify.url is not None:

@@ -14,7 +14,7 @@ from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError
 from backproof.jobs.context import Context
-from backproof.jobs.verify import _scratch_server as scratch_server  # one rule, kept in verify
+from backproof.jobs.verify import scratch_server
 from backproof.sources.registry import engine_of, open_source
 
 logger = logging.getLogger(__name__)
