@@ -41,6 +41,7 @@ from backproof.sources.mysql_tools import (
     reason,
     tool_version,
 )
+from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 
@@ -106,7 +107,7 @@ class MysqlSource:
         scanner = DumpScanner(keyed, sample_rows)
 
         def consume(stream: BinaryIO) -> None:
-            while chunk := stream.read(CHUNK_BYTES):
+            for chunk in read_ahead(stream, CHUNK_BYTES):
                 scanner.feed(chunk)
                 sink.write(chunk)
 

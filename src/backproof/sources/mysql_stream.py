@@ -60,13 +60,13 @@ class StrideSampler:
     """Keeps every ``stride``-th item, doubling the stride to stay under twice ``limit``."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
+        self.limit = max(1, limit)
         self.stride = 1
         self._kept: list[tuple[int, tuple[str, str]]] = []
 
     def wants(self, index: int) -> bool:
         """Return True when the item at ``index`` (0-based) is to be kept."""
-        return self.limit > 0 and index % self.stride == 0
+        return index % self.stride == 0
 
     def keep(self, index: int, item: tuple[str, str]) -> None:
         """Keep ``item`` (the item at ``index``), thinning what was kept when over the bound."""
@@ -138,6 +138,7 @@ class DumpScanner:
             self.tables.setdefault(_identifier(match.group(1)), 0)
         elif match := LOCK_TABLE.match(line):
             self._table = _identifier(match.group(1))
+            self._columns = []
             self.tables.setdefault(self._table, 0)
 
     def _read_data(self, data: bytes, position: int, end: int) -> int:
@@ -156,12 +157,44 @@ class DumpScanner:
         return stop + len(END_OF_DATA)
 
     def _sample(self, table: str, region: bytes) -> int:
+        """Count the rows of a key table's region and keep the wanted ones; return the count.
+
+        Rows are counted in bulk; lines are looked at only when the region holds a wanted row,
+        and one by one only when a line may hold several rows (one-line statements).
+        """
+        sampler = self._samplers[table]
+        first = self.tables[table]
+        rows = count_rows(region)
+        wanted = -(-first // sampler.stride) * sampler.stride
+        if rows == 0 or (wanted >= first + rows and self._columns):
+            return rows
+        lines = region.split(b"\n")
+        if not self._columns:
+            self._note_columns(table, lines)
+        row_lines = _row_lines(lines, rows)
+        if len(row_lines) != rows:
+            return self._sample_line_by_line(table, row_lines)
+        while wanted < first + rows:
+            line = row_lines[wanted - first]
+            prefix = _INSERT_PREFIX.match(line)
+            sampler.keep(wanted, self._describe(table, split_rows(line, prefix)[0]))
+            wanted += sampler.stride - wanted % sampler.stride
+        return rows
+
+    def _note_columns(self, table: str, lines: list[bytes]) -> None:
+        """Remember the column list of the region's first INSERT statement, if it has one."""
+        for line in lines:
+            if line.startswith(b"INSERT INTO "):
+                prefix = _INSERT_PREFIX.match(line)
+                if prefix is not None:
+                    self._columns = _columns_of(prefix) or self._key_tables[table].columns
+                return
+
+    def _sample_line_by_line(self, table: str, row_lines: list[bytes]) -> int:
         sampler = self._samplers[table]
         index = self.tables[table]
         rows = 0
-        for line in region.split(b"\n"):
-            if not line.endswith(_ROW_ENDS):
-                continue
+        for line in row_lines:
             prefix = _INSERT_PREFIX.match(line)
             if prefix is not None:
                 self._columns = _columns_of(prefix) or self._key_tables[table].columns
@@ -183,6 +216,22 @@ class DumpScanner:
         if not key_table.key_columns:
             return digest, digest
         return row_key([by_name.get(column) for column in key_table.key_columns]), digest
+
+
+def _row_lines(lines: list[bytes], rows: int) -> list[bytes]:
+    """Return the lines that end a row. One row a line, only the first and last lines of a
+    section are not rows: then the slice between them is the answer, checked at its ends."""
+    first = 0 if lines and lines[0].endswith(_ROW_ENDS) else 1
+    middle = lines[first : first + rows]
+    after = lines[first + rows : first + rows + 1]
+    if (
+        len(middle) == rows
+        and (not middle or (middle[0].endswith(_ROW_ENDS) and middle[-1].endswith(_ROW_ENDS)))
+        and not (after and after[0].endswith(_ROW_ENDS))
+        and len(lines) - first - rows <= 2
+    ):
+        return middle
+    return [line for line in lines if line.endswith(_ROW_ENDS)]
 
 
 def count_rows(data: bytes, start: int = 0, end: int | None = None) -> int:

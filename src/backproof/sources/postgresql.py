@@ -35,6 +35,7 @@ from backproof.sources.postgresql_tools import (
     restore_command,
     translate,
 )
+from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 
@@ -95,7 +96,7 @@ class PostgresqlSource:
                 # The facts are read while pg_dump runs, in the snapshot it imported.
                 with ThreadPoolExecutor(1, thread_name_prefix="facts") as pool:
                     facts = pool.submit(read_facts)
-                    while chunk := stream.read(CHUNK_BYTES):
+                    for chunk in read_ahead(stream, CHUNK_BYTES):
                         sink.write(chunk)
                     return facts.result()
 

@@ -1,0 +1,62 @@
+"""Reading a dump tool's output ahead, so the tool never waits while backproof works.
+
+A pipe holds 64 KiB: without reading ahead, the dump tool stops each time backproof compresses,
+hashes, uploads or scans a chunk, and the backup takes the sum of both instead of the longer.
+A thread reads up to ``depth`` chunks ahead into a bounded queue (memory stays flat).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO
+
+DEPTH_CHUNKS = 8
+PUT_WAIT_SECONDS = 0.1
+_END = b""
+
+
+def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) -> Iterator[bytes]:
+    """Yield the chunks of ``stream`` as a thread reads them ahead; re-raise its read error.
+
+    When the caller stops early, the thread stops at its next chunk or when the stream ends
+    (the pipeline kills the tool, which ends it); it is never waited for, so a tool that hangs
+    cannot hang the caller.
+    """
+    chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                chunk = stream.read(chunk_bytes)
+                _put(chunks, chunk, stop)
+                if chunk == _END:
+                    return
+        except (OSError, ValueError) as error:  # ValueError: the stream was closed under us
+            _put(chunks, error, stop)
+
+    reader = threading.Thread(target=read, name="dump read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item == _END:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+def _put(
+    chunks: queue.Queue[bytes | BaseException], item: bytes | BaseException, stop: threading.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            chunks.put(item, timeout=PUT_WAIT_SECONDS)
+        except queue.Full:
+            continue
+        return
