@@ -14,6 +14,7 @@ every client command but ``DELIMITER`` and ``\\C``) and ``--sandbox`` where the 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any, BinaryIO
@@ -45,6 +46,7 @@ from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 
+logger = logging.getLogger(__name__)
 DUMP_FORMAT = "mysql-sql"
 _SCRATCHES = (
     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'verify\\\\_%' "
@@ -190,9 +192,15 @@ class MysqlSource:
             for name in names
             if is_scratch_name(name) and is_leftover(name, self._marker_of(server, name))
         ]
+        dropped = []
         for name in leftovers:
-            self._execute(server, f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
-        return leftovers
+            try:
+                self._execute(server, f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
+            except SourceError as exc:  # another user's: the next sweep tries again
+                logger.warning("cannot drop the leftover %s: %s", name, exc)
+                continue
+            dropped.append(name)
+        return dropped
 
     def _marker_of(self, server: ServerUrl, name: str) -> str | None:
         table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"

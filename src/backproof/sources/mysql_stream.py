@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 from backproof.archive.manifest import SampledRows
 from backproof.errors import SourceError
+from backproof.sources.mysql_values import StrideSampler, parse_row
 from backproof.sources.rows import row_digest, row_key
-
-Value = str | bytes | None
 
 _IDENTIFIER = rb"`((?:[^`]|``)+)`"
 _CREATE_TABLE = re.compile(rb"^CREATE TABLE " + _IDENTIFIER + rb" \(")
@@ -37,10 +36,7 @@ _INSERT_PREFIX = re.compile(
 )
 _COLUMN = re.compile(_IDENTIFIER)
 _STRING = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'")
-_TOKEN = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'|[^,']+")
 _TUPLE = re.compile(rb"\((?:'[^'\\]*(?:\\.[^'\\]*)*'|[^()'])*\)")
-_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
-_UNESCAPED = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"Z": b"\x1a"}
 END_OF_DATA = b"UNLOCK TABLES;\n"
 _ROW_ENDS = (b"),", b");")
 COMPLETED_LINE = b"-- Dump completed"
@@ -54,32 +50,6 @@ class KeyTable:
     key_columns: list[str]  # the primary key; empty: rows are named by their checksum
     columns: list[str]  # the stored (not generated) columns, in table order
     binary_columns: frozenset[str] = frozenset()
-
-
-class StrideSampler:
-    """Keeps every ``stride``-th item, doubling the stride to stay under twice ``limit``."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(1, limit)
-        self.stride = 1
-        self._kept: list[tuple[int, tuple[str, str]]] = []
-
-    def wants(self, index: int) -> bool:
-        """Return True when the item at ``index`` (0-based) is to be kept."""
-        return index % self.stride == 0
-
-    def keep(self, index: int, item: tuple[str, str]) -> None:
-        """Keep ``item`` (the item at ``index``), thinning what was kept when over the bound."""
-        self._kept.append((index, item))
-        if len(self._kept) > 2 * self.limit:
-            self.stride *= 2
-            self._kept = [(position, kept) for position, kept in self._kept if self.wants(position)]
-
-    def result(self) -> list[tuple[str, str]]:
-        """Return at most ``limit`` kept items, evenly spread, first included."""
-        size = len(self._kept)
-        count = min(self.limit, size)
-        return [self._kept[(index * size) // count][1] for index in range(count)]
 
 
 class DumpScanner:
@@ -274,31 +244,6 @@ def split_rows(line: bytes, prefix: re.Match[bytes] | None) -> list[bytes]:
         return [line[:-1]]
     rows: list[bytes] = _TUPLE.findall(line, prefix.end())
     return rows
-
-
-def parse_row(row: bytes, binary: list[bool]) -> list[Value] | None:
-    """Return the values of one row ``(…)`` as the server returns them to a client as text;
-    ``binary`` says which columns are binary. None when the row has another number of values."""
-    tokens = _TOKEN.findall(row[1:-1])
-    if len(tokens) != len(binary):
-        return None
-    return [_value(token, is_binary) for token, is_binary in zip(tokens, binary, strict=True)]
-
-
-def _value(token: bytes, is_binary: bool) -> Value:
-    if token == b"NULL":
-        return None
-    if token.startswith(b"'"):
-        raw = _ESCAPE.sub(_unescape, token[1:-1])
-        return raw if is_binary else raw.decode("utf-8", errors="surrogateescape")
-    if token.startswith(b"0x"):
-        return bytes.fromhex(token[2:].decode("ascii"))
-    return token.decode("ascii", errors="replace")
-
-
-def _unescape(match: re.Match[bytes]) -> bytes:
-    character = match.group(1)
-    return _UNESCAPED.get(character, character)
 
 
 def _columns_of(prefix: re.Match[bytes]) -> list[str]:

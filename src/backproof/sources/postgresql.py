@@ -13,6 +13,7 @@ roles of the source may not exist where it is restored.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
@@ -39,6 +40,7 @@ from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 
+logger = logging.getLogger(__name__)
 DUMP_FORMAT = "postgresql-custom"
 # Kinds of relation that make a database "not empty" for a restore.
 _RELATION_KINDS = "('r', 'p', 'v', 'm', 'S', 'f')"
@@ -199,9 +201,15 @@ class PostgresqlSource:
         with connect(server, self.password, autocommit=True) as connection:
             rows = connection.execute(_SCRATCHES).fetchall()
         leftovers = [name for name, comment in rows if is_leftover(name, comment)]
+        dropped = []
         for name in leftovers:
-            self._drop_database(server, name)
-        return leftovers
+            try:
+                self._drop_database(server, name)
+            except SourceError as exc:  # another user's, or in use: the next sweep tries again
+                logger.warning("cannot drop the leftover %s: %s", name, exc)
+                continue
+            dropped.append(name)
+        return dropped
 
     def _server_of(self, url: str | None) -> ServerUrl:
         return self.server if url is None else parse_server_url(url)

@@ -10,13 +10,8 @@ from hypothesis import strategies as st
 
 from backproof.errors import SourceError
 from backproof.sources.mysql_definers import DefinerStripper
-from backproof.sources.mysql_stream import (
-    DumpScanner,
-    KeyTable,
-    StrideSampler,
-    count_rows,
-    parse_row,
-)
+from backproof.sources.mysql_stream import DumpScanner, KeyTable, count_rows
+from backproof.sources.mysql_values import StrideSampler, parse_row
 from backproof.sources.rows import row_digest
 
 COLUMNS = ["id", "name", "data"]
