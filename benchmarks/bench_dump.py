@@ -1,0 +1,203 @@
+"""Time ``backproof backup`` and ``backproof verify`` against the raw pipes, in the same run.
+
+    python benchmarks/generate_crm.py --engine postgresql --size-mb 1000 --database bench_crm
+    python benchmarks/generate_crm.py --engine mariadb --size-mb 1000 --database bench_crm
+    python benchmarks/bench_dump.py --database bench_crm
+
+For each engine: the backup against ``pg_dump | zstd -T0 > file`` (and the same with ``-Fc -Z0``,
+the format backproof stores, and the naive ``| gzip``), or ``mariadb-dump --single-transaction
+| zstd -T0 > file`` (and ``| gzip``); the verify against the raw import of that file into a fresh
+database plus the drop (``zstd -dc | psql``, ``| pg_restore``, and ``pg_restore -j2`` of a
+directory dump; ``zstd -dc | mariadb``). backproof runs as a user runs it (``python -m
+backproof``, a local destination); its peak memory is the largest resident set of the process
+and the tools it waited for. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG = "-h 127.0.0.1 -p 5432 -U postgres"
+MARIA = "-h 127.0.0.1 -P 3306 -u root --protocol=TCP"
+CONFIG = """\
+[state]
+url = "sqlite:///state/state.db"
+
+[[targets]]
+name = "bench"
+database = "{url}"
+key_tables = ["companies", "contacts"]
+
+[[destinations]]
+name = "local"
+url = "file:backups"
+"""
+
+
+@dataclass
+class Measure:
+    """One timed command."""
+
+    engine: str
+    what: str
+    seconds: float
+    peak_mb: float = 0.0
+    size_mb: float = 0.0
+
+
+def timed(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Run ``command``; return its wall time and peak resident set in MB. Exit on failure."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    output = (process.stdout.read() if process.stdout else b"").decode()
+    errors = (process.stderr.read() if process.stderr else b"").decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{output}\n{errors}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def shell(pipeline: str) -> float:
+    """Run a shell pipeline with pipefail; return its wall time."""
+    return timed(["bash", "-o", "pipefail", "-c", pipeline])[0]
+
+
+def size_mb(path: Path) -> float:
+    """Return the size of a file, or of every file under a folder, in MB."""
+    files = [path] if path.is_file() else [item for item in path.rglob("*") if item.is_file()]
+    return sum(item.stat().st_size for item in files) / 1e6
+
+
+def backproof(folder: Path, engine: str, measures: list[Measure]) -> None:
+    """Back up and verify as a user does; record both."""
+    command = [sys.executable, "-m", "backproof", "--config", str(folder / "backproof.toml")]
+    seconds, peak = timed([*command, "backup"], cwd=folder)
+    measures.append(Measure(engine, "backproof backup", seconds, peak, size_mb(folder / "backups")))
+    seconds, peak = timed([*command, "verify"], cwd=folder)
+    measures.append(Measure(engine, "backproof verify (restore, compare, drop)", seconds, peak))
+
+
+def bench_postgresql(database: str, folder: Path) -> list[Measure]:
+    """Measure PostgreSQL."""
+    measures: list[Measure] = []
+    fresh = f"{database}_import"
+    (folder / "backproof.toml").write_text(
+        CONFIG.format(url=f"postgresql://postgres@127.0.0.1:5432/{database}"), encoding="utf-8"
+    )
+    backproof(folder, "postgresql", measures)
+    plain, custom, gzipped = folder / "plain.sql.zst", folder / "custom.zst", folder / "plain.gz"
+    directory = folder / "directory"
+    for what, pipeline, output in (
+        ("pg_dump > /dev/null", f"pg_dump {PG} {database} > /dev/null", None),
+        ("pg_dump | zstd -T0 > file", f"pg_dump {PG} {database} | zstd -q -T0 > {plain}", plain),
+        (
+            "pg_dump -Fc -Z0 | zstd -T0 > file",
+            f"pg_dump {PG} -Fc -Z0 {database} | zstd -q -T0 > {custom}",
+            custom,
+        ),
+        ("pg_dump | gzip > file", f"pg_dump {PG} {database} | gzip > {gzipped}", gzipped),
+    ):
+        seconds = shell(pipeline)
+        measures.append(Measure("postgresql", what, seconds, 0, size_mb(output) if output else 0))
+    shell(f"pg_dump {PG} -Fd -Z0 -j2 -f {directory} {database}")
+    create = f"createdb {PG} -T template0 {fresh}"
+    drop = f"dropdb {PG} {fresh}"
+    for what, load in (
+        ("zstd -dc | psql, + drop", f"zstd -dc {plain} | psql {PG} -q -o /dev/null -d {fresh}"),
+        (
+            "zstd -dc | pg_restore, + drop",
+            f"zstd -dc {custom} | pg_restore {PG} --no-owner -d {fresh}",
+        ),
+        (
+            "pg_restore -j2 (directory dump), + drop",
+            f"pg_restore {PG} --no-owner -j2 -d {fresh} {directory}",
+        ),
+    ):
+        shell(create)
+        measures.append(Measure("postgresql", what, shell(f"{load} && {drop}")))
+    return measures
+
+
+def bench_mariadb(database: str, folder: Path) -> list[Measure]:
+    """Measure MariaDB."""
+    measures: list[Measure] = []
+    fresh = f"{database}_import"
+    (folder / "backproof.toml").write_text(
+        CONFIG.format(url=f"mysql://root@127.0.0.1:3306/{database}"), encoding="utf-8"
+    )
+    backproof(folder, "mariadb", measures)
+    dump = f"mariadb-dump {MARIA} --single-transaction --routines --events --triggers {database}"
+    plain, gzipped = folder / "maria.sql.zst", folder / "maria.sql.gz"
+    for what, pipeline, output in (
+        ("mariadb-dump > /dev/null", f"{dump} > /dev/null", None),
+        ("mariadb-dump | zstd -T0 > file", f"{dump} | zstd -q -T0 > {plain}", plain),
+        ("mariadb-dump | gzip > file", f"{dump} | gzip > {gzipped}", gzipped),
+    ):
+        seconds = shell(pipeline)
+        measures.append(Measure("mariadb", what, seconds, 0, size_mb(output) if output else 0))
+    client = f"mariadb {MARIA}"
+    shell(f"{client} -e 'CREATE DATABASE `{fresh}`'")
+    load = f"zstd -dc {plain} | {client} {fresh} && {client} -e 'DROP DATABASE `{fresh}`'"
+    measures.append(Measure("mariadb", "zstd -dc | mariadb, + drop", shell(load)))
+    return measures
+
+
+def render(measures: list[Measure]) -> str:
+    """Return the measures as a Markdown table: per command the fastest and the median run."""
+    lines = [
+        "| engine | what | best s | median s | peak MB | stored MB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    groups: dict[tuple[str, str], list[Measure]] = {}
+    for item in measures:
+        groups.setdefault((item.engine, item.what), []).append(item)
+    for (engine, what), runs in groups.items():
+        seconds = [run.seconds for run in runs]
+        peak = max(run.peak_mb for run in runs)
+        stored = max(run.size_mb for run in runs)
+        lines.append(
+            f"| {engine} | {what} | {min(seconds):.1f} | {statistics.median(seconds):.1f} "
+            f"| {f'{peak:.0f}' if peak else ''} | {f'{stored:.1f}' if stored else ''} |"
+        )
+    return "\n".join(lines)
+
+
+def startup(measures: list[Measure]) -> None:
+    """Record how long ``python -m backproof --help`` takes: the fixed cost of every command."""
+    seconds, peak = timed([sys.executable, "-m", "backproof", "--help"])
+    measures.append(Measure("-", "backproof start-up (--help)", seconds, peak))
+
+
+def main() -> None:
+    """Parse the arguments, measure each engine, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="bench_crm")
+    parser.add_argument("--engine", choices=["postgresql", "mariadb", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every command")
+    arguments = parser.parse_args()
+    measures: list[Measure] = []
+    for _run in range(arguments.repeat):
+        startup(measures)
+        with tempfile.TemporaryDirectory(prefix="bench-dump-") as scratch:
+            if arguments.engine in ("postgresql", "both"):
+                folder = Path(scratch) / "postgresql"
+                folder.mkdir()
+                measures += bench_postgresql(arguments.database, folder)
+            if arguments.engine in ("mariadb", "both"):
+                folder = Path(scratch) / "mariadb"
+                folder.mkdir()
+                measures += bench_mariadb(arguments.database, folder)
+    print(render(measures))
+
+
+if __name__ == "__main__":
+    main()
