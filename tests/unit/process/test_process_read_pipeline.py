@@ -34,8 +34,18 @@ def failure_of(commands: list[Command]) -> PipelineError:
     return caught.value
 
 
-def running_children() -> list[str]:
-    return [child.name() for child in psutil.Process().children(recursive=True)]
+def child_pids() -> set[int]:
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def children_left(before: set[int]) -> list[str]:
+    """Return the processes started since ``before`` that still run (servers that other
+    tests' session fixtures started earlier are not this test's business)."""
+    return [
+        child.name()
+        for child in psutil.Process().children(recursive=True)
+        if child.pid not in before
+    ]
 
 
 def test_read_pipeline_returns_output_when_every_stage_succeeds() -> None:
@@ -116,6 +126,8 @@ def test_read_pipeline_succeeds_when_consume_stops_reading_early() -> None:
 
 
 def test_read_pipeline_reraises_consume_error_and_kills_stages_when_consume_raises() -> None:
+    before = child_pids()
+
     def consume(stream: BinaryIO) -> None:
         stream.read(1000)
         raise ValueError("storage refused the part")
@@ -123,7 +135,7 @@ def test_read_pipeline_reraises_consume_error_and_kills_stages_when_consume_rais
     with pytest.raises(ValueError, match="storage refused the part"):
         read_pipeline([Command("yes", ("yes",)), Command("compress", ("cat",))], consume)
 
-    assert running_children() == []
+    assert children_left(before) == []
 
 
 def test_read_pipeline_raises_pipeline_error_from_consume_error_when_stage_also_failed() -> None:
@@ -140,13 +152,14 @@ def test_read_pipeline_raises_pipeline_error_from_consume_error_when_stage_also_
 
 @pytest.mark.timeout(20)
 def test_read_pipeline_names_hung_stage_when_timeout_expires() -> None:
+    before = child_pids()
     commands = [shell("first", "printf 'hello'"), Command("hung", ("sleep", "30"))]
 
     with pytest.raises(PipelineError) as caught:
         read_pipeline(commands, read_all, timeout_seconds=1)
 
     assert str(caught.value).splitlines()[0] == "hung timed out after 1 s"
-    assert running_children() == []
+    assert children_left(before) == []
 
 
 def test_read_pipeline_masks_secret_when_stage_prints_it() -> None:
@@ -190,12 +203,13 @@ def test_read_pipeline_gives_install_hint_when_executable_missing() -> None:
 
 
 def test_read_pipeline_stops_started_stages_when_later_executable_missing() -> None:
+    before = child_pids()
     commands = [Command("yes", ("yes",)), Command("missing", ("backproof-no-such-tool",))]
 
     with pytest.raises(PipelineError, match="missing: executable not found"):
         read_pipeline(commands, read_all)
 
-    assert running_children() == []
+    assert children_left(before) == []
 
 
 def test_read_pipeline_names_working_directory_when_it_is_missing(tmp_path: Path) -> None:
