@@ -100,8 +100,12 @@ class Manifest(Strict):
 
 
 def new_backup_id(now: datetime) -> str:
-    """Return a backup id that sorts by time: ``20261126T010000Z-<6 hex>``."""
-    return f"{now.astimezone(UTC).strftime(ID_TIME_FORMAT)}-{secrets.token_hex(3)}"
+    """Return a backup id that sorts by time: ``20261126T010000Z-<ms><3 hex>``."""
+    # The suffix starts with the milliseconds, so ids made within one second still sort by time
+    # (verify takes the newest by id); three random hex digits keep concurrent ids apart.
+    moment = now.astimezone(UTC)
+    milliseconds = moment.microsecond // 1000
+    return f"{moment.strftime(ID_TIME_FORMAT)}-{milliseconds:03d}{secrets.token_hex(2)[:3]}"
 
 
 def parse_backup_time(backup_id: str) -> datetime | None:

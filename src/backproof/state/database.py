@@ -7,10 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy.engine import Engine, make_url
 
@@ -18,6 +14,9 @@ from backproof.errors import ConfigError, OperationError
 from backproof.privacy import make_private_dir
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest migration. Every command checks it against the database with one query and loads
+# Alembic only when a migration is due; a test keeps it equal to Alembic's head.
+SCHEMA_HEAD = "0003"
 DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
 
 
@@ -59,11 +58,11 @@ def create_state_engine(url: str, lock_dir: Path) -> Engine:
 
 def upgrade_schema(engine: Engine, lock_dir: Path) -> None:
     """Apply pending migrations, one process at a time."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current == script.get_current_head():
+    if current_revision(engine) == SCHEMA_HEAD:
         return
+    from alembic import command  # noqa: PLC0415 - loaded only when a migration is due
+    from alembic.config import Config  # noqa: PLC0415
+
     make_private_dir(lock_dir)
     lock = FileLock(str(lock_dir / "state-migrations.lock"), timeout=120, mode=0o600)
     with lock, engine.begin() as conn:
@@ -71,6 +70,15 @@ def upgrade_schema(engine: Engine, lock_dir: Path) -> None:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the schema revision recorded in the database, None when it has none yet."""
+    if not sa.inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as connection:
+        revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
 
 
 def _prepare_sqlite_file(database: str | None) -> None:

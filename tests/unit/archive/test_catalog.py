@@ -112,3 +112,11 @@ def test_scan_skips_a_backup_deleted_while_it_was_listed() -> None:
     listing = scan_target(storage, "crm")
 
     assert [item.id for item in listing.committed] == ["20261126T010000Z-b"]
+
+
+def test_backup_ids_sort_by_time_when_made_within_one_second() -> None:
+    moment = datetime(2026, 11, 26, 1, 0, 0, 999_000, tzinfo=UTC)
+    earlier = [new_backup_id(moment.replace(microsecond=micro)) for micro in (1_000, 500_000)]
+    later = new_backup_id(moment)
+
+    assert sorted([later, *earlier]) == [*earlier, later]
