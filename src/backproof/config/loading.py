@@ -124,6 +124,9 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     for destination in settings.destinations:
         destination.url = resolve_url(destination.url, base)
     settings.verify.url = settings.verify.url and resolve_url(settings.verify.url, base)
+    settings.verify.password_file = (
+        settings.verify.password_file and base / settings.verify.password_file
+    )
     encryption = settings.encryption
     encryption.identity_file = encryption.identity_file and base / encryption.identity_file
     encryption.signing_key_file = encryption.signing_key_file and base / encryption.signing_key_file

@@ -10,6 +10,7 @@ from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import ID_TIME_FORMAT, Manifest
 from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
+from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password, read_secret
 from backproof.errors import RestoreError, VerificationError
 from backproof.jobs.context import Context
@@ -116,10 +117,16 @@ def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
         raise RestoreError(
             f"backup {manifest.id} is a {engine} dump; set verify.url to a {engine} server"
         )
-    index = context.settings.targets.index(target)
-    password = database_password(target, index) if url == target.database else None
-    verify = context.settings.verify
-    if url != target.database:
+    return open_verify_source(context, target, url)
+
+
+def open_verify_source(context: Context, target: TargetSettings, url: str) -> DatabaseSource:
+    """Return the source that makes temporary databases at ``url`` for ``target``, with the
+    password of ``verify.url`` (or of the target's database when verify uses its server)."""
+    if url == target.database:
+        password = database_password(target, context.settings.targets.index(target))
+    else:
+        verify = context.settings.verify
         password = read_secret(verify.password_env, verify.password_file, "verify.password")
     return open_source(url, password)
 

@@ -11,11 +11,10 @@ import logging
 from dataclasses import dataclass, field
 
 from backproof.config.models import TargetSettings
-from backproof.config.secrets import database_password
 from backproof.errors import BackproofError
 from backproof.jobs.context import Context
-from backproof.jobs.verify import scratch_server
-from backproof.sources.registry import engine_of, open_source
+from backproof.jobs.verify import open_verify_source, scratch_server
+from backproof.sources.registry import engine_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +62,5 @@ def drop_leftover_scratches(context: Context, target: TargetSettings, index: int
     url = context.settings.verify.url or target.database
     if url is None:
         return []
-    password = database_password(target, index) if url == target.database else None
-    source = open_source(url, password)
+    source = open_verify_source(context, target, url)
     return source.drop_leftover_scratches(scratch_server(context, engine_of(url)))
