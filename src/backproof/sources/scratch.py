@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backproof.archive.manifest import ID_TIME_FORMAT
+from backproof.process.liveness import is_process_alive
 
 MARKER_PREFIX = "backproof-verify"
 SCRATCH_NAME = re.compile(r"^verify_[a-z0-9_]+_(?P<stamp>\d{8}t\d{6}z)_[0-9a-f]{6}$")
@@ -67,10 +68,4 @@ def _is_process_alive(pid: int) -> bool:
     if pid == os.getpid():
         # Our own scratches are dropped by the run that made them, never as leftovers.
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return is_process_alive(pid)

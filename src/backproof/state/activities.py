@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from backproof.clock import isoformat, utc_now
 from backproof.config.models import mask_url
+from backproof.process.liveness import is_process_alive
 from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
 
@@ -211,7 +212,7 @@ class ActivityLog:
 
     def _is_abandoned(self, activity: Activity, stale_after: timedelta) -> bool:
         if activity.host == self.host and activity.pid is not None:
-            return activity.pid != self.pid and not _is_process_alive(activity.pid)
+            return activity.pid != self.pid and not is_process_alive(activity.pid)
         return self.clock() - activity.started_at > stale_after
 
 
@@ -252,16 +253,6 @@ def _to_activity(row: sa.Row[Any]) -> Activity:
         pid=values["pid"],
         backup_id=values["backup_id"],
     )
-
-
-def _is_process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _clip(message: str | None) -> str | None:
