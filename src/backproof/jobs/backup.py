@@ -99,9 +99,10 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
     """
     target = context.settings.target(target_name)
     encryption = context.settings.encryption
-    encryptor = make_encryptor(parse_recipients(encryption.recipients))
-    signing_key = load_signing_key(encryption.signing_key_file)
     with recorded_run(context, "backup", target.name) as record:
+        # Inside the run, so that a bad recipient or an unreadable key is a failed activity.
+        encryptor = make_encryptor(parse_recipients(encryption.recipients))
+        signing_key = load_signing_key(encryption.signing_key_file)
         backup_id = new_backup_id(context.clock())
         record.backup_id = backup_id
         context.activities.set_backup_id(record.activity_id, backup_id)
