@@ -203,6 +203,9 @@ def _describe(record: RunRecord, result: BackupResult, manifest: Manifest) -> No
         "signed": manifest.authentication is not None,
         "tables": len(manifest.facts.tables),
         "rows": sum(manifest.facts.tables.values()),
+        # What the dump said about itself (non-transactional tables, approximations): the
+        # report shows them.
+        "notes": list(manifest.facts.warnings),
         # Per table, so health can name a table emptied since the backup before.
         "table_rows": dict(manifest.facts.tables),
     }

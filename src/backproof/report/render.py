@@ -28,6 +28,7 @@ from backproof.report.units import (
     format_size_bytes,
 )
 from backproof.state.activities import Activity
+from backproof.status import TargetFigures
 
 TEMPLATE_NAME = "report.md.j2"
 MESSAGE_CELL_LIMIT = 300
@@ -95,6 +96,7 @@ class TargetView:
     backups: tuple[BackupRow, ...]
     verifies: tuple[VerifyRow, ...]
     trend_link: str
+    notes: tuple[str, ...] = ()
 
 
 def render_report(data: ReportData) -> str:
@@ -136,7 +138,15 @@ def build_target_view(target: TargetReport) -> TargetView:
         backups=tuple(_backup_row(activity) for activity in target.backups),
         verifies=tuple(_verify_row(activity) for activity in target.verifies),
         trend_link=quote(target.trend_file),
+        notes=_newest_backup_notes(figures),
     )
+
+
+def _newest_backup_notes(figures: TargetFigures) -> tuple[str, ...]:
+    """Return what the newest backup's dump said about itself (warnings, approximations)."""
+    if figures.newest_backup is None:
+        return ()
+    return tuple(str(note) for note in figures.newest_backup.meta.get("notes", []))
 
 
 def escape_markdown_cell(text: str) -> str:

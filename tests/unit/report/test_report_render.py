@@ -219,3 +219,33 @@ def test_render_report_clips_a_long_message_after_masking_it() -> None:
 
 def test_escape_markdown_cell_escapes_markup_and_breaks_lines() -> None:
     assert escape_markdown_cell("a|b*c\n<d>`e`") == r"a\|b\*c<br>\<d\>\`e\`"
+
+
+def test_render_report_shows_the_notes_of_the_newest_backup_when_its_dump_had_some() -> None:
+    note = "object counts are read from the catalog just before the dump"
+    backup = make_activity(
+        1,
+        "backup",
+        "success",
+        NOW - timedelta(hours=1),
+        meta={"size_bytes": 10, "notes": [note]},
+        backup_id="20261126T000000Z-000aaa",
+    )
+
+    text = render_report(make_report([backup], []))
+
+    assert "Notes of the newest backup:" in text
+    assert f"- {note}" in text
+
+
+def test_render_report_has_no_notes_section_when_the_newest_backup_has_none() -> None:
+    backup = make_activity(
+        1,
+        "backup",
+        "success",
+        NOW - timedelta(hours=1),
+        meta={"size_bytes": 10},
+        backup_id="20261126T000000Z-000aaa",
+    )
+
+    assert "Notes of the newest backup" not in render_report(make_report([backup], []))
