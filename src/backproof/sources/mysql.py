@@ -54,6 +54,14 @@ _SCRATCHES = (
 )
 
 
+# The one approximation of this engine, said in every manifest and so in the report.
+OBJECT_COUNTS_NOTE = (
+    "tables, row counts and sampled rows are exact (read from the dump stream); the counts of "
+    "views, triggers, routines and events come from the catalog just before the dump and are "
+    "exact unless the schema changes during the backup"
+)
+
+
 class MysqlSource:
     """A MySQL or MariaDB database, or (for verify) such a server."""
 
@@ -88,7 +96,7 @@ class MysqlSource:
                     objects = catalog.count_objects(cursor, database)
             except pymysql.MySQLError as exc:
                 raise SourceError(f"cannot read {where}: {reason(exc)}") from exc
-        warnings += catalog.non_transactional_warnings(tables)
+        warnings += [*catalog.non_transactional_warnings(tables), OBJECT_COUNTS_NOTE]
         scanner = self._stream_dump(tool, sink, keyed, sample_rows)
         counts = {
             name: rows for name, rows in scanner.tables.items() if name != catalog.MARKER_TABLE

@@ -16,7 +16,7 @@ from backproof.errors import PipelineError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
 from backproof.sources.base import scratch_name
-from backproof.sources.mysql import MysqlSource
+from backproof.sources.mysql import OBJECT_COUNTS_NOTE, MysqlSource
 from conftest import ContextMaker
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "deal_events"]
@@ -102,7 +102,8 @@ def test_facts_name_tables_counts_objects_samples_and_warnings(maria: MariaServe
     assert facts.samples["audit_log"].key_columns == []  # no primary key: rows by checksum
     assert facts.warnings == [
         "table legacy_notes uses MyISAM, not InnoDB: its dump is not consistent with the other "
-        "tables if it was written during the backup"
+        "tables if it was written during the backup",
+        OBJECT_COUNTS_NOTE,
     ]
     assert info.source.engine == "mysql"
     assert info.source.server_version.startswith("10.")
