@@ -65,6 +65,19 @@ def run_chain(
     dead_man_switch = DeadManSwitch.from_settings(context.settings.alerts)  # issue 5: pings
     dead_man_switch.start()
     result = RunResult(target)
+    try:
+        _run_steps(context, target, result, should_stop)
+    except BaseException:
+        # An interrupt or a bug still tells the dead man's switch that this run failed.
+        dead_man_switch.finish(False, summarize_steps(target, result.steps))
+        raise
+    dead_man_switch.finish(result.succeeded, summarize_steps(target, result.steps))
+    return result
+
+
+def _run_steps(
+    context: Context, target: str, result: RunResult, should_stop: Callable[[], bool] | None
+) -> None:
     steps: list[tuple[str, Callable[[], Any], bool]] = [
         ("backup", lambda: run_backup(context, target), False),
         ("cleanup", lambda: run_cleanup(context, target), False),
@@ -84,8 +97,6 @@ def run_chain(
         outcome = _run_step(job, call)
         result.steps.append(outcome)
         backup_failed = backup_failed or (job == "backup" and not outcome.succeeded)
-    dead_man_switch.finish(result.succeeded, summarize_steps(target, result.steps))
-    return result
 
 
 def _run_step(job: str, call: Callable[[], Any]) -> StepOutcome:

@@ -53,3 +53,22 @@ def test_unreachable_ping_server_does_not_change_the_run(
     webhook.hang = False
     webhook.status = 503
     assert switch.finish(succeeded=True) == "answered HTTP 503"
+
+
+def test_interrupted_run_pings_fail_and_reraises(pinged: Context, webhook: WebhookReceiver) -> None:
+    calls: list[int] = []
+
+    def interrupt_after_backup() -> bool:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        run_chain(pinged, should_stop=interrupt_after_backup)
+
+    assert [request.path for request in webhook.requests] == [
+        f"{PING_PATH}/start",
+        f"{PING_PATH}/fail",
+    ]
+    assert b"backup: ok" in webhook.requests[-1].body
