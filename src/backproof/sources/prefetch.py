@@ -3,16 +3,23 @@
 A pipe holds 64 KiB: without reading ahead, the dump tool stops each time backproof compresses,
 hashes, uploads or scans a chunk, and the backup takes the sum of both instead of the longer.
 A thread reads up to ``depth`` chunks ahead into a bounded queue (memory stays flat).
+
+The reading thread needs the GIL after every read, and may wait for it up to the interpreter's
+switch interval (5 ms) while the caller scans or hashes in C. On Linux the pipe is widened to
+1 MiB so that the tool can go on writing meanwhile (64 KiB last it about half a millisecond).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from typing import BinaryIO
 
 DEPTH_CHUNKS = 8
+PIPE_BYTES = 1024 * 1024
 PUT_WAIT_SECONDS = 0.1
 _END = b""
 
@@ -24,6 +31,7 @@ def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) ->
     (the pipeline kills the tool, which ends it); it is never waited for, so a tool that hangs
     cannot hang the caller.
     """
+    widen_pipe(stream)
     chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -49,6 +57,17 @@ def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) ->
             yield item
     finally:
         stop.set()
+
+
+def widen_pipe(stream: BinaryIO, size_bytes: int = PIPE_BYTES) -> None:
+    """Ask Linux for a pipe buffer of ``size_bytes``; keep the one there is when refused."""
+    if sys.platform != "linux":
+        return
+    import fcntl  # noqa: PLC0415 - Unix only
+
+    # Not a pipe, no descriptor, or over the user's pipe quota: the default buffer serves.
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, size_bytes)
 
 
 def _put(
