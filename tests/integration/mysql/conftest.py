@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mariadb_server import MariaServer, shared_server
+from mariadb_server import ContextMaker, MariaServer, shared_server
 
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
-
-ContextMaker = Callable[..., Context]
 
 
 @pytest.fixture

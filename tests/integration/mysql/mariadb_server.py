@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pymysql
 import pytest
+
+from backproof.jobs.context import Context
+
+# A fixture that makes a job context for a test's own settings.
+ContextMaker = Callable[..., Context]
 
 CRM_SQL = Path(__file__).with_name("crm_mariadb.sql")
 

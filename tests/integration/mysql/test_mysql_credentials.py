@@ -7,12 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from mariadb_server import MariaServer
+from mariadb_server import ContextMaker, MariaServer
 from test_mysql_failures import wait_for_blocked_child
 
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from conftest import ContextMaker
 
 BACKUP_PASSWORD = "zálohovací-Heslo-x7$\"'"
 VERIFY_PASSWORD = "ověřovací-Heslo-q9&"

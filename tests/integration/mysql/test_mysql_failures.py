@@ -12,13 +12,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from mariadb_server import MariaServer
+from mariadb_server import ContextMaker, MariaServer
 
 from backproof.archive.catalog import scan_target
 from backproof.errors import OperationError, PipelineError, SourceError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context
-from conftest import ContextMaker
 
 WAIT_SECONDS = 30
 

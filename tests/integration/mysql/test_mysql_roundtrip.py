@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mariadb_server import MariaServer
+from mariadb_server import ContextMaker, MariaServer
 
 from backproof.comparison import compare_database_facts
 from backproof.errors import PipelineError
@@ -17,7 +17,6 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
 from backproof.sources.base import scratch_name
 from backproof.sources.mysql import OBJECT_COUNTS_NOTE, MysqlSource
-from conftest import ContextMaker
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "deal_events"]
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_servers import PgServer, private_cluster, shared_server
+from pg_servers import ContextMaker, PgServer, private_cluster, shared_server
 
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
-
-ContextMaker = Callable[..., Context]
 
 
 @pytest.fixture

@@ -12,13 +12,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+
+from backproof.jobs.context import Context
+
+# A fixture that makes a job context for a test's own settings.
+ContextMaker = Callable[..., Context]
 
 SHARED_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CRM_SQL = Path(__file__).with_name("crm_postgresql.sql")

@@ -7,12 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from pg_servers import PgServer
+from pg_servers import ContextMaker, PgServer
 from test_postgresql_failures import wait_for_child, wait_until_blocked
 
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from conftest import ContextMaker
 
 BACKUP_PASSWORD = "zálohovací-Heslo-" + "x7$"
 VERIFY_PASSWORD = "ověřovací-Heslo-" + "q9&"

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from pg_servers import PgServer, free_port
+from pg_servers import ContextMaker, PgServer, free_port
 
 from backproof.archive.catalog import scan_target
 from backproof.errors import OperationError, PipelineError, SourceError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context
-from conftest import ContextMaker
 
 WAIT_SECONDS = 30
 

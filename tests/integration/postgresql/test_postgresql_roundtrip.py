@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_servers import PgServer
+from pg_servers import ContextMaker, PgServer
 from psycopg import sql
 
 from backproof.archive.catalog import scan_target
@@ -18,7 +18,6 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
 from backproof.sources.base import scratch_name
 from backproof.sources.postgresql import PostgresqlSource
-from conftest import ContextMaker
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "sales.deals", "sales.events"]
 

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 from s3_proxy import FaultProxy
-from s3_server import ADMIN_KEY, SeaweedServer, empty_bucket
+from s3_server import ConfigWriter, SeaweedServer, empty_bucket
 
 from backproof.config.loading import load_settings
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout
 from backproof.jobs.context import Context, open_context
-
-ConfigWriter = Callable[..., Settings]
 
 
 @pytest.fixture(autouse=True)
@@ -70,28 +68,6 @@ def proxy(seaweed: SeaweedServer) -> Iterator[FaultProxy]:
     fault_proxy.start()
     yield fault_proxy
     fault_proxy.stop()
-
-
-def s3_destination(
-    name: str,
-    endpoint: str,
-    bucket: str,
-    prefix: str = "prod",
-    key: tuple[str, str] = ADMIN_KEY,
-    **options: object,
-) -> dict[str, object]:
-    """Return the keys of an S3 ``[[destinations]]`` table for the test server."""
-    return {
-        "name": name,
-        "url": f"s3://{bucket}/{prefix}",
-        "endpoint_url": endpoint,
-        "region": "us-east-1",
-        "access_key_id": key[0],
-        "secret_access_key": key[1],
-        "part_size_mb": 5,
-        "max_attempts": 2,
-        "timeout_seconds": 10,
-    } | options
 
 
 def toml_value(value: object) -> str:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,11 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from backproof.config.models import Settings
+
+# A fixture that writes the demo's config with extra tables and loads it.
+ConfigWriter = Callable[..., Settings]
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -234,3 +240,25 @@ def incomplete_uploads(client: S3Client, bucket: str) -> list[str]:
     """Return the keys of the bucket's incomplete multipart uploads."""
     answer = client.list_multipart_uploads(Bucket=bucket)
     return [upload["Key"] for upload in answer.get("Uploads", [])]
+
+
+def s3_destination(
+    name: str,
+    endpoint: str,
+    bucket: str,
+    prefix: str = "prod",
+    key: tuple[str, str] = ADMIN_KEY,
+    **options: object,
+) -> dict[str, object]:
+    """Return the keys of an S3 ``[[destinations]]`` table for the test server."""
+    return {
+        "name": name,
+        "url": f"s3://{bucket}/{prefix}",
+        "endpoint_url": endpoint,
+        "region": "us-east-1",
+        "access_key_id": key[0],
+        "secret_access_key": key[1],
+        "part_size_mb": 5,
+        "max_attempts": 2,
+        "timeout_seconds": 10,
+    } | options

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from s3_proxy import Fault, FaultProxy
-from s3_server import SeaweedServer, incomplete_uploads
+from s3_server import ConfigWriter, SeaweedServer, incomplete_uploads, s3_destination
 
 from backproof.archive.authentication import public_key_text
 from backproof.config.models import Settings
@@ -24,7 +24,6 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
 from backproof.jobs.verify import run_verify
-from conftest import ConfigWriter, s3_destination
 
 pytestmark = pytest.mark.s3
 

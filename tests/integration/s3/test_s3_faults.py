@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 from s3_proxy import Fault, FaultProxy, ProxiedRequest
-from s3_server import READER_KEY, SeaweedServer, empty_bucket, incomplete_uploads
+from s3_server import (
+    READER_KEY,
+    ConfigWriter,
+    SeaweedServer,
+    empty_bucket,
+    incomplete_uploads,
+    s3_destination,
+)
 
 from backproof.archive.catalog import scan_target
 from backproof.config.models import Settings
@@ -23,7 +30,6 @@ from backproof.jobs.backup import BackupResult, run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
 from backproof.jobs.verify import run_verify
-from conftest import ConfigWriter, s3_destination
 
 pytestmark = pytest.mark.s3
 
