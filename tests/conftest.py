@@ -3,9 +3,7 @@ the CLI run as a user runs it (a subprocess in the demo's folder)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from backproof.config.loading import load_settings
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout, create_demo
 from backproof.jobs.context import Context, open_context
+from cli_process import run_backproof
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -39,15 +38,6 @@ def context(settings: Settings) -> Iterator[Context]:
     context.activities.engine.dispose()
 
 
-def clean_environment() -> dict[str, str]:
-    """Return the environment without backproof's own overrides, as a new user has it."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
-    }
-
-
 @pytest.fixture
 def run_cli(demo: DemoLayout) -> CliRunner:
     """Run ``backproof ARGS…`` in the demo's folder; return the finished process."""
@@ -55,15 +45,6 @@ def run_cli(demo: DemoLayout) -> CliRunner:
     def run(
         *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
-        environment = clean_environment() | (env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "backproof", *args],
-            cwd=cwd or demo.folder,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_backproof(*args, cwd=cwd or demo.folder, env=env, timeout=timeout)
 
     return run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from backproof.config.loading import load_settings
 from backproof.demo import DemoLayout
 from backproof.state.activities import ActivityLog
 from backproof.state.database import create_state_engine
+from cli_process import clean_environment
 
 BACKUP_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 WAIT_SECONDS = 30
@@ -67,7 +67,7 @@ class User:
         return subprocess.Popen(
             cli_argv(*args),
             cwd=self.demo.folder,
-            env=user_environment() | (env or {}),
+            env=clean_environment() | (env or {}),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -81,15 +81,6 @@ class User:
     def part(self, backup_id: str, name: str) -> Path:
         """Return the stored file of a part."""
         return self.backups / "crm" / backup_id / name
-
-
-def user_environment() -> dict[str, str]:
-    """Return the environment without backproof's own overrides, as a new user has it."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
-    }
 
 
 def cli_argv(*args: str) -> list[str]:

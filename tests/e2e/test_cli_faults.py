@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_user import User, cli_argv, user_environment
+from cli_user import User, cli_argv
+
+from cli_process import clean_environment
 
 TMPFS_SIZE = "2m"
 
@@ -39,7 +41,7 @@ def run_with_umask_000(user: User, *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run(
         cli_argv(*args),
         cwd=user.demo.folder,
-        env=user_environment(),
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,7 +58,7 @@ def run_without_root_file_access(user: User, *args: str) -> subprocess.Completed
     return subprocess.run(
         [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *cli_argv(*args)],
         cwd=user.demo.folder,
-        env=user_environment(),
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=60,

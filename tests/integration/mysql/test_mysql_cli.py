@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from mariadb_server import MariaServer
+
+from cli_process import run_backproof
 
 CONFIG = """\
 [state]
@@ -25,26 +25,9 @@ url = "file:backups"
 """
 
 
-def clean_environment() -> dict[str, str]:
-    """The environment without backproof's own overrides, as a new user has it."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BACKPROOF_") and name != "ALERT_SLACK_WEBHOOK"
-    }
-
-
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``backproof --config CONFIG ARGS…`` as a user does."""
-    return subprocess.run(
-        [sys.executable, "-m", "backproof", "--config", str(config), *args],
-        cwd=config.parent,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_backproof("--config", str(config), *args, cwd=config.parent, timeout=120)
 
 
 def test_backup_verify_and_restore_through_the_cli(maria: MariaServer, tmp_path: Path) -> None:
