@@ -69,22 +69,27 @@ def write_part(
     """
     uploads: dict[str, Upload] = {}
     failures: dict[str, BackproofError] = {}
-    for name, storage in storages.items():
-        try:
-            uploads[name] = storage.open_upload(key)
-        except StorageError as exc:
-            failures[name] = exc
-    if not uploads:
-        raise next(iter(failures.values()))
-    fanout = FanoutWriter(uploads)
-    writer = PartWriter(compression, fanout, level, encryptor)
+    writer: PartWriter | None = None
     try:
+        # Opened inside the try: an interrupt between two opens still aborts the first.
+        for name, storage in storages.items():
+            try:
+                uploads[name] = storage.open_upload(key)
+            except StorageError as exc:
+                failures[name] = exc
+        if not uploads:
+            raise next(iter(failures.values()))
+        fanout = FanoutWriter(uploads)
+        writer = PartWriter(compression, fanout, level, encryptor)
         result = produce(ProgressWriter(writer, on_progress))
         writer.finish()
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
+        for upload in uploads.values():  # aborting twice is harmless (Upload.abort)
+            upload.abort()
         raise
-    failures.update(fanout.failures)
+    failures.update(writer.fanout.failures)
     outcome = PartOutcome(
         writer.hasher.sha256, writer.hasher.size_bytes, writer.raw_size_bytes, failures
     )

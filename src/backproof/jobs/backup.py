@@ -168,11 +168,19 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
 
 
 def _discard_parts(storages: Iterable[Storage], target: str, backup_id: str) -> None:
-    """Delete the parts a failed backup committed; what cannot be deleted is cleanup's debris."""
+    """Delete what a failed backup wrote; what cannot be deleted is cleanup's debris.
+
+    Committed parts are deleted, and so is every upload still in progress under the backup's
+    own prefix: an interrupt (SIGTERM is raised as KeyboardInterrupt at any bytecode) can land
+    after an upload's ``.partial`` file was created and before any code holds the upload to
+    abort it. The backup id belongs to this run alone, so nothing of another run is touched.
+    """
     prefix = backup_prefix(target, backup_id)
     for storage in storages:
         with contextlib.suppress(BackproofError):
             storage.delete_objects([item.key for item in storage.list_objects(prefix)])
+        with contextlib.suppress(BackproofError):
+            storage.sweep_incomplete(prefix, lambda _key: True)
 
 
 def _commit_manifest(assembly: _Assembly, manifest: Manifest) -> None:

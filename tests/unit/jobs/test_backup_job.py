@@ -15,6 +15,7 @@ from backproof.errors import SourceError, StorageFullError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context
 from backproof.jobs.verify import run_verify
+from backproof.storage.local import LocalStorage, LocalUpload
 from backproof.storage.memory import MemoryStorage
 
 
@@ -170,4 +171,37 @@ def test_manifest_that_cannot_be_written_leaves_no_parts_behind(
         run_backup(memory_context)
 
     assert memory_storage.objects == {}
+    assert memory_context.activities.find(job="backup")[0].status == "failed"
+
+
+class _InterruptedAfterCreating(LocalStorage):
+    """A local destination where SIGTERM lands after an upload's file exists, before it is held.
+
+    The CLI raises SIGTERM as KeyboardInterrupt at whatever bytecode runs; this pins the worst
+    moment: ``LocalUpload`` has created its ``.partial`` file but nobody holds it to abort it.
+    """
+
+    def __init__(self, name: str, root: Path, interrupt_on: str) -> None:
+        super().__init__(name, root)
+        self.interrupt_on = interrupt_on
+
+    def open_upload(self, key: str) -> LocalUpload:
+        upload = super().open_upload(key)
+        if key.endswith(self.interrupt_on):
+            raise KeyboardInterrupt
+        return upload
+
+
+@pytest.mark.parametrize("interrupted_part", ["db.sqlite.zst", "files.tar.zst"])
+def test_interrupt_while_opening_an_upload_leaves_no_partial_file(
+    memory_context: Context, tmp_path: Path, interrupted_part: str
+) -> None:
+    root = tmp_path / "backups"
+    memory_context.storages["local"] = _InterruptedAfterCreating("local", root, interrupted_part)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_backup(memory_context)
+
+    assert sorted(root.rglob("*.partial")) == []
+    assert sorted(root.rglob("*")) == []
     assert memory_context.activities.find(job="backup")[0].status == "failed"
