@@ -22,7 +22,7 @@ from backproof.config.models import mask_url
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
 from backproof.metrics import render_metrics
-from backproof.web.security import token_guard
+from backproof.web.security import UNAUTHORIZED_RESPONSE, TokenMiddleware, token_guard
 from backproof.web.status_document import StatusDocument, build_status_document
 
 logger = logging.getLogger(__name__)
@@ -54,13 +54,17 @@ def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAP
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(TokenMiddleware, token=context.settings.web.token)
     guard = [Depends(token_guard(context.settings.web.token))]
 
     @app.get(
         context.settings.metrics.path,
         dependencies=guard,
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "metrics"}},
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "metrics"},
+            **UNAUTHORIZED_RESPONSE,
+        },
         summary="Prometheus metrics, computed at scrape time",
     )
     def metrics() -> Response:
@@ -77,6 +81,7 @@ def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAP
         "/api/status",
         dependencies=guard,
         response_model=StatusDocument,
+        responses=UNAUTHORIZED_RESPONSE,
         summary="Health, newest backup and last verify of every target",
     )
     def status() -> StatusDocument:

@@ -3,21 +3,33 @@
 Without a token the service binds only to loopback, where every reader is on the machine
 already; binding beyond it (``0.0.0.0``, a LAN address, a host name) requires a token, and the
 token is then required on every endpoint but ``/healthz``. Tokens are compared in constant time.
+
+The token is enforced twice: by ``TokenMiddleware`` in front of the whole app (every path, the
+OpenAPI document, unknown paths and FastAPI's trailing-slash redirects included, so nothing is
+answered before authentication) and by the ``token_guard`` dependency of each route (which also
+puts the bearer scheme and the 401 answer into the OpenAPI document).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backproof.errors import UsageError
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+PUBLIC_PATHS = frozenset({"/healthz"})
+
+UNAUTHORIZED_RESPONSE: dict[int | str, dict[str, object]] = {
+    401: {"description": "the bearer token is missing or wrong (only with `web.token` set)"}
+}
 
 bearer_scheme = HTTPBearer(auto_error=False, description="the value of `web.token`")
 
@@ -72,3 +84,49 @@ def token_guard(token: SecretStr | None) -> Callable[[HTTPAuthorizationCredentia
             )
 
     return require_token
+
+
+def is_bearer_header_valid(header: bytes | None, expected: str) -> bool:
+    """Return True when the ``Authorization`` header ``header`` carries ``Bearer <expected>``."""
+    if header is None:
+        return False
+    scheme, _, credentials = header.decode("latin-1").partition(" ")
+    return scheme.lower() == "bearer" and is_token_valid(credentials.strip(), expected)
+
+
+class TokenMiddleware:
+    """Answer 401 to every HTTP request without the token, except on ``public_paths``.
+
+    It runs before routing, so no answer (a 404, a redirect, the OpenAPI document) reveals
+    anything to a caller without the token. With no token configured it passes everything.
+    """
+
+    def __init__(
+        self, app: ASGIApp, token: SecretStr | None, public_paths: Iterable[str] = PUBLIC_PATHS
+    ) -> None:
+        self.app = app
+        self.expected = token.get_secret_value() if token is not None else ""
+        self.public_paths = frozenset(public_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on when it is public or authorized; answer 401 otherwise."""
+        if scope["type"] != "http" or not self.expected or scope["path"] in self.public_paths:
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope["headers"]).get(b"authorization")
+        if is_bearer_header_valid(header, self.expected):
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b"Bearer"),
+                ],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b'{"detail":"a valid bearer token is required"}'}
+        )

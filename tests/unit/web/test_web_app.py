@@ -193,3 +193,34 @@ def test_token_is_required_when_configured(guarded_context: Context, path: str) 
 def test_healthz_needs_no_token_when_one_is_configured(guarded_context: Context) -> None:
     assert AppClient(create_app(guarded_context)).get("/healthz").status_code == 200
     guarded_context.activities.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/openapi.json", "/api/status/", "/crm/ops/metrics/", "/no/such/page", "/"]
+)
+def test_every_path_but_healthz_answers_401_without_the_token(
+    guarded_context: Context, path: str
+) -> None:
+    response = AppClient(create_app(guarded_context)).get(path)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "location" not in response.headers
+    guarded_context.activities.engine.dispose()
+
+
+def test_openapi_document_is_served_with_the_token(guarded_context: Context) -> None:
+    headers = {"Authorization": "Bearer s3cret-token"}
+
+    response = AppClient(create_app(guarded_context)).get("/api/openapi.json", headers=headers)
+
+    assert response.status_code == 200
+    assert "/api/status" in response.json()["paths"]
+    guarded_context.activities.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/crm/ops/metrics", "/api/status"])
+def test_openapi_document_lists_401_for_guarded_endpoints(web_context: Context, path: str) -> None:
+    document = AppClient(create_app(web_context)).get("/api/openapi.json").json()
+
+    assert "401" in document["paths"][path]["get"]["responses"]

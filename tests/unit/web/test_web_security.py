@@ -6,7 +6,12 @@ import pytest
 from pydantic import SecretStr
 
 from backproof.errors import UsageError
-from backproof.web.security import check_bind, is_loopback_host, is_token_valid
+from backproof.web.security import (
+    check_bind,
+    is_bearer_header_valid,
+    is_loopback_host,
+    is_token_valid,
+)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"])
@@ -45,3 +50,20 @@ def test_is_token_valid_compares_whole_tokens() -> None:
     assert not is_token_valid("ab", "abc")
     assert not is_token_valid("abcd", "abc")
     assert not is_token_valid("", "abc")
+
+
+@pytest.mark.parametrize(
+    ("header", "valid"),
+    [
+        (b"Bearer abc", True),
+        (b"bearer abc", True),
+        (b"Bearer abd", False),
+        (b"Basic abc", False),
+        (b"abc", False),
+        (None, False),
+    ],
+)
+def test_is_bearer_header_valid_requires_the_bearer_scheme_and_the_token(
+    header: bytes | None, valid: bool
+) -> None:
+    assert is_bearer_header_valid(header, "abc") is valid
