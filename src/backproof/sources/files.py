@@ -3,8 +3,8 @@
 Symbolic links are stored as links and never followed, so a link cannot pull files from
 outside the configured folders into the backup. Every regular file's content is hashed while it
 is archived; the facts hold one digest over the whole tree, which verify recomputes from the
-archive itself. Extraction uses tarfile's ``data`` filter (no absolute paths, no escapes,
-nothing written through a link), with symbolic links restored as they were stored.
+archive itself. Extraction goes through ``archive.safe_extract.ConfinedTree``: nothing is
+written outside the folder or through a link, whatever the archive holds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from backproof.archive.manifest import FilesFacts
+from backproof.archive.safe_extract import ConfinedTree, UnsafeMemberError
 from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import RestoreError, SourceError
 
@@ -156,35 +157,37 @@ def inspect_archive(stream: BinaryIO) -> FilesFacts:
 
 
 def extract_files(stream: BinaryIO, destination: Path) -> FilesFacts:
-    """Extract a tar stream into ``destination`` safely; return the facts of what it held."""
-    destination.mkdir(parents=True, exist_ok=True)
+    """Extract a tar stream below ``destination``; return the facts of what was written.
+
+    Raises RestoreError when the archive is unreadable, a member would leave ``destination``
+    or is a device file or FIFO (``UnsafeMemberError``), or the system refuses a write.
+    """
     tree = _TreeDigest()
     try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive:
+        with (
+            tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive,
+            ConfinedTree(destination) as target,
+        ):
             for member in archive:
-                archive.extract(member, destination, filter=_restore_filter)
-                tree.add(member, _content_digest(destination, member))
+                tree.add(member, _place(archive, member, target))
+            target.finish()
     except (tarfile.TarError, OSError) as exc:
         raise RestoreError(f"cannot extract the files into {destination}: {exc}") from exc
     return tree.result()
 
 
-def _restore_filter(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
-    """tarfile's ``data`` filter, except that a symbolic link keeps its target as backed up.
-
-    A link pointing out of the folder is restored as that link; nothing is ever written
-    through it, because the ``data`` filter refuses any member whose real path leaves the folder.
-    """
-    if member.issym():
-        return tarfile.tar_filter(member, destination)
-    return tarfile.data_filter(member, destination)
-
-
-def _content_digest(destination: Path, member: tarfile.TarInfo) -> str:
-    if not member.isfile():
-        return ""
-    digest = hashlib.sha256()
-    with (destination / member.name).open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _place(archive: tarfile.TarFile, member: tarfile.TarInfo, target: ConfinedTree) -> str:
+    """Create ``member`` in ``target``; return the sha256 of a file as written, else ``""``."""
+    if member.isfile():
+        content = archive.extractfile(member)
+        chunks = iter(lambda: content.read(CHUNK_BYTES) if content else b"", b"")
+        return target.write_file(member.name, chunks, member.mode, member.mtime)
+    if member.isdir():
+        target.make_directory(member.name, member.mode, member.mtime)
+    elif member.issym():
+        target.make_symlink(member.name, member.linkname)
+    elif member.islnk():
+        target.make_hardlink(member.name, member.linkname)
+    else:
+        raise UnsafeMemberError(f"{member.name!r}: a device file or FIFO is not restored")
+    return ""
