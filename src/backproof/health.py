@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from backproof.config.models import HealthSettings
+from backproof.state.records import BackupMeta
 from backproof.status import TargetFigures
 
 Status = Literal["ok", "warning", "failing", "pending"]
@@ -131,8 +132,10 @@ def _check_emptied_tables(figures: TargetFigures) -> Check:
 
     The dump size cannot show this for SQLite, whose file keeps its size when rows are deleted.
     """
-    newest = figures.newest_backup.meta.get("table_rows") if figures.newest_backup else None
-    previous = figures.previous_backup.meta.get("table_rows") if figures.previous_backup else None
+    newest = BackupMeta.read(figures.newest_backup).table_rows if figures.newest_backup else None
+    previous = (
+        BackupMeta.read(figures.previous_backup).table_rows if figures.previous_backup else None
+    )
     if not newest or not previous:
         return Check("emptied_tables", "ok", None, 0, "not enough backups to compare tables")
     emptied = sorted(

@@ -18,6 +18,7 @@ from backproof.health import SEVERITY
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
 from backproof.state.activities import Activity, ActivityLog
+from backproof.state.records import BackupMeta, CleanupMeta
 from backproof.status import FINISHED, TargetFigures
 
 
@@ -189,12 +190,10 @@ def destination_inventory(log: ActivityLog, target: str) -> dict[str, tuple[int,
     last cleanup predates that record.
     """
     cleanup = log.latest("cleanup", target, ["success"])
-    if cleanup is not None and "stored" not in cleanup.meta:
+    stored = CleanupMeta.read(cleanup).stored if cleanup is not None else {}
+    if stored is None:
         return {}
-    stored = cleanup.meta["stored"] if cleanup is not None else {}
-    counts = {
-        name: (int(item["backups"]), int(item["size_bytes"])) for name, item in stored.items()
-    }
+    counts = {name: (item.backups, item.size_bytes) for name, item in stored.items()}
     backups = log.find(
         job="backup",
         target=target,
@@ -203,8 +202,9 @@ def destination_inventory(log: ActivityLog, target: str) -> dict[str, tuple[int,
         limit=INVENTORY_BACKUPS_LIMIT,
     )
     for backup in backups:
-        size_bytes = int(backup.meta.get("size_bytes", 0))
-        for name in backup.meta.get("destinations", []):
+        meta = BackupMeta.read(backup)
+        size_bytes = meta.size_bytes or 0
+        for name in meta.destinations:
             count, total_bytes = counts.get(name, (0, 0))
             counts[name] = (count + 1, total_bytes + size_bytes)
     return counts

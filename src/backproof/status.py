@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backproof.state.activities import Activity, ActivityLog
+from backproof.state.records import BackupMeta, VerifyMeta
 
 FINISHED = ("success", "failed")
 TREND_POINTS = 30
@@ -58,8 +59,7 @@ class TargetFigures:
         """Return the restore duration of the last passed verify."""
         if self.last_passed_verify is None:
             return None
-        seconds = self.last_passed_verify.meta.get("restore_duration_seconds")
-        return None if seconds is None else float(seconds)
+        return VerifyMeta.read(self.last_passed_verify).restore_duration_seconds
 
     @property
     def newest_dump_size_bytes(self) -> int | None:
@@ -76,14 +76,14 @@ class TargetFigures:
         """Return the stored size of the newest backup."""
         if self.newest_backup is None:
             return None
-        return int(self.newest_backup.meta.get("size_bytes", 0))
+        return BackupMeta.read(self.newest_backup).size_bytes or 0
 
     @property
     def newest_backup_missing_destinations(self) -> list[str]:
         """Return the destinations the newest backup did not reach."""
         if self.newest_backup is None:
             return []
-        return list(self.newest_backup.meta.get("failed_destinations", []))
+        return BackupMeta.read(self.newest_backup).failed_destinations
 
 
 def collect_figures(
@@ -125,9 +125,9 @@ def _leading_failures(activities: list[Activity]) -> int:
 
 def _restore_trend(passed: list[Activity]) -> tuple[tuple[datetime, float], ...]:
     points = [
-        (activity.started_at, float(activity.meta["restore_duration_seconds"]))
+        (activity.started_at, seconds)
         for activity in passed
-        if activity.meta.get("restore_duration_seconds") is not None
+        if (seconds := VerifyMeta.read(activity).restore_duration_seconds) is not None
     ]
     return tuple(reversed(points))
 
@@ -142,5 +142,4 @@ def _age_hours(now: datetime, activity: Activity | None) -> float | None:
 def _dump_size(activity: Activity | None) -> int | None:
     if activity is None:
         return None
-    size = activity.meta.get("db_raw_size_bytes")
-    return None if size is None else int(size)
+    return BackupMeta.read(activity).db_raw_size_bytes

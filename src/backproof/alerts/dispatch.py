@@ -31,6 +31,7 @@ from backproof.alerts.store import AlertStore
 from backproof.config.models import Settings
 from backproof.health import TargetHealth, evaluate_health
 from backproof.state.activities import Activity
+from backproof.state.records import AlertMeta
 from backproof.status import TargetFigures, collect_figures
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def send_claim(
     """Send a claimed message, record it; undo the claim when no channel took it."""
     message = compose_message(claim)
     report = deliver(channels, message)
-    meta = {"key": message.key, "kind": message.kind, "channels": report.results}
+    meta = AlertMeta(key=message.key, kind=message.kind, channels=report.results)
     if report.delivered:
         text = f"sent through {', '.join(report.delivered_by)}: {message.event}"
         _record(context, claim.event.target, "success", text, meta)
@@ -168,12 +169,12 @@ def _safely(
         logger.error(
             "alerts of %s could not be evaluated: %s: %s", target, type(exc).__name__, error
         )
-        _record(context, target, "failed", f"alerts could not be evaluated: {error}", {})
+        _record(context, target, "failed", f"alerts could not be evaluated: {error}", AlertMeta())
         return []
 
 
-def _record(context: Context, target: str, status: str, message: str, meta: dict[str, Any]) -> None:
+def _record(context: Context, target: str, status: str, message: str, meta: AlertMeta) -> None:
     try:
-        context.activities.record("alert", target, status, message, meta)
+        context.activities.record(meta.job, target, status, message, meta.to_json())
     except Exception as exc:  # the state database may be what is failing
         logger.error("could not record the alert activity: %s", describe_error(exc))

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from backproof.clock import isoformat
 from backproof.health import TargetHealth
 from backproof.state.activities import Activity
+from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
 
 EventKind = Literal["firing", "resolved", "notice"]
@@ -118,7 +119,7 @@ def _backup_event(
     }
     context = {"target": target, **_run_context(last)}
     if not failed:
-        context["size_bytes"] = last.meta.get("size_bytes")
+        context["size_bytes"] = BackupMeta.read(last).size_bytes
     return AlertEvent(key, "backup_failed", target, kind, titles[kind], context, occurrence)
 
 
@@ -146,7 +147,7 @@ def _verify_event(
         context["failures_in_a_row"] = streak
         context["threshold"] = rules.verify_failures_in_a_row
     else:
-        context["restore_duration_seconds"] = last.meta.get("restore_duration_seconds")
+        context["restore_duration_seconds"] = VerifyMeta.read(last).restore_duration_seconds
     return AlertEvent(key, "verify_failed", target, kind, titles[kind], context, occurrence)
 
 

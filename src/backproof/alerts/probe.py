@@ -18,6 +18,7 @@ from backproof.alerts.delivery import attempt
 from backproof.alerts.registry import open_channels
 from backproof.clock import isoformat
 from backproof.config.models import AlertSettings
+from backproof.state.records import AlertMeta
 
 if TYPE_CHECKING:
     from backproof.jobs.context import Context
@@ -72,11 +73,12 @@ def probe_channels(context: Context) -> list[ProbeResult]:
     if results:
         worked = all(result.worked for result in results)
         summary = "; ".join(f"{item.channel}: {item.error or 'ok'}" for item in results)
+        meta = AlertMeta(test=True, channels={item.channel: item.error for item in results})
         context.activities.record(
-            "alert",
+            meta.job,
             None,
             "success" if worked else "failed",
             f"test message: {summary}",
-            {"test": True, "channels": {item.channel: item.error for item in results}},
+            meta.to_json(),
         )
     return results

@@ -23,6 +23,7 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.sources import files as files_source
 from backproof.sources.base import DumpInfo
 from backproof.sources.registry import open_source
+from backproof.state.records import BackupMeta
 from backproof.storage.base import Storage
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
     """
     target = context.settings.target(target_name)
     encryption = context.settings.encryption
-    with recorded_run(context, "backup", target.name) as record:
+    with recorded_run(context, BackupMeta(), target.name) as record:
         # Inside the run, so that a bad recipient or an unreadable key is a failed activity.
         encryptor = make_encryptor(parse_recipients(encryption.recipients))
         signing_key = load_signing_key(encryption.signing_key_file)
@@ -198,25 +199,22 @@ def _commit_manifest(assembly: _Assembly, manifest: Manifest) -> None:
         raise next(iter(assembly.failures.values()))
 
 
-def _describe(record: RunRecord, result: BackupResult, manifest: Manifest) -> None:
+def _describe(record: RunRecord[BackupMeta], result: BackupResult, manifest: Manifest) -> None:
     db_part = manifest.part("db")
-    record.meta = {
-        "size_bytes": result.size_bytes,
-        "db_raw_size_bytes": db_part.raw_size_bytes if db_part else None,
-        "parts": {part.name: part.size_bytes for part in result.parts},
-        "destinations": result.destinations,
-        "failed_destinations": sorted(result.failed_destinations),
-        "destination_errors": dict(sorted(result.failed_destinations.items())),
-        "encrypted": any(part.encryption for part in result.parts),
-        "signed": manifest.authentication is not None,
-        "tables": len(manifest.facts.tables),
-        "rows": sum(manifest.facts.tables.values()),
-        # What the dump said about itself (non-transactional tables, approximations): the
-        # report shows them.
-        "notes": list(manifest.facts.warnings),
-        # Per table, so health can name a table emptied since the backup before.
-        "table_rows": dict(manifest.facts.tables),
-    }
+    record.meta = BackupMeta(
+        size_bytes=result.size_bytes,
+        db_raw_size_bytes=db_part.raw_size_bytes if db_part else None,
+        parts={part.name: part.size_bytes for part in result.parts},
+        destinations=result.destinations,
+        failed_destinations=sorted(result.failed_destinations),
+        destination_errors=dict(sorted(result.failed_destinations.items())),
+        encrypted=any(part.encryption for part in result.parts),
+        signed=manifest.authentication is not None,
+        tables=len(manifest.facts.tables),
+        rows=sum(manifest.facts.tables.values()),
+        notes=list(manifest.facts.warnings),
+        table_rows=dict(manifest.facts.tables),
+    )
     record.message = f"backup {result.backup_id}: {result.size_bytes} bytes"
     if result.is_partial:
         failed = "; ".join(f"{name}: {error}" for name, error in result.failed_destinations.items())

@@ -11,6 +11,7 @@ from backproof.errors import StorageError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.retention import BackupEntry, RetentionPlan, plan_debris, plan_retention
+from backproof.state.records import CleanupMeta, StoredSummary
 from backproof.storage.base import Storage
 
 
@@ -48,7 +49,7 @@ def run_cleanup(
 ) -> CleanupResult:
     """Apply retention to one target on every destination; with ``dry_run`` delete nothing."""
     target = context.settings.target(target_name)
-    with recorded_run(context, "cleanup", target.name) as record:
+    with recorded_run(context, CleanupMeta(), target.name) as record:
         outcomes: list[DestinationCleanup] = []
         failures: dict[str, StorageError] = {}
         for storage in context.all_storages().values():
@@ -57,20 +58,7 @@ def run_cleanup(
             except StorageError as exc:
                 failures[storage.name] = exc
         result = CleanupResult(target.name, dry_run, outcomes)
-        record.meta = {
-            "dry_run": dry_run,
-            "deleted": {item.destination: sorted(item.deleted) for item in outcomes},
-            "debris": {item.destination: item.debris for item in outcomes},
-            "incomplete_uploads": {item.destination: item.incomplete_uploads for item in outcomes},
-            "failed_destinations": {name: str(error) for name, error in failures.items()},
-            "stored": {
-                item.destination: {
-                    "backups": item.stored_backups,
-                    "size_bytes": item.stored_size_bytes,
-                }
-                for item in outcomes
-            },
-        }
+        record.meta = _describe(dry_run, outcomes, failures)
         verb = "would delete" if dry_run else "deleted"
         record.message = (
             f"{verb} {result.deleted_count} backups and "
@@ -79,6 +67,24 @@ def run_cleanup(
         if failures:
             raise StorageError("; ".join(str(error) for error in failures.values()))
         return result
+
+
+def _describe(
+    dry_run: bool, outcomes: list[DestinationCleanup], failures: dict[str, StorageError]
+) -> CleanupMeta:
+    return CleanupMeta(
+        dry_run=dry_run,
+        deleted={item.destination: sorted(item.deleted) for item in outcomes},
+        debris={item.destination: item.debris for item in outcomes},
+        incomplete_uploads={item.destination: item.incomplete_uploads for item in outcomes},
+        failed_destinations={name: str(error) for name, error in failures.items()},
+        stored={
+            item.destination: StoredSummary(
+                backups=item.stored_backups, size_bytes=item.stored_size_bytes
+            )
+            for item in outcomes
+        },
+    )
 
 
 def _clean_destination(

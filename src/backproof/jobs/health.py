@@ -9,6 +9,7 @@ from backproof.alerts.dispatch import alert_on_health
 from backproof.health import Status, TargetHealth, evaluate_health, worst
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
+from backproof.state.records import HealthMeta
 from backproof.status import TargetFigures, collect_figures
 
 
@@ -66,9 +67,9 @@ def assess_health(context: Context, target_name: str | None = None) -> HealthRes
 
 def run_health(context: Context, target_name: str | None = None) -> HealthResult:
     """Evaluate health and record it as an activity (status success: the evaluation ran)."""
-    with recorded_run(context, "health", target_name) as record:
+    with recorded_run(context, HealthMeta(), target_name) as record:
         result = assess_health(context, target_name)
-        record.meta = result.to_json()
+        record.meta = HealthMeta.model_validate(result.to_json())
         problems = [
             f"{check.name}: {check.message}"
             for verdict in result.targets

@@ -4,34 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from backproof.alerts.dispatch import alert_after_job
 from backproof.errors import BackproofError, LockTimeoutError
 from backproof.jobs.context import Context
 from backproof.pushgateway import push_metrics
 from backproof.state.locks import hold_run_lock
+from backproof.state.records import ActivityMeta
+
+MetaT = TypeVar("MetaT", bound=ActivityMeta)
 
 
 @dataclass
-class RunRecord:
-    """What a job tells its audit row while it works."""
+class RunRecord(Generic[MetaT]):
+    """What a job tells its audit row while it works: its typed record, message and backup."""
 
     activity_id: int
+    meta: MetaT
     message: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
     backup_id: str | None = None
 
 
 @contextmanager
-def recorded_run(context: Context, job: str, target: str | None) -> Iterator[RunRecord]:
-    """Run the block as ``job`` on ``target``: one at a time, recorded from start to end.
+def recorded_run(context: Context, meta: MetaT, target: str | None) -> Iterator[RunRecord[MetaT]]:
+    """Run the block as the job of ``meta`` on ``target``: one at a time, recorded from start
+    to end; ``meta`` is the record the block fills in (whatever it set is stored, even on a
+    failure).
 
     A run that finds another holding the lock past ``state.lock_wait_seconds`` is recorded as
     ``skipped`` and raises LockTimeoutError. Any exception in the block finishes the row as
     ``failed`` with the error's message, then propagates.
     """
+    job = meta.job
     context.activities.mark_stale(context.stale_after)
     lock_name = target or "all"
     try:
@@ -42,7 +48,7 @@ def recorded_run(context: Context, job: str, target: str | None) -> Iterator[Run
             context.settings.state.lock_wait_seconds,
         ):
             context.activities.mark_abandoned(job, target)
-            record = RunRecord(context.activities.start(job, target))
+            record = RunRecord(context.activities.start(job, target), meta)
             with _finished_in_any_case(context, record):
                 yield record
     except LockTimeoutError as exc:
@@ -54,7 +60,7 @@ def recorded_run(context: Context, job: str, target: str | None) -> Iterator[Run
 
 
 @contextmanager
-def _finished_in_any_case(context: Context, record: RunRecord) -> Iterator[None]:
+def _finished_in_any_case(context: Context, record: RunRecord[MetaT]) -> Iterator[None]:
     status, message = "failed", "interrupted before it finished"
     try:
         yield
@@ -70,7 +76,7 @@ def _finished_in_any_case(context: Context, record: RunRecord) -> Iterator[None]
         raise
     finally:
         finished = context.activities.finish(
-            record.activity_id, status, message, record.meta, record.backup_id
+            record.activity_id, status, message, record.meta.to_json(), record.backup_id
         )
         # Alerts (issue 5): a failed backup, the Nth failed verify, what they resolve; never raises.
         alert_after_job(context, finished)

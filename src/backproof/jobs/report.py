@@ -20,6 +20,7 @@ from backproof.jobs.lifecycle import recorded_run
 from backproof.report.model import ReportData, TargetReport
 from backproof.report.render import render_report
 from backproof.report.trend import render_trend_svg
+from backproof.state.records import ReportMeta
 from backproof.status import collect_figures
 
 # Mode of a new report file; an existing report keeps its own mode.
@@ -44,7 +45,7 @@ def run_report(
     as ``<report-stem>-<target>-restore-trend.svg``. Returns the paths written.
     Raises NotFoundError for an unknown target and OperationError when a file cannot be written.
     """
-    with recorded_run(context, "report", target) as record:
+    with recorded_run(context, ReportMeta(), target) as record:
         names = _target_names(context, target)
         path = output or context.settings.report.output
         result = ReportResult(path=path, targets=names)
@@ -60,11 +61,11 @@ def run_report(
             title = f"Restore duration of {report.name}"
             write_text_atomically(trend_path, render_trend_svg(report.figures.restore_trend, title))
         write_text_atomically(path, render_report(data))
-        record.meta = {
-            "path": str(path),
-            "targets": names,
-            "trend_paths": [str(trend_path) for trend_path in result.trend_paths],
-        }
+        record.meta = ReportMeta(
+            path=str(path),
+            targets=names,
+            trend_paths=[str(trend_path) for trend_path in result.trend_paths],
+        )
         record.message = f"wrote {path} ({len(names)} target{'s' if len(names) != 1 else ''})"
     return result
 

@@ -16,6 +16,7 @@ from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_source
+from backproof.state.records import RestoreMeta
 from backproof.storage.base import Storage
 
 
@@ -49,21 +50,21 @@ def run_restore(
         raise UsageError("say where to restore: --to URL and/or --files-to DIR")
     storage = context.storage(destination_name)
     manifest = find_backup(storage, context.settings, backup_id, target_name)
-    with recorded_run(context, "restore", manifest.target) as record:
+    meta = RestoreMeta(
+        to=mask_url(database_url) if database_url else None,
+        files_to=str(files_folder) if files_folder else None,
+    )
+    with recorded_run(context, meta, manifest.target) as record:
         record.backup_id = manifest.id
-        record.meta = {
-            "to": mask_url(database_url) if database_url else None,
-            "files_to": str(files_folder) if files_folder else None,
-        }
         keys = ReadingKeys.from_settings(context.settings.encryption)
-        record.meta["authentication"] = check_backup(storage, manifest, keys)
+        record.meta.authentication = check_backup(storage, manifest, keys)
         started = time.monotonic()
         if database_url is not None:
             _restore_database(storage, manifest, database_url, force, keys)
         if files_folder is not None:
             _restore_files(storage, manifest, files_folder, force, keys)
         duration = round(time.monotonic() - started, 3)
-        record.meta["duration_seconds"] = duration
+        record.meta.duration_seconds = duration
         record.message = f"backup {manifest.id} restored in {duration:.2f} s"
         return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
 

@@ -19,6 +19,7 @@ from backproof.sources.base import DatabaseSource, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
 from backproof.sources.sqlite import sqlite_url
+from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
 
 
@@ -50,13 +51,12 @@ def run_verify(
     """
     target = context.settings.target(target_name)
     storage = context.storage(destination_name)
-    with recorded_run(context, "verify", target.name) as record:
-        record.meta["destination"] = storage.name
+    with recorded_run(context, VerifyMeta(destination=storage.name), target.name) as record:
         manifest = choose_backup(storage, target.name, backup_id)
         record.backup_id = manifest.id
         context.activities.set_backup_id(record.activity_id, manifest.id)
         keys = ReadingKeys.from_settings(context.settings.encryption)
-        record.meta["authentication"] = check_backup(storage, manifest, keys)
+        record.meta.authentication = check_backup(storage, manifest, keys)
         result = VerifyResult(manifest.id, target.name, storage.name, 0.0, 0, 0, 0)
         if manifest.part("db") is not None:
             _verify_database(context, storage, manifest, result, keys)
@@ -144,17 +144,12 @@ def _verify_files(
     result.files = actual.regular_files
 
 
-def _describe(record: RunRecord, result: VerifyResult) -> None:
-    record.meta.update(
-        {
-            "restore_duration_seconds": result.restore_duration_seconds,
-            "tables": result.tables,
-            "rows": result.rows,
-            "sampled_rows": result.sampled_rows,
-            "files": result.files,
-            "dropped_leftovers": result.dropped_leftovers,
-        }
-    )
+def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
+    meta = record.meta
+    meta.restore_duration_seconds = result.restore_duration_seconds
+    meta.tables, meta.rows, meta.sampled_rows = result.tables, result.rows, result.sampled_rows
+    meta.files = result.files
+    meta.dropped_leftovers = result.dropped_leftovers
     record.message = (
         f"backup {result.backup_id} restored in {result.restore_duration_seconds:.2f} s: "
         f"{result.tables} tables, {result.rows} rows and {result.sampled_rows} sampled rows match"

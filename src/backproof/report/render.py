@@ -28,6 +28,7 @@ from backproof.report.units import (
     format_size_bytes,
 )
 from backproof.state.activities import Activity
+from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
 
 TEMPLATE_NAME = "report.md.j2"
@@ -146,7 +147,7 @@ def _newest_backup_notes(figures: TargetFigures) -> tuple[str, ...]:
     """Return what the newest backup's dump said about itself (warnings, approximations)."""
     if figures.newest_backup is None:
         return ()
-    return tuple(str(note) for note in figures.newest_backup.meta.get("notes", []))
+    return tuple(BackupMeta.read(figures.newest_backup).notes)
 
 
 def escape_markdown_cell(text: str) -> str:
@@ -208,11 +209,10 @@ def _check_row(check: Check) -> CheckRow:
 
 
 def _backup_row(activity: Activity) -> BackupRow:
-    size_bytes = activity.meta.get("size_bytes")
     return BackupRow(
         backup_id=_backup_id(activity),
         started_at=isoformat(activity.started_at) or MISSING,
-        size=format_size_bytes(None if size_bytes is None else int(size_bytes)),
+        size=format_size_bytes(BackupMeta.read(activity).size_bytes),
         duration=format_duration_ms(activity.duration_ms),
         result=activity.status,
         message=_message_text(activity.message),
@@ -220,18 +220,17 @@ def _backup_row(activity: Activity) -> BackupRow:
 
 
 def _verify_row(activity: Activity) -> VerifyRow:
-    seconds = activity.meta.get("restore_duration_seconds")
     return VerifyRow(
         backup_id=_backup_id(activity),
         started_at=isoformat(activity.started_at) or MISSING,
-        restore_duration=format_seconds(None if seconds is None else float(seconds)),
+        restore_duration=format_seconds(VerifyMeta.read(activity).restore_duration_seconds),
         result=activity.status,
         message=_message_text(activity.message),
     )
 
 
 def _backup_id(activity: Activity) -> str:
-    return activity.backup_id or str(activity.meta.get("backup_id") or MISSING)
+    return activity.backup_id or MISSING
 
 
 def _message_text(message: str | None) -> str:

@@ -23,6 +23,7 @@ from backproof.jobs.context import Context
 from backproof.jobs.run import RunResult, run_chain
 from backproof.scheduler.plan import build_trigger, overdue_targets, schedule_zone
 from backproof.state.activities import Activity
+from backproof.state.records import ActivityMeta
 
 ChainRunner = Callable[[Context, str, Callable[[], bool]], Any]
 
@@ -139,7 +140,7 @@ class ChainScheduler:
             f"the {grace_seconds:g} s grace period"
         )
         return [
-            log.finish(row.id, "failed", message, {"interrupted": True})
+            log.finish(row.id, "failed", message, ActivityMeta(interrupted=True).to_json())
             for row in log.find(statuses=["running"], limit=None)
             if row.host == log.host and row.pid == log.pid
         ]

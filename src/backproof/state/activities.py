@@ -15,10 +15,12 @@ from sqlalchemy.engine import Engine
 from backproof.clock import isoformat, utc_now
 from backproof.config.models import mask_url
 from backproof.process.liveness import is_process_alive
+from backproof.state.records import ActivityMeta
 from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
 
 MESSAGE_LIMIT = 4000
+STALE = ActivityMeta(stale=True).to_json()
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class ActivityLog:
                     f"stale: process {activity.pid} on {activity.host} ended without "
                     "finishing this run (killed or crashed)"
                 )
-                stale.append(self.finish(activity.id, "failed", message, {"stale": True}))
+                stale.append(self.finish(activity.id, "failed", message, STALE))
         return stale
 
     def mark_abandoned(self, job: str, target: str | None) -> list[Activity]:
@@ -208,7 +210,7 @@ class ActivityLog:
         with self.engine.connect() as connection:
             rows = [_to_activity(row) for row in connection.execute(statement)]
         message = "stale: the run ended without finishing this row (killed or crashed)"
-        return [self.finish(row.id, "failed", message, {"stale": True}) for row in rows]
+        return [self.finish(row.id, "failed", message, STALE) for row in rows]
 
     def _is_abandoned(self, activity: Activity, stale_after: timedelta) -> bool:
         if activity.host == self.host and activity.pid is not None:

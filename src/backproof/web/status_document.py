@@ -12,6 +12,7 @@ from backproof.clock import isoformat
 from backproof.health import Check, TargetHealth
 from backproof.jobs.health import HealthResult
 from backproof.state.activities import Activity
+from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
 
 TIME = "ISO 8601 in UTC with an offset"
@@ -110,7 +111,7 @@ def _backup_status(figures: TargetFigures) -> BackupStatus | None:
         finished_at=isoformat(backup.finished_at),
         age_hours=figures.newest_backup_age_hours,
         size_bytes=figures.newest_backup_size_bytes,
-        destinations=list(backup.meta.get("destinations", [])),
+        destinations=BackupMeta.read(backup).destinations,
         missing_destinations=figures.newest_backup_missing_destinations,
     )
 
@@ -118,11 +119,10 @@ def _backup_status(figures: TargetFigures) -> BackupStatus | None:
 def _verify_status(verify: Activity | None) -> VerifyStatus | None:
     if verify is None:
         return None
-    seconds = verify.meta.get("restore_duration_seconds")
     return VerifyStatus(
         status=verify.status,
         backup_id=verify.backup_id,
         finished_at=isoformat(verify.finished_at),
-        restore_duration_seconds=None if seconds is None else float(seconds),
+        restore_duration_seconds=VerifyMeta.read(verify).restore_duration_seconds,
         message=verify.message,
     )

@@ -12,11 +12,12 @@ from backproof.errors import LockTimeoutError, SourceError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.state.locks import hold_run_lock
+from backproof.state.records import BackupMeta, CleanupMeta, VerifyMeta
 from backproof.state.schema import ops_activities
 
 
 def test_run_is_recorded_running_before_the_work(memory_context: Context) -> None:
-    with recorded_run(memory_context, "backup", "crm"):
+    with recorded_run(memory_context, BackupMeta(), "crm"):
         during = memory_context.activities.find(job="backup")[0].status
 
     assert during == "running"
@@ -24,7 +25,7 @@ def test_run_is_recorded_running_before_the_work(memory_context: Context) -> Non
 
 
 def test_error_finishes_the_row_failed_with_the_message(memory_context: Context) -> None:
-    with pytest.raises(SourceError), recorded_run(memory_context, "backup", "crm"):
+    with pytest.raises(SourceError), recorded_run(memory_context, BackupMeta(), "crm"):
         raise SourceError("the database is gone")
 
     activity = memory_context.activities.find(job="backup")[0]
@@ -32,7 +33,7 @@ def test_error_finishes_the_row_failed_with_the_message(memory_context: Context)
 
 
 def test_unexpected_error_is_recorded_as_an_internal_error(memory_context: Context) -> None:
-    with pytest.raises(ZeroDivisionError), recorded_run(memory_context, "verify", "crm"):
+    with pytest.raises(ZeroDivisionError), recorded_run(memory_context, VerifyMeta(), "crm"):
         _ = 1 / 0
 
     message = memory_context.activities.find(job="verify")[0].message or ""
@@ -46,7 +47,7 @@ def test_second_run_while_the_lock_is_held_is_recorded_skipped(memory_context: C
     with (
         hold_run_lock(lock_dir, "backup", "crm", 0),
         pytest.raises(LockTimeoutError),
-        recorded_run(memory_context, "backup", "crm"),
+        recorded_run(memory_context, BackupMeta(), "crm"),
     ):
         pytest.fail("the second run must not start")
 
@@ -67,7 +68,7 @@ def test_next_run_fails_the_running_row_of_a_killed_process(memory_context: Cont
         statement = sa.update(ops_activities).where(ops_activities.c.id == abandoned)
         connection.execute(statement.values(pid=int(ended.stdout)))
 
-    with recorded_run(memory_context, "cleanup", "crm"):
+    with recorded_run(memory_context, CleanupMeta(), "crm"):
         pass
 
     row = memory_context.activities.get(abandoned)
@@ -81,7 +82,7 @@ def test_next_run_fails_a_running_row_whose_pid_was_reused(memory_context: Conte
         statement = sa.update(ops_activities).where(ops_activities.c.id == abandoned)
         connection.execute(statement.values(pid=1))  # alive, but not a backup: init after a reboot
 
-    with recorded_run(memory_context, "backup", "crm"):
+    with recorded_run(memory_context, BackupMeta(), "crm"):
         pass
 
     assert memory_context.activities.get(abandoned).status == "failed"
@@ -93,7 +94,21 @@ def test_run_leaves_a_running_row_of_another_target_alone(memory_context: Contex
         statement = sa.update(ops_activities).where(ops_activities.c.id == other)
         connection.execute(statement.values(pid=1))
 
-    with recorded_run(memory_context, "backup", "crm"):
+    with recorded_run(memory_context, BackupMeta(), "crm"):
         pass
 
     assert memory_context.activities.get(other).status == "running"
+
+
+def test_fields_set_before_a_failure_are_stored_with_the_failed_row(
+    memory_context: Context,
+) -> None:
+    with (
+        pytest.raises(SourceError),
+        recorded_run(memory_context, VerifyMeta(destination="local"), "crm") as record,
+    ):
+        record.meta.authentication = "signature checked"
+        raise SourceError("the restore failed")
+
+    activity = memory_context.activities.find(job="verify")[0]
+    assert activity.meta == {"destination": "local", "authentication": "signature checked"}

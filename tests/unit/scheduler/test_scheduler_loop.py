@@ -17,6 +17,7 @@ from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.scheduler.loop import ChainScheduler, last_run_times, run_daily_chain
+from backproof.state.records import BackupMeta
 
 WAIT_SECONDS = 30
 
@@ -41,7 +42,7 @@ class HeldChain:
 
     def __call__(self, context: Context, target: str, should_stop: Callable[[], bool]) -> None:
         self.calls.append(target)
-        with recorded_run(context, "backup", target) as record:
+        with recorded_run(context, BackupMeta(), target) as record:
             record.message = "held chain"
             self.started.set()
             self.release.wait(WAIT_SECONDS)

@@ -1,0 +1,163 @@
+"""What each job records in its audit row's ``meta``: one typed record per job.
+
+A job writes its record (``BackupMeta``, ``VerifyMeta``, …) and every reader (status, health,
+metrics, the report, alerts, the status document) reads the same record back with
+``BackupMeta.read(activity)``: a key is spelled once, here. The stored JSON is what the first
+release wrote: only the fields a job set are stored (``model_dump(exclude_unset=True)``), and a
+row written before a field existed reads with that field's default. Keys this version does not
+know (written by a newer one) are kept on read and written back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HasMeta(Protocol):
+    """A row with its stored ``meta`` (``state.activities.Activity``)."""
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """Return the stored JSON object."""
+
+
+class ActivityMeta(BaseModel):
+    """The ``meta`` of one activity row; subclasses name their job in ``job``."""
+
+    # Unknown keys survive a read and a write: an older version never drops a newer one's facts.
+    model_config = ConfigDict(extra="allow")
+
+    job: ClassVar[str]
+
+    # Set by the audit trail itself, on any job's row, when a run ended without finishing it.
+    stale: bool | None = None
+    interrupted: bool | None = None
+
+    @classmethod
+    def read(cls, activity: HasMeta) -> Self:
+        """Return the record stored in ``activity`` (defaults for what an old row lacks)."""
+        return cls.model_validate(activity.meta)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON object stored in the row: the fields that were set."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class BackupMeta(ActivityMeta):
+    """A backup: sizes, where it went, what the dump held."""
+
+    job: ClassVar[str] = "backup"
+
+    size_bytes: int | None = None
+    db_raw_size_bytes: int | None = None
+    parts: dict[str, int] = Field(default_factory=dict)
+    destinations: list[str] = Field(default_factory=list)
+    failed_destinations: list[str] = Field(default_factory=list)
+    destination_errors: dict[str, str] = Field(default_factory=dict)
+    encrypted: bool = False
+    signed: bool = False
+    tables: int | None = None
+    rows: int | None = None
+    # What the dump said about itself (non-transactional tables, approximations): the report
+    # shows them.
+    notes: list[str] = Field(default_factory=list)
+    # Per table, so health can name a table emptied since the backup before.
+    table_rows: dict[str, int] | None = None
+
+
+class VerifyMeta(ActivityMeta):
+    """A verify: which destination, the signature, what the restore proved."""
+
+    job: ClassVar[str] = "verify"
+
+    destination: str | None = None
+    authentication: str | None = None
+    restore_duration_seconds: float | None = None
+    tables: int | None = None
+    rows: int | None = None
+    sampled_rows: int | None = None
+    files: int | None = None
+    dropped_leftovers: list[str] = Field(default_factory=list)
+
+
+class StoredSummary(BaseModel):
+    """What one destination holds after a cleanup."""
+
+    backups: int
+    size_bytes: int
+
+
+class CleanupMeta(ActivityMeta):
+    """A cleanup: what was deleted and what each destination holds afterwards."""
+
+    job: ClassVar[str] = "cleanup"
+
+    dry_run: bool = False
+    deleted: dict[str, list[str]] = Field(default_factory=dict)
+    debris: dict[str, list[str]] = Field(default_factory=dict)
+    incomplete_uploads: dict[str, list[str]] = Field(default_factory=dict)
+    failed_destinations: dict[str, str] = Field(default_factory=dict)
+    # None on rows written before cleanups counted what they left (metrics then say nothing).
+    stored: dict[str, StoredSummary] | None = None
+
+
+class RestoreMeta(ActivityMeta):
+    """A restore: where to, the signature, how long it took."""
+
+    job: ClassVar[str] = "restore"
+
+    to: str | None = None
+    files_to: str | None = None
+    authentication: str | None = None
+    duration_seconds: float | None = None
+
+
+class ReportMeta(ActivityMeta):
+    """A report: the files written."""
+
+    job: ClassVar[str] = "report"
+
+    path: str | None = None
+    targets: list[str] = Field(default_factory=list)
+    trend_paths: list[str] = Field(default_factory=list)
+
+
+class CheckRecord(BaseModel):
+    """One health check as stored."""
+
+    name: str
+    status: str
+    value: Any = None
+    threshold: Any = None
+    message: str = ""
+
+
+class TargetVerdictRecord(BaseModel):
+    """One target's health as stored."""
+
+    target: str
+    status: str
+    checks: list[CheckRecord] = Field(default_factory=list)
+
+
+class HealthMeta(ActivityMeta):
+    """A health evaluation: the verdict of ``health --json``."""
+
+    job: ClassVar[str] = "health"
+
+    status: str | None = None
+    targets: list[TargetVerdictRecord] = Field(default_factory=list)
+
+
+class AlertMeta(ActivityMeta):
+    """An alert sent (or a test message): what each channel said (None: it took the message)."""
+
+    job: ClassVar[str] = "alert"
+
+    key: str | None = None
+    kind: str | None = None
+    test: bool | None = None
+    channels: dict[str, str | None] = Field(default_factory=dict)
