@@ -24,6 +24,7 @@ def compare_database_facts(expected: Facts, actual: Facts) -> list[str]:
         restored_count = actual.objects.get(kind, 0)
         if restored_count != count:
             differences.append(f"{kind}: {restored_count} restored, {count} dumped")
+    differences.extend(_digest_differences(expected, actual))
     for table, sample in sorted(expected.samples.items()):
         restored_rows = actual.samples[table].rows if table in actual.samples else {}
         for key, digest in sample.rows.items():
@@ -32,6 +33,29 @@ def compare_database_facts(expected: Facts, actual: Facts) -> list[str]:
                 differences.append(
                     f"table {table}: sampled row {_key_text(sample.key_columns, key)} {state}"
                 )
+    return differences
+
+
+def _digest_differences(expected: Facts, actual: Facts) -> list[str]:
+    """One line per table whose rows differ from the dump's (only tables the dump digested)."""
+    differences = []
+    for table, digest in sorted(expected.digests.items()):
+        restored = actual.digests.get(table)
+        if expected.tables.get(table) != actual.tables.get(table):
+            continue  # the row counts already say it
+        if restored is None:
+            if table in actual.tables:
+                differences.append(f"table {table}: no digest of the restored copy")
+        elif restored.rows != digest.rows:
+            differences.append(
+                f"table {table}: content differs ({restored.rows} rows restored, "
+                f"{digest.rows} dumped)"
+            )
+        elif restored.digest != digest.digest:
+            differences.append(
+                f"table {table}: content differs from the dump in at least one of its "
+                f"{digest.rows} rows"
+            )
     return differences
 
 

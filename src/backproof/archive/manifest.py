@@ -38,6 +38,13 @@ class FilesFacts(Strict):
     tree_sha256: str = ""
 
 
+class TableDigest(Strict):
+    """An order-independent digest of every row of one table (``sources.table_digests``)."""
+
+    rows: int
+    digest: str
+
+
 class Facts(Strict):
     """What the dump contained, recorded while dumping; verify compares a restore against it."""
 
@@ -47,6 +54,10 @@ class Facts(Strict):
         default_factory=dict, description="kind -> count: views, triggers, routines, events"
     )
     files: FilesFacts | None = None
+    digests: dict[str, TableDigest] = Field(
+        default_factory=dict, description="table -> digest of all its rows (older: empty)"
+    )
+    digest_method: str = Field("", description="how the digests were made; empty: none")
     exact: bool = True
     warnings: list[str] = Field(default_factory=list)
 

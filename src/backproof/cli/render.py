@@ -8,7 +8,7 @@ from backproof.jobs.cleanup import CleanupResult
 from backproof.jobs.health import HealthResult
 from backproof.jobs.listing import ListedBackup
 from backproof.jobs.run import RunResult, StepOutcome
-from backproof.jobs.verify import VerifyResult
+from backproof.jobs.verify import VerifyResult, describe_proof
 from backproof.state.activities import Activity
 
 STATUS_MARKS = {"ok": "✓", "pending": "…", "warning": "!", "failing": "✗"}
@@ -50,14 +50,10 @@ def render_cleanup(result: CleanupResult) -> str:
 
 def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
-    text = (
+    return (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
-        f"{result.restore_duration_seconds:.2f} s; {result.tables} tables, {result.rows} rows, "
-        f"{result.sampled_rows} sampled rows match"
+        f"{result.restore_duration_seconds:.2f} s; " + ", ".join(describe_proof(result))
     )
-    if result.files:
-        text += f"; {result.files} files match"
-    return text
 
 
 def render_health(result: HealthResult) -> str:

@@ -36,6 +36,16 @@ class VerifyResult:
     sampled_rows: int
     files: int = 0
     dropped_leftovers: list[str] = field(default_factory=list)
+    digested_tables: int = 0
+
+    @property
+    def depth(self) -> str:
+        """How deep the proof went: ``content`` (every table's rows identical, by digest),
+        ``counts`` (tables, row counts and sampled rows: a backup without digests) or
+        ``files`` (a backup without a database part)."""
+        if self.tables and self.digested_tables == self.tables:
+            return "content"
+        return "counts" if self.tables else "files"
 
 
 def run_verify(
@@ -95,6 +105,7 @@ def _verify_database(
         if passed or not context.settings.verify.keep_failed:
             source.drop_scratch(scratch_url)
     result.tables = len(actual.tables)
+    result.digested_tables = len(manifest.facts.digests)
     result.rows = sum(actual.tables.values())
     result.sampled_rows = sum(len(sample.rows) for sample in actual.samples.values())
 
@@ -150,7 +161,23 @@ def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
     meta.tables, meta.rows, meta.sampled_rows = result.tables, result.rows, result.sampled_rows
     meta.files = result.files
     meta.dropped_leftovers = result.dropped_leftovers
+    meta.depth, meta.digested_tables = result.depth, result.digested_tables
     record.message = (
         f"backup {result.backup_id} restored in {result.restore_duration_seconds:.2f} s: "
-        f"{result.tables} tables, {result.rows} rows and {result.sampled_rows} sampled rows match"
+        + ", ".join(describe_proof(result))
     )
+
+
+def describe_proof(result: VerifyResult) -> list[str]:
+    """Return what a passed verify proved, in words, one phrase per kind of proof."""
+    phrases = []
+    if result.depth == "content":
+        phrases.append(f"all {result.tables} tables identical ({result.rows:,} rows)")
+    elif result.tables:
+        phrases.append(
+            f"{result.tables} tables, {result.rows:,} rows and {result.sampled_rows} sampled "
+            "rows match (no table digests in this backup)"
+        )
+    if result.files:
+        phrases.append(f"files identical ({result.files:,} files)")
+    return phrases

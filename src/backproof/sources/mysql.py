@@ -28,6 +28,7 @@ from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
 from backproof.sources.base import DumpInfo, missing_key_tables
 from backproof.sources.mysql_definers import DefinerStripper
+from backproof.sources.mysql_digests import DIGEST_METHOD
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
@@ -102,7 +103,15 @@ class MysqlSource:
             name: rows for name, rows in scanner.tables.items() if name != catalog.MARKER_TABLE
         }
         _check_tables(f"the dump of {where}", list(counts), key_tables)
-        facts = Facts(tables=counts, samples=scanner.samples(), objects=objects, warnings=warnings)
+        digests, digest_warnings = scanner.digests.result(counts)
+        facts = Facts(
+            tables=counts,
+            samples=scanner.samples(),
+            objects=objects,
+            digests=digests,
+            digest_method=DIGEST_METHOD if digests else "",
+            warnings=[*warnings, *digest_warnings],
+        )
         info = SourceInfo(
             engine=self.engine,
             server_version=server_version,
@@ -112,17 +121,25 @@ class MysqlSource:
         return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
 
     def _stream_dump(
-        self, tool: str, sink: Writer, keyed: dict[str, KeyTable], sample_rows: int
+        self,
+        tool: str,
+        sink: Writer | None,
+        keyed: dict[str, KeyTable],
+        sample_rows: int,
+        server: ServerUrl | None = None,
     ) -> DumpScanner:
+        """Dump the database of ``server`` (default: the source's) through a scanner into
+        ``sink`` (None: only scanned, as verify digests a restored copy)."""
         scanner = DumpScanner(keyed, sample_rows)
 
         def consume(stream: BinaryIO) -> None:
             for chunk in read_ahead(stream, CHUNK_BYTES):
                 scanner.feed(chunk)
-                sink.write(chunk)
+                if sink is not None:
+                    sink.write(chunk)
 
         with options_file(self.password) as leading:
-            read_pipeline([dump_command(tool, leading, self.server)], consume)
+            read_pipeline([dump_command(tool, leading, server or self.server)], consume)
         scanner.finish()
         return scanner
 
@@ -158,9 +175,17 @@ class MysqlSource:
         database = self._database_of(target)
         with connect(target, self.password, database) as connection:
             try:
-                return catalog.read_facts(connection, database, expected)
+                facts = catalog.read_facts(connection, database, expected)
             except pymysql.MySQLError as exc:
                 raise SourceError(f"cannot read {target.label}: {reason(exc)}") from exc
+        if not expected.digests:
+            return facts
+        # The restored copy is dumped with the same tool and options and read by the same
+        # scanner as the backup's dump: its rows print as they printed then.
+        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0, target)
+        counts = {name: rows for name, rows in scanner.tables.items() if name in facts.tables}
+        digests, _warnings = scanner.digests.result(counts)
+        return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
 
     def is_empty(self, url: str) -> bool:
         """Return True when the database is missing or has no tables or views."""

@@ -25,18 +25,22 @@ from dataclasses import dataclass
 
 from backproof.archive.manifest import SampledRows
 from backproof.errors import SourceError
-from backproof.sources.mysql_values import StrideSampler, parse_row
+from backproof.sources.mysql_digests import DumpDigests
+from backproof.sources.mysql_values import (
+    IDENTIFIER,
+    INSERT_PREFIX,
+    StrideSampler,
+    parse_row,
+    split_rows,
+)
 from backproof.sources.rows import row_digest, row_key
 
-_IDENTIFIER = rb"`((?:[^`]|``)+)`"
+_IDENTIFIER = IDENTIFIER
+_INSERT_PREFIX = INSERT_PREFIX
 _CREATE_TABLE = re.compile(rb"^CREATE TABLE " + _IDENTIFIER + rb" \(")
 LOCK_TABLE = re.compile(rb"^LOCK TABLES " + _IDENTIFIER + rb" WRITE;$")
-_INSERT_PREFIX = re.compile(
-    rb"INSERT INTO " + _IDENTIFIER + rb" (?:\((?P<columns>(?:`(?:[^`]|``)+`(?:, )?)*)\) )?VALUES ?"
-)
 _COLUMN = re.compile(_IDENTIFIER)
 _STRING = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'")
-_TUPLE = re.compile(rb"\((?:'[^'\\]*(?:\\.[^'\\]*)*'|[^()'])*\)")
 END_OF_DATA = b"UNLOCK TABLES;\n"
 _ROW_ENDS = (b"),", b");")
 # Finds every row that starts a line. re.findall is about twice as fast as bytes.count for this
@@ -61,6 +65,7 @@ class DumpScanner:
 
     def __init__(self, key_tables: dict[str, KeyTable], sample_rows: int) -> None:
         self.tables: dict[str, int] = {}
+        self.digests = DumpDigests()
         self.completed = False
         self._key_tables = key_tables
         self._samplers = {name: StrideSampler(sample_rows) for name in key_tables}
@@ -137,11 +142,12 @@ class DumpScanner:
         assert self._table is not None  # noqa: S101 - only called inside a data section
         stop = find_line(data, END_OF_DATA, position, end)
         region_end = end if stop < 0 else stop
+        region = data[position:region_end]
+        self.digests.add(self._table, region)
         if self._table in self._key_tables:
-            region = data[position:region_end]
             self.tables[self._table] += self._sample(self._table, region)
         else:
-            self.tables[self._table] += count_rows(data, position, region_end)
+            self.tables[self._table] += count_rows(region)
         if stop < 0:
             return end
         self._table = None
@@ -257,14 +263,6 @@ def _count_rows_on_insert_line(data: bytes, start: int, end: int) -> int:
     prefix = _INSERT_PREFIX.match(line)
     values = line[prefix.end() :] if prefix else line
     return _STRING.sub(b"", values).count(b"),(") + 1
-
-
-def split_rows(line: bytes, prefix: re.Match[bytes] | None) -> list[bytes]:
-    """Return the rows ``(…)`` of one line of a data section (``prefix``: its INSERT part)."""
-    if prefix is None:
-        return [line[:-1]]
-    rows: list[bytes] = _TUPLE.findall(line, prefix.end())
-    return rows
 
 
 def _columns_of(prefix: re.Match[bytes]) -> list[str]:

@@ -12,6 +12,12 @@ import re
 
 Value = str | bytes | None
 
+IDENTIFIER = rb"`((?:[^`]|``)+)`"
+INSERT_PREFIX = re.compile(
+    rb"INSERT INTO " + IDENTIFIER + rb" (?:\((?P<columns>(?:`(?:[^`]|``)+`(?:, )?)*)\) )?VALUES ?"
+)
+_TUPLE = re.compile(rb"\((?:'[^'\\]*(?:\\.[^'\\]*)*'|[^()'])*\)")
+
 _TOKEN = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'|[^,']+")
 _ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
 _UNESCAPED = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"Z": b"\x1a"}
@@ -66,3 +72,11 @@ def _value(token: bytes, is_binary: bool) -> Value:
 def _unescape(match: re.Match[bytes]) -> bytes:
     character = match.group(1)
     return _UNESCAPED.get(character, character)
+
+
+def split_rows(line: bytes, prefix: re.Match[bytes] | None) -> list[bytes]:
+    """Return the rows ``(…)`` of one line of a data section (``prefix``: its INSERT part)."""
+    if prefix is None:
+        return [line[:-1]]
+    rows: list[bytes] = _TUPLE.findall(line, prefix.end())
+    return rows

@@ -27,6 +27,7 @@ from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources.base import DumpInfo, missing_key_tables
+from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
 from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
     RESTORE_TOOL,
@@ -94,12 +95,16 @@ class PostgresqlSource:
                 except psycopg.Error as exc:
                     raise translate(exc, f"cannot read the facts of {where}") from exc
 
+            digests = DumpDigests()
+
             def consume(stream: BinaryIO) -> Facts:
-                # The facts are read while pg_dump runs, in the snapshot it imported.
+                # The facts are read while pg_dump runs, in the snapshot it imported; the
+                # digests of the tables are read from the stream itself.
                 with ThreadPoolExecutor(1, thread_name_prefix="facts") as pool:
                     facts = pool.submit(read_facts)
                     for chunk in read_ahead(stream, CHUNK_BYTES):
                         sink.write(chunk)
+                        digests.feed(chunk)
                     return facts.result()
 
             command = dump_command(self.server, self.password, str(snapshot))
@@ -112,6 +117,7 @@ class PostgresqlSource:
                     raise exc.__cause__ from exc
                 raise
             connection.rollback()
+        facts = _with_digests(facts, digests)
         info = SourceInfo(
             engine=self.engine,
             server_version=str(server_version),
@@ -167,9 +173,13 @@ class PostgresqlSource:
                 cursor = connection.cursor()
                 tables = catalog.list_tables(cursor)
                 keys = list(expected.samples)
-                return catalog.read_facts(cursor, tables, keys, 0, expected)
+                facts = catalog.read_facts(cursor, tables, keys, 0, expected)
             except psycopg.Error as exc:
                 raise translate(exc, f"cannot read PostgreSQL {target.label}") from exc
+        if not expected.digests:
+            return facts
+        digests = digest_database(target, self.password, target.database or "")
+        return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
 
     def is_empty(self, url: str) -> bool:
         """Return True when the database is missing or holds no tables, views or sequences."""
@@ -253,6 +263,18 @@ def _check_tables(where: str, tables: list[catalog.Table], key_tables: Sequence[
     absent = missing_key_tables([table.label for table in tables], key_tables)
     if absent:
         raise SourceError(f"key table {', '.join(absent)} not in {where}: fix targets[].key_tables")
+
+
+def _with_digests(facts: Facts, digests: DumpDigests) -> Facts:
+    """Return ``facts`` with the digests of the tables read from the dump stream."""
+    recorded, warnings = digests.result(facts.tables)
+    return facts.model_copy(
+        update={
+            "digests": recorded,
+            "digest_method": DIGEST_METHOD if recorded else "",
+            "warnings": [*facts.warnings, *warnings],
+        }
+    )
 
 
 def _copy(dump: BinaryIO, feed: BinaryIO) -> None:

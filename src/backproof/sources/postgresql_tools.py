@@ -35,6 +35,8 @@ CANONICAL_SETTINGS: tuple[LiteralString, ...] = (
     "SET bytea_output = 'hex'",
     "SET search_path = pg_catalog",
 )
+# The environment of every pg_dump: times print in UTC, as in the dump of a restored copy.
+CANONICAL_ENVIRONMENT = {"PGTZ": "UTC"}
 
 
 def conninfo(server: ServerUrl, database: str | None = None) -> str:
@@ -152,7 +154,7 @@ def dump_command(server: ServerUrl, password: str | None, snapshot: str) -> Comm
     return Command(
         name=DUMP_TOOL,
         argv=argv,
-        env=tool_environment(password),
+        env={**tool_environment(password), **CANONICAL_ENVIRONMENT},
         secrets=(password,) if password else (),
     )
 

@@ -26,6 +26,7 @@ from backproof.errors import RestoreError, SourceError
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.sources.base import SCRATCH_PREFIX, DumpInfo, missing_key_tables
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
+from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
 
 DUMP_FORMAT = "sqlite-database"
 OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}
@@ -227,9 +228,14 @@ def read_facts(
                 if table in tables:
                     wanted = expected.samples[table] if expected else None
                     samples[table] = _sample(connection, table, tables[table], sample_rows, wanted)
+            with_digests = expected is None or bool(expected.digests)
+            digests = digest_tables(connection, tables, quote) if with_digests else {}
     except sqlite3.Error as exc:
         raise SourceError(f"cannot read SQLite database {path}: {exc}") from exc
-    return Facts(tables=tables, samples=samples, objects=objects)
+    method = DIGEST_METHOD if digests else ""
+    return Facts(
+        tables=tables, samples=samples, objects=objects, digests=digests, digest_method=method
+    )
 
 
 def _key_columns(connection: sqlite3.Connection, table: str) -> list[str]:

@@ -81,6 +81,10 @@ class VerifyMeta(ActivityMeta):
     sampled_rows: int | None = None
     files: int | None = None
     dropped_leftovers: list[str] = Field(default_factory=list)
+    depth: str | None = Field(
+        None, description="content (every table's digest), counts (older backups) or files"
+    )
+    digested_tables: int | None = None
 
 
 class StoredSummary(BaseModel):

@@ -1,0 +1,216 @@
+"""Digests of every table in a pg_dump custom-format archive, read as the stream passes.
+
+An uncompressed custom archive (``pg_dump -Fc -Z0``) is a header, a table of contents (TOC) and
+then one data block per ``TABLE DATA`` entry. A block is a type byte, the entry's dump id, and
+chunks, each an integer length (a sign byte and ``int_size`` little-endian bytes) and that many
+bytes; a zero length ends the block. pg_dump writes one chunk per row of ``COPY … TO STDOUT``
+(text format, one line per row, no raw newline or NUL inside a line) and ends with ``\\.``.
+
+So the rows of a block are found in bulk, without walking it chunk by chunk: every line ends
+with a newline followed by the next chunk's header, ``\\n\\x00`` and four length bytes, and
+nothing else in the block looks like that. ``re.split`` on that pattern yields the lines, and
+the block ends at the first newline followed by a zero length. Other blocks (large objects)
+are walked exactly and not digested. The same reader digests the dump at backup time and a
+dump of the restored database at verify time, so both sides are canonical by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from backproof.archive.manifest import TableDigest
+from backproof.sources.table_digests import RowDigest
+
+MAGIC = b"PGDMP"
+BLOCK_DATA = 1
+BLOCK_LARGE_OBJECTS = 3
+_END_MARKER = b"\\."
+
+
+class ArchiveFormatError(ValueError):
+    """The stream is not an uncompressed custom archive this reader knows."""
+
+
+class _IncompleteError(Exception):
+    """More bytes are needed."""
+
+
+@dataclass
+class _Cursor:
+    """Reads the integers and strings of the archive's header and TOC from a buffer."""
+
+    data: bytes
+    int_size: int = 4
+    position: int = 0
+
+    def take(self, count: int) -> bytes:
+        end = self.position + count
+        if end > len(self.data):
+            raise _IncompleteError
+        piece = self.data[self.position : end]
+        self.position = end
+        return piece
+
+    def integer(self) -> int:
+        sign, value = self.take(1)[0], int.from_bytes(self.take(self.int_size), "little")
+        return -value if sign else value
+
+    def string(self) -> str | None:
+        length = self.integer()
+        return None if length < 0 else self.take(length).decode("utf-8", "surrogateescape")
+
+
+@dataclass
+class _Entry:
+    label: str
+
+
+@dataclass
+class ArchiveDigester:
+    """Feed the bytes of a custom archive; ``digests()`` returns each table's digest.
+
+    Raises ArchiveFormatError (from ``feed``/``finish``) on a stream it cannot read.
+    """
+
+    _buffer: bytes = b""
+    _int_size: int = 4
+    _entries: dict[int, _Entry] | None = None
+    _table: RowDigest | None = None
+    _at_block_start: bool = False
+    _tables: dict[str, RowDigest] = field(default_factory=dict)
+    _header_pattern: re.Pattern[bytes] = re.compile(b"")
+    _end_of_block: bytes = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Read ``chunk``, the next bytes of the archive."""
+        self._buffer = self._buffer + chunk if self._buffer else chunk
+        if self._entries is None and not self._read_toc():
+            return
+        while self._buffer:
+            if self._table is not None:
+                if not self._read_table_data():
+                    return
+            elif not self._read_block():
+                return
+
+    def finish(self) -> dict[str, TableDigest]:
+        """Return the digest of every table; ArchiveFormatError when the stream was cut."""
+        if self._entries is None or self._table is not None or self._buffer:
+            raise ArchiveFormatError("the archive ended in the middle")
+        return {label: digest.result() for label, digest in self._tables.items()}
+
+    def _read_toc(self) -> bool:
+        cursor = _Cursor(self._buffer)
+        try:
+            entries = _read_header_and_toc(cursor)
+        except _IncompleteError:
+            return False
+        self._int_size = cursor.int_size
+        self._entries = entries
+        self._buffer = self._buffer[cursor.position :]
+        self._header_pattern = re.compile(b"\n\x00[\x00-\xff]{%d}" % self._int_size)
+        self._end_of_block = b"\n" + b"\x00" * (1 + self._int_size)
+        return True
+
+    def _read_block(self) -> bool:
+        """Read a block's type and id; start a table or walk another block exactly."""
+        cursor = _Cursor(self._buffer, self._int_size)
+        try:
+            kind = cursor.take(1)[0]
+            dump_id = cursor.integer()
+            entry = (self._entries or {}).get(dump_id)
+            if kind == BLOCK_DATA and entry is not None:
+                self._buffer = b"\n" + self._buffer[cursor.position :]
+                self._table = self._tables.setdefault(entry.label, RowDigest())
+                self._at_block_start = True
+                return True
+            if kind not in (BLOCK_DATA, BLOCK_LARGE_OBJECTS):
+                raise ArchiveFormatError(f"unknown block type {kind} in the archive")
+            _skip_block(cursor, large_objects=kind == BLOCK_LARGE_OBJECTS)
+        except _IncompleteError:
+            return False
+        self._buffer = self._buffer[cursor.position :]
+        return True
+
+    def _read_table_data(self) -> bool:
+        """Digest the complete lines of the current table's block; True when it ended."""
+        assert self._table is not None  # noqa: S101 - called inside a table's block only
+        end = self._buffer.find(self._end_of_block)
+        region = self._buffer if end < 0 else self._buffer[:end]
+        lines = self._header_pattern.split(region)
+        if end < 0 and len(lines) == 1:
+            return False  # not one complete line yet
+        if self._at_block_start:
+            lines.pop(0)  # what precedes the first chunk's header: nothing
+            self._at_block_start = False
+        if end < 0:
+            self._buffer = lines.pop()
+            self._table.add(lines)
+            return False
+        if lines and lines[-1].startswith(_END_MARKER):
+            lines.pop()
+        self._table.add(lines)
+        self._buffer = self._buffer[end + len(self._end_of_block) :]
+        self._table = None
+        return True
+
+
+def _read_header_and_toc(cursor: _Cursor) -> dict[int, _Entry]:
+    """Return the TABLE DATA entries by dump id. Raises _IncompleteError, ArchiveFormatError."""
+    if cursor.take(len(MAGIC)) != MAGIC:
+        raise ArchiveFormatError("not a pg_dump custom archive")
+    major, minor, revision = cursor.take(3)
+    version = (major, minor, revision)
+    if version < (1, 12, 0) or version >= (1, 17, 0):
+        raise ArchiveFormatError(f"archive version {major}.{minor}.{revision} is not supported")
+    cursor.int_size, offset_size, archive_format = cursor.take(3)
+    if archive_format != 1:
+        raise ArchiveFormatError("not a custom-format archive")
+    compression = cursor.take(1)[0] if version >= (1, 15, 0) else cursor.integer()
+    if compression != 0:
+        raise ArchiveFormatError("the archive is compressed (backproof dumps with -Z0)")
+    for _field in range(7):  # the time of the dump
+        cursor.integer()
+    for _field in range(3):  # database name, server and pg_dump versions
+        cursor.string()
+    entries = {}
+    for _index in range(cursor.integer()):
+        dump_id, entry = _read_entry(cursor, version, offset_size)
+        if entry is not None:
+            entries[dump_id] = entry
+    return entries
+
+
+def _read_entry(
+    cursor: _Cursor, version: tuple[int, int, int], offset_size: int
+) -> tuple[int, _Entry | None]:
+    dump_id = cursor.integer()
+    cursor.integer()  # had dumper
+    cursor.string(), cursor.string()  # table oid, oid
+    tag, description = cursor.string(), cursor.string()
+    cursor.integer()  # section
+    cursor.string(), cursor.string(), cursor.string()  # definition, drop, copy statement
+    namespace = cursor.string()
+    cursor.string(), cursor.string()  # tablespace, table access method
+    if version >= (1, 16, 0):
+        cursor.integer()  # relkind
+    cursor.string(), cursor.string()  # owner, "with oids"
+    while cursor.string() is not None:  # dependencies
+        pass
+    cursor.take(1 + offset_size)  # the data offset (unknown in a streamed archive)
+    if description != "TABLE DATA" or tag is None:
+        return dump_id, None
+    label = tag if namespace in (None, "public") else f"{namespace}.{tag}"
+    return dump_id, _Entry(label)
+
+
+def _skip_block(cursor: _Cursor, *, large_objects: bool) -> None:
+    """Walk the chunks of a block that is not digested (large objects, unknown data)."""
+    while True:
+        if large_objects and cursor.integer() == 0:
+            return
+        while (length := cursor.integer()) != 0:
+            cursor.take(length)
+        if not large_objects:
+            return

@@ -1,0 +1,105 @@
+"""PostgreSQL table digests: of the dump stream at backup time, of a restored copy at verify.
+
+Both sides read a pg_dump custom archive with ``postgresql_archive.ArchiveDigester``: at backup
+time the backup's own stream as it passes (the source is not read twice), at verify time an
+uncompressed data-only dump of the restored scratch database. Both pg_dump runs use the same
+session settings (pg_dump's own: ISO dates, ``postgres`` intervals, shortest exact floats) and
+``PGTZ=UTC``, so every value prints the same text on both sides.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import BinaryIO
+
+from backproof.archive.manifest import TableDigest
+from backproof.archive.streams import CHUNK_BYTES
+from backproof.process import Command, read_pipeline
+from backproof.sources.postgresql_archive import ArchiveDigester, ArchiveFormatError
+from backproof.sources.postgresql_tools import (
+    CANONICAL_ENVIRONMENT,
+    DUMP_TOOL,
+    conninfo,
+    tool_environment,
+)
+from backproof.sources.server_urls import ServerUrl
+
+logger = logging.getLogger(__name__)
+DIGEST_METHOD = "postgresql-copy-text-xxh3-128-sum"
+
+
+class DumpDigests:
+    """Digests the backup's archive as it passes; a stream it cannot read only loses them."""
+
+    def __init__(self) -> None:
+        self._digester: ArchiveDigester | None = ArchiveDigester()
+        self.problem = ""
+
+    def feed(self, chunk: bytes) -> None:
+        """Read the next bytes of the archive (after the first problem, nothing more)."""
+        if self._digester is None:
+            return
+        try:
+            self._digester.feed(chunk)
+        except ArchiveFormatError as exc:
+            self._give_up(str(exc))
+
+    def result(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
+        """Return the digests of the tables whose rows agree with ``counts`` (read in the
+        dump's snapshot), and a warning for each table without a digest."""
+        if self._digester is None:
+            return {}, [f"table digests not recorded: {self.problem}"]
+        try:
+            digests = self._digester.finish()
+        except ArchiveFormatError as exc:
+            return {}, [f"table digests not recorded: {exc}"]
+        kept = {
+            table: digest
+            for table, digest in digests.items()
+            if table in counts and digest.rows == counts[table]
+        }
+        warnings = [
+            f"table {table}: no digest recorded (the dump's rows could not be read apart)"
+            for table in sorted(set(counts) - set(kept))
+        ]
+        return kept, warnings
+
+    def _give_up(self, reason: str) -> None:
+        logger.warning("table digests not recorded: %s", reason)
+        self.problem = reason
+        self._digester = None
+
+
+def data_dump_command(server: ServerUrl, password: str | None, database: str) -> Command:
+    """Return an uncompressed data-only pg_dump of ``database`` (custom format), for digests."""
+    argv = (
+        DUMP_TOOL,
+        "--format=custom",
+        "--compress=0",
+        "--data-only",
+        "--no-password",
+        f"--dbname={conninfo(server, database)}",
+    )
+    return Command(
+        name=DUMP_TOOL,
+        argv=argv,
+        env={**tool_environment(password), **CANONICAL_ENVIRONMENT},
+        secrets=(password,) if password else (),
+    )
+
+
+def digest_database(
+    server: ServerUrl, password: str | None, database: str
+) -> dict[str, TableDigest]:
+    """Return the digest of every table of ``database`` (a restored copy).
+
+    Raises PipelineError when pg_dump fails, ArchiveFormatError when its output is unreadable.
+    """
+
+    def consume(stream: BinaryIO) -> dict[str, TableDigest]:
+        digester = ArchiveDigester()
+        while chunk := stream.read(CHUNK_BYTES):
+            digester.feed(chunk)
+        return digester.finish()
+
+    return read_pipeline([data_dump_command(server, password, database)], consume)
