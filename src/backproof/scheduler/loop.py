@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,7 +22,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from backproof.jobs.context import Context
 from backproof.jobs.run import RunResult, run_chain
+from backproof.scheduler.actions import ACTION_EXECUTOR, ACTION_WORKERS, Action, ActionQueue
 from backproof.scheduler.plan import build_trigger, overdue_targets, schedule_zone
+from backproof.scheduler.progress import ProgressBoard
 from backproof.state.activities import Activity
 from backproof.state.records import ActivityMeta
 
@@ -58,7 +61,10 @@ class ChainScheduler:
         targets = [target.name for target in context.settings.targets]
         self.scheduler = BackgroundScheduler(
             timezone=schedule_zone(context.settings.schedule),
-            executors={"default": ThreadPoolExecutor(max_workers=len(targets))},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=len(targets)),
+                ACTION_EXECUTOR: ThreadPoolExecutor(max_workers=ACTION_WORKERS),
+            },
             # Our own per-target lock decides (and records) overlaps, so allow two instances.
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 2},
         )
@@ -66,6 +72,8 @@ class ChainScheduler:
         self.stopping = threading.Event()
         self._active: set[str] = set()
         self._changed = threading.Condition()
+        self.progress = ProgressBoard()
+        self.actions = ActionQueue(context, self.scheduler, self.progress, self.stopping.is_set)
 
     def start(self) -> list[str]:
         """Schedule every target and start; return the overdue targets, started at once."""
@@ -100,6 +108,14 @@ class ChainScheduler:
         with self._changed:
             return set(self._active)
 
+    def waiting_actions(self) -> list[Action]:
+        """Return the web actions queued and not started yet."""
+        return self.actions.waiting()
+
+    def bytes_done(self, job: str, target: str) -> int | None:
+        """Return the bytes a running job of this service wrote so far."""
+        return self.progress.bytes_done(job, target)
+
     def run_once(self, target: str) -> None:
         """Run the chain of ``target`` now, unless one is running or the service is stopping."""
         if self.stopping.is_set():
@@ -113,10 +129,13 @@ class ChainScheduler:
         self._set_active(target, active=True)
         try:
             # A context of its own per run: storages are opened per chain, the log is shared.
-            self.run_target(replace(self.context, storages={}), target, self.stopping.is_set)
+            progress = self.progress.reporter("backup", target)
+            chain_context = replace(self.context, storages={}, progress=progress)
+            self.run_target(chain_context, target, self.stopping.is_set)
         except Exception:
             logger.exception("the chain of %s ended with an internal error", target)
         finally:
+            self.progress.clear("backup", target)
             self._set_active(target, active=False)
             lock.release()
 
@@ -126,8 +145,15 @@ class ChainScheduler:
         self.stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + grace_seconds
         with self._changed:
             finished = self._changed.wait_for(lambda: not self._active, timeout=grace_seconds)
+        with self.actions.changed:
+            remaining = max(0.0, deadline - time.monotonic())
+            finished = (
+                self.actions.changed.wait_for(lambda: not self.actions.is_busy(), timeout=remaining)
+                and finished
+            )
         if finished:
             return []
         return self.record_interrupted(grace_seconds)

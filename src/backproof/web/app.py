@@ -14,7 +14,8 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backproof import __version__
@@ -22,8 +23,15 @@ from backproof.config.models import mask_url
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
 from backproof.metrics import render_metrics
-from backproof.web.security import UNAUTHORIZED_RESPONSE, TokenMiddleware, token_guard
+from backproof.web.access import Access, LoginRequiredError
+from backproof.web.api import ActionSubmitter, build_api
+from backproof.web.documents import Documents
+from backproof.web.headers import SecurityHeaders
+from backproof.web.pages.login import build_login
+from backproof.web.pages.views import build_pages
+from backproof.web.security import PUBLIC_PATHS, UNAUTHORIZED_RESPONSE, TokenMiddleware
 from backproof.web.status_document import StatusDocument, build_status_document
+from backproof.web.views.running import JobsView
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +48,16 @@ class ScheduleView(Protocol):
         ...
 
 
-def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAPI:
-    """Return the app serving ``context``'s metrics and status.
+def create_app(
+    context: Context,
+    schedule: ScheduleView | None = None,
+    jobs: JobsView | None = None,
+    actions: ActionSubmitter | None = None,
+) -> FastAPI:
+    """Return the app serving ``context``'s metrics, status API and dashboard.
+
+    ``jobs`` and ``actions`` are the service's queue (the scheduler): without them the pages
+    show only what the audit trail says runs, and the actions answer 503.
 
     Swagger and ReDoc pages are off: they load scripts from the internet; the OpenAPI document
     itself is at ``/api/openapi.json``.
@@ -54,8 +70,8 @@ def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAP
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.add_middleware(TokenMiddleware, token=context.settings.web.token)
-    guard = [Depends(token_guard(context.settings.web.token))]
+    access = Access(context.settings.web.token, context.clock)
+    guard = [Depends(access.require_reader)]
 
     @app.get(
         context.settings.metrics.path,
@@ -88,8 +104,33 @@ def create_app(context: Context, schedule: ScheduleView | None = None) -> FastAP
         next_runs = schedule.next_run_times() if schedule is not None else {}
         return build_status_document(assess_health(context), context.clock(), next_runs)
 
+    add_dashboard(app, Documents(context, schedule, jobs), access, actions)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _state_unavailable)
+    # Added last, so it runs first: nothing is answered before authentication.
+    app.add_middleware(
+        TokenMiddleware,
+        token=context.settings.web.token,
+        public_paths=PUBLIC_PATHS | {"/login", "/logout"},
+        public_prefixes=("/static/",),
+        admits=access.admits,
+    )
     return app
+
+
+def add_dashboard(
+    app: FastAPI, documents: Documents, access: Access, actions: ActionSubmitter | None
+) -> None:
+    """Add the pages, their JSON API, login, the static files and the security headers."""
+    app.include_router(build_api(documents, access, actions))
+    app.include_router(build_login(access))
+    app.include_router(build_pages(documents, access))
+    app.mount("/static", StaticFiles(packages=[("backproof.web", "static")]), name="static")
+    app.add_middleware(SecurityHeaders)
+
+    async def to_login(_request: Request, _exc: Exception) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    app.add_exception_handler(LoginRequiredError, to_login)
 
 
 async def _state_unavailable(_request: Request, exc: Exception) -> Response:

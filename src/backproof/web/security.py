@@ -97,25 +97,47 @@ def is_bearer_header_valid(header: bytes | None, expected: str) -> bool:
 class TokenMiddleware:
     """Answer 401 to every HTTP request without the token, except on ``public_paths``.
 
+    ``admits`` may let more requests through (the dashboard's session cookie); a browser's page
+    request without either is sent to ``/login``.
+
     It runs before routing, so no answer (a 404, a redirect, the OpenAPI document) reveals
     anything to a caller without the token. With no token configured it passes everything.
     """
 
-    def __init__(
-        self, app: ASGIApp, token: SecretStr | None, public_paths: Iterable[str] = PUBLIC_PATHS
+    def __init__(  # noqa: PLR0913 (keyword options of a middleware)
+        self,
+        app: ASGIApp,
+        token: SecretStr | None,
+        public_paths: Iterable[str] = PUBLIC_PATHS,
+        public_prefixes: tuple[str, ...] = (),
+        admits: Callable[[Scope], bool] | None = None,
     ) -> None:
         self.app = app
         self.expected = token.get_secret_value() if token is not None else ""
         self.public_paths = frozenset(public_paths)
+        self.public_prefixes = public_prefixes
+        self.admits = admits
+
+    def _is_public(self, path: str) -> bool:
+        return path in self.public_paths or path.startswith(self.public_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on when it is public or authorized; answer 401 otherwise."""
-        if scope["type"] != "http" or not self.expected or scope["path"] in self.public_paths:
+        if scope["type"] != "http" or not self.expected or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        header = dict(scope["headers"]).get(b"authorization")
-        if is_bearer_header_valid(header, self.expected):
+        headers = dict(scope["headers"])
+        if is_bearer_header_valid(headers.get(b"authorization"), self.expected) or (
+            self.admits is not None and self.admits(scope)
+        ):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET" and b"text/html" in headers.get(b"accept", b""):
+            # A browser without a session: the login page (it reveals nothing of the app).
+            await send(
+                {"type": "http.response.start", "status": 303, "headers": [(b"location", b"/login")]}
+            )
+            await send({"type": "http.response.body", "body": b""})
             return
         await send(
             {

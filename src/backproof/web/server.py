@@ -62,7 +62,7 @@ def run_service(
         scheduler = ChainScheduler(context)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(context, scheduler),
+                create_app(context, scheduler, scheduler, scheduler.actions),
                 host=host,
                 port=port,
                 log_config=None,

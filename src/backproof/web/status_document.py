@@ -85,14 +85,15 @@ def _target_status(
     return TargetStatus(
         target=verdict.target,
         status=verdict.status,
-        checks=[_check_status(check) for check in verdict.checks],
-        newest_backup=_backup_status(figures),
+        checks=[check_status(check) for check in verdict.checks],
+        newest_backup=backup_status(figures),
         last_verify=_verify_status(figures.last_verify),
         next_run_at=isoformat(next_run_at),
     )
 
 
-def _check_status(check: Check) -> CheckStatus:
+def check_status(check: Check) -> CheckStatus:
+    """Return one check as the API shows it."""
     return CheckStatus(
         name=check.name,
         status=check.status,
@@ -102,7 +103,8 @@ def _check_status(check: Check) -> CheckStatus:
     )
 
 
-def _backup_status(figures: TargetFigures) -> BackupStatus | None:
+def backup_status(figures: TargetFigures) -> BackupStatus | None:
+    """Return the newest valid backup of a target's figures, None without one."""
     backup = figures.newest_backup
     if backup is None:
         return None

@@ -1,0 +1,131 @@
+"""The document behind ``/targets/<name>``: backups, a 90-day calendar, trends, checks, log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from backproof.clock import isoformat
+from backproof.state.activities import Activity, ActivityLog
+from backproof.web.views.activities import ActivityRow, activity_row
+from backproof.web.views.overview import TargetCard, verify_depth
+from backproof.web.views.running import TIME
+
+CALENDAR_DAYS = 90
+BACKUP_ROWS = 30
+LOG_ROWS = 25
+
+
+class BackupRow(BaseModel):
+    """One backup of the target, as its backup run recorded it."""
+
+    id: str
+    finished_at: str | None = Field(description=TIME)
+    size_bytes: int | None
+    destinations: list[str]
+    verified_at: str | None = Field(description=f"when a verify last passed, {TIME}")
+    verified_depth: str | None
+    partial: bool = Field(description="it missed a destination")
+    unsigned: bool = Field(description="its manifest carries no signature")
+    encrypted: bool
+
+
+class CalendarDay(BaseModel):
+    """One day (UTC) of the calendar heatmap."""
+
+    day: str = Field(description="YYYY-MM-DD, UTC")
+    outcome: str = Field(description="passed, failed or none")
+    passed: int
+    failed: int
+
+
+class TrendPoint(BaseModel):
+    """One point of a trend chart."""
+
+    at: str = Field(description=TIME)
+    value: float
+
+
+class TargetPage(BaseModel):
+    """Everything about one target."""
+
+    card: TargetCard
+    backups: list[BackupRow]
+    calendar: list[CalendarDay] = Field(description=f"{CALENDAR_DAYS} days, oldest first")
+    restore_trend: list[TrendPoint] = Field(description="restore durations in seconds")
+    size_trend: list[TrendPoint] = Field(description="stored backup sizes in bytes")
+    activities: list[ActivityRow]
+
+
+def build_target_page(
+    log: ActivityLog,
+    card: TargetCard,
+    restore_trend: tuple[tuple[datetime, float], ...],
+    now: datetime,
+) -> TargetPage:
+    """Return the page of the target of ``card``."""
+    target = card.target
+    backups = log.find(job="backup", target=target, statuses=["success"], limit=BACKUP_ROWS)
+    verifies = _passed_verifies(log, target, [row.backup_id for row in backups if row.backup_id])
+    return TargetPage(
+        card=card,
+        backups=[_backup_row(row, verifies.get(row.backup_id or "")) for row in backups],
+        calendar=build_calendar(log.outcomes(target, ("backup", "verify"), _first_day(now)), now),
+        restore_trend=[TrendPoint(at=isoformat(at) or "", value=v) for at, v in restore_trend],
+        size_trend=[
+            TrendPoint(at=isoformat(row.started_at) or "", value=float(row.meta["size_bytes"]))
+            for row in reversed(backups)
+            if row.meta.get("size_bytes") is not None
+        ],
+        activities=[activity_row(row) for row in log.page(target=target, limit=LOG_ROWS)],
+    )
+
+
+def build_calendar(outcomes: list[tuple[datetime, str, str]], now: datetime) -> list[CalendarDay]:
+    """Return the last ``CALENDAR_DAYS`` days (UTC) with how many runs passed and failed."""
+    counts: dict[date, list[int]] = {}
+    for started_at, _job, status in outcomes:
+        tally = counts.setdefault(started_at.date(), [0, 0])
+        tally[0 if status == "success" else 1] += 1
+    days = []
+    for offset in range(CALENDAR_DAYS - 1, -1, -1):
+        day = (now - timedelta(days=offset)).date()
+        passed, failed = counts.get(day, [0, 0])
+        outcome = "failed" if failed else "passed" if passed else "none"
+        days.append(CalendarDay(day=day.isoformat(), outcome=outcome, passed=passed, failed=failed))
+    return days
+
+
+def _first_day(now: datetime) -> datetime:
+    start = now - timedelta(days=CALENDAR_DAYS - 1)
+    return start.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _passed_verifies(log: ActivityLog, target: str, backup_ids: list[str]) -> dict[str, Activity]:
+    verified = log.verified_backups(target, backup_ids)
+    passed: dict[str, Activity] = {}
+    for backup_id in verified:
+        rows = log.find(
+            job="verify", target=target, statuses=["success"], backup_id=backup_id, limit=1
+        )
+        if rows:
+            passed[backup_id] = rows[0]
+    return passed
+
+
+def _backup_row(row: Activity, verify: Activity | None) -> BackupRow:
+    meta: Mapping[str, object] = row.meta
+    destinations = meta.get("destinations")
+    return BackupRow(
+        id=row.backup_id or "",
+        finished_at=isoformat(row.finished_at),
+        size_bytes=size if isinstance(size := meta.get("size_bytes"), int) else None,
+        destinations=list(destinations) if isinstance(destinations, list) else [],
+        verified_at=isoformat(verify.finished_at) if verify else None,
+        verified_depth=verify_depth(verify.meta) if verify else None,
+        partial=bool(meta.get("failed_destinations")),
+        unsigned=meta.get("signed") is False,
+        encrypted=bool(meta.get("encrypted")),
+    )
