@@ -18,6 +18,7 @@ from backproof.scheduler.actions import Action, ActionJob
 from backproof.state.activities import Activity
 from backproof.web.access import Access
 from backproof.web.documents import Documents
+from backproof.web.security import UNAUTHORIZED_RESPONSE
 from backproof.web.views.activities import ActivityFilters, ActivityPage, check_filters
 from backproof.web.views.backup import BackupPage
 from backproof.web.views.overview import Overview
@@ -57,7 +58,9 @@ class ActionStatus(BaseModel):
 def build_api(documents: Documents, access: Access, actions: ActionSubmitter | None) -> APIRouter:
     """Return the router of ``/api/…`` (reading needs a reader, acting an actor)."""
     reader = [Depends(access.require_reader)]
-    router = APIRouter(prefix="/api", dependencies=reader, tags=["dashboard"])
+    router = APIRouter(
+        prefix="/api", dependencies=reader, tags=["dashboard"], responses=UNAUTHORIZED_RESPONSE
+    )
 
     @router.get("/overview", response_model=Overview, summary="Every target as a card")
     def overview() -> Overview:

@@ -104,7 +104,7 @@ class TokenMiddleware:
     anything to a caller without the token. With no token configured it passes everything.
     """
 
-    def __init__(  # noqa: PLR0913 (keyword options of a middleware)
+    def __init__(
         self,
         app: ASGIApp,
         token: SecretStr | None,
@@ -135,7 +135,11 @@ class TokenMiddleware:
         if scope["method"] == "GET" and b"text/html" in headers.get(b"accept", b""):
             # A browser without a session: the login page (it reveals nothing of the app).
             await send(
-                {"type": "http.response.start", "status": 303, "headers": [(b"location", b"/login")]}
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", b"/login")],
+                }
             )
             await send({"type": "http.response.body", "body": b""})
             return

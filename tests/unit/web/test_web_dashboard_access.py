@@ -53,9 +53,10 @@ def test_pages_send_to_login_without_a_session_when_a_token_is_set(
     client = SessionClient(create_app(guarded_context))
 
     for path in ("/", "/targets/crm", "/activities"):
-        response = client.get(path)
+        response = client.get(path, headers={"Accept": "text/html,*/*"})
         assert response.status_code == 303
         assert response.headers["location"] == "/login"
+        assert client.get(path).status_code == 401  # a script is told, not redirected
 
 
 def test_login_sets_an_httponly_strict_cookie_that_opens_the_pages(
@@ -81,7 +82,7 @@ def test_login_refuses_a_wrong_token_with_401_and_no_cookie(guarded_context: Con
     assert response.status_code == 401
     assert "set-cookie" not in response.headers
     assert "That token is not the one in web.token." in response.text
-    assert client.get("/").status_code == 303
+    assert client.get("/").status_code == 401
 
 
 def test_logout_ends_the_session(guarded_context: Context) -> None:
@@ -93,7 +94,7 @@ def test_logout_ends_the_session(guarded_context: Context) -> None:
 
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
-    assert client.get("/").status_code == 303
+    assert client.get("/").status_code == 401
     replayed = SessionClient(client.app)
     replayed.cookies.set("backproof_session", cookie)
     assert replayed.get("/api/overview").status_code == 401
@@ -212,4 +213,4 @@ def test_sessions_expire_after_their_lifetime(
 
     clock.now = NOW + SESSION_LIFETIME + timedelta(seconds=1)
 
-    assert client.get("/").status_code == 303
+    assert client.get("/").status_code == 401

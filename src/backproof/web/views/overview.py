@@ -12,6 +12,7 @@ from backproof.clock import isoformat
 from backproof.health import TargetHealth
 from backproof.jobs.health import HealthResult
 from backproof.state.activities import Activity
+from backproof.state.records import VerifyMeta
 from backproof.status import TargetFigures
 from backproof.web.status_document import (
     TIME,
@@ -113,26 +114,25 @@ def proof_status(verify: Activity | None) -> ProofStatus | None:
     """Return what a passed verify proved, None without one."""
     if verify is None:
         return None
-    seconds = verify.meta.get("restore_duration_seconds")
+    meta = VerifyMeta.read(verify)
     return ProofStatus(
         backup_id=verify.backup_id,
         finished_at=isoformat(verify.finished_at),
-        restore_duration_seconds=None if seconds is None else float(seconds),
-        depth=verify_depth(verify.meta),
+        restore_duration_seconds=meta.restore_duration_seconds,
+        depth=verify_depth(meta),
     )
 
 
-def verify_depth(meta: Mapping[str, object]) -> str:
+def verify_depth(meta: VerifyMeta) -> str:
     """Return in words how deep a verify looked, from what it recorded."""
-    depth = meta.get("depth")
+    depth = (meta.model_extra or {}).get("depth")
     if isinstance(depth, str):
         return depth
-    parts = []
-    for key, unit in (("tables", "tables"), ("rows", "rows"), ("sampled_rows", "sampled rows")):
-        value = meta.get(key)
-        if isinstance(value, int):
-            parts.append(f"{value:,} {unit}")
-    files = meta.get("files")
-    if isinstance(files, int) and files:
-        parts.append(f"{files:,} files")
+    counts = (
+        (meta.tables, "tables"),
+        (meta.rows, "rows"),
+        (meta.sampled_rows, "sampled rows"),
+        (meta.files or None, "files"),
+    )
+    parts = [f"{value:,} {unit}" for value, unit in counts if value is not None]
     return "restored; " + ", ".join(parts) + " compared" if parts else "restored"

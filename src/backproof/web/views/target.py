@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
 from backproof.clock import isoformat
 from backproof.state.activities import Activity, ActivityLog
+from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.web.views.activities import ActivityRow, activity_row
 from backproof.web.views.overview import TargetCard, verify_depth
 from backproof.web.views.running import TIME
@@ -75,9 +75,9 @@ def build_target_page(
         calendar=build_calendar(log.outcomes(target, ("backup", "verify"), _first_day(now)), now),
         restore_trend=[TrendPoint(at=isoformat(at) or "", value=v) for at, v in restore_trend],
         size_trend=[
-            TrendPoint(at=isoformat(row.started_at) or "", value=float(row.meta["size_bytes"]))
+            TrendPoint(at=isoformat(row.started_at) or "", value=float(size))
             for row in reversed(backups)
-            if row.meta.get("size_bytes") is not None
+            if (size := BackupMeta.read(row).size_bytes) is not None
         ],
         activities=[activity_row(row) for row in log.page(target=target, limit=LOG_ROWS)],
     )
@@ -116,16 +116,15 @@ def _passed_verifies(log: ActivityLog, target: str, backup_ids: list[str]) -> di
 
 
 def _backup_row(row: Activity, verify: Activity | None) -> BackupRow:
-    meta: Mapping[str, object] = row.meta
-    destinations = meta.get("destinations")
+    meta = BackupMeta.read(row)
     return BackupRow(
         id=row.backup_id or "",
         finished_at=isoformat(row.finished_at),
-        size_bytes=size if isinstance(size := meta.get("size_bytes"), int) else None,
-        destinations=list(destinations) if isinstance(destinations, list) else [],
+        size_bytes=meta.size_bytes,
+        destinations=meta.destinations,
         verified_at=isoformat(verify.finished_at) if verify else None,
-        verified_depth=verify_depth(verify.meta) if verify else None,
-        partial=bool(meta.get("failed_destinations")),
-        unsigned=meta.get("signed") is False,
-        encrypted=bool(meta.get("encrypted")),
+        verified_depth=verify_depth(VerifyMeta.read(verify)) if verify else None,
+        partial=bool(meta.failed_destinations),
+        unsigned=not meta.signed,
+        encrypted=meta.encrypted,
     )
