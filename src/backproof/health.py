@@ -12,6 +12,7 @@ from typing import Literal
 from backproof.config.models import HealthSettings
 from backproof.state.records import BackupMeta
 from backproof.status import TargetFigures
+from backproof.units import format_hours, format_seconds
 
 Status = Literal["ok", "warning", "failing", "pending"]
 SEVERITY: dict[str, int] = {"ok": 0, "pending": 1, "warning": 2, "failing": 3}
@@ -77,9 +78,11 @@ def _check_rpo(figures: TargetFigures, settings: HealthSettings) -> Check:
     if age is None:
         return Check("rpo", "pending", None, settings.rpo_hours, "no committed backup yet")
     if age >= settings.rpo_hours:
-        message = f"newest valid backup is {age:.1f} h old (RPO {settings.rpo_hours:g} h)"
+        limit = format_hours(settings.rpo_hours)
+        message = f"newest valid backup is {format_hours(age)} old (RPO {limit})"
         return Check("rpo", "failing", age, settings.rpo_hours, message)
-    return Check("rpo", "ok", age, settings.rpo_hours, f"newest valid backup is {age:.1f} h old")
+    message = f"newest valid backup is {format_hours(age)} old"
+    return Check("rpo", "ok", age, settings.rpo_hours, message)
 
 
 def _check_rate(
@@ -110,9 +113,8 @@ def _check_verified_age(figures: TargetFigures, settings: HealthSettings) -> Che
     limit = settings.verify_max_age_hours
     if age is None:
         return Check("verified_age", "pending", None, limit, "no backup has been verified yet")
-    if age >= limit:
-        return Check("verified_age", "warning", age, limit, f"last passed verify {age:.1f} h ago")
-    return Check("verified_age", "ok", age, limit, f"last passed verify {age:.1f} h ago")
+    message = f"last passed verify {format_hours(age)} ago"
+    return Check("verified_age", "warning" if age >= limit else "ok", age, limit, message)
 
 
 def _check_size_drop(figures: TargetFigures, settings: HealthSettings) -> Check:
@@ -160,4 +162,6 @@ def _check_restore_duration(figures: TargetFigures) -> Check:
     seconds = figures.restore_duration_seconds_last
     if seconds is None:
         return Check("restore_duration", "ok", None, None, "no restore measured yet")
-    return Check("restore_duration", "ok", seconds, None, f"last restore took {seconds:.1f} s")
+    return Check(
+        "restore_duration", "ok", seconds, None, f"last restore took {format_seconds(seconds)}"
+    )

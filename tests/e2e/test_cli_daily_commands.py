@@ -60,6 +60,31 @@ def test_list_marks_a_verified_backup_with_when(user: User) -> None:
     assert backups[older]["verified"] is False
 
 
+def test_list_shows_the_latest_proof_failed_after_a_pass(user: User) -> None:
+    backup_id = user.backup()
+    user.ok("verify")
+    part = user.part(backup_id, "db.sqlite.zst")
+    part.write_bytes(part.read_bytes()[:-1])
+    assert user.run("verify").returncode == 1
+
+    (item,) = user.json("list")["backups"]
+    text = user.ok("list")
+
+    assert item["proof"]["result"] == "failed"
+    assert is_utc_iso(item["proof"]["at"])
+    assert text.splitlines()[0].split() == ["ID", "TARGET", "CREATED", "SIZE", "LATEST", "PROOF"]
+    assert "failed 20" in text.splitlines()[1]
+
+
+def test_list_says_never_verified_before_any_proof(user: User) -> None:
+    user.backup()
+
+    (item,) = user.json("list")["backups"]
+
+    assert item["proof"] == {"result": "never", "at": None}
+    assert user.ok("list").splitlines()[1].endswith("never verified")
+
+
 def test_verify_passes_and_says_what_matched(user: User) -> None:
     backup_id = user.backup()
 

@@ -82,7 +82,7 @@ def test_backup_older_than_the_rpo_is_failing() -> None:
 
     assert check.status == "failing"
     assert check.threshold == 24
-    assert "25.0 h old" in check.message
+    assert "25 h old" in check.message
     assert evaluate_health(figures, SETTINGS).status == "failing"
 
 

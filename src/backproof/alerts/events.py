@@ -31,6 +31,7 @@ from backproof.health import TargetHealth
 from backproof.state.activities import Activity
 from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
+from backproof.units import format_hours
 
 EventKind = Literal["firing", "resolved", "notice"]
 COVERED_CHECKS = frozenset({"rpo", "verify_streak"})
@@ -170,9 +171,9 @@ def _rpo_event(
     }
     if kind == "firing" and figures.last_backup is not None:
         context["last_backup"] = _run_context(figures.last_backup)
-    age_text = "unknown" if age is None else f"{age:.1f} h"
+    age_text = "unknown" if age is None else format_hours(age)
     titles = {
-        "firing": f"no valid dump of {target} for {age_text} (RPO {rules.rpo_hours:g} h)",
+        "firing": f"no valid dump of {target} for {age_text} (RPO {format_hours(rules.rpo_hours)})",
         "resolved": f"resolved: {target} has a valid dump again ({age_text} old)",
     }
     return AlertEvent(key, "no_valid_dump", target, kind, titles[kind], context)

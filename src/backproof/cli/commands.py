@@ -32,6 +32,7 @@ from backproof.jobs.report import run_report
 from backproof.jobs.restore import run_restore
 from backproof.jobs.run import run_chain
 from backproof.jobs.verify import run_verify
+from backproof.units import format_seconds
 
 TARGET_OPTION = click.option(
     "--target", "target", metavar="T", help="Target name (default: every target)."
@@ -207,7 +208,7 @@ def restore(
         target_name=target,
         destination_name=source,
     )
-    click.echo(f"backup {result.backup_id} restored in {result.duration_seconds:.2f} s")
+    click.echo(f"backup {result.backup_id} restored in {format_seconds(result.duration_seconds)}")
 
 
 @cli.command()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from backproof.clock import isoformat
+from collections.abc import Sequence
+
 from backproof.jobs.backup import BackupResult
 from backproof.jobs.cleanup import CleanupResult
 from backproof.jobs.health import HealthResult
@@ -10,23 +11,26 @@ from backproof.jobs.listing import ListedBackup
 from backproof.jobs.run import RunResult, StepOutcome
 from backproof.jobs.verify import VerifyResult, describe_proof
 from backproof.state.activities import Activity
+from backproof.units import format_duration_ms, format_seconds, format_size_bytes, format_time
 
 STATUS_MARKS = {"ok": "✓", "pending": "…", "warning": "!", "failing": "✗"}
 
 
-def human_bytes(size_bytes: float) -> str:
-    """Return ``1.5 MB`` style sizes (powers of 1000, as disks are sold)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(size_bytes) < 1000 or unit == "TB":
-            return f"{size_bytes:.0f} {unit}" if unit == "B" else f"{size_bytes:.1f} {unit}"
-        size_bytes /= 1000
-    return f"{size_bytes:.1f} TB"
+def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """Return rows under a header row, columns padded to their widest cell; the last one free."""
+    widths = [max(len(row[index]) for row in [header, *rows]) for index in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]
+        ).rstrip()
+        for row in [header, *rows]
+    )
 
 
 def render_backup(result: BackupResult) -> str:
     """Return the summary of a backup."""
     lines = [
-        f"backup {result.backup_id} of {result.target}: {human_bytes(result.size_bytes)} "
+        f"backup {result.backup_id} of {result.target}: {format_size_bytes(result.size_bytes)} "
         f"on {', '.join(result.destinations)}"
     ]
     lines += [f"  not on {name}: {error}" for name, error in result.failed_destinations.items()]
@@ -52,7 +56,7 @@ def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
     return (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
-        f"{result.restore_duration_seconds:.2f} s; " + ", ".join(describe_proof(result))
+        f"{format_seconds(result.restore_duration_seconds)}; " + ", ".join(describe_proof(result))
     )
 
 
@@ -69,30 +73,46 @@ def render_health(result: HealthResult) -> str:
 
 
 def render_list(backups: list[ListedBackup]) -> str:
-    """Return one line per backup, newest first."""
+    """Return a table of the backups, newest first, each with its latest proof."""
     if not backups:
         return "no committed backups"
-    lines = []
-    for item in backups:
-        verified = f"verified {isoformat(item.verified_at)}" if item.verified_at else "not verified"
-        lines.append(
-            f"{item.manifest.id}  {item.manifest.target}  "
-            f"{isoformat(item.manifest.created_at)}  {human_bytes(item.size_bytes):>9}  "
-            f"{verified}"
+    rows = [
+        (
+            item.manifest.id,
+            item.manifest.target,
+            format_time(item.manifest.created_at),
+            format_size_bytes(item.size_bytes),
+            _proof_text(item),
         )
-    return "\n".join(lines)
+        for item in backups
+    ]
+    return render_table(("ID", "TARGET", "CREATED", "SIZE", "LATEST PROOF"), rows)
+
+
+def _proof_text(item: ListedBackup) -> str:
+    if item.proof == "never":
+        return "never verified"
+    return f"{item.proof} {format_time(item.proof_at)}"
 
 
 def render_activities(activities: list[Activity]) -> str:
-    """Return one line per activity, newest first."""
+    """Return a table of the activities, newest first."""
     if not activities:
         return "no activities"
-    return "\n".join(
-        f"{activity.id:>6}  {isoformat(activity.started_at)}  {activity.job:<8} "
-        f"{activity.target or '-':<10} {activity.status:<8} "
-        f"{(activity.duration_ms or 0) / 1000:>8.2f}s  {activity.message or ''}"
+    rows = [
+        (
+            str(activity.id),
+            format_time(activity.started_at),
+            activity.job,
+            activity.target or "-",
+            activity.status,
+            format_duration_ms(activity.duration_ms),
+            " ".join((activity.message or "").split()),
+        )
         for activity in activities
-    )
+    ]
+    header = ("ID", "STARTED", "JOB", "TARGET", "STATUS", "DURATION", "MESSAGE")
+    return render_table(header, rows)
 
 
 def render_step(step: StepOutcome) -> str:

@@ -25,6 +25,7 @@ from backproof.sources.base import DumpInfo
 from backproof.sources.registry import open_source
 from backproof.state.records import BackupMeta
 from backproof.storage.base import Storage
+from backproof.units import format_size_bytes
 
 T = TypeVar("T")
 
@@ -215,7 +216,7 @@ def _describe(record: RunRecord[BackupMeta], result: BackupResult, manifest: Man
         notes=list(manifest.facts.warnings),
         table_rows=dict(manifest.facts.tables),
     )
-    record.message = f"backup {result.backup_id}: {result.size_bytes} bytes"
+    record.message = f"backup {result.backup_id}: {format_size_bytes(result.size_bytes)}"
     if result.is_partial:
         failed = "; ".join(f"{name}: {error}" for name, error in result.failed_destinations.items())
         record.message += f" (partial: not on {failed})"

@@ -11,6 +11,8 @@ from backproof.archive.manifest import Manifest
 from backproof.clock import isoformat
 from backproof.jobs.context import Context
 
+PROOF_RESULTS = {"success": "passed", "failed": "failed"}
+
 
 @dataclass(frozen=True)
 class ListedBackup:
@@ -20,6 +22,9 @@ class ListedBackup:
     destination: str
     size_bytes: int
     verified_at: datetime | None
+    proof: str = "never"
+    """The latest verify's result: ``passed``, ``failed`` or ``never``."""
+    proof_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the object of ``list --json``."""
@@ -32,6 +37,7 @@ class ListedBackup:
             "parts": [part.model_dump() for part in self.manifest.parts],
             "verified": self.verified_at is not None,
             "verified_at": isoformat(self.verified_at),
+            "proof": {"result": self.proof, "at": isoformat(self.proof_at)},
         }
 
 
@@ -48,11 +54,19 @@ def list_backups(
     listed: list[ListedBackup] = []
     for name in names:
         listing = scan_target(storage, name)
-        verified = context.activities.verified_backups(name, [m.id for m in listing.committed])
-        listed += [
-            ListedBackup(
-                manifest, storage.name, listing.sizes.get(manifest.id, 0), verified.get(manifest.id)
+        ids = [manifest.id for manifest in listing.committed]
+        verified = context.activities.verified_backups(name, ids)
+        proofs = context.activities.latest_proofs(name, ids)
+        for manifest in listing.committed:
+            status, proof_at = proofs.get(manifest.id, ("never", None))
+            listed.append(
+                ListedBackup(
+                    manifest,
+                    storage.name,
+                    listing.sizes.get(manifest.id, 0),
+                    verified.get(manifest.id),
+                    PROOF_RESULTS.get(status, status),
+                    proof_at,
+                )
             )
-            for manifest in listing.committed
-        ]
     return sorted(listed, key=lambda item: item.manifest.created_at, reverse=True)

@@ -18,6 +18,7 @@ from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_source
 from backproof.state.records import RestoreMeta
 from backproof.storage.base import Storage
+from backproof.units import format_seconds
 
 
 @dataclass
@@ -65,7 +66,7 @@ def run_restore(
             _restore_files(storage, manifest, files_folder, force, keys)
         duration = round(time.monotonic() - started, 3)
         record.meta.duration_seconds = duration
-        record.message = f"backup {manifest.id} restored in {duration:.2f} s"
+        record.message = f"backup {manifest.id} restored in {format_seconds(duration)}"
         return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
 
 

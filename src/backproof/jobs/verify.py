@@ -21,6 +21,7 @@ from backproof.sources.registry import engine_of, open_source
 from backproof.sources.sqlite import sqlite_url
 from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
+from backproof.units import format_seconds
 
 
 @dataclass
@@ -163,7 +164,7 @@ def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
     meta.dropped_leftovers = result.dropped_leftovers
     meta.depth, meta.digested_tables = result.depth, result.digested_tables
     record.message = (
-        f"backup {result.backup_id} restored in {result.restore_duration_seconds:.2f} s: "
+        f"backup {result.backup_id} restored in {format_seconds(result.restore_duration_seconds)}: "
         + ", ".join(describe_proof(result))
     )
 

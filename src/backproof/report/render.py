@@ -15,21 +15,22 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from backproof.clock import isoformat
 from backproof.health import Check, worst
 from backproof.masking import mask_text
 from backproof.report.model import ReportData, TargetReport
-from backproof.report.units import (
+from backproof.state.activities import Activity
+from backproof.state.records import BackupMeta, VerifyMeta
+from backproof.status import TargetFigures
+from backproof.units import (
     MISSING,
     format_duration_ms,
+    format_hours,
     format_number,
     format_percent,
     format_seconds,
     format_size_bytes,
+    format_time,
 )
-from backproof.state.activities import Activity
-from backproof.state.records import BackupMeta, VerifyMeta
-from backproof.status import TargetFigures
 
 TEMPLATE_NAME = "report.md.j2"
 MESSAGE_CELL_LIMIT = 300
@@ -105,7 +106,7 @@ def render_report(data: ReportData) -> str:
     template = _environment().get_template(TEMPLATE_NAME)
     statuses = [target.health.status for target in data.targets]
     return template.render(
-        generated_at=isoformat(data.generated_at),
+        generated_at=format_time(data.generated_at),
         version=data.version,
         status=worst(statuses) if statuses else "pending",
         targets=[build_target_view(target) for target in data.targets],
@@ -188,12 +189,16 @@ def _rate_text(rate: float | None, succeeded: int, total: int, window_days: int)
 
 
 def _age_text(hours: float | None, when_missing: str) -> str:
-    return when_missing if hours is None else f"{hours:.1f} h"
+    return when_missing if hours is None else format_hours(hours)
 
 
 def _with_unit(value: float | None, unit: str) -> str:
     if value is None:
         return MISSING
+    if unit == "h":
+        return format_hours(value)
+    if unit == "s":
+        return format_seconds(value)
     return f"{format_number(value)} {unit}".rstrip()
 
 
@@ -211,7 +216,7 @@ def _check_row(check: Check) -> CheckRow:
 def _backup_row(activity: Activity) -> BackupRow:
     return BackupRow(
         backup_id=_backup_id(activity),
-        started_at=isoformat(activity.started_at) or MISSING,
+        started_at=format_time(activity.started_at),
         size=format_size_bytes(BackupMeta.read(activity).size_bytes),
         duration=format_duration_ms(activity.duration_ms),
         result=activity.status,
@@ -222,7 +227,7 @@ def _backup_row(activity: Activity) -> BackupRow:
 def _verify_row(activity: Activity) -> VerifyRow:
     return VerifyRow(
         backup_id=_backup_id(activity),
-        started_at=isoformat(activity.started_at) or MISSING,
+        started_at=format_time(activity.started_at),
         restore_duration=format_seconds(VerifyMeta.read(activity).restore_duration_seconds),
         result=activity.status,
         message=_message_text(activity.message),

@@ -23,6 +23,7 @@ MARGIN_BOTTOM = 56
 TIME_TICKS = 5
 DURATION_TICKS = 4
 SECONDS_PER_DAY = 86_400
+SECONDS_PER_MINUTE = 60
 FONT = 'font-family="sans-serif" font-size="12"'
 LINE_COLOUR = "#1f6feb"
 AXIS_COLOUR = "#57606a"
@@ -115,6 +116,19 @@ def _duration_axis(frame: _Frame, step: float) -> list[str]:
     return lines
 
 
+def _time_label_format(step_seconds: float) -> str:
+    """Return the coarsest label that still tells neighbouring ticks apart.
+
+    Whole days between ticks keep date-only labels distinct; ticks minutes apart need the
+    minute, and ticks seconds apart the second (points a few minutes apart repeated labels).
+    """
+    if step_seconds >= SECONDS_PER_DAY:
+        return "%Y-%m-%d"
+    if step_seconds >= SECONDS_PER_MINUTE:
+        return "%m-%d %H:%M"
+    return "%H:%M:%S"
+
+
 def _time_axis(frame: _Frame, start: datetime, end: datetime) -> list[str]:
     bottom = HEIGHT - MARGIN_BOTTOM
     lines = [
@@ -123,9 +137,7 @@ def _time_axis(frame: _Frame, start: datetime, end: datetime) -> list[str]:
         f'<line x1="{MARGIN_LEFT}" y1="{MARGIN_TOP}" x2="{MARGIN_LEFT}" y2="{bottom}" '
         f'stroke="{AXIS_COLOUR}" stroke-width="1"/>',
     ]
-    # Whole days between ticks keep date-only labels distinct; shorter spans need the hour.
-    whole_days = frame.span_seconds >= (TIME_TICKS - 1) * SECONDS_PER_DAY
-    label_format = "%Y-%m-%d" if whole_days else "%m-%d %H:%M"
+    label_format = _time_label_format(frame.span_seconds / (TIME_TICKS - 1))
     ticks = 1 if frame.span_seconds == 0 else TIME_TICKS
     for index in range(ticks):
         moment = start + (end - start) * (index / max(1, ticks - 1))

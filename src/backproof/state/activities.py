@@ -212,6 +212,27 @@ class ActivityLog:
             rows = connection.execute(statement).all()
         return {str(row[0]): row[1] for row in rows}
 
+    def latest_proofs(
+        self, target: str, backup_ids: Iterable[str]
+    ) -> dict[str, tuple[str, datetime]]:
+        """Return, for each of ``backup_ids`` that a verify finished on, its last result and time.
+
+        The result is the verify's status (``success`` or ``failed``): a backup that passed once
+        and failed since shows the failure.
+        """
+        ids = list(backup_ids)
+        if not ids:
+            return {}
+        statement = (
+            sa.select(table.c.backup_id, table.c.status, table.c.finished_at)
+            .where(*_conditions("verify", target, ["success", "failed"], None, None))
+            .where(table.c.backup_id.in_(ids), table.c.finished_at.is_not(None))
+            .order_by(table.c.finished_at, table.c.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return {str(row[0]): (str(row[1]), row[2]) for row in rows}
+
     def mark_stale(self, stale_after: timedelta) -> list[Activity]:
         """Fail ``running`` rows whose process is gone; return them.
 

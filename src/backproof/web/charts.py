@@ -12,7 +12,7 @@ from typing import Protocol
 from markupsafe import Markup, escape
 
 from backproof.report.trend import nice_step
-from backproof.report.units import format_seconds, format_size_bytes
+from backproof.units import format_seconds, format_size_bytes
 
 WIDTH = 560
 HEIGHT = 200

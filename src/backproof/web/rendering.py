@@ -13,36 +13,25 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from backproof import __version__
-from backproof.report.units import (
+from backproof.units import (
     format_duration_ms,
+    format_hours,
     format_number,
     format_seconds,
     format_size_bytes,
+    format_time,
 )
 from backproof.web.charts import render_line_chart
 from backproof.web.session import SESSION_COOKIE, SESSION_LIFETIME, Session
-
-UTC_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 def time_tag(value: str | None, missing: str = "—") -> Markup:
     """Return ``<time>`` for an ISO time: UTC text that the script shows in local time."""
     if not value:
         return escape(missing)
-    shown = datetime.fromisoformat(value).strftime(UTC_FORMAT)
+    shown = format_time(datetime.fromisoformat(value))
     tag = f'<time datetime="{escape(value)}" title="{shown}">{shown}</time>'
     return Markup(tag)  # noqa: S704 (the only outside text, ``value``, is escaped)
-
-
-def format_hours(hours: float | None) -> str:
-    """Return an age in hours for people: ``40 min``, ``5.2 h``, ``3.1 days``."""
-    if hours is None:
-        return "—"
-    if hours < 1:
-        return f"{round(hours * 60)} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
 
 
 CHECK_UNITS = {

@@ -143,10 +143,10 @@ def test_stale_dump_alerts_on_health_and_resolves_on_the_next_backup(
     result = run_health(alerting)
 
     assert result.status == "failing"
-    assert headlines(webhook) == ["[OPS] no valid dump of crm for 25.0 h (RPO 24 h)"]
+    assert headlines(webhook) == ["[OPS] no valid dump of crm for 25 h (RPO 24 h)"]
     clock.advance()
     run_backup(alerting)
-    assert headlines(webhook)[-1] == "[OPS] resolved: crm has a valid dump again (0.0 h old)"
+    assert headlines(webhook)[-1] == "[OPS] resolved: crm has a valid dump again (0.00 s old)"
 
 
 def test_database_password_never_reaches_the_message(

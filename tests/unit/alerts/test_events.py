@@ -172,7 +172,7 @@ def test_stale_newest_backup_fires_no_valid_dump() -> None:
     (event,) = events_of(figures(newest_backup=old, last_backup=old))
 
     assert (event.key, event.kind) == ("no_valid_dump:crm", "firing")
-    assert event.title == "no valid dump of crm for 30.0 h (RPO 24 h)"
+    assert event.title == "no valid dump of crm for 30 h (RPO 24 h)"
     assert event.context["age_hours"] == 30.0
 
 
@@ -186,7 +186,7 @@ def test_fresh_backup_resolves_no_valid_dump() -> None:
     previous = {event_key("no_valid_dump", "crm"): AlertMemory(True)}
     (event,) = events_of(figures(), previous)
     assert event.kind == "resolved"
-    assert event.title == "resolved: crm has a valid dump again (1.0 h old)"
+    assert event.title == "resolved: crm has a valid dump again (1 h old)"
 
 
 def test_target_without_any_backup_fires_no_rpo_alert() -> None:

@@ -68,6 +68,18 @@ def test_render_trend_svg_labels_hours_when_the_span_is_short() -> None:
     assert "11-20 07:00" in labels
 
 
+@pytest.mark.parametrize(
+    "span", [timedelta(minutes=2), timedelta(minutes=8), timedelta(hours=6), timedelta(days=6)]
+)
+def test_render_trend_svg_time_labels_never_repeat_whatever_the_span(span: timedelta) -> None:
+    points = [(START, 5.0), (START + span, 6.0)]
+    labels = texts(render_trend_svg(points, "crm"))
+    ticks = [label for label in labels if label[:1].isdigit() and not label.endswith(" s")]
+
+    assert len(ticks) == 5
+    assert len(set(ticks)) == 5
+
+
 def test_render_trend_svg_keeps_points_inside_the_plot_area() -> None:
     svg = render_trend_svg(WEEK, "crm")
     for _, y in polyline_points(svg):
