@@ -24,8 +24,8 @@ def test_overview_page_shows_each_target_with_its_newest_backup_and_proof(
     assert response.headers["content-type"].startswith("text/html")
     assert '<a href="/targets/crm">crm</a>' in response.text
     assert f"/targets/crm/backups/{backup_id}" in response.text
-    assert "2.0 KiB on local, offsite" in response.text
-    assert "green: newest backup 5.0 h old" in response.text
+    assert "2.0 kB on local, offsite" in response.text
+    assert "green: newest backup 4 h 59 min old" in response.text
 
 
 def test_overview_json_is_what_the_page_shows(web_context: Context, clock: SteppingClock) -> None:
@@ -156,7 +156,7 @@ def test_times_are_marked_for_the_browser_in_utc(
     text = SessionClient(create_app(web_context)).get("/").text
 
     assert re.search(
-        r'<time datetime="2026-11-26T01:00:30\+00:00" title="2026-11-26 01:00 UTC">', text
+        r'<time datetime="2026-11-26T01:00:30\+00:00" title="2026-11-26 01:00:30 UTC">', text
     )
 
 
