@@ -46,6 +46,7 @@ def recorded_run(context: Context, meta: MetaT, target: str | None) -> Iterator[
             job,
             lock_name,
             context.settings.state.lock_wait_seconds,
+            context.activities.engine,
         ):
             context.activities.mark_abandoned(job, target)
             record = RunRecord(context.activities.start(job, target), meta)
@@ -68,7 +69,8 @@ def _finished_in_any_case(context: Context, record: RunRecord[MetaT]) -> Iterato
     except BackproofError as exc:
         message = str(exc)
         raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # SystemExit: a worker of the fleet whose grace period ran out (billiard's SIGTERM).
         message = "interrupted (SIGINT or SIGTERM)"
         raise
     except Exception as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from backproof.clock import isoformat, utc_now
 from backproof.config.models import mask_url
 from backproof.process.liveness import is_process_alive
+from backproof.state.locks import is_server_state
 from backproof.state.records import ActivityMeta
 from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
@@ -253,15 +254,15 @@ class ActivityLog:
         """Fail this host's ``running`` rows of ``job`` on ``target``; return them.
 
         Called while holding the run lock of ``job`` on ``target``: none of those rows can still
-        be running, even when their pid now names another process (after a reboot, say).
+        be running, even when their pid now names another process (after a reboot, say). With a
+        server state database the lock is the server's and shared by every host, so the rows of
+        every host are abandoned (a worker killed on another host).
         """
         same_target = table.c.target.is_(None) if target is None else table.c.target == target
-        statement = sa.select(table).where(
-            table.c.job == job,
-            same_target,
-            table.c.status == "running",
-            table.c.host == self.host,
-        )
+        conditions = [table.c.job == job, same_target, table.c.status == "running"]
+        if not is_server_state(self.engine):
+            conditions.append(table.c.host == self.host)
+        statement = sa.select(table).where(*conditions)
         with self.engine.connect() as connection:
             rows = [_to_activity(row) for row in connection.execute(statement)]
         message = "stale: the run ended without finishing this row (killed or crashed)"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-import pymysql
 import pytest
 import sqlalchemy as sa
+from state_servers import mariadb_database, postgresql_database
 
 from backproof.config.models import Settings
 from backproof.jobs.backup import run_backup
@@ -21,40 +19,6 @@ from backproof.state.activities import ActivityLog
 from backproof.state.database import create_state_engine
 
 NOW = datetime(2026, 11, 26, 1, 0, 0, 123456, tzinfo=UTC)
-POSTGRESQL = "postgresql://postgres@127.0.0.1:5432"
-MARIADB = "mysql://root@127.0.0.1:3306"
-
-
-def postgresql_database() -> Iterator[str]:
-    """Yield the URL of a fresh PostgreSQL database, dropped afterwards."""
-    name = f"bp_test_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(f"{POSTGRESQL}/postgres", autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not running on 127.0.0.1:5432 (scripts/ensure-services.sh): {exc}"
-        )
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        yield f"{POSTGRESQL}/{name}"
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-
-
-def mariadb_database() -> Iterator[str]:
-    """Yield the URL of a fresh MariaDB database, dropped afterwards."""
-    name = f"bp_test_{secrets.token_hex(4)}"
-    try:
-        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
-    except pymysql.MySQLError as exc:
-        pytest.fail(f"MariaDB is not running on 127.0.0.1:3306 (scripts/ensure-services.sh): {exc}")
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        yield f"{MARIADB}/{name}"
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE `{name}`")
-    finally:
-        admin.close()
 
 
 @pytest.fixture(params=["postgresql", "mariadb"])
