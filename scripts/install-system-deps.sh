@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to, once: the dump tools and clients of
-# PostgreSQL and MariaDB, zstd for the raw-pipe benchmarks, Prometheus and its pushgateway.
+# PostgreSQL and MariaDB, zstd for the raw-pipe benchmarks, Prometheus and its pushgateway,
+# redis-server (the fleet tests run a broker of their own, to stop and restart it).
 set -euo pipefail
-packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway)
+packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

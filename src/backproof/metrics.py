@@ -92,6 +92,14 @@ class OpsCollector(Collector):
                 status.add_metric([verdict.target, name], 1.0 if verdict.status == name else 0.0)
         yield status
         yield from collect_service_metrics(self.context, self.prefix, health.figures)
+        if self.context.settings.queue.broker_url is not None:
+            # The fleet (issue 15): imported only when configured; reads no more rows per scrape
+            # than there are unfinished jobs and live workers.
+            from backproof.fleet.observe import collect_fleet_metrics  # noqa: PLC0415
+            from backproof.state.queue import JobQueueLog  # noqa: PLC0415
+
+            log = JobQueueLog(self.context.activities.engine)
+            yield from collect_fleet_metrics(log, self.prefix, self.context.clock())
 
 
 def build_registry(context: Context) -> CollectorRegistry:

@@ -88,6 +88,7 @@ def destination_lookup(settings: Settings, name: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code."""
     import backproof.cli.alert_commands  # noqa: PLC0415 - registers alert (issue 5)
+    import backproof.cli.fleet_commands  # noqa: PLC0415 - registers worker and submit (issue 15)
     import backproof.cli.service_commands  # noqa: F401, PLC0415 - registers serve
     from backproof.cli import commands  # noqa: F401, PLC0415 - registers the commands
 

@@ -280,6 +280,43 @@ class ScheduleSettings(Section):
     )
 
 
+class QueueSettings(Section):
+    """The fleet (issue 15): jobs sent to Celery workers instead of run in-process."""
+
+    broker_url: SecretStr | None = Field(
+        None, description="Celery broker (redis://… or amqp://…); none: jobs run in-process"
+    )
+    backup_queue: str = Field(
+        "backproof", pattern=r"^[A-Za-z0-9_.-]+$", description="queue of backup and cleanup"
+    )
+    verify_queue: str = Field(
+        "backproof", pattern=r"^[A-Za-z0-9_.-]+$", description="queue of verify"
+    )
+    report_queue: str = Field(
+        "backproof", pattern=r"^[A-Za-z0-9_.-]+$", description="queue of report and health"
+    )
+    verifies_per_server: int = Field(
+        2, ge=1, le=64, description="verifies at once on one verify server, over all workers"
+    )
+    visibility_timeout_seconds: float = Field(
+        43200.0,
+        ge=10,
+        description="Redis: a job not acknowledged in this time is delivered again; "
+        "longer than the longest job",
+    )
+    heartbeat_seconds: float = Field(10.0, gt=0, description="how often a worker says it lives")
+    shutdown_grace_seconds: float = Field(
+        60.0, ge=0, description="on SIGTERM, how long a worker's running job may finish"
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            check_url_scheme(url.get_secret_value(), ("redis", "rediss", "amqp", "amqps"))
+        return url
+
+
 class Settings(Section):
     """The whole configuration."""
 
@@ -295,6 +332,16 @@ class Settings(Section):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+
+    @model_validator(mode="after")
+    def _check_queue_state(self) -> Settings:
+        if self.queue.broker_url is not None and self.state.url.startswith("sqlite"):
+            raise ValueError(
+                "[queue] needs a state database every worker shares: set state.url to "
+                "postgresql://… or mysql://… (SQLite is private to one host)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_unique_names(self) -> Settings:

@@ -75,32 +75,40 @@ def run_chain(
     return result
 
 
+# The chain, in order: each job's call, and whether it still runs after a failed backup. The
+# report covers every target, so that one target's run never drops the others.
+CHAIN: tuple[tuple[str, Callable[[Context, str], Any], bool], ...] = (
+    ("backup", run_backup, False),
+    ("cleanup", run_cleanup, False),
+    ("verify", run_verify, False),
+    ("report", lambda context, _target: run_report(context), True),
+    ("health", run_health, True),
+)
+CHAIN_JOBS = tuple(job for job, _call, _after in CHAIN)
+
+
+def run_chain_step(
+    context: Context, job: str, target: str, backup_failed: bool = False
+) -> StepOutcome:
+    """Run one job of the chain for ``target`` (skipped when it must not run after a failed
+    backup); a worker of the fleet runs the chain one step at a time through this."""
+    _job, call, runs_after_failed_backup = next(step for step in CHAIN if step[0] == job)
+    if backup_failed and not runs_after_failed_backup:
+        return StepOutcome(job, skipped_because="the backup failed")
+    try:
+        return StepOutcome(job, result=call(context, target))
+    except BackproofError as exc:
+        return StepOutcome(job, error=exc)
+
+
 def _run_steps(
     context: Context, target: str, result: RunResult, should_stop: Callable[[], bool] | None
 ) -> None:
-    steps: list[tuple[str, Callable[[], Any], bool]] = [
-        ("backup", lambda: run_backup(context, target), False),
-        ("cleanup", lambda: run_cleanup(context, target), False),
-        ("verify", lambda: run_verify(context, target), False),
-        # The report covers every target, so that one target's run never drops the others.
-        ("report", lambda: run_report(context), True),
-        ("health", lambda: run_health(context, target), True),
-    ]
     backup_failed = False
-    for job, call, runs_after_failed_backup in steps:
+    for job in CHAIN_JOBS:
         if should_stop is not None and should_stop():
             result.steps.append(StepOutcome(job, skipped_because="the service is stopping"))
             continue
-        if backup_failed and not runs_after_failed_backup:
-            result.steps.append(StepOutcome(job, skipped_because="the backup failed"))
-            continue
-        outcome = _run_step(job, call)
+        outcome = run_chain_step(context, job, target, backup_failed)
         result.steps.append(outcome)
         backup_failed = backup_failed or (job == "backup" and not outcome.succeeded)
-
-
-def _run_step(job: str, call: Callable[[], Any]) -> StepOutcome:
-    try:
-        return StepOutcome(job, result=call())
-    except BackproofError as exc:
-        return StepOutcome(job, error=exc)

@@ -98,3 +98,41 @@ ops_alerts = Table(
     Column("version", Integer(), nullable=False),
     Index("ix_ops_alerts_target", "target"),
 )
+
+
+# --- the fleet (issue 15): jobs sent to Celery workers, and the workers' heartbeats ---
+QUEUE_STATUSES = ("queued", "running", "success", "failed")
+
+ops_queue = Table(
+    "ops_queue",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("job", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    # "<job>:<target>" while queued or running, NULL once finished: a unique index keeps a target
+    # from queueing the same job twice (every engine allows many NULLs in a unique index).
+    Column("pending_key", String(128), nullable=True, unique=True),
+    Column("step", String(32), nullable=True),
+    Column("worker", String(255), nullable=True),
+    Column("queued_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("exit_code", Integer(), nullable=True),
+    Column("result", JSON(), nullable=True),
+    Index("ix_ops_queue_status", "status"),
+    Index("ix_ops_queue_queued_at", "queued_at"),
+)
+
+ops_workers = Table(
+    "ops_workers",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("queues", String(255), nullable=False),
+    Column("concurrency", Integer(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime(), nullable=True),
+)

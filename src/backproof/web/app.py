@@ -22,7 +22,9 @@ from backproof import __version__
 from backproof.config.models import mask_url
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
+from backproof.fleet.observe import QueueDocument, build_queue_document
 from backproof.metrics import render_metrics
+from backproof.state.queue import JobQueueLog
 from backproof.web.access import Access, LoginRequiredError
 from backproof.web.api import ActionSubmitter, build_api
 from backproof.web.documents import Documents
@@ -103,6 +105,18 @@ def create_app(
     def status() -> StatusDocument:
         next_runs = schedule.next_run_times() if schedule is not None else {}
         return build_status_document(assess_health(context), context.clock(), next_runs)
+
+    @app.get(
+        "/api/queue",
+        dependencies=guard,
+        response_model=QueueDocument,
+        responses=UNAUTHORIZED_RESPONSE,
+        summary="Jobs queued and running on the fleet's workers, and the workers (issue 15)",
+    )
+    def queue() -> QueueDocument:
+        configured = context.settings.queue.broker_url is not None
+        log = JobQueueLog(context.activities.engine) if configured else None
+        return build_queue_document(log)
 
     add_dashboard(app, Documents(context, schedule, jobs), access, actions)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _state_unavailable)

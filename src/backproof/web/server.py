@@ -23,7 +23,7 @@ import uvicorn
 
 from backproof.errors import OperationError
 from backproof.jobs.context import Context
-from backproof.scheduler.loop import ChainScheduler
+from backproof.scheduler.loop import ChainRunner, ChainScheduler, run_daily_chain
 from backproof.scheduler.plan import build_trigger
 from backproof.scheduler.startup import clean_up_at_startup
 from backproof.state.activities import Activity
@@ -59,7 +59,7 @@ def run_service(
     previous_handlers = _stop_on_signals(stop)
     try:
         clean_up_at_startup(context)
-        scheduler = ChainScheduler(context)
+        scheduler = ChainScheduler(context, _chain_runner(context))
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(context, scheduler, scheduler, scheduler.actions),
@@ -74,6 +74,15 @@ def run_service(
     finally:
         for signal_number, handler in previous_handlers.items():
             signal.signal(signal_number, handler)
+
+
+def _chain_runner(context: Context) -> ChainRunner:
+    """Run each due chain here, or send it to the fleet's workers when ``[queue]`` is set."""
+    if context.settings.queue.broker_url is None:
+        return run_daily_chain
+    from backproof.fleet.submit import queue_daily_chain  # noqa: PLC0415 - loads Celery
+
+    return queue_daily_chain
 
 
 def _serve_until_stopped(

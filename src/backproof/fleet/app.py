@@ -1,0 +1,76 @@
+"""The Celery application of the fleet, built from ``[queue]``.
+
+Settings chosen for jobs that must not be lost or doubled: a task is acknowledged only after it
+ran (``task_acks_late``) and is given back to the broker when the worker process running it dies
+(``task_reject_on_worker_lost``), so a worker killed with SIGKILL mid-backup has its job
+delivered again; each worker process takes one task at a time (prefetch 1), so a long verify
+never holds a backup hostage; Redis's visibility timeout is longer than the longest job. Results
+are not stored by Celery: each step writes its outcome to the shared state database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from backproof.config.models import QueueSettings
+
+STEP_TASK = "backproof.step"
+BROKER_CONNECT_TIMEOUT_SECONDS = 4.0
+
+
+def build_celery(queue: QueueSettings) -> Celery:
+    """Return a Celery application on the configured broker (``broker_url`` must be set)."""
+    if queue.broker_url is None:
+        raise ValueError("build_celery needs [queue] broker_url")
+    app = Celery("backproof", set_as_current=False)
+    app.conf.update(
+        broker_url=queue.broker_url.get_secret_value(),
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,
+        broker_transport_options=_transport_options(queue),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=queue.backup_queue,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+    )
+    return app
+
+
+def queue_of(queue: QueueSettings, job: str) -> str:
+    """Return the queue a job of this name is sent to."""
+    if job == "verify":
+        return queue.verify_queue
+    if job in ("report", "health"):
+        return queue.report_queue
+    return queue.backup_queue
+
+
+def all_queues(queue: QueueSettings) -> list[str]:
+    """Return every configured queue, once each."""
+    return sorted({queue.backup_queue, queue.verify_queue, queue.report_queue})
+
+
+def _transport_options(queue: QueueSettings) -> dict[str, Any]:
+    return {
+        "visibility_timeout": queue.visibility_timeout_seconds,
+        # Redis: how often a worker looks for jobs whose worker died (past the visibility
+        # timeout) and delivers them again; kombu's default looks only every ~100 s.
+        "unacked_restore_interval": min(60.0, max(1.0, queue.visibility_timeout_seconds / 4)),
+        "unacked_restore_throttle": 1,
+        # Publishing gives up after a few quick tries, so that `submit` with the broker down
+        # fails in seconds with one line instead of hanging.
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 1,
+    }
