@@ -139,18 +139,22 @@ def test_a_queue_with_a_sqlite_state_database_is_a_config_error(tmp_path: Path) 
     assert "[queue] needs a state database every worker shares" in done.stderr
 
 
-def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
-    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
-) -> None:
+def _backup_running_on_w1(
+    tmp_path: Path,
+    state_db: StateDatabase,
+    redis_broker: RedisBroker,
+    workers: Workers,
+    queue_extra: str,
+) -> Path:
+    """Start worker w1, submit a backup of 160 MB of random files and return the config once
+    the backup is running."""
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     with (uploads / "large.bin").open("wb") as large:
         for _ in range(40):
             large.write(os.urandom(4 * 1024 * 1024))
     target = make_sqlite_target(tmp_path, "big") + f'files = ["{uploads}"]\n'
-    config = write_config(
-        tmp_path, state_db.url, redis_broker.url, [target], "visibility_timeout_seconds = 10\n"
-    )
+    config = write_config(tmp_path, state_db.url, redis_broker.url, [target], queue_extra)
     workers.start("w1", "--concurrency", "1")
     workers.wait_ready(state_db, 1)
     assert run_backproof("--config", str(config), "submit", "backup", cwd=tmp_path).returncode == 0
@@ -159,6 +163,15 @@ def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
             "SELECT id FROM ops_activities WHERE job = 'backup' AND status = 'running'"
         ),
         "the backup",
+    )
+    return config
+
+
+def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
+    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
+) -> None:
+    config = _backup_running_on_w1(
+        tmp_path, state_db, redis_broker, workers, "visibility_timeout_seconds = 10\n"
     )
 
     workers.kill("w1", signal.SIGKILL)
@@ -182,23 +195,8 @@ def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
 def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_it(
     tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
 ) -> None:
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    with (uploads / "large.bin").open("wb") as large:
-        for _ in range(40):
-            large.write(os.urandom(4 * 1024 * 1024))
-    target = make_sqlite_target(tmp_path, "big") + f'files = ["{uploads}"]\n'
-    config = write_config(
-        tmp_path, state_db.url, redis_broker.url, [target], "shutdown_grace_seconds = 0.2\n"
-    )
-    workers.start("w1", "--concurrency", "1")
-    workers.wait_ready(state_db, 1)
-    assert run_backproof("--config", str(config), "submit", "backup", cwd=tmp_path).returncode == 0
-    wait_until(
-        lambda: state_db.rows(
-            "SELECT id FROM ops_activities WHERE job = 'backup' AND status = 'running'"
-        ),
-        "the backup",
+    config = _backup_running_on_w1(
+        tmp_path, state_db, redis_broker, workers, "shutdown_grace_seconds = 0.2\n"
     )
 
     workers.processes["w1"].send_signal(signal.SIGTERM)
