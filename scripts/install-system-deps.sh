@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to, once: the dump tools and clients of
 # PostgreSQL and MariaDB, zstd for the raw-pipe benchmarks, Prometheus and its pushgateway,
-# redis-server (the fleet tests run a broker of their own, to stop and restart it).
+# redis-server (the fleet tests run a broker of their own, to stop and restart it), and Chromium
+# for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
 set -euo pipefail
-packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server)
+packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -81,6 +81,7 @@ async function submitAction(event) {
   }
   const action = await response.json();
   output.textContent = describe(action);
+  output.dataset.state = action.state;
   follow(action.id, output, button);
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from backproof.clock import isoformat
 from backproof.state.activities import Activity, ActivityLog
@@ -46,6 +46,12 @@ class ActivityFilters(BaseModel):
     status: str | None = None
     period: str = "all"
     before_id: int | None = None
+
+    @field_validator("job", "target", "status", mode="before")
+    @classmethod
+    def _empty_is_any(cls, value: object) -> object:
+        """Read an empty choice (the filter form's "any") as no filter."""
+        return None if value == "" else value
 
 
 class ActivityPage(BaseModel):
