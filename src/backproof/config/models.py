@@ -55,6 +55,33 @@ class StateSettings(Section):
         return check_url_scheme(url, DATABASE_SCHEMES)
 
 
+BACKUP_TIME_PLACEHOLDER = "{backup_time}"
+
+
+class ApplicationCheck(Section):
+    """A query run on every restored copy (``[[targets.checks]]``); its first value must match
+    ``expect``, or lie within ``at_least`` / ``at_most``."""
+
+    name: str = Field(min_length=1, max_length=200, description="what the check proves")
+    sql: str = Field(
+        min_length=1,
+        description="a read-only query: the first column of its first row is the value; "
+        f"`{BACKUP_TIME_PLACEHOLDER}` becomes the backup's UTC time as a quoted literal",
+    )
+    expect: int | float | str | None = Field(None, description="the value must equal this")
+    at_least: float | None = Field(None, description="the value must be a number >= this")
+    at_most: float | None = Field(None, description="the value must be a number <= this")
+    timeout_seconds: float = Field(30.0, gt=0, le=3600, description="the query is cancelled after")
+
+    @model_validator(mode="after")
+    def _check_expectation(self) -> ApplicationCheck:
+        if self.expect is None and self.at_least is None and self.at_most is None:
+            raise ValueError("a check needs `expect`, `at_least` or `at_most`")
+        if self.expect is not None and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("set `expect`, or `at_least`/`at_most`, not both")
+        return self
+
+
 class TargetSettings(Section):
     """One application's data to protect."""
 
@@ -72,6 +99,14 @@ class TargetSettings(Section):
     sample_rows: int = Field(100, ge=1, le=100_000, description="rows sampled per key table")
     compression: Literal["zstd", "gzip"] = Field("zstd", description="compression of the parts")
     compression_level: int | None = Field(None, ge=1, le=19, description="default: zstd 3, gzip 6")
+    integrity_checks: bool = Field(
+        True,
+        description="run the database's own checks on the restored copy (amcheck, CHECK TABLE, "
+        "integrity_check); off only for very large databases",
+    )
+    checks: list[ApplicationCheck] = Field(
+        default_factory=list, description="application checks run on every restored copy"
+    )
 
     @field_validator("database")
     @classmethod
@@ -150,6 +185,15 @@ class VerifySettings(Section):
         "default: the source's server; for SQLite a private folder beside the state's locks",
     )
     keep_failed: bool = Field(False, description="keep a temporary database that failed checks")
+    heapallindexed_max_mb: float = Field(
+        1024.0,
+        ge=0,
+        description="PostgreSQL: amcheck also proves every row of tables up to this size is "
+        "in each of their indexes (heapallindexed); 0: never",
+    )
+    reprove_days: int = Field(
+        30, ge=1, le=3660, description="every kept backup is proved again within this many days"
+    )
     # -- server engines (issue 6): the verify user's password, never in the URL or argv --
     password_env: str | None = Field(
         None, description="environment variable holding the password of verify.url"

@@ -15,6 +15,12 @@ from backproof.config.secrets import database_password, read_secret
 from backproof.errors import RestoreError, VerificationError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import RunRecord, recorded_run
+from backproof.jobs.proving import (
+    ProofOutcome,
+    describe_checks,
+    describe_integrity,
+    prove_restored_copy,
+)
 from backproof.sources.base import DatabaseSource, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
@@ -38,6 +44,7 @@ class VerifyResult:
     files: int = 0
     dropped_leftovers: list[str] = field(default_factory=list)
     digested_tables: int = 0
+    proof: ProofOutcome = field(default_factory=ProofOutcome)
 
     @property
     def depth(self) -> str:
@@ -70,7 +77,7 @@ def run_verify(
         record.meta.authentication = check_backup(storage, manifest, keys)
         result = VerifyResult(manifest.id, target.name, storage.name, 0.0, 0, 0, 0)
         if manifest.part("db") is not None:
-            _verify_database(context, storage, manifest, result, keys)
+            _verify_database(context, storage, manifest, result, keys, record)
         if manifest.part("files") is not None:
             _verify_files(storage, manifest, result, keys)
         _describe(record, result)
@@ -78,7 +85,12 @@ def run_verify(
 
 
 def _verify_database(
-    context: Context, storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
+    context: Context,
+    storage: Storage,
+    manifest: Manifest,
+    result: VerifyResult,
+    keys: ReadingKeys,
+    record: RunRecord[VerifyMeta],
 ) -> None:
     source = _scratch_source(context, manifest)
     server_url = scratch_server(context, source.engine)
@@ -100,6 +112,14 @@ def _verify_database(
         if differences:
             raise VerificationError(
                 f"backup {manifest.id} restores differently: {summarize(differences)}"
+            )
+        target = context.settings.target(manifest.target)
+        proof = prove_restored_copy(source, scratch_url, manifest, target, context.settings.verify)
+        result.proof = proof
+        _describe_proof(record.meta, proof)
+        if proof.failures():
+            raise VerificationError(
+                f"backup {manifest.id} restored but fails its checks: {summarize(proof.failures())}"
             )
         passed = True
     finally:
@@ -179,6 +199,17 @@ def describe_proof(result: VerifyResult) -> list[str]:
             f"{result.tables} tables, {result.rows:,} rows and {result.sampled_rows} sampled "
             "rows match (no table digests in this backup)"
         )
+    phrases += describe_integrity(result.proof.integrity)
+    phrases += describe_checks(result.proof.checks)
     if result.files:
         phrases.append(f"files identical ({result.files:,} files)")
     return phrases
+
+
+def _describe_proof(meta: VerifyMeta, proof: ProofOutcome) -> None:
+    if proof.integrity is not None:
+        meta.integrity_checked = proof.integrity.checked
+        meta.integrity_what = proof.integrity.what
+        meta.integrity_skipped = proof.integrity.skipped or None
+    if proof.checks:
+        meta.application_checks = proof.checks

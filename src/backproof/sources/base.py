@@ -8,7 +8,7 @@ verify; and it makes and drops the temporary ``verify_…`` databases, marked as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from backproof.archive.manifest import Facts, SourceInfo
@@ -25,6 +25,17 @@ class DumpInfo:
     extension: str
     source: SourceInfo
     facts: Facts
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """What the database's own checks said of a restored copy: how many of ``what`` they
+    checked, one line per problem, and why nothing was checked when ``skipped``."""
+
+    checked: int
+    what: str
+    problems: list[str] = field(default_factory=list)
+    skipped: str = ""
 
 
 class DatabaseSource(Protocol):
@@ -48,6 +59,15 @@ class DatabaseSource(Protocol):
     def inspect(self, url: str, expected: Facts) -> Facts:
         """Return the facts of the database at ``url``: tables, row counts, objects, and the
         checksums of the rows that ``expected`` sampled (looked up by their keys)."""
+        ...
+
+    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run the engine's own integrity checks on the restored database at ``url``."""
+        ...
+
+    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of a read-only query on the database at ``url`` (None when
+        it has no row). Raises SourceError when it fails or runs out of time."""
         ...
 
     def is_empty(self, url: str) -> bool:

@@ -26,7 +26,8 @@ from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
-from backproof.sources.base import DumpInfo, missing_key_tables
+from backproof.sources import mysql_checks
+from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
 from backproof.sources.mysql_definers import DefinerStripper
 from backproof.sources.mysql_digests import DIGEST_METHOD
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
@@ -186,6 +187,17 @@ class MysqlSource:
         counts = {name: rows for name, rows in scanner.tables.items() if name in facts.tables}
         digests, _warnings = scanner.digests.result(counts)
         return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
+
+    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run ``CHECK TABLE`` on every base table of the database at ``url``."""
+        target = parse_server_url(url)
+        return mysql_checks.check_tables(target, self.password, self._database_of(target))
+
+    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of ``sql``, run in a read-only transaction with a time limit."""
+        target = parse_server_url(url)
+        database = self._database_of(target)
+        return mysql_checks.query_value(target, self.password, database, sql, timeout_seconds)
 
     def is_empty(self, url: str) -> bool:
         """Return True when the database is missing or has no tables or views."""

@@ -26,7 +26,8 @@ from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
-from backproof.sources.base import DumpInfo, missing_key_tables
+from backproof.sources import postgresql_checks
+from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
 from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
 from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
@@ -180,6 +181,20 @@ class PostgresqlSource:
             return facts
         digests = digest_database(target, self.password, target.database or "")
         return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
+
+    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run amcheck's ``bt_index_check`` on every B-tree index of the database at ``url``."""
+        target = self._server_of(url)
+        try:
+            return postgresql_checks.check_indexes(target, self.password, heapallindexed_max_bytes)
+        except psycopg.Error as exc:
+            raise translate(exc, f"cannot check the indexes of {target.label}") from exc
+
+    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of ``sql``, run read-only with a statement timeout."""
+        return postgresql_checks.query_value(
+            self._server_of(url), self.password, sql, timeout_seconds
+        )
 
     def is_empty(self, url: str) -> bool:
         """Return True when the database is missing or holds no tables, views or sequences."""

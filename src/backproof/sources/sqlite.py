@@ -24,7 +24,8 @@ from backproof.archive.manifest import Facts, SampledRows, SourceInfo
 from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.privacy import make_private_dir, open_private_file
-from backproof.sources.base import SCRATCH_PREFIX, DumpInfo, missing_key_tables
+from backproof.sources import sqlite_checks
+from backproof.sources.base import SCRATCH_PREFIX, DumpInfo, IntegrityReport, missing_key_tables
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
 
@@ -140,6 +141,24 @@ class SqliteSource:
     def inspect(self, url: str, expected: Facts) -> Facts:
         """Read the facts of the database at ``url``, sampling the rows ``expected`` sampled."""
         return read_facts(sqlite_path(url), list(expected.samples), 0, expected)
+
+    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run ``integrity_check`` and ``foreign_key_check`` on the file of ``url``."""
+        path = sqlite_path(url)
+        try:
+            with connect(path, read_only=True, immutable=True) as connection:
+                return sqlite_checks.check_database(connection)
+        except sqlite3.Error as exc:
+            raise SourceError(f"cannot check SQLite database {path}: {exc}") from exc
+
+    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of ``sql`` on the file of ``url``, opened read-only."""
+        path = sqlite_path(url)
+        try:
+            with connect(path, read_only=True, immutable=True) as connection:
+                return sqlite_checks.query_value(connection, sql, timeout_seconds)
+        except (sqlite3.Error, TimeoutError) as exc:
+            raise SourceError(f"the query failed: {exc}") from exc
 
     def is_empty(self, url: str) -> bool:
         """Return True when the file is missing or holds no tables."""

@@ -68,6 +68,15 @@ class BackupMeta(ActivityMeta):
     table_rows: dict[str, int] | None = None
 
 
+class CheckOutcome(BaseModel):
+    """What one application check (``[[targets.checks]]``) found on a restored copy."""
+
+    name: str
+    passed: bool
+    value: str | None = None
+    message: str = ""
+
+
 class VerifyMeta(ActivityMeta):
     """A verify: which destination, the signature, what the restore proved."""
 
@@ -85,6 +94,11 @@ class VerifyMeta(ActivityMeta):
         None, description="content (every table's digest), counts (older backups) or files"
     )
     digested_tables: int | None = None
+    integrity_checked: int | None = None
+    integrity_what: str | None = None
+    integrity_skipped: str | None = None
+    application_checks: list[CheckOutcome] = Field(default_factory=list)
+    reproof: bool | None = None
 
 
 class StoredSummary(BaseModel):
