@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from backproof.cli.render import render_step
-from backproof.errors import LockTimeoutError
+from backproof.errors import BackproofError, LockTimeoutError
 from backproof.fleet.slots import hold_verify_slot, verify_server_of
 from backproof.jobs.context import Context
 from backproof.jobs.health import HealthResult
 from backproof.jobs.run import CHAIN_JOBS, StepOutcome, run_chain_step
+from backproof.jobs.verify import run_verify
 
 JOBS = (*CHAIN_JOBS, "run")
 StepRecord = dict[str, Any]
@@ -26,10 +27,17 @@ def steps_of(job: str) -> tuple[str, ...]:
     return CHAIN_JOBS if job == "run" else (job,)
 
 
-def run_step(context: Context, job: str, target: str, previous: list[StepRecord]) -> StepRecord:
+def run_step(
+    context: Context,
+    job: str,
+    target: str,
+    previous: list[StepRecord],
+    backup_id: str | None = None,
+) -> StepRecord:
     """Run ``job`` for ``target`` after the ``previous`` steps of its chain; return its record.
 
-    A verify first takes a slot of its verify server (``queue.verifies_per_server``).
+    A verify first takes a slot of its verify server (``queue.verifies_per_server``); it proves
+    ``backup_id`` when given (the dashboard's "Verify" of one backup), else the newest.
     """
     backup_failed = any(
         step["job"] == "backup" and step["status"] != "success" for step in previous
@@ -39,7 +47,12 @@ def run_step(context: Context, job: str, target: str, previous: list[StepRecord]
     server = verify_server_of(context.settings, target)
     slots = context.settings.queue.verifies_per_server
     with hold_verify_slot(context.activities.engine, server, slots):
-        return to_record(run_chain_step(context, job, target))
+        if backup_id is None:
+            return to_record(run_chain_step(context, job, target))
+        try:
+            return to_record(StepOutcome(job, result=run_verify(context, target, backup_id)))
+        except BackproofError as exc:
+            return to_record(StepOutcome(job, error=exc))
 
 
 def to_record(outcome: StepOutcome) -> StepRecord:

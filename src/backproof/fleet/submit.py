@@ -40,9 +40,15 @@ class Submitted:
 
 
 def submit(
-    log: JobQueueLog, queue: QueueSettings, job: str, targets: list[str], app: Celery | None = None
+    log: JobQueueLog,
+    queue: QueueSettings,
+    job: str,
+    targets: list[str],
+    app: Celery | None = None,
+    backup_id: str | None = None,
 ) -> list[Submitted]:
-    """Queue ``job`` for each of ``targets``; return the submissions.
+    """Queue ``job`` for each of ``targets`` (a verify of ``backup_id`` when given); return the
+    submissions.
 
     Raises OperationError (one line) when the broker cannot be reached; the targets queued
     before it stay queued, the one that failed is taken back.
@@ -55,7 +61,7 @@ def submit(
             log.finish(entry.id, list(entry.result.get("steps", [])), 1)
             entry, is_new = log.enqueue(job, target)
         if is_new:
-            _send(app, queue, entry, log)
+            _send(app, queue, entry, log, backup_id)
         submitted.append(Submitted(entry, is_new))
     return submitted
 
@@ -90,6 +96,20 @@ def wait_for(
     return [log.get(entry_id) for entry_id in entry_ids]
 
 
+def submit_and_wait(
+    context: Context, job: str, target: str, backup_id: str | None = None
+) -> QueueEntry:
+    """Send one job to the workers and wait for it (the dashboard's "Back up now" / "Verify
+    now"); return its entry. Raises OperationError, naming the step, when it failed."""
+    log = JobQueueLog(context.activities.engine, context.clock)
+    [submitted] = submit(log, context.settings.queue, job, [target], backup_id=backup_id)
+    [entry] = wait_for(log, [submitted.entry.id])
+    if entry.exit_code:
+        lines = [str(step["line"]) for step in entry.result.get("steps", [])]
+        raise OperationError("; ".join(lines) or f"{job} of {target} failed on a worker")
+    return entry
+
+
 def queue_daily_chain(context: Context, target: str, should_stop: Callable[[], bool]) -> None:
     """The scheduler's runner with a queue: send ``target``'s chain to the workers, and while
     the broker is down, try again every ``RETRY_SECONDS`` until it answers or the service stops.
@@ -109,7 +129,13 @@ def queue_daily_chain(context: Context, target: str, should_stop: Callable[[], b
         return
 
 
-def _send(app: Celery, queue: QueueSettings, entry: QueueEntry, log: JobQueueLog) -> None:
+def _send(
+    app: Celery,
+    queue: QueueSettings,
+    entry: QueueEntry,
+    log: JobQueueLog,
+    backup_id: str | None = None,
+) -> None:
     jobs = steps_of(entry.job)
     signatures = [
         app.signature(
@@ -117,6 +143,7 @@ def _send(app: Celery, queue: QueueSettings, entry: QueueEntry, log: JobQueueLog
             args=([], job, entry.target, entry.id, entry.job)
             if index == 0
             else (job, entry.target, entry.id, entry.job),
+            kwargs={"backup_id": backup_id} if backup_id else {},
             queue=queue_of(queue, job),
         )
         for index, job in enumerate(jobs)

@@ -101,6 +101,7 @@ def step_task(
     target: str,
     entry_id: str,
     submitted_job: str,
+    backup_id: str | None = None,
 ) -> list[StepRecord]:
     """The Celery task: run one step of a submission and record it in ``ops_queue``."""
     runtime = _current_runtime()
@@ -112,7 +113,7 @@ def step_task(
         switch.start()
     # A SIGTERM past the grace period raises SystemExit here: the job finishes its row as
     # interrupted, the pool process ends, and Celery gives the message back to the broker.
-    record = run_step(context, job, target, previous)
+    record = run_step(context, job, target, previous, backup_id)
     steps = [*previous, {**record, "worker": runtime.name}]
     if job != jobs[-1]:
         log.record_steps(entry_id, steps)

@@ -135,6 +135,12 @@ class ActionQueue:
 
 
 def _run_job(context: Context, action: Action) -> None:
+    if context.settings.queue.broker_url is not None:
+        # The fleet (issue 15): the job runs on a worker; the action follows it to its end.
+        from backproof.fleet.submit import submit_and_wait  # noqa: PLC0415 - loads Celery
+
+        submit_and_wait(context, action.job, action.target, action.backup_id)
+        return
     runners: dict[str, Callable[[], object]] = {
         "backup": lambda: run_backup(context, action.target),
         "verify": lambda: run_verify(context, action.target, action.backup_id),

@@ -10,10 +10,11 @@ from typing import Protocol
 from backproof.errors import NotFoundError
 from backproof.jobs.context import Context
 from backproof.jobs.health import assess_health
+from backproof.state.queue import JobQueueLog
 from backproof.web.views.activities import ActivityFilters, ActivityPage, build_activity_page
 from backproof.web.views.backup import BackupPage, build_backup_page
 from backproof.web.views.overview import Overview, build_card, build_overview
-from backproof.web.views.running import JobsView, RunningJob, running_jobs
+from backproof.web.views.running import JobsView, RunningJob, fleet_queued, running_jobs
 from backproof.web.views.target import TargetPage, build_target_page
 
 
@@ -34,8 +35,11 @@ class Documents:
     jobs: JobsView | None = None
 
     def running(self, target: str | None = None) -> list[RunningJob]:
-        """Return what is queued or running now."""
-        return running_jobs(self.context.activities, self.jobs, target)
+        """Return what is queued or running now (with a queue, also what waits for a worker)."""
+        jobs = running_jobs(self.context.activities, self.jobs, target)
+        if self.context.settings.queue.broker_url is None:
+            return jobs
+        return jobs + fleet_queued(JobQueueLog(self.context.activities.engine), target)
 
     def overview(self) -> Overview:
         """Return the document of ``/``."""

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from backproof.clock import isoformat
 from backproof.scheduler.actions import Action
 from backproof.state.activities import Activity, ActivityLog
+from backproof.state.queue import JobQueueLog
 
 TIME = "ISO 8601 in UTC with an offset"
 
@@ -96,6 +97,29 @@ def _queued(action: Action) -> RunningJob:
         host=None,
         action_id=action.id,
     )
+
+
+def fleet_queued(log: JobQueueLog, target: str | None = None) -> list[RunningJob]:
+    """Return the submissions waiting for a worker of the fleet (issue 15), oldest first; those
+    a worker runs are ``running`` rows of the audit trail already."""
+    return [
+        RunningJob(
+            job=entry.job,
+            target=entry.target,
+            state="queued",
+            started_at=None,
+            elapsed_seconds=None,
+            expected_seconds=None,
+            progress_ratio=None,
+            bytes_done=None,
+            activity_id=None,
+            backup_id=None,
+            host=None,
+            action_id=None,
+        )
+        for entry in log.unfinished()
+        if entry.status == "queued" and target in (None, entry.target)
+    ]
 
 
 def targets_running(jobs: Iterable[RunningJob]) -> set[str]:
