@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from backproof.alerts.probe import is_anything_configured, probe_channels
 from backproof.cli.main import Invocation, cli, emit, pass_invocation
 from backproof.errors import ConfigError
 
@@ -22,6 +21,8 @@ def test_command(invocation: Invocation, as_json: bool) -> int:
 
     Exit 0 when every channel worked, 1 when one failed, 2 when none is configured.
     """
+    from backproof.alerts.probe import is_anything_configured, probe_channels  # noqa: PLC0415
+
     if not is_anything_configured(invocation.settings().alerts):
         raise ConfigError(
             [

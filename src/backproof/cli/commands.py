@@ -1,14 +1,17 @@
-"""The commands of DESIGN's CLI contract; each calls one job and renders its result."""
+"""The commands of DESIGN's CLI contract; each calls one job and renders its result.
+
+Each command imports its job in its body: ``--help`` and ``list`` load nothing they do not use
+(start-up, issue 12).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from backproof.archive.reading import find_backup
 from backproof.cli import render
 from backproof.cli.durations import parse_duration
 from backproof.cli.main import (
@@ -21,18 +24,12 @@ from backproof.cli.main import (
     target_lookup,
 )
 from backproof.cli.progress import show_progress
-from backproof.config.loading import resolve_url
 from backproof.errors import OperationError, UsageError
-from backproof.jobs.backup import BackupResult, run_backup
-from backproof.jobs.cleanup import run_cleanup
-from backproof.jobs.context import Context
-from backproof.jobs.health import run_health
-from backproof.jobs.listing import list_backups
-from backproof.jobs.report import run_report
-from backproof.jobs.restore import run_restore
-from backproof.jobs.run import run_chain
-from backproof.jobs.verify import run_verify
 from backproof.units import format_seconds
+
+if TYPE_CHECKING:
+    from backproof.jobs.backup import BackupResult
+    from backproof.jobs.context import Context
 
 TARGET_OPTION = click.option(
     "--target", "target", metavar="T", help="Target name (default: every target)."
@@ -94,6 +91,8 @@ def show_backup(result: BackupResult) -> None:
 @pass_invocation
 def backup(invocation: Invocation, target: str | None) -> int:
     """Back up the database and files of a target; print the new backup id."""
+    from backproof.jobs.backup import run_backup  # noqa: PLC0415
+
     context = checked_context(invocation, target)
     with show_progress(context):
         outcomes = run_for_targets(context, target, lambda name: run_backup(context, name))
@@ -106,6 +105,8 @@ def backup(invocation: Invocation, target: str | None) -> int:
 @pass_invocation
 def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> int:
     """Apply the retention policy and the storage cap; remove debris."""
+    from backproof.jobs.cleanup import run_cleanup  # noqa: PLC0415
+
     context = checked_context(invocation, target)
     outcomes = run_for_targets(context, target, lambda name: run_cleanup(context, name, dry_run))
     return show_outcomes(outcomes, lambda result: click.echo(render.render_cleanup(result)))
@@ -120,6 +121,9 @@ def verify(
     invocation: Invocation, target: str | None, backup_id: str | None, source: str | None
 ) -> int:
     """Restore a backup into a throw-away database and compare it with its facts."""
+    from backproof.archive.reading import find_backup  # noqa: PLC0415
+    from backproof.jobs.verify import run_verify  # noqa: PLC0415
+
     context = checked_context(invocation, target, source)
     if backup_id is not None and target is None:
         target = find_backup(context.storage(source), context.settings, backup_id).target
@@ -135,6 +139,8 @@ def verify(
 @pass_invocation
 def report(invocation: Invocation, target: str | None, output: str | None) -> None:
     """Write the Markdown report of backups, verifications and health."""
+    from backproof.jobs.report import run_report  # noqa: PLC0415
+
     result = run_report(checked_context(invocation, target), target, resolve_path(output))
     click.echo(f"report written to {result.path}")
 
@@ -145,6 +151,8 @@ def report(invocation: Invocation, target: str | None, output: str | None) -> No
 @pass_invocation
 def health(invocation: Invocation, target: str | None, as_json: bool) -> int:
     """Evaluate health; exit 0 when ok or pending, 1 when warning or failing."""
+    from backproof.jobs.health import run_health  # noqa: PLC0415
+
     result = run_health(checked_context(invocation, target), target)
     emit(result.to_json(), render.render_health(result), as_json)
     return 0 if result.is_healthy else 1
@@ -155,6 +163,8 @@ def health(invocation: Invocation, target: str | None, as_json: bool) -> int:
 @pass_invocation
 def run(invocation: Invocation, target: str | None) -> int:
     """Backup, cleanup, verify, report and health, in that order."""
+    from backproof.jobs.run import run_chain  # noqa: PLC0415
+
     context = checked_context(invocation, target)
     names = [target] if target else [item.name for item in context.settings.targets]
     with show_progress(context):
@@ -173,6 +183,8 @@ def list_command(
     invocation: Invocation, target: str | None, source: str | None, as_json: bool
 ) -> None:
     """List committed backups, newest first."""
+    from backproof.jobs.listing import list_backups  # noqa: PLC0415
+
     backups = list_backups(checked_context(invocation, target, source), target, source)
     emit({"backups": [item.to_json() for item in backups]}, render.render_list(backups), as_json)
 
@@ -195,6 +207,9 @@ def restore(
     source: str | None,
 ) -> None:
     """Restore a backup into a database and/or its files into a folder."""
+    from backproof.config.loading import resolve_url  # noqa: PLC0415
+    from backproof.jobs.restore import run_restore  # noqa: PLC0415
+
     context = checked_context(invocation, target, source)
     if database_url:
         # A relative sqlite:///file is relative to where the user runs the command.

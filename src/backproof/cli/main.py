@@ -3,6 +3,11 @@
 Exit codes: 0 success, 1 the job ran and failed (an activity says why), 2 usage or
 configuration error (nothing was run). Errors are one line on stderr; ``--debug`` adds the
 traceback.
+
+Start-up: the modules of ``cli/`` import at their top only click and what costs nothing; a
+command imports its job (and with it pydantic, SQLAlchemy, the engines, HTTP clients) in its
+body, so ``--help`` and ``list`` pay only for what they use (issue 12; a test in
+``tests/unit/cli/test_startup_imports.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from backproof import __version__
-from backproof.config.loading import find_config_path, load_settings
-from backproof.config.models import Settings
 from backproof.errors import BackproofError, NotFoundError, UsageError
-from backproof.jobs.context import Context, open_context
+
+if TYPE_CHECKING:
+    from backproof.config.models import Settings
+    from backproof.jobs.context import Context
 
 T = TypeVar("T")
 
@@ -39,11 +45,15 @@ class Invocation:
 
     def settings(self) -> Settings:
         """Return the validated settings (ConfigError when invalid)."""
+        from backproof.config.loading import find_config_path, load_settings  # noqa: PLC0415
+
         return load_settings(find_config_path(self.config, os.environ))
 
     def context(self) -> Context:
         """Return the job context, opening the state database once."""
         if self._context is None:
+            from backproof.jobs.context import open_context  # noqa: PLC0415
+
             self._context = open_context(self.settings())
         return self._context
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from backproof.jobs.backup import BackupResult
-from backproof.jobs.cleanup import CleanupResult
-from backproof.jobs.health import HealthResult
-from backproof.jobs.listing import ListedBackup
-from backproof.jobs.run import RunResult, StepOutcome
-from backproof.jobs.verify import VerifyResult, describe_proof
-from backproof.state.activities import Activity
 from backproof.units import format_duration_ms, format_seconds, format_size_bytes, format_time
+
+if TYPE_CHECKING:
+    # Types only: importing the jobs here would load every engine for `list` (start-up, issue 12).
+    from backproof.jobs.backup import BackupResult
+    from backproof.jobs.cleanup import CleanupResult
+    from backproof.jobs.health import HealthResult
+    from backproof.jobs.listing import ListedBackup
+    from backproof.jobs.run import RunResult, StepOutcome
+    from backproof.jobs.verify import VerifyResult
+    from backproof.state.activities import Activity
 
 STATUS_MARKS = {"ok": "✓", "pending": "…", "warning": "!", "failing": "✗"}
 
@@ -54,6 +58,8 @@ def render_cleanup(result: CleanupResult) -> str:
 
 def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
+    from backproof.jobs.verify import describe_proof  # noqa: PLC0415
+
     return (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
         f"{format_seconds(result.restore_duration_seconds)}; " + ", ".join(describe_proof(result))
@@ -117,6 +123,10 @@ def render_activities(activities: list[Activity]) -> str:
 
 def render_step(step: StepOutcome) -> str:
     """Return one line for a job of the chain."""
+    from backproof.jobs.backup import BackupResult  # noqa: PLC0415
+    from backproof.jobs.cleanup import CleanupResult  # noqa: PLC0415
+    from backproof.jobs.verify import VerifyResult  # noqa: PLC0415
+
     if step.skipped_because:
         return f"– {step.job}: skipped ({step.skipped_because})"
     if step.error is not None:

@@ -1,0 +1,71 @@
+"""Start-up of the CLI: ``--help`` and ``list`` load only what they use (issue 12).
+
+Time is measured by benchmarks, not here (``benchmarks/bench_startup.py``); these tests read
+which modules a real run imported (``python -X importtime``), which does not depend on the load
+of the machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from backproof.demo import DemoLayout
+from cli_process import clean_environment
+
+# Each is a library a command loads only when it needs it: the web stack for `serve`, HTTP for
+# alerts, rich for a progress bar on a terminal, the engines' drivers and tools for a dump or a
+# restore, compression and encryption for a part's bytes, Alembic for a due migration.
+NEVER_AT_START = {
+    "alembic",
+    "apprise",
+    "apscheduler",
+    "boto3",
+    "botocore",
+    "cryptography",
+    "fastapi",
+    "filelock",
+    "httpx",
+    "jinja2",
+    "prometheus_client",
+    "psycopg",
+    "pymysql",
+    "rich",
+    "starlette",
+    "uvicorn",
+    "xxhash",
+    "zstandard",
+}
+# `--help` reads no configuration and opens no state database.
+NOT_FOR_HELP = NEVER_AT_START | {"pydantic", "sqlalchemy", "tomllib"}
+
+
+def imported_packages(demo: DemoLayout, *args: str) -> set[str]:
+    """Run ``backproof ARGS…`` in the demo folder; return the top-level packages it imported."""
+    process = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "backproof", *args],
+        cwd=demo.folder,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    lines = [line for line in process.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, "python -X importtime printed no import lines"
+    names = {line.rsplit("|", 1)[-1].strip() for line in lines}
+    return {name.split(".")[0] for name in names}
+
+
+def test_help_imports_no_configuration_database_or_engine_library(demo: DemoLayout) -> None:
+    loaded = imported_packages(demo, "--help")
+    assert "click" in loaded
+    assert loaded & NOT_FOR_HELP == set()
+
+
+def test_list_imports_neither_web_nor_engine_nor_codec_libraries(demo: DemoLayout) -> None:
+    imported_packages(demo, "list")  # the first command migrates the new state database
+    loaded = imported_packages(demo, "list")
+    assert {"pydantic", "sqlalchemy"} <= loaded
+    assert loaded & NEVER_AT_START == set()
