@@ -24,7 +24,6 @@ NEVER_AT_START = {
     "botocore",
     "cryptography",
     "fastapi",
-    "filelock",
     "httpx",
     "jinja2",
     "prometheus_client",

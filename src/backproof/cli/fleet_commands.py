@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from backproof.cli.main import Invocation, cli, emit, pass_invocation, target_lookup
-from backproof.config.models import Settings
 from backproof.errors import UsageError
-from backproof.state.queue import QueueEntry
+
+if TYPE_CHECKING:
+    from backproof.config.models import Settings
+    from backproof.state.queue import QueueEntry
 
 JOB_NAMES = ("run", "backup", "cleanup", "verify", "report", "health")
 
