@@ -8,8 +8,9 @@ they describe exactly the rows the dump holds. The objects (views, triggers, rou
 are counted from the catalog just before the dump starts. Tables of other engines (MyISAM,
 Aria…) cannot be snapshot: each is recorded as a warning of the backup.
 
-A dump is data, never a program: the client restores it in ``--binary-mode`` (which turns off
-every client command but ``DELIMITER`` and ``\\C``) and ``--sandbox`` where the client has it.
+A dump is data, never a program: every statement is checked before the client sees it
+(``mysql_guard``), and the client restores it in ``--binary-mode`` (which turns off every client
+command but ``DELIMITER`` and ``\\C``) and ``--sandbox`` where the client has it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from backproof.sources import mysql_checks
 from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
 from backproof.sources.mysql_definers import DefinerStripper
 from backproof.sources.mysql_digests import DIGEST_METHOD
+from backproof.sources.mysql_guard import StatementGuard
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
@@ -147,8 +149,10 @@ class MysqlSource:
     def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
         """Load an SQL dump into the database at ``url`` (created when missing).
 
-        Into a scratch database the definers of views, triggers, routines and events are left
-        out (see ``mysql_definers``). Raises RestoreError for another format, PipelineError
+        Every statement is checked before the client receives it (``mysql_guard``): a dump
+        that reaches beyond its database raises RefusedStatementError naming the statement and
+        its line. Into a scratch database the definers of views, triggers, routines and events
+        are left out (see ``mysql_definers``). Raises RestoreError for another format, PipelineError
         when the client fails (it stops at the first error).
         """
         if dump_format != DUMP_FORMAT:
@@ -160,12 +164,14 @@ class MysqlSource:
         )
         tool = find_tool(CLIENT_TOOLS)
         stripper = DefinerStripper() if is_scratch_name(database) else None
+        guard = StatementGuard()
 
         def produce(feed: BinaryIO) -> None:
             while chunk := dump.read(CHUNK_BYTES):
-                feed.write(stripper.feed(chunk) if stripper else chunk)
-            if stripper:
-                feed.write(stripper.finish())
+                checked = guard.feed(chunk)
+                feed.write(stripper.feed(checked) if stripper else checked)
+            checked = guard.finish()
+            feed.write(stripper.feed(checked) + stripper.finish() if stripper else checked)
 
         with options_file(self.password) as leading:
             write_pipeline([client_command(tool, leading, target, database)], produce)

@@ -13,8 +13,9 @@ roles of the source may not exist where it is restored.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -29,6 +30,7 @@ from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks
 from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
 from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
+from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
 from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
     RESTORE_TOOL,
@@ -130,9 +132,10 @@ class PostgresqlSource:
     def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
         """Restore a custom-format dump into the database at ``url`` (created when missing).
 
-        Over a database that is not empty (``restore --force``) its schemas and large objects
-        are dropped first. Raises RestoreError for another format, PipelineError when pg_restore
-        fails (it stops at the first error).
+        Into a scratch database pg_restore logs in as a role that owns it and nothing else
+        (``postgresql_roles``). Over a database that is not empty (``restore --force``) its
+        schemas and large objects are dropped first. Raises RestoreError for another format,
+        PipelineError when pg_restore fails (it stops at the first error).
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into PostgreSQL")
@@ -144,8 +147,10 @@ class PostgresqlSource:
             self._empty_database(target)
         with connect(target, self.password, database) as connection:
             require_client_for(RESTORE_TOOL, connection.info.server_version)
-        command = restore_command(target, self.password, database)
-        write_pipeline([command], lambda feed: _copy(dump, feed))
+        login = import_login if is_scratch_name(database) else _own_login
+        with login(target, self.password, database) as importer:
+            command = restore_command(importer.server, importer.password, database)
+            write_pipeline([command], lambda feed: _copy(dump, feed))
 
     def _empty_database(self, target: ServerUrl) -> None:
         """Drop every schema of the application and every large object (``restore --force``).
@@ -233,6 +238,7 @@ class PostgresqlSource:
             except SourceError as exc:  # another user's, or in use: the next sweep tries again
                 logger.warning("cannot drop the leftover %s: %s", name, exc)
                 continue
+            drop_leftover_role(server, self.password, name)
             dropped.append(name)
         return dropped
 
@@ -270,6 +276,12 @@ class PostgresqlSource:
                 connection.execute(statement + force if force else statement)
             except psycopg.Error as exc:
                 raise translate(exc, f"cannot drop database {name!r} on {server.label}") from exc
+
+
+@contextlib.contextmanager
+def _own_login(server: ServerUrl, password: str | None, _database: str) -> Iterator[ImportLogin]:
+    """``restore --to`` imports as the user of the URL the operator named."""
+    yield ImportLogin(server, password)
 
 
 def _check_tables(where: str, tables: list[catalog.Table], key_tables: Sequence[str]) -> None:

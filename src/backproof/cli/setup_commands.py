@@ -1,0 +1,62 @@
+"""``backproof setup …``: what an administrator sets up around backproof, printed, never run."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+
+from backproof.cli.main import Invocation, cli, pass_invocation, target_lookup
+from backproof.errors import UsageError
+
+
+@cli.group()
+def setup() -> None:
+    """Print what to set up around backproof (nothing is changed)."""
+
+
+@setup.command(name="verify-user")
+@click.option("--target", help="Target whose verify server it is (default: the first).")
+@click.option("--user", help="Name of the user (default: backproof_verify).")
+@click.option(
+    "--print", "print_only", is_flag=True, default=True, help="Print the SQL (the only mode)."
+)
+@pass_invocation
+def verify_user(
+    invocation: Invocation, target: str | None, user: str | None, print_only: bool
+) -> None:
+    """Print the SQL that makes a least-privileged verify user, and the config lines.
+
+    The user may create, fill and drop ``verify_…`` databases and nothing else. Run the SQL as
+    an administrator of the verify server; backproof itself never creates users.
+    """
+    from backproof.sources.registry import engine_of  # noqa: PLC0415 - a light --help
+    from backproof.sources.server_urls import parse_server_url  # noqa: PLC0415
+    from backproof.sources.verify_users import (  # noqa: PLC0415
+        DEFAULT_USER,
+        PASSWORD_VARIABLE,
+        verify_user_script,
+    )
+    from backproof.web.security import is_loopback_host  # noqa: PLC0415
+
+    del print_only  # printing is all this command does
+    settings = invocation.settings()
+    target_lookup(settings, target)
+    chosen = next(item for item in settings.targets if target in (None, item.name))
+    url = settings.verify.url or chosen.database
+    if url is None or engine_of(url) not in ("mysql", "postgresql"):
+        raise UsageError(
+            f"target {chosen.name} verifies on SQLite or has no database: no user to set up"
+        )
+    server = parse_server_url(url)
+    client_host = "127.0.0.1" if is_loopback_host(server.host or "localhost") else "%"
+    password = secrets.token_urlsafe(18)
+    name = user or DEFAULT_USER
+    script = verify_user_script(engine_of(url), server, name, password, client_host)
+    where = server.with_database(None).label
+    click.echo(f"-- run as an administrator of {where} (nothing has been run):")
+    click.echo(script.sql)
+    click.echo("# then in backproof.toml:")
+    click.echo(script.config)
+    click.echo("# and in the environment of backproof (keep it out of the file):")
+    click.echo(f"# {PASSWORD_VARIABLE}={password}")

@@ -1,0 +1,214 @@
+"""Checking a MariaDB/MySQL dump statement by statement before the client sends it anywhere.
+
+A dump is imported by the ``mariadb`` client, which runs whatever statements it holds. Even an
+authentic dump (a compromised source database writes its own dump) must not reach beyond the
+database it is restored into, so ``StatementGuard`` lets through only what mariadb-dump writes
+and refuses the rest, naming the statement kind and its line:
+
+- outside data sections, the text is cut into statements the way the client cuts it (quotes,
+  backquotes, comments, ``DELIMITER``), and each statement must be one of the kinds a dump
+  holds (``SET``, ``DROP``/``CREATE`` of a table, view, trigger, routine, event or sequence
+  named without a database, ``LOCK``/``UNLOCK TABLES``, ``ALTER TABLE … DISABLE/ENABLE KEYS``,
+  ``DO SETVAL`` of a sequence); anywhere,
+  routine bodies included, ``CREATE/DROP/ALTER DATABASE``, ``INTO OUTFILE/DUMPFILE``, ``LOAD
+  DATA``, ``LOAD_FILE``, ``GRANT``, ``REVOKE``, user and role statements, ``SET GLOBAL``,
+  ``INSTALL``/``UNINSTALL``, ``SHUTDOWN``, ``DATA/INDEX DIRECTORY`` and client commands are
+  refused, as are SQL modes and character sets that change how quotes are read;
+- inside a data section (``LOCK TABLES `t` WRITE;`` … ``UNLOCK TABLES;``) the rows are checked
+  in bulk against one pattern: ``INSERT INTO `t` (…) VALUES``, string literals that do not span
+  lines, quoted names, numbers, hexadecimal, ``NULL``, punctuation and the ``ALTER TABLE … KEYS``
+  lines; nothing else (no other word, no comment, no qualified name) may stand there.
+
+Only checked text is returned, a whole statement at a time outside data sections, so the client
+never holds the beginning of a refused statement.
+"""
+
+from __future__ import annotations
+
+import re
+
+from backproof.errors import RestoreError
+from backproof.sources.mysql_guard_rules import IGNORED, refusal_of
+from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line
+
+MAX_STATEMENT_BYTES = 16 * 1024 * 1024
+DELIMITERS = (b";", b";;")
+TOKEN = re.compile(
+    rb"(?P<sandbox>/\*M!999999\\-.*?\*/)"
+    rb"|(?P<open>/\*M?!\d*)"
+    rb"|(?P<comment>/\*(?!!).*?\*/|--(?:[ \t\r][^\n]*)?(?=\n|\Z)|\#[^\n]*)"
+    rb"|(?P<close>\*/)"
+    rb"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+    rb"|(?P<name>`(?:[^`]|``)*`)"
+    rb"|(?P<word>@{0,2}[A-Za-z_$][\w$]*)"
+    rb"|(?P<number>[0-9][\w.]*)"
+    rb"|(?P<space>\s+)"
+    rb"|(?P<other>.)",
+    re.S,
+)
+_UNFINISHED = (b"'", b'"', b"`")
+# The rows of a data section, as one possessive pattern (no backtracking: about 50 MB/s on
+# this machine while loaded, against 18 MB/s for stripping the literals and searching the rest).
+ROWS = re.compile(
+    rb"(?:'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'"
+    rb"|[\s(),;+]++"
+    rb"|[0-9]++(?:\.[0-9]++)?+(?:[eE][+\-]?+[0-9]++)?+(?![\w.])"
+    rb"|NULL(?![\w.])"
+    rb"|-(?!-)"
+    rb"|0x[0-9A-Fa-f]++(?![\w.])"
+    rb"|`[^`\n]*+(?:``[^`\n]*+)*+`"
+    rb"|(?:INSERT|INTO|VALUES|_binary|[xXbB](?='))(?![\w.])"
+    rb"|^/\*!40000 ALTER TABLE `(?:[^`\n]|``)++` (?:DIS|EN)ABLE KEYS \*/;$"
+    rb")*+",
+    re.M,
+)
+_SHOWN = re.compile(rb"[A-Za-z_][\w]*|.", re.S)
+
+
+class RefusedStatementError(RestoreError):
+    """The dump holds a statement that mariadb-dump does not write."""
+
+    def __init__(self, kind: str, line: int) -> None:
+        self.kind = kind
+        self.line = line
+        super().__init__(
+            f"the dump holds a statement that is refused: {kind} at line {line} "
+            "(not what mariadb-dump writes; nothing after it was imported)"
+        )
+
+
+class StatementGuard:
+    """Passes a dump stream on chunk by chunk, checked; raises RefusedStatementError."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._statement = b""
+        self._statement_line = 1
+        self._line = 1  # the line number of the next line read
+        self._delimiter = b";"
+        self._in_data = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Return the checked complete statements and rows of ``pending + chunk``."""
+        data = self._pending + chunk if self._pending else chunk
+        end = data.rfind(b"\n") + 1
+        pieces: list[bytes] = []
+        position = 0
+        while position < end:
+            if self._in_data:
+                position = self._read_data(data, position, end, pieces)
+            else:
+                newline = data.index(b"\n", position, end) + 1
+                pieces.append(self._read_line(data[position:newline]))
+                position = newline
+        self._pending = data[end:]
+        return b"".join(pieces)
+
+    def finish(self) -> bytes:
+        """Return what is left once checked: the client runs an unterminated last statement."""
+        rest, self._pending = self._pending, b""
+        if self._in_data:
+            self._check_rows(rest)
+            return rest
+        out = self._read_line(rest) if rest else b""
+        if self._statement and _has_code(self._statement):
+            self._check(self._statement, self._statement_line)
+        rest, self._statement = self._statement, b""
+        return out + rest
+
+    def _read_data(self, data: bytes, position: int, end: int, pieces: list[bytes]) -> int:
+        """Check the rows from ``position`` up to ``UNLOCK TABLES;``; return where to go on."""
+        stop = find_line(data, END_OF_DATA, position, end)
+        region_end = end if stop < 0 else stop + len(END_OF_DATA)
+        self._check_rows(data[position : end if stop < 0 else stop])
+        pieces.append(data[position:region_end])
+        self._line += data.count(b"\n", position, region_end)
+        self._in_data = stop < 0
+        return region_end
+
+    def _check_rows(self, rows: bytes) -> None:
+        """Raise RefusedStatementError at the first thing in ``rows`` that is not row data."""
+        found = ROWS.match(rows)
+        position = found.end() if found is not None else 0
+        if position == len(rows):
+            return
+        shown = _SHOWN.match(rows, position)
+        text = shown.group().decode("utf-8", "replace") if shown else ""
+        where = self._line + rows.count(b"\n", 0, position)
+        raise RefusedStatementError(f"{text!r} among the rows", where)
+
+    def _read_line(self, line: bytes) -> bytes:
+        """Add one line outside data sections; return the statements it completes."""
+        number, self._line = self._line, self._line + 1
+        if not self._statement:
+            self._statement_line = number
+            if line.lower().startswith(b"delimiter"):
+                return self._set_delimiter(line, number)
+            if LOCK_TABLE.match(line.rstrip(b"\r\n")):
+                self._in_data = True
+                return line
+        elif line.lower().startswith(b"delimiter"):
+            raise RefusedStatementError("DELIMITER inside a statement", number)
+        self._statement += line
+        if len(self._statement) > MAX_STATEMENT_BYTES:
+            raise RefusedStatementError("a statement longer than 16 MiB", self._statement_line)
+        if self._delimiter[:1] in line or _may_be_idle(line):
+            return self._complete_statements()
+        return b""
+
+    def _set_delimiter(self, line: bytes, number: int) -> bytes:
+        words = line.split()
+        delimiter = words[1] if len(words) == 2 else b""
+        if delimiter not in DELIMITERS:
+            shown = delimiter.decode("utf-8", "replace")
+            raise RefusedStatementError(f"DELIMITER {shown!r}", number)
+        self._delimiter = delimiter
+        return line
+
+    def _complete_statements(self) -> bytes:
+        """Check and return the complete statements at the start of the buffer."""
+        buffer, start = self._statement, 0
+        for token in TOKEN.finditer(buffer):
+            if token.start() < start:
+                continue
+            text = token.group()
+            if token.lastgroup == "other" and (
+                text in _UNFINISHED or buffer.startswith(b"/*", token.start())
+            ):
+                break
+            if token.lastgroup == "other" and buffer.startswith(self._delimiter, token.start()):
+                end = token.start() + len(self._delimiter)
+                line = self._statement_line + buffer.count(b"\n", 0, start)
+                self._check(buffer[start:end], line)
+                start = end
+        rest = buffer[start:]
+        if not _has_code(rest):
+            start = len(buffer)
+        self._statement_line += buffer.count(b"\n", 0, start)
+        self._statement = buffer[start:]
+        return buffer[:start]
+
+    @staticmethod
+    def _check(statement: bytes, line: int) -> None:
+        """Raise RefusedStatementError when ``statement`` (starting at ``line``) is refused."""
+        tokens = [
+            (token.lastgroup or "", token.group(), token.start())
+            for token in TOKEN.finditer(statement)
+        ]
+        first = next((start for kind, _text, start in tokens if kind not in IGNORED), 0)
+        kind = refusal_of([(kind, text) for kind, text, _start in tokens])
+        if kind is not None:
+            raise RefusedStatementError(kind, line + statement.count(b"\n", 0, first))
+
+
+def _has_code(text: bytes) -> bool:
+    """Return True when ``text`` holds more than spaces, comments and delimiters."""
+    return any(
+        token.lastgroup not in IGNORED and token.group() != b";" for token in TOKEN.finditer(text)
+    )
+
+
+def _may_be_idle(line: bytes) -> bool:
+    """Return True for a line that may leave only comments in the buffer (so it is flushed)."""
+    stripped = line.strip()
+    return not stripped or stripped.startswith((b"--", b"#", b"/*"))
