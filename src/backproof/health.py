@@ -54,14 +54,14 @@ def evaluate_health(figures: TargetFigures, settings: HealthSettings) -> TargetH
             figures.backup_success_rate,
             figures.backups_total,
             settings.backup_success_rate_min_percent,
-            settings.window_days,
+            settings,
         ),
         _check_rate(
             "verify_success_rate",
             figures.verify_success_rate,
             figures.verifies_total,
             settings.verify_success_rate_min_percent,
-            settings.window_days,
+            settings,
         ),
         _check_verify_streak(figures),
         _check_verified_age(figures, settings),
@@ -86,12 +86,21 @@ def _check_rpo(figures: TargetFigures, settings: HealthSettings) -> Check:
 
 
 def _check_rate(
-    name: str, rate: float | None, total: int, minimum_percent: float, window_days: int
+    name: str, rate: float | None, total: int, minimum_percent: float, settings: HealthSettings
 ) -> Check:
+    """Judge a success rate; over fewer than ``min_runs`` runs it is ``pending``, not judged.
+
+    One failed setup attempt among the first runs would otherwise keep a new installation at
+    ``warning`` for a whole window.
+    """
+    window_days = settings.window_days
     if rate is None:
         return Check(name, "pending", None, minimum_percent, f"no run in the last {window_days} d")
     percent = rate * 100
     message = f"{percent:.1f} % of {total} runs in {window_days} d succeeded"
+    if total < settings.min_runs:
+        message += f" (judged from {settings.min_runs} runs on)"
+        return Check(name, "pending", percent, minimum_percent, message)
     if percent < minimum_percent:
         return Check(
             name, "warning", percent, minimum_percent, message + f" (< {minimum_percent:g} %)"

@@ -33,6 +33,8 @@ class TargetFigures:
     last_passed_verify: Activity | None
     consecutive_verify_failures: int
     restore_trend: tuple[tuple[datetime, float], ...]
+    acknowledged_at: datetime | None = None
+    """When ``health ack`` last acknowledged this target's failures: rates count from then."""
 
     @property
     def backup_success_rate(self) -> float | None:
@@ -89,8 +91,12 @@ class TargetFigures:
 def collect_figures(
     log: ActivityLog, target: str, now: datetime, window_days: int
 ) -> TargetFigures:
-    """Return a target's figures as of ``now``."""
+    """Return a target's figures as of ``now``; runs before the last ``health ack`` don't count."""
     since = now - timedelta(days=window_days)
+    acknowledgement = log.latest("ack", target, ["success"])
+    acknowledged_at = acknowledgement.started_at if acknowledgement else None
+    if acknowledged_at is not None:
+        since = max(since, acknowledged_at)
     backups = log.count_by_status("backup", target, since)
     verifies = log.count_by_status("verify", target, since)
     good_backups = log.find(job="backup", target=target, statuses=["success"], limit=2)
@@ -109,15 +115,18 @@ def collect_figures(
         last_backup=log.latest("backup", target, FINISHED),
         last_verify=recent_verifies[0] if recent_verifies else None,
         last_passed_verify=passed[0] if passed else log.latest("verify", target, ["success"]),
-        consecutive_verify_failures=_leading_failures(recent_verifies),
+        consecutive_verify_failures=_leading_failures(recent_verifies, acknowledged_at),
         restore_trend=_restore_trend(passed),
+        acknowledged_at=acknowledged_at,
     )
 
 
-def _leading_failures(activities: list[Activity]) -> int:
+def _leading_failures(activities: list[Activity], acknowledged_at: datetime | None) -> int:
     count = 0
     for activity in activities:
         if activity.status != "failed":
+            break
+        if acknowledged_at is not None and activity.started_at <= acknowledged_at:
             break
         count += 1
     return count

@@ -102,7 +102,7 @@ def test_malformed_config_exits_2_with_one_line(user: User) -> None:
     assert_one_line_error(process.stderr, "backproof.toml", "not valid TOML")
 
 
-def test_invalid_config_exits_2_naming_every_key(user: User) -> None:
+def test_invalid_config_exits_2_naming_every_key_one_line_each(user: User) -> None:
     config = user.demo.config
     text = config.read_text("utf-8").replace(
         'key_tables = ["companies", "contacts"]', "key_tables = 3"
@@ -112,9 +112,11 @@ def test_invalid_config_exits_2_naming_every_key(user: User) -> None:
     process = user.run("backup")
 
     assert process.returncode == 2
-    assert_one_line_error(
-        process.stderr, "at targets[0].key_tables: ", "at retention.keep_everything: "
-    )
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    assert lines[0].startswith(f"backproof: error: {config}: at targets[0].key_tables: ")
+    assert lines[1].startswith(f"backproof: error: {config}: at retention.keep_everything: ")
     assert not (user.demo.folder / ".backproof").exists()
 
 

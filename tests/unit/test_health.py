@@ -190,3 +190,20 @@ def test_table_that_stays_empty_or_keeps_rows_is_ok() -> None:
     )
 
     assert check_named("emptied_tables", figures).status == "ok"
+
+
+def test_backup_success_rate_over_fewer_runs_than_min_runs_is_pending() -> None:
+    figures = healthy_figures(backups_total=2, backups_succeeded=1)
+
+    check = check_named("backup_success_rate", figures, HealthSettings(min_runs=3))
+
+    assert check.status == "pending"
+    assert check.value == 50.0
+
+
+def test_backup_success_rate_from_min_runs_on_is_judged() -> None:
+    figures = healthy_figures(backups_total=3, backups_succeeded=2)
+
+    assert check_named("backup_success_rate", figures, HealthSettings(min_runs=3)).status == (
+        "warning"
+    )

@@ -1,7 +1,8 @@
 """The dead man's switch: healthchecks-style pings around ``run``.
 
-``<url>/start`` when a run begins, ``<url>`` when it succeeded, ``<url>/fail`` when it did not
-(the same judgement as the exit code of ``backproof run``). The monitoring service alerts when
+``<url>/start`` when a run begins, ``<url>`` when every job of it ran and succeeded, ``<url>/fail``
+when one did not: the run's own outcome. The health verdict is in the body, not the ping: a
+warning carried by older history is not a failure of this run. The monitoring service alerts when
 a ping says fail, and also when no ping comes at all: a run that never happens is noticed too.
 Works with healthchecks.io, a self-hosted Healthchecks, and services that copy its URL scheme.
 
@@ -54,8 +55,8 @@ def ping_url(base_url: str, suffix: str = "") -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
-def summarize_steps(target: str, steps: Iterable[StepLike]) -> str:
-    """Return one line per step of a run, for the body of the ping."""
+def summarize_steps(target: str, steps: Iterable[StepLike], verdict: str | None = None) -> str:
+    """Return one line per step of a run and the health verdict, for the body of the ping."""
     lines = [f"backproof run of {target}"]
     for step in steps:
         if step.skipped_because is not None:
@@ -64,6 +65,8 @@ def summarize_steps(target: str, steps: Iterable[StepLike]) -> str:
             lines.append(f"{step.job}: failed: {describe_error(step.error)}")
         else:
             lines.append(f"{step.job}: ok")
+    if verdict is not None:
+        lines.append(f"health verdict: {verdict}")
     return "\n".join(lines)
 
 

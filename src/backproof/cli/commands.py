@@ -6,6 +6,7 @@ Each command imports its job in its body: ``--help`` and ``list`` load nothing t
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -14,6 +15,7 @@ import click
 
 from backproof.cli import render
 from backproof.cli.durations import parse_duration
+from backproof.cli.invocation_name import command_to_run
 from backproof.cli.main import (
     Invocation,
     cli,
@@ -35,6 +37,9 @@ TARGET_OPTION = click.option(
     "--target", "target", metavar="T", help="Target name (default: every target)."
 )
 T = TypeVar("T")
+# What `activities --job` takes: the job of every typed record (state.records, read lazily there,
+# so --help loads no pydantic); a unit test keeps the two lists equal.
+RECORDED_JOBS = ("ack", "alert", "backup", "cleanup", "health", "report", "restore", "verify")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 
 
@@ -68,13 +73,24 @@ def run_for_targets(
     return outcomes
 
 
-def show_outcomes(outcomes: list[tuple[str, T | OperationError]], show: Callable[[T], None]) -> int:
-    """Print each result, and each error as one line naming its target; return the exit code."""
-    failed = 0
+def show_outcomes(
+    outcomes: list[tuple[str, T | OperationError]],
+    show: Callable[[T], None],
+    json_job: str | None = None,
+) -> int:
+    """Print each result, and each error as one line naming its target; return the exit code.
+
+    With ``json_job`` (the command's ``--json``), one document holds every outcome instead.
+    """
+    failed = sum(isinstance(outcome, OperationError) for _name, outcome in outcomes)
+    if json_job is not None:
+        from backproof.cli.json_output import outcomes_document  # noqa: PLC0415
+
+        emit(outcomes_document(json_job, outcomes), "", as_json=True)
+        return 1 if failed else 0
     for name, outcome in outcomes:
         if isinstance(outcome, OperationError):
             click.echo(f"backproof: error: {name}: {outcome}", err=True)
-            failed += 1
         else:
             show(outcome)
     return 1 if failed else 0
@@ -88,37 +104,48 @@ def show_backup(result: BackupResult) -> None:
 
 @cli.command()
 @TARGET_OPTION
+@JSON_OPTION
 @pass_invocation
-def backup(invocation: Invocation, target: str | None) -> int:
+def backup(invocation: Invocation, target: str | None, as_json: bool) -> int:
     """Back up the database and files of a target; print the new backup id."""
     from backproof.jobs.backup import run_backup  # noqa: PLC0415
 
     context = checked_context(invocation, target)
     with show_progress(context):
         outcomes = run_for_targets(context, target, lambda name: run_backup(context, name))
-    return show_outcomes(outcomes, show_backup)
+    return show_outcomes(outcomes, show_backup, "backup" if as_json else None)
 
 
 @cli.command()
 @TARGET_OPTION
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@JSON_OPTION
 @pass_invocation
-def cleanup(invocation: Invocation, target: str | None, dry_run: bool) -> int:
+def cleanup(invocation: Invocation, target: str | None, dry_run: bool, as_json: bool) -> int:
     """Apply the retention policy and the storage cap; remove debris."""
     from backproof.jobs.cleanup import run_cleanup  # noqa: PLC0415
 
     context = checked_context(invocation, target)
     outcomes = run_for_targets(context, target, lambda name: run_cleanup(context, name, dry_run))
-    return show_outcomes(outcomes, lambda result: click.echo(render.render_cleanup(result)))
+    return show_outcomes(
+        outcomes,
+        lambda result: click.echo(render.render_cleanup(result)),
+        "cleanup" if as_json else None,
+    )
 
 
 @cli.command()
 @TARGET_OPTION
 @click.option("--backup", "backup_id", metavar="ID", help="Backup to verify (default: newest).")
 @click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
+@JSON_OPTION
 @pass_invocation
 def verify(
-    invocation: Invocation, target: str | None, backup_id: str | None, source: str | None
+    invocation: Invocation,
+    target: str | None,
+    backup_id: str | None,
+    source: str | None,
+    as_json: bool,
 ) -> int:
     """Restore a backup into a throw-away database and compare it with its facts."""
     from backproof.archive.reading import find_backup  # noqa: PLC0415
@@ -130,47 +157,45 @@ def verify(
     outcomes = run_for_targets(
         context, target, lambda name: run_verify(context, name, backup_id, source)
     )
-    return show_outcomes(outcomes, lambda result: click.echo(render.render_verify(result)))
+    return show_outcomes(
+        outcomes,
+        lambda result: click.echo(render.render_verify(result)),
+        "verify" if as_json else None,
+    )
 
 
 @cli.command()
 @TARGET_OPTION
 @click.option("--output", metavar="PATH", help="Where to write the Markdown report.")
+@JSON_OPTION
 @pass_invocation
-def report(invocation: Invocation, target: str | None, output: str | None) -> None:
+def report(invocation: Invocation, target: str | None, output: str | None, as_json: bool) -> None:
     """Write the Markdown report of backups, verifications and health."""
+    from backproof.cli.json_output import to_json_value  # noqa: PLC0415
     from backproof.jobs.report import run_report  # noqa: PLC0415
 
     result = run_report(checked_context(invocation, target), target, resolve_path(output))
-    click.echo(f"report written to {result.path}")
+    emit(to_json_value(result), f"report written to {result.path}", as_json)
 
 
 @cli.command()
 @TARGET_OPTION
 @JSON_OPTION
 @pass_invocation
-def health(invocation: Invocation, target: str | None, as_json: bool) -> int:
-    """Evaluate health; exit 0 when ok or pending, 1 when warning or failing."""
-    from backproof.jobs.health import run_health  # noqa: PLC0415
-
-    result = run_health(checked_context(invocation, target), target)
-    emit(result.to_json(), render.render_health(result), as_json)
-    return 0 if result.is_healthy else 1
-
-
-@cli.command()
-@TARGET_OPTION
-@pass_invocation
-def run(invocation: Invocation, target: str | None) -> int:
+def run(invocation: Invocation, target: str | None, as_json: bool) -> int:
     """Backup, cleanup, verify, report and health, in that order."""
+    from backproof.cli.json_output import run_document  # noqa: PLC0415
     from backproof.jobs.run import run_chain  # noqa: PLC0415
 
     context = checked_context(invocation, target)
     names = [target] if target else [item.name for item in context.settings.targets]
     with show_progress(context):
         results = [run_chain(context, name) for name in names]
-    for result in results:
-        click.echo((f"{result.target}:\n" if len(names) > 1 else "") + render.render_run(result))
+    text = "\n".join(
+        (f"{result.target}:\n" if len(names) > 1 else "") + render.render_run(result)
+        for result in results
+    )
+    emit(run_document(results), text, as_json)
     return 0 if all(result.succeeded for result in results) else 1
 
 
@@ -194,8 +219,11 @@ def list_command(
 @click.option("--to", "database_url", metavar="URL", help="Database to restore into.")
 @click.option("--files-to", "files_folder", metavar="DIR", help="Folder to restore the files into.")
 @click.option("--force", is_flag=True, help="Restore over a database or folder that is not empty.")
-@TARGET_OPTION
+@click.option(
+    "--target", "target", metavar="T", help="Target the backup belongs to (default: found by ID)."
+)
 @click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
+@JSON_OPTION
 @pass_invocation
 def restore(
     invocation: Invocation,
@@ -205,8 +233,10 @@ def restore(
     force: bool,
     target: str | None,
     source: str | None,
+    as_json: bool,
 ) -> None:
     """Restore a backup into a database and/or its files into a folder."""
+    from backproof.cli.json_output import to_json_value  # noqa: PLC0415
     from backproof.config.loading import resolve_url  # noqa: PLC0415
     from backproof.jobs.restore import run_restore  # noqa: PLC0415
 
@@ -223,12 +253,16 @@ def restore(
         target_name=target,
         destination_name=source,
     )
-    click.echo(f"backup {result.backup_id} restored in {format_seconds(result.duration_seconds)}")
+    text = f"backup {result.backup_id} restored in {format_seconds(result.duration_seconds)}"
+    emit(to_json_value(result), text, as_json)
 
 
 @cli.command()
 @click.option(
-    "--job", metavar="J", help="Only this job (backup, cleanup, verify, report, health, restore)."
+    "--job",
+    type=click.Choice(RECORDED_JOBS),
+    metavar="J",
+    help=f"Only this job ({', '.join(RECORDED_JOBS)}).",
 )
 @TARGET_OPTION
 @click.option("--since", metavar="DURATION", help="Only the last 30m, 12h, 7d, 2w…")
@@ -273,4 +307,4 @@ def demo(folder: str, force: bool) -> None:
     rows = ", ".join(f"{count} {table}" for table, count in layout.rows.items())
     click.echo(f"sample CRM in {layout.folder}: {rows}")
     click.echo(f"config: {layout.config}")
-    click.echo(f"next: cd {layout.folder} && backproof run")
+    click.echo(f"next: cd {shlex.quote(str(layout.folder))} && {command_to_run()} run")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from backproof import __version__
-from backproof.errors import BackproofError, NotFoundError, UsageError
+from backproof.errors import BackproofError, ConfigError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from backproof.config.models import Settings
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     import backproof.cli.service_commands  # noqa: PLC0415 - registers serve
     import backproof.cli.setup_commands  # noqa: F401, PLC0415 - registers setup (issue 9)
     from backproof.cli import commands  # noqa: F401, PLC0415 - registers the commands
+    from backproof.cli import health_commands  # noqa: F401, PLC0415 - registers health
 
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
         os.environ.get("BACKPROOF_DEBUG")
@@ -144,6 +145,12 @@ def run_cli(argv: list[str] | None, debug: bool) -> int:
 def _print_error(exc: BaseException, debug: bool, prefix: str = "") -> None:
     if debug:
         traceback.print_exception(exc)
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # One line per problem, each whole: a person reads a list, a script greps a line.
+        where = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            click.echo(f"backproof: error: {where}{' '.join(problem.split())}", err=True)
+        return
     message = " ".join(str(exc).split()) if not isinstance(exc, NotFoundError) else str(exc)
     click.echo(f"backproof: error: {prefix}{message}", err=True)
 

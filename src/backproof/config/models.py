@@ -17,6 +17,10 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DEFAULT_STATE_URL = "sqlite:///.backproof/state.db"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 STORAGE_SCHEMES = ("file", "s3", "memory")
+# Accepted but never offered in a message: the in-memory twin exists for the test suite.
+UNLISTED_SCHEMES = ("memory",)
+# Spellings other tools write for the same engine (Django's dj-database-url, Heroku).
+SCHEME_ALIASES = {"postgres": "postgresql"}
 
 
 class Section(BaseModel):
@@ -26,12 +30,22 @@ class Section(BaseModel):
 
 
 def check_url_scheme(url: str, schemes: tuple[str, ...]) -> str:
-    """Return ``url`` when its scheme is one of ``schemes``; raise ValueError naming them."""
+    """Return ``url`` (``postgres://`` spelled ``postgresql://``) when its scheme is one of
+    ``schemes``; raise ValueError naming the schemes a user may write."""
+    url = normalize_url_scheme(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
     if scheme not in schemes:
-        allowed = ", ".join(f"{name}://" for name in schemes)
+        allowed = ", ".join(f"{name}://" for name in schemes if name not in UNLISTED_SCHEMES)
         raise ValueError(f"unsupported URL {mask_url(url)!r}: expected one of {allowed}")
     return url
+
+
+def normalize_url_scheme(url: str) -> str:
+    """Return ``url`` with an alias scheme (``postgres``) replaced by its engine's name."""
+    scheme, separator, rest = url.partition(":")
+    base, plus, driver = scheme.partition("+")
+    canonical = SCHEME_ALIASES.get(base.lower())
+    return f"{canonical}{plus}{driver}{separator}{rest}" if canonical and separator else url
 
 
 def mask_url(url: str) -> str:
@@ -93,8 +107,9 @@ class TargetSettings(Section):
     password_file: Path | None = Field(None, description="file holding the password")
     files: list[Path] = Field(default_factory=list, description="folders and files to archive")
     key_tables: list[str] = Field(
-        default_factory=lambda: ["companies", "contacts"],
-        description="tables whose sampled rows verify compares by checksum",
+        default_factory=list,
+        description="tables whose sampled rows verify compares by checksum (the CRM: "
+        '["companies", "contacts"])',
     )
     sample_rows: int = Field(100, ge=1, le=100_000, description="rows sampled per key table")
     compression: Literal["zstd", "gzip"] = Field("zstd", description="compression of the parts")
@@ -232,6 +247,9 @@ class HealthSettings(Section):
     """The targets health is judged against."""
 
     window_days: int = Field(7, ge=1, description="window of the success rates")
+    min_runs: int = Field(
+        3, ge=1, description="a success rate over fewer runs is `pending`, not judged"
+    )
     backup_success_rate_min_percent: float = Field(
         99.0, ge=0, le=100, description="warning below this"
     )

@@ -102,7 +102,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
     target = context.settings.target(target_name)
     encryption = context.settings.encryption
     with recorded_run(context, BackupMeta(), target.name) as record:
-        # Inside the run, so that a bad recipient or an unreadable key is a failed activity.
+        # A bad recipient or an unreadable key is a ConfigError: the row is discarded (exit 2).
         encryptor = make_encryptor(parse_recipients(encryption.recipients))
         signing_key = load_signing_key(encryption.signing_key_file)
         backup_id = new_backup_id(context.clock())

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from backproof.alerts.dispatch import alert_on_health
+from backproof.errors import UsageError
 from backproof.health import Status, TargetHealth, evaluate_health, worst
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
-from backproof.state.records import HealthMeta
+from backproof.state.activities import Activity
+from backproof.state.records import AckMeta, HealthMeta
 from backproof.status import TargetFigures, collect_figures
 
 
@@ -82,3 +86,57 @@ def run_health(context: Context, target_name: str | None = None) -> HealthResult
         # Alerts (issue 5): fire and resolve from the figures just judged; never raises.
         alert_on_health(context, result.figures, result.targets)
         return result
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """``health ack`` on one target: the recorded row and how many failures it settled."""
+
+    activity: Activity
+    failed_runs: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return one object of ``health ack --json``."""
+        return {
+            "target": self.activity.target,
+            "acknowledged_at": self.activity.to_json()["started_at"],
+            "failed_runs": self.failed_runs,
+            "reason": self.activity.message,
+            "activity_id": self.activity.id,
+        }
+
+
+def acknowledge_failures(
+    context: Context, target_name: str | None, reason: str
+) -> list[Acknowledgement]:
+    """Record that the failures of one target or all, up to now, are known and dealt with.
+
+    Success rates and the verify streak count from the acknowledgement on; the rows before it
+    stay in the audit trail. Raises UsageError without a reason.
+    """
+    if not reason.strip():
+        raise UsageError("say why with --reason (it is recorded in the audit trail)")
+    settings = context.settings
+    names = (
+        [settings.target(target_name).name] if target_name else [t.name for t in settings.targets]
+    )
+    since = context.clock() - timedelta(days=settings.health.window_days)
+    acknowledgements = []
+    for name in names:
+        previous = context.activities.latest("ack", name, ["success"])
+        counted_from = max(since, previous.started_at) if previous else since
+        failed = sum(
+            context.activities.count_by_status(job, name, counted_from).get("failed", 0)
+            for job in ("backup", "verify")
+        )
+        meta = AckMeta(reason=reason.strip(), by=_user_name())
+        row = context.activities.record("ack", name, "success", reason.strip(), meta.to_json())
+        acknowledgements.append(Acknowledgement(row, failed))
+    return acknowledgements
+
+
+def _user_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME: the reason is still kept
+        return None

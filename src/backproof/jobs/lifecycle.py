@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from backproof.alerts.dispatch import alert_after_job
-from backproof.errors import BackproofError, LockTimeoutError
+from backproof.errors import BackproofError, ConfigError, LockTimeoutError
 from backproof.jobs.context import Context
 from backproof.pushgateway import push_metrics
 from backproof.state.locks import hold_run_lock
@@ -35,7 +35,9 @@ def recorded_run(context: Context, meta: MetaT, target: str | None) -> Iterator[
 
     A run that finds another holding the lock past ``state.lock_wait_seconds`` is recorded as
     ``skipped`` and raises LockTimeoutError. Any exception in the block finishes the row as
-    ``failed`` with the error's message, then propagates.
+    ``failed`` with the error's message, then propagates; but a ConfigError (exit 2: nothing
+    ran, a password variable unset, a key unreadable) removes the row, so a setup mistake
+    never counts as a failed run in the history.
     """
     job = meta.job
     context.activities.mark_stale(context.stale_after)
@@ -66,6 +68,9 @@ def _finished_in_any_case(context: Context, record: RunRecord[MetaT]) -> Iterato
     try:
         yield
         status, message = "success", record.message
+    except ConfigError:
+        status = "discarded"
+        raise
     except BackproofError as exc:
         message = str(exc)
         raise
@@ -77,8 +82,11 @@ def _finished_in_any_case(context: Context, record: RunRecord[MetaT]) -> Iterato
         message = f"internal error: {type(exc).__name__}: {exc}"
         raise
     finally:
-        finished = context.activities.finish(
-            record.activity_id, status, message, record.meta.to_json(), record.backup_id
-        )
-        # Alerts (issue 5): a failed backup, the Nth failed verify, what they resolve; never raises.
-        alert_after_job(context, finished)
+        if status == "discarded":
+            context.activities.discard(record.activity_id)
+        else:
+            finished = context.activities.finish(
+                record.activity_id, status, message, record.meta.to_json(), record.backup_id
+            )
+            # Alerts (issue 5): a failed backup, the Nth failed verify, what they resolve.
+            alert_after_job(context, finished)

@@ -71,7 +71,9 @@ def run_chain(
         # An interrupt or a bug still tells the dead man's switch that this run failed.
         dead_man_switch.finish(False, summarize_steps(target, result.steps))
         raise
-    dead_man_switch.finish(result.succeeded, summarize_steps(target, result.steps))
+    verdict = result.health.status if result.health else None
+    jobs_succeeded = all(step.succeeded for step in result.steps)
+    dead_man_switch.finish(jobs_succeeded, summarize_steps(target, result.steps, verdict))
     return result
 
 

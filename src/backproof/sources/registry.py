@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from backproof.config.models import normalize_url_scheme
 from backproof.errors import ConfigError
 from backproof.sources.base import DatabaseSource
 from backproof.sources.sqlite import SqliteSource
@@ -36,12 +37,13 @@ ENGINES: dict[str, Callable[[str, str | None], DatabaseSource]] = {
 
 def engine_of(url: str) -> str:
     """Return the engine name of a database URL (``mariadb`` counts as ``mysql``)."""
-    scheme = urlsplit(url).scheme.split("+", 1)[0]
+    scheme = urlsplit(normalize_url_scheme(url)).scheme.split("+", 1)[0]
     return "mysql" if scheme == "mariadb" else scheme
 
 
 def open_source(url: str, password: str | None = None) -> DatabaseSource:
     """Return the source for a database URL; ConfigError when the engine is unknown."""
+    url = normalize_url_scheme(url)
     scheme = urlsplit(url).scheme.split("+", 1)[0]
     try:
         factory = ENGINES[scheme]

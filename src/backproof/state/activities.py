@@ -106,6 +106,11 @@ class ActivityLog:
             connection.execute(sa.update(table).where(table.c.id == activity_id).values(**values))
         return self.get(activity_id)
 
+    def discard(self, activity_id: int) -> None:
+        """Delete a row of a run that turned out never to run (its configuration was wrong)."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(table).where(table.c.id == activity_id))
+
     def set_backup_id(self, activity_id: int, backup_id: str) -> None:
         """Attach the backup a running activity works on, so a crash still names it."""
         with self.engine.begin() as connection:

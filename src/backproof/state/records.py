@@ -170,6 +170,15 @@ class HealthMeta(ActivityMeta):
     targets: list[TargetVerdictRecord] = Field(default_factory=list)
 
 
+class AckMeta(ActivityMeta):
+    """``health ack``: failures up to this row are acknowledged; rates count from it."""
+
+    job: ClassVar[str] = "ack"
+
+    reason: str | None = None
+    by: str | None = None
+
+
 class AlertMeta(ActivityMeta):
     """An alert sent (or a test message): what each channel said (None: it took the message)."""
 
@@ -179,3 +188,15 @@ class AlertMeta(ActivityMeta):
     kind: str | None = None
     test: bool | None = None
     channels: dict[str, str | None] = Field(default_factory=dict)
+
+
+def recorded_job_names() -> list[str]:
+    """Return the name of every job that writes audit rows (what ``activities --job`` takes)."""
+    return sorted({cls.job for cls in _all_subclasses(ActivityMeta)})
+
+
+def _all_subclasses(base: type[ActivityMeta]) -> list[type[ActivityMeta]]:
+    found: list[type[ActivityMeta]] = []
+    for subclass in base.__subclasses__():
+        found += [subclass, *_all_subclasses(subclass)]
+    return found

@@ -42,6 +42,20 @@ def test_run_with_a_failed_backup_pings_fail(pinged: Context, webhook: WebhookRe
     assert "verify: skipped (the backup failed)" in body
 
 
+def test_run_whose_jobs_succeed_pings_success_with_a_warning_verdict_in_the_body(
+    pinged: Context, webhook: WebhookReceiver
+) -> None:
+    pinged.settings.health.min_runs = 1
+    pinged.activities.record("backup", "crm", "failed", "an earlier setup mistake")
+
+    result = run_chain(pinged)
+
+    assert result.health is not None
+    assert result.health.status == "warning"
+    assert [request.path for request in webhook.requests] == [f"{PING_PATH}/start", PING_PATH]
+    assert "health verdict: warning" in webhook.requests[-1].body.decode()
+
+
 def test_unreachable_ping_server_does_not_change_the_run(
     context: Context, webhook: WebhookReceiver
 ) -> None:

@@ -11,6 +11,9 @@ from pg_servers import ContextMaker, PgServer, private_cluster, shared_server
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
 
+# Integration databases are the CRM: its key tables are compared by sampled rows.
+CRM_KEY_TABLES = ["companies", "contacts"]
+
 
 @pytest.fixture
 def pg() -> Iterator[PgServer]:
@@ -45,7 +48,9 @@ def make_context(tmp_path: Path) -> Iterator[ContextMaker]:
                     "url": f"sqlite:///{tmp_path / 'state.db'}",
                     "lock_dir": str(tmp_path / "locks"),
                 },
-                "targets": [{"name": "bptest", "database": database, **target}],
+                "targets": [
+                    {"name": "bptest", "database": database, "key_tables": CRM_KEY_TABLES, **target}
+                ],
                 "destinations": [{"name": "local", "url": f"file://{tmp_path / 'backups'}"}],
             }
         )

@@ -205,3 +205,20 @@ def test_relative_sqlite_path_in_a_folder_with_url_characters_reads_back(tmp_pat
     assert settings.targets[0].database is not None
     assert sqlite_path(settings.targets[0].database) == folder / "crm.db"
     assert to_sqlalchemy_url(settings.state.url).database == str(folder / ".backproof/state.db")
+
+
+def test_postgres_url_as_django_and_heroku_write_it_is_read_as_postgresql(tmp_path: Path) -> None:
+    text = MINIMAL.replace("sqlite:///crm.db", "postgres://app@db.internal:5432/app")
+
+    settings = load_settings(write_config(tmp_path, text), {})
+
+    assert settings.targets[0].database == "postgresql://app@db.internal:5432/app"
+
+
+def test_unsupported_storage_url_offers_only_what_a_user_may_write(tmp_path: Path) -> None:
+    text = MINIMAL.replace('url = "file:backups"', 'url = "ftp://example/backups"')
+
+    (problem,) = load_problems(write_config(tmp_path, text))
+
+    assert "expected one of file://, s3://" in problem
+    assert "memory" not in problem
