@@ -88,17 +88,17 @@ def _check_rpo(figures: TargetFigures, settings: HealthSettings) -> Check:
 def _check_rate(
     name: str, rate: float | None, total: int, minimum_percent: float, settings: HealthSettings
 ) -> Check:
-    """Judge a success rate; over fewer than ``min_runs`` runs it is ``pending``, not judged.
+    """Judge a success rate; one too low over fewer than ``min_runs`` runs is ``pending``.
 
     One failed setup attempt among the first runs would otherwise keep a new installation at
-    ``warning`` for a whole window.
+    ``warning`` for a whole window; a rate that meets the minimum is ``ok`` from the first run.
     """
     window_days = settings.window_days
     if rate is None:
         return Check(name, "pending", None, minimum_percent, f"no run in the last {window_days} d")
     percent = rate * 100
     message = f"{percent:.1f} % of {total} runs in {window_days} d succeeded"
-    if total < settings.min_runs:
+    if percent < minimum_percent and total < settings.min_runs:
         message += f" (judged from {settings.min_runs} runs on)"
         return Check(name, "pending", percent, minimum_percent, message)
     if percent < minimum_percent:
