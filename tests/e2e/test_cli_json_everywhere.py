@@ -15,14 +15,15 @@ def test_backup_json_gives_the_id_and_sizes_in_bytes(user: User) -> None:
     assert (user.backups / "crm" / outcome["result"]["backup_id"] / "manifest.json").is_file()
 
 
-def test_failed_backup_json_exits_1_and_names_the_error(user: User) -> None:
+def test_failed_backup_json_exits_1_with_the_error_on_stderr_and_no_document(user: User) -> None:
     user.demo.database.unlink()
 
     process = user.run("backup", "--json")
 
     assert process.returncode == 1
-    assert '"status": "failed"' in process.stdout
-    assert "does not exist" in process.stdout
+    assert process.stdout == ""
+    assert "does not exist" in process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1
 
 
 def test_verify_json_says_what_was_compared(user: User) -> None:

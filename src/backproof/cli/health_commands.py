@@ -18,6 +18,7 @@ def health(click_context: click.Context, target: str | None, as_json: bool) -> i
     if click_context.invoked_subcommand is not None:
         return None
     from backproof.jobs.health import run_health  # noqa: PLC0415
+
     invocation = click_context.find_object(Invocation)
     assert invocation is not None  # noqa: S101 - set by the root group
     result = run_health(checked_context(invocation, target), target)

@@ -99,10 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code."""
     import backproof.cli.alert_commands  # noqa: PLC0415 - registers alert (issue 5)
     import backproof.cli.fleet_commands  # noqa: PLC0415 - registers worker and submit (issue 15)
+    import backproof.cli.health_commands  # noqa: PLC0415 - registers health (and the commands)
     import backproof.cli.service_commands  # noqa: PLC0415 - registers serve
     import backproof.cli.setup_commands  # noqa: F401, PLC0415 - registers setup (issue 9)
-    from backproof.cli import commands  # noqa: F401, PLC0415 - registers the commands
-    from backproof.cli import health_commands  # noqa: F401, PLC0415 - registers health
 
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
         os.environ.get("BACKPROOF_DEBUG")

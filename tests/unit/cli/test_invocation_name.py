@@ -38,3 +38,10 @@ def test_command_is_the_full_path_when_path_finds_another_backproof(tmp_path: Pa
 
 def test_command_of_python_dash_m_names_this_python() -> None:
     assert command_to_run("/somewhere/backproof/__main__.py") == f"{sys.executable} -m backproof"
+
+
+def test_activities_job_choices_are_the_jobs_of_the_typed_records() -> None:
+    from backproof.cli.commands import RECORDED_JOBS  # noqa: PLC0415
+    from backproof.state.records import recorded_job_names  # noqa: PLC0415
+
+    assert list(RECORDED_JOBS) == recorded_job_names()
