@@ -106,6 +106,11 @@ class TargetSettings(Section):
     password_env: str | None = Field(None, description="environment variable holding the password")
     password_file: Path | None = Field(None, description="file holding the password")
     files: list[Path] = Field(default_factory=list, description="folders and files to archive")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="glob patterns left out of `files`: `*.log` (a name anywhere), "
+        "`uploads/tmp/*` (a path from the folder's name)",
+    )
     key_tables: list[str] = Field(
         default_factory=list,
         description="tables whose sampled rows verify compares by checksum (the CRM: "

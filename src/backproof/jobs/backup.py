@@ -162,7 +162,9 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
         facts, source_info = info.facts, info.source
     if target.files:
         files_facts, part = assembly.write(
-            "files", "tar", lambda sink: files_source.archive_files(target.files, sink)
+            "files",
+            "tar",
+            lambda sink: files_source.archive_files(target.files, sink, target.exclude),
         )
         part.format = files_source.DUMP_FORMAT
         facts = facts.model_copy(update={"files": files_facts})

@@ -21,6 +21,7 @@ from backproof.archive.manifest import FilesFacts
 from backproof.archive.safe_extract import ConfinedTree, UnsafeMemberError
 from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import RestoreError, SourceError
+from backproof.sources.file_excludes import is_excluded
 
 DUMP_FORMAT = "tar"
 
@@ -59,10 +60,12 @@ class _TreeDigest:
         return self.facts.model_copy(update={"tree_sha256": self.digest.hexdigest()})
 
 
-def archive_files(paths: Sequence[Path], sink: Writer) -> FilesFacts:
+def archive_files(paths: Sequence[Path], sink: Writer, exclude: Sequence[str] = ()) -> FilesFacts:
     """Write a tar of ``paths`` into ``sink``; each path is stored under its base name.
 
-    Raises SourceError naming the file when a path is missing or cannot be read.
+    Entries matching an ``exclude`` pattern (``sources.file_excludes``) are left out, and an
+    excluded folder is not entered. Raises SourceError naming the file when a path is missing
+    or cannot be read.
     """
     tree = _TreeDigest()
     with tarfile.open(
@@ -74,21 +77,28 @@ def archive_files(paths: Sequence[Path], sink: Writer) -> FilesFacts:
         for root in paths:
             if not root.exists() and not root.is_symlink():
                 raise SourceError(f"{root} does not exist: check targets[].files")
-            for path, arcname in _walk(root):
+            for path, arcname in _walk(root, exclude):
                 _add(archive, path, arcname, tree)
     return tree.result()
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, str]]:
     yield root, root.name
     if root.is_symlink() or not root.is_dir():
         return
     try:
         for folder, subfolders, names in os.walk(root, onerror=_raise_walk_error):
-            subfolders.sort()
-            relative = Path(folder).relative_to(root)
+            relative = Path(root.name) / Path(folder).relative_to(root)
+            # Pruned in place: os.walk does not enter an excluded folder.
+            subfolders[:] = sorted(
+                name
+                for name in subfolders
+                if not is_excluded((relative / name).as_posix(), exclude)
+            )
             for name in sorted(subfolders + names):
-                yield Path(folder) / name, (Path(root.name) / relative / name).as_posix()
+                arcname = (relative / name).as_posix()
+                if not is_excluded(arcname, exclude):
+                    yield Path(folder) / name, arcname
     except OSError as exc:
         raise SourceError(f"cannot read {exc.filename}: {exc.strerror}") from exc
 
