@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Page, expect
 from backproof.config.loading import load_settings
 from backproof.demo import DemoLayout
 from backproof.jobs.context import Context, open_context
+from backproof.state.trail_queries import page_activities
 from integration.service.service_processes import ServeProcess
 
 ACTION_SECONDS = 60
@@ -94,7 +95,7 @@ def test_target_page_lists_the_backups_and_activities_of_the_trail(
     browser: Browser, service: ServeProcess, trail: Context, problems: PageProblems
 ) -> None:
     backups = trail.activities.find(job="backup", target="crm", statuses=["success"], limit=30)
-    newest = trail.activities.page(target="crm", limit=25)
+    newest = page_activities(trail.activities, target="crm", limit=25)
     with open_page(browser, problems) as page:
         page.goto(service.url + "/targets/crm")
 
@@ -131,7 +132,9 @@ def test_activities_page_shows_the_newest_rows_and_filters_them(
     with open_page(browser, problems) as page:
         page.goto(service.url + "/activities")
         ids = page.locator("tbody tr td:first-child").all_inner_texts()
-        assert [int(text) for text in ids] == [row.id for row in trail.activities.page(limit=50)]
+        assert [int(text) for text in ids] == [
+            row.id for row in page_activities(trail.activities, limit=50)
+        ]
 
         page.get_by_label("Job").select_option("verify")
         page.get_by_role("button", name="Filter").click()

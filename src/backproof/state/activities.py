@@ -154,40 +154,6 @@ class ActivityLog:
         with self.engine.connect() as connection:
             return [_to_activity(row) for row in connection.execute(statement)]
 
-    def page(
-        self,
-        *,
-        job: str | None = None,
-        target: str | None = None,
-        statuses: Iterable[str] | None = None,
-        since: datetime | None = None,
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[Activity]:
-        """Return up to ``limit`` matching rows older than ``before_id``, newest (by id) first.
-
-        Keyset paging on the primary key stays fast at any depth of a large trail.
-        """
-        statement = sa.select(table).order_by(table.c.id.desc()).limit(limit)
-        statement = statement.where(*_conditions(job, target, statuses, since, None))
-        if before_id is not None:
-            statement = statement.where(table.c.id < before_id)
-        with self.engine.connect() as connection:
-            return [_to_activity(row) for row in connection.execute(statement)]
-
-    def outcomes(
-        self, target: str, jobs: Iterable[str], since: datetime
-    ) -> list[tuple[datetime, str, str]]:
-        """Return (started_at, job, status) of the finished runs of ``jobs`` on ``target``."""
-        statement = sa.select(table.c.started_at, table.c.job, table.c.status).where(
-            table.c.job.in_(list(jobs)),
-            table.c.target == target,
-            table.c.started_at >= since,
-            table.c.status.in_(["success", "failed"]),
-        )
-        with self.engine.connect() as connection:
-            return [(row[0], row[1], row[2]) for row in connection.execute(statement)]
-
     def latest(self, job: str, target: str | None, statuses: Iterable[str]) -> Activity | None:
         """Return the newest row of ``job`` on ``target`` with one of ``statuses``."""
         rows = self.find(job=job, target=target, statuses=statuses, limit=1)

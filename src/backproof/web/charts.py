@@ -37,14 +37,21 @@ class Point(Protocol):
         ...
 
 
-def format_chart_seconds(seconds: float) -> str:
-    """Return a duration for an axis: milliseconds below a second, else as the report does."""
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else format_seconds(seconds)
+def seconds_unit(top: float) -> Callable[[float], str]:
+    """Return how an axis up to ``top`` seconds writes durations: all in ms below a second."""
+    if top < 1:
+        return lambda seconds: f"{seconds * 1000:.0f} ms"
+    return lambda seconds: "0 s" if seconds == 0 else format_seconds(seconds)
 
 
-UNITS: dict[str, Callable[[float], str]] = {
-    "seconds": format_chart_seconds,
-    "size": format_size_bytes,
+def size_unit(_top: float) -> Callable[[float], str]:
+    """Return how an axis writes sizes."""
+    return format_size_bytes
+
+
+UNITS: dict[str, Callable[[float], Callable[[float], str]]] = {
+    "seconds": seconds_unit,
+    "size": size_unit,
 }
 
 
@@ -53,7 +60,6 @@ def render_line_chart(points: Sequence[Point], label: str, unit_name: str) -> Ma
 
     With fewer than two points the answer is a sentence instead of a chart.
     """
-    unit = UNITS[unit_name]
     parsed = sorted((datetime.fromisoformat(point.at), point.value) for point in points)
     if len(parsed) < 2:
         return Markup('<p class="muted">Not enough runs yet for a chart (2 needed).</p>')
@@ -61,6 +67,7 @@ def render_line_chart(points: Sequence[Point], label: str, unit_name: str) -> Ma
     span = max((end - start).total_seconds(), 1.0)
     step = nice_step(max(value for _, value in parsed) / TICKS)
     top = step * max(1, -(-max(value for _, value in parsed) // step))
+    unit = UNITS[unit_name](top)
 
     def x(moment: datetime) -> float:
         return LEFT + (moment - start).total_seconds() / span * (WIDTH - LEFT - RIGHT)
@@ -74,9 +81,11 @@ def render_line_chart(points: Sequence[Point], label: str, unit_name: str) -> Ma
         f'text-anchor="end">{escape(unit(step * i))}</text>'
         for i in range(round(top / step) + 1)
     ]
+    # Within two days the day alone would repeat itself: the hour (UTC) tells the runs apart.
+    date_format = "%b %d" if span >= 2 * 86_400 else "%b %d %H:%M UTC"
     dates = [
         f'<text class="axis" x="{x(moment):.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}">'
-        f"{moment.strftime('%b %d')}</text>"
+        f"{moment.strftime(date_format)}</text>"
         for moment, anchor in ((start, "start"), (end, "end"))
     ]
     line = " ".join(f"{x(moment):.1f},{y(value):.1f}" for moment, value in parsed)

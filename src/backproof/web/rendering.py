@@ -3,6 +3,7 @@ mark times for the browser to show in local time, and the answer that sets a new
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -35,22 +36,26 @@ def time_tag(value: str | None, missing: str = "—") -> Markup:
 
 
 CHECK_UNITS = {
-    "rpo": "h",
     "backup_success_rate": "%",
     "verify_success_rate": "%",
     "verify_streak": "failed",
-    "verified_age": "h",
     "dump_size": "% smaller",
     "emptied_tables": "tables",
     "destinations": "missing",
-    "restore_duration": "s",
+}
+CHECK_FORMATS: dict[str, Callable[[float], str]] = {
+    "rpo": format_hours,
+    "verified_age": format_hours,
+    "restore_duration": format_seconds,
 }
 
 
 def format_check_value(value: float | None, check_name: str) -> str:
-    """Return a check's value or threshold with the unit of that check."""
+    """Return a check's value or threshold with the unit of that check (ages as durations)."""
     if value is None:
         return "—"
+    if check_name in CHECK_FORMATS:
+        return CHECK_FORMATS[check_name](value)
     unit = CHECK_UNITS.get(check_name, "")
     return f"{format_number(value)} {unit}".strip()
 

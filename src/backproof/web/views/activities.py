@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from backproof.clock import isoformat
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.schema import ACTIVITY_STATUSES
+from backproof.state.trail_queries import page_activities
 from backproof.web.views.running import TIME, RunningJob
 
 JOBS = ("backup", "cleanup", "verify", "report", "health", "restore")
@@ -84,7 +85,8 @@ def build_activity_page(
 ) -> ActivityPage:
     """Return the page of the trail that ``filters`` ask for."""
     span = PERIODS.get(filters.period)
-    rows = log.page(
+    rows = page_activities(
+        log,
         job=filters.job,
         target=filters.target,
         statuses=[filters.status] if filters.status else None,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
 from backproof.clock import isoformat
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.records import BackupMeta, VerifyMeta
+from backproof.state.trail_queries import daily_outcomes, latest_of_backups, page_activities
 from backproof.web.views.activities import ActivityRow, activity_row
 from backproof.web.views.overview import TargetCard, verify_depth
 from backproof.web.views.running import TIME
@@ -68,51 +70,42 @@ def build_target_page(
     """Return the page of the target of ``card``."""
     target = card.target
     backups = log.find(job="backup", target=target, statuses=["success"], limit=BACKUP_ROWS)
-    verifies = _passed_verifies(log, target, [row.backup_id for row in backups if row.backup_id])
+    backup_ids = [row.backup_id for row in backups if row.backup_id]
+    verifies = latest_of_backups(log, "verify", target, ["success"], backup_ids)
     return TargetPage(
         card=card,
         backups=[_backup_row(row, verifies.get(row.backup_id or "")) for row in backups],
-        calendar=build_calendar(log.outcomes(target, ("backup", "verify"), _first_day(now)), now),
+        calendar=build_calendar(
+            daily_outcomes(log, target, ("backup", "verify"), _first_day(now)), now
+        ),
         restore_trend=[TrendPoint(at=isoformat(at) or "", value=v) for at, v in restore_trend],
         size_trend=[
             TrendPoint(at=isoformat(row.started_at) or "", value=float(size))
             for row in reversed(backups)
             if (size := BackupMeta.read(row).size_bytes) is not None
         ],
-        activities=[activity_row(row) for row in log.page(target=target, limit=LOG_ROWS)],
+        activities=[
+            activity_row(row) for row in page_activities(log, target=target, limit=LOG_ROWS)
+        ],
     )
 
 
-def build_calendar(outcomes: list[tuple[datetime, str, str]], now: datetime) -> list[CalendarDay]:
-    """Return the last ``CALENDAR_DAYS`` days (UTC) with how many runs passed and failed."""
-    counts: dict[date, list[int]] = {}
-    for started_at, _job, status in outcomes:
-        tally = counts.setdefault(started_at.date(), [0, 0])
-        tally[0 if status == "success" else 1] += 1
+def build_calendar(counts: Mapping[str, Mapping[str, int]], now: datetime) -> list[CalendarDay]:
+    """Return the last ``CALENDAR_DAYS`` days (UTC) with how many runs passed and failed,
+    from the counts per day (``YYYY-MM-DD``) and status."""
     days = []
     for offset in range(CALENDAR_DAYS - 1, -1, -1):
-        day = (now - timedelta(days=offset)).date()
-        passed, failed = counts.get(day, [0, 0])
+        day = (now - timedelta(days=offset)).date().isoformat()
+        passed = counts.get(day, {}).get("success", 0)
+        failed = counts.get(day, {}).get("failed", 0)
         outcome = "failed" if failed else "passed" if passed else "none"
-        days.append(CalendarDay(day=day.isoformat(), outcome=outcome, passed=passed, failed=failed))
+        days.append(CalendarDay(day=day, outcome=outcome, passed=passed, failed=failed))
     return days
 
 
 def _first_day(now: datetime) -> datetime:
     start = now - timedelta(days=CALENDAR_DAYS - 1)
     return start.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _passed_verifies(log: ActivityLog, target: str, backup_ids: list[str]) -> dict[str, Activity]:
-    verified = log.verified_backups(target, backup_ids)
-    passed: dict[str, Activity] = {}
-    for backup_id in verified:
-        rows = log.find(
-            job="verify", target=target, statuses=["success"], backup_id=backup_id, limit=1
-        )
-        if rows:
-            passed[backup_id] = rows[0]
-    return passed
 
 
 def _backup_row(row: Activity, verify: Activity | None) -> BackupRow:

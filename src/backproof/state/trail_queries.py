@@ -1,0 +1,82 @@
+"""The dashboard's reads of the audit trail: a page of rows, runs counted per day, the newest
+row of each of a set of backups. Bounded, indexed queries that stay fast on a trail of
+millions of rows; writing stays with ``ActivityLog``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backproof.state.activities import Activity, ActivityLog
+from backproof.state.activities import _conditions as conditions
+from backproof.state.activities import _to_activity as to_activity
+from backproof.state.schema import ops_activities as table
+
+
+def page_activities(
+    log: ActivityLog,
+    *,
+    job: str | None = None,
+    target: str | None = None,
+    statuses: Iterable[str] | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Activity]:
+    """Return up to ``limit`` matching rows older than ``before_id``, newest (by id) first.
+
+    Keyset paging on the primary key stays fast at any depth of a large trail.
+    """
+    statement = sa.select(table).order_by(table.c.id.desc()).limit(limit)
+    statement = statement.where(*conditions(job, target, statuses, since, None))
+    if before_id is not None:
+        statement = statement.where(table.c.id < before_id)
+    with log.engine.connect() as connection:
+        return [to_activity(row) for row in connection.execute(statement)]
+
+
+def daily_outcomes(
+    log: ActivityLog, target: str, jobs: Iterable[str], since: datetime
+) -> dict[str, dict[str, int]]:
+    """Return, per day (``YYYY-MM-DD``, UTC), how many runs of ``jobs`` on ``target``
+    succeeded and failed since ``since``: counted by the database, a few rows per day."""
+    day = sa.func.date(table.c.started_at)
+    statement = (
+        sa.select(day, table.c.status, sa.func.count())
+        .where(
+            table.c.job.in_(list(jobs)),
+            table.c.target == target,
+            table.c.started_at >= since,
+            table.c.status.in_(["success", "failed"]),
+        )
+        .group_by(day, table.c.status)
+    )
+    days: dict[str, dict[str, int]] = {}
+    with log.engine.connect() as connection:
+        for moment, status, count in connection.execute(statement):
+            days.setdefault(str(moment)[:10], {})[status] = int(count)
+    return days
+
+
+def latest_of_backups(
+    log: ActivityLog, job: str, target: str, statuses: Iterable[str], backup_ids: Iterable[str]
+) -> dict[str, Activity]:
+    """Return, for each of ``backup_ids`` that has one, its newest row of ``job``."""
+    ids = list(backup_ids)
+    if not ids:
+        return {}
+    statement = (
+        sa.select(table)
+        .where(*conditions(job, target, statuses, None, None))
+        .where(table.c.backup_id.in_(ids))
+        .order_by(table.c.started_at.desc(), table.c.id.desc())
+    )
+    newest: dict[str, Activity] = {}
+    with log.engine.connect() as connection:
+        for row in connection.execute(statement):
+            activity = to_activity(row)
+            newest.setdefault(activity.backup_id or "", activity)
+    return newest
