@@ -113,8 +113,10 @@ def test_activities_pages_through_the_trail_with_before_id(
     assert len(first["rows"]) == 50
     assert len(second["rows"]) == 10
     assert second["older_before_id"] is None
-    ids = [row["id"] for row in first["rows"] + second["rows"]]
-    assert ids == sorted(ids, reverse=True) == list(range(60, 0, -1))
+    rows = first["rows"] + second["rows"]
+    assert sorted(row["id"] for row in rows) == list(range(1, 61))  # each row once
+    starts = [(row["started_at"], row["id"]) for row in rows]
+    assert starts == sorted(starts, reverse=True)  # newest first across both pages
 
 
 def test_activities_refuses_an_unknown_filter_with_one_line(web_context: Context) -> None:
@@ -176,3 +178,14 @@ def test_openapi_document_describes_the_dashboard_api(web_context: Context) -> N
         assert path in paths
     assert "/" not in paths
     assert "/login" not in paths
+
+
+@pytest.mark.parametrize(("age_hours", "light"), [(1.0, "green"), (20.0, "amber"), (30.0, "red")])
+def test_rpo_light_turns_amber_near_the_limit_and_red_past_it(
+    web_context: Context, clock: SteppingClock, age_hours: float, light: str
+) -> None:
+    add_good_day(web_context, clock, NOW - timedelta(hours=age_hours))
+
+    card = SessionClient(create_app(web_context)).get("/api/overview").json()["targets"][0]
+
+    assert card["rpo"]["light"] == light

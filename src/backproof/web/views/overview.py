@@ -9,7 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from backproof.clock import isoformat
-from backproof.health import TargetHealth
+from backproof.health import Check, TargetHealth
 from backproof.jobs.health import HealthResult
 from backproof.state.activities import Activity
 from backproof.state.records import VerifyMeta
@@ -24,6 +24,9 @@ from backproof.web.status_document import (
 from backproof.web.views.running import RunningJob
 
 RPO_LIGHTS = {"ok": "green", "warning": "amber", "failing": "red", "pending": "grey"}
+# An ok RPO turns amber once the newest backup has used this share of the allowed age: the next
+# backup had better come soon.
+AMBER_SHARE = 0.8
 
 
 class ProofStatus(BaseModel):
@@ -38,7 +41,9 @@ class ProofStatus(BaseModel):
 class RpoStatus(BaseModel):
     """How old the newest backup is against the allowed age."""
 
-    light: str = Field(description="green, amber, red or grey (no backup yet)")
+    light: str = Field(
+        description="green; amber from 80 % of the allowed age; red past it; grey: no backup yet"
+    )
     age_hours: float | None
     threshold_hours: float | None
 
@@ -100,14 +105,19 @@ def build_card(
         newest_backup=backup_status(figures),
         last_proof=proof_status(figures.last_passed_verify),
         last_verify_failed=last_verify is not None and last_verify.status == "failed",
-        rpo=RpoStatus(
-            light=RPO_LIGHTS[rpo.status] if rpo else "grey",
-            age_hours=figures.newest_backup_age_hours,
-            threshold_hours=rpo.threshold if rpo else None,
-        ),
+        rpo=rpo_status(rpo, figures.newest_backup_age_hours),
         next_run_at=isoformat(next_run_at),
         running=[job for job in running if job.target == verdict.target],
     )
+
+
+def rpo_status(rpo: Check | None, age_hours: float | None) -> RpoStatus:
+    """Return the RPO light: the check's verdict, amber once an ok age nears the limit."""
+    light = RPO_LIGHTS[rpo.status] if rpo else "grey"
+    threshold = rpo.threshold if rpo else None
+    if light == "green" and age_hours is not None and threshold:
+        light = "amber" if age_hours >= AMBER_SHARE * threshold else "green"
+    return RpoStatus(light=light, age_hours=age_hours, threshold_hours=threshold)
 
 
 def proof_status(verify: Activity | None) -> ProofStatus | None:
