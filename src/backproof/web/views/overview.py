@@ -134,15 +134,15 @@ def proof_status(verify: Activity | None) -> ProofStatus | None:
 
 
 def verify_depth(meta: VerifyMeta) -> str:
-    """Return in words how deep a verify looked, from what it recorded."""
-    depth = (meta.model_extra or {}).get("depth")
-    if isinstance(depth, str):
-        return depth
-    counts = (
-        (meta.tables, "tables"),
-        (meta.rows, "rows"),
-        (meta.sampled_rows, "sampled rows"),
-        (meta.files or None, "files"),
-    )
-    parts = [f"{value:,} {unit}" for value, unit in counts if value is not None]
-    return "restored; " + ", ".join(parts) + " compared" if parts else "restored"
+    """Return in words how deep a verify proved the backup, from what it recorded."""
+    rows = f"{meta.rows:,}" if meta.rows is not None else "?"
+    phrases = []
+    if meta.depth == "content":
+        phrases.append(f"content: all {meta.tables} tables identical ({rows} rows)")
+    elif meta.tables:
+        phrases.append(f"counts: {meta.tables} tables, {rows} rows, {meta.sampled_rows} sampled")
+    if meta.integrity_checked:
+        phrases.append(f"{meta.integrity_checked} {meta.integrity_what or 'objects'} checked")
+    if meta.files:
+        phrases.append(f"{meta.files:,} files identical")
+    return "; ".join(phrases) or "restored"
