@@ -130,6 +130,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     encryption = settings.encryption
     encryption.identity_file = encryption.identity_file and base / encryption.identity_file
     encryption.signing_key_file = encryption.signing_key_file and base / encryption.signing_key_file
+    encryption.address_key_file = encryption.address_key_file and base / encryption.address_key_file
     settings.report.output = base / settings.report.output
     return settings
 

@@ -127,6 +127,14 @@ class TargetSettings(Section):
     checks: list[ApplicationCheck] = Field(
         default_factory=list, description="application checks run on every restored copy"
     )
+    files_format: Literal["store", "tar"] = Field(
+        "store",
+        description="`store`: files stored once per destination (content-addressed, "
+        "deduplicated); `tar`: one archive per backup",
+    )
+    files_reread_days: float = Field(
+        30.0, gt=0, description="unchanged files are read again at least this often (store)"
+    )
 
     @field_validator("database")
     @classmethod
@@ -185,6 +193,11 @@ class EncryptionSettings(Section):
     )
     verify_key: str | None = Field(
         None, description="public key (`ssh-ed25519 AAAA…`) every manifest must be signed with"
+    )
+    address_key_file: Path | None = Field(
+        None,
+        description="secret key naming stored file contents, needed where backup runs "
+        "(default: `filestore/address.key` beside the state's locks folder, made at first use)",
     )
 
     @field_validator("recipients")

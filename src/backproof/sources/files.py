@@ -39,22 +39,27 @@ class _HashingReader:
         return data
 
 
-class _TreeDigest:
-    """Accumulates the facts of an archive, entry by entry, in archive order."""
+class TreeDigest:
+    """Accumulates the facts of a tree, entry by entry, in archive order (the tar part and the
+    files store compute the same digest of the same tree)."""
 
     def __init__(self) -> None:
         self.facts = FilesFacts()
         self.digest = hashlib.sha256()
 
     def add(self, member: tarfile.TarInfo, content_sha256: str) -> None:
+        """Add a tar member whose content (for a file) has ``content_sha256``."""
         kind = "f" if member.isfile() else "d" if member.isdir() else "l" if member.issym() else "o"
-        line = f"{kind}\0{member.name}\0{member.size if member.isfile() else 0}\0"
-        line += f"{content_sha256 or member.linkname}\n"
+        self.add_entry(kind, member.name, member.size, content_sha256 or member.linkname)
+
+    def add_entry(self, kind: str, name: str, size_bytes: int, content: str) -> None:
+        """Add an entry: ``kind`` f, d, l or o; ``content`` a file's sha256 or a link's target."""
+        line = f"{kind}\0{name}\0{size_bytes if kind == 'f' else 0}\0{content}\n"
         self.digest.update(line.encode("utf-8", "surrogateescape"))
         self.facts.entries += 1
-        if member.isfile():
+        if kind == "f":
             self.facts.regular_files += 1
-            self.facts.total_bytes += member.size
+            self.facts.total_bytes += size_bytes
 
     def result(self) -> FilesFacts:
         return self.facts.model_copy(update={"tree_sha256": self.digest.hexdigest()})
@@ -67,7 +72,7 @@ def archive_files(paths: Sequence[Path], sink: Writer, exclude: Sequence[str] = 
     excluded folder is not entered. Raises SourceError naming the file when a path is missing
     or cannot be read.
     """
-    tree = _TreeDigest()
+    tree = TreeDigest()
     with tarfile.open(
         fileobj=sink,
         mode="w|",
@@ -77,12 +82,14 @@ def archive_files(paths: Sequence[Path], sink: Writer, exclude: Sequence[str] = 
         for root in paths:
             if not root.exists() and not root.is_symlink():
                 raise SourceError(f"{root} does not exist: check targets[].files")
-            for path, arcname in _walk(root, exclude):
+            for path, arcname in walk_tree(root, exclude):
                 _add(archive, path, arcname, tree)
     return tree.result()
 
 
-def _walk(root: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, str]]:
+def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[Path, str]]:
+    """Yield ``root`` and everything below it, sorted, each with its name in the backup;
+    entries matching an ``exclude`` pattern are left out and excluded folders not entered."""
     yield root, root.name
     if root.is_symlink() or not root.is_dir():
         return
@@ -124,7 +131,7 @@ def _member(archive: tarfile.TarFile, path: Path, arcname: str) -> tarfile.TarIn
     return member
 
 
-def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: _TreeDigest) -> None:
+def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: TreeDigest) -> None:
     try:
         member = _member(archive, path, arcname)
         if member is None:
@@ -152,7 +159,7 @@ def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: _TreeDigest) 
 
 def inspect_archive(stream: BinaryIO) -> FilesFacts:
     """Return the facts of a tar stream, hashing each file's content, without extracting it."""
-    tree = _TreeDigest()
+    tree = TreeDigest()
     try:
         with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive:
             for member in archive:
@@ -172,7 +179,7 @@ def extract_files(stream: BinaryIO, destination: Path) -> FilesFacts:
     Raises RestoreError when the archive is unreadable, a member would leave ``destination``
     or is a device file or FIFO (``UnsafeMemberError``), or the system refuses a write.
     """
-    tree = _TreeDigest()
+    tree = TreeDigest()
     try:
         with (
             tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK_BYTES) as archive,

@@ -1,0 +1,101 @@
+"""The local copy of a destination's pack indexes: which blobs it holds, and where.
+
+Kept in a SQLite file (``.backproof/filestore/index-<destination>.sqlite``) so that memory
+stays flat whatever the number of blobs, and so that a backup reads only the indexes written
+since the last one. ``sync`` makes it match the destination: packs whose index is gone
+(collected by a cleanup) are forgotten, new ones are read. A blob may sit in several packs (two
+backups that stored it at once); every copy is remembered.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from backproof.errors import NotFoundError
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.layout import INDEX, PackName, pack_under
+from backproof.filestore.packs import BlobEntry, decode_index
+from backproof.privacy import make_private_dir
+from backproof.storage.base import Storage
+
+SCHEMA = """
+create table if not exists packs (name text primary key, key_id text not null);
+create table if not exists blobs (
+    address text not null, pack text not null, offset integer not null,
+    length integer not null, raw_length integer not null, primary key (address, pack));
+create index if not exists blobs_pack on blobs (pack);
+"""
+
+
+class BlobIndex:
+    """Blob address → pack locations of one destination, for one address key."""
+
+    def __init__(self, path: Path | None, key: AddressKey) -> None:
+        if path is not None:
+            make_private_dir(path.parent)
+        self.key = key
+        self.connection = sqlite3.connect(str(path) if path else ":memory:")
+        self.connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.connection.close()
+
+    def sync(self, storage: Storage) -> None:
+        """Make the index match the pack indexes ``storage`` holds now."""
+        listed = {
+            pack.text: pack
+            for item in storage.list_objects(INDEX)
+            if (pack := pack_under(item.key, INDEX)) is not None
+        }
+        known = {row[0] for row in self.connection.execute("select name from packs")}
+        with self.connection:
+            for gone in known - listed.keys():
+                self.connection.execute("delete from blobs where pack = ?", (gone,))
+                self.connection.execute("delete from packs where name = ?", (gone,))
+        for name in sorted(listed.keys() - known):
+            self._read(storage, listed[name])
+
+    def _read(self, storage: Storage, pack: PackName) -> None:
+        try:
+            data = storage.get_bytes(pack.index_key)
+        except NotFoundError:
+            return  # collected since the listing
+        index = decode_index(self.key, data, f"{storage.name}:{pack.index_key}")
+        if index.key_id != self.key.key_id:
+            # Another host's key: its addresses are of another space, useless here.
+            with self.connection:
+                self.connection.execute(
+                    "insert or ignore into packs values (?, ?)", (pack.text, index.key_id)
+                )
+            return
+        self.add_pack(pack, index.blobs)
+
+    def add_pack(self, pack: PackName, blobs: list[BlobEntry]) -> None:
+        """Record a pack and its blobs."""
+        with self.connection:
+            self.connection.execute(
+                "insert or ignore into packs values (?, ?)", (pack.text, self.key.key_id)
+            )
+            self.connection.executemany(
+                "insert or ignore into blobs values (?, ?, ?, ?, ?)",
+                [(b.address, pack.text, b.offset, b.length, b.raw_length) for b in blobs],
+            )
+
+    def locate(self, address: str) -> Iterator[tuple[PackName, BlobEntry]]:
+        """Yield every copy of a blob: its pack and its place there."""
+        rows = self.connection.execute(
+            "select pack, offset, length, raw_length from blobs where address = ?", (address,)
+        ).fetchall()
+        for pack_text, offset, length, raw_length in rows:
+            backup_id, _, pack_id = pack_text.partition("/")
+            yield PackName(backup_id, pack_id), BlobEntry(address, offset, length, raw_length)
+
+    def has(self, address: str) -> bool:
+        """Return True when the destination holds the blob."""
+        row = self.connection.execute(
+            "select 1 from blobs where address = ? limit 1", (address,)
+        ).fetchone()
+        return row is not None

@@ -1,0 +1,93 @@
+"""The local index of files already stored: (path, size, mtime, ctime, inode) → content.
+
+A file whose metadata match its row is not read again: its sha256 and blob addresses come from
+here (when the destination still holds every blob). Each row is read again after
+``reread_days`` (spread over a window by the path, so a full re-read does not fall on one day),
+which catches a change that kept size and times. A file modified within the second before it
+was read is not recorded: a later change within the same clock tick could not be told.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from backproof.privacy import make_private_dir
+
+SCHEMA = """
+create table if not exists files (
+    path text primary key, size integer, mtime_ns integer, ctime_ns integer, inode integer,
+    sha256 text, chunks text, read_at real, generation integer);
+"""
+RACY_NANOSECONDS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """What the last read of a file found."""
+
+    sha256: str
+    chunks: list[str]
+
+
+def _signature(info: os.stat_result) -> tuple[int, int, int, int]:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+
+
+class FilesCache:
+    """The files of one target already read, for one address key."""
+
+    def __init__(self, path: Path | None, reread_days: float, now: float) -> None:
+        if path is not None:
+            make_private_dir(path.parent)
+        self.connection = sqlite3.connect(str(path) if path else ":memory:")
+        self.connection.executescript(SCHEMA)
+        self.reread_seconds = reread_days * 86400
+        self.now = now
+        row = self.connection.execute("select max(generation) from files").fetchone()
+        self.generation = (row[0] or 0) + 1
+
+    def close(self, *, completed: bool) -> None:
+        """Keep what this backup learnt when it ``completed`` (dropping the rows of files it did
+        not meet), or nothing of it; then close. One transaction per backup, not per file."""
+        if completed:
+            self.connection.execute("delete from files where generation < ?", (self.generation,))
+            self.connection.commit()
+        else:
+            self.connection.rollback()
+        self.connection.close()
+
+    def lookup(self, path: str, info: os.stat_result) -> CachedFile | None:
+        """Return the content of ``path`` when it is unchanged and not due to be read again."""
+        row = self.connection.execute(
+            "select size, mtime_ns, ctime_ns, inode, sha256, chunks, read_at from files "
+            "where path = ?",
+            (path,),
+        ).fetchone()
+        if row is None or tuple(row[:4]) != _signature(info):
+            return None
+        if self.now - row[6] >= self.reread_seconds * _spread(path):
+            return None
+        self.connection.execute(
+            "update files set generation = ? where path = ?", (self.generation, path)
+        )
+        return CachedFile(row[4], row[5].split(" ") if row[5] else [])
+
+    def record(self, path: str, info: os.stat_result, content: CachedFile, read_at: float) -> None:
+        """Remember what a read of ``path`` found (unless it was modified just before)."""
+        if info.st_mtime_ns >= read_at * 1e9 - RACY_NANOSECONDS:
+            return
+        row = (path, *_signature(info), content.sha256, " ".join(content.chunks), read_at)
+        self.connection.execute(
+            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, self.generation),
+        )
+
+
+def _spread(path: str) -> float:
+    """Return a factor in [0.5, 1.0) fixed per path: re-reads spread over half the period."""
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
+    return 0.5 + int.from_bytes(digest[:2], "big") / 131072

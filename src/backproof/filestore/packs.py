@@ -1,0 +1,145 @@
+"""Pack objects: many blobs in one object, so 100,000 thumbnails are not 100,000 requests.
+
+A pack is the concatenation of its blobs, each compressed with zstd; with encryption the whole
+pack is then age-encrypted to the recipients (one age header per pack, not per blob). Its id is
+the sha256 of the stored bytes. Beside each pack its *index* lists the blobs it holds (address,
+offset and length in the decrypted pack, raw length), sealed with the address key so that the
+backup host, which cannot decrypt packs, learns what a destination holds without reading them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyrage
+import zstandard
+
+from backproof.errors import IntegrityError, NotFoundError, RestoreError
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.layout import PackName
+from backproof.storage.base import Storage
+
+PACK_TARGET_BYTES = 16 * 1024 * 1024
+INDEX_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    """Where one blob sits in its pack."""
+
+    address: str
+    offset: int
+    length: int
+    raw_length: int
+
+
+@dataclass
+class PackIndex:
+    """What a pack holds."""
+
+    key_id: str
+    blobs: list[BlobEntry]
+
+
+def encode_index(key: AddressKey, index: PackIndex) -> bytes:
+    """Return the stored bytes of a pack's index: JSON, zstd, sealed with the key."""
+    rows = [[blob.address, blob.offset, blob.length, blob.raw_length] for blob in index.blobs]
+    body = json.dumps({"version": INDEX_VERSION, "key_id": index.key_id, "blobs": rows})
+    return key.seal(zstandard.ZstdCompressor().compress(body.encode()))
+
+
+def decode_index(key: AddressKey, data: bytes, where: str) -> PackIndex:
+    """Return the index stored in ``data``; IntegrityError when it is not one."""
+    try:
+        body = json.loads(zstandard.ZstdDecompressor().decompress(key.unseal(data, where)))
+        blobs = [BlobEntry(*row) for row in body["blobs"]]
+        return PackIndex(str(body["key_id"]), blobs)
+    except (zstandard.ZstdError, ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"{where} is not a pack index: corrupt or altered") from exc
+
+
+@dataclass
+class Packer:
+    """Fills packs for one destination and uploads each when it is full (or at ``flush``).
+
+    ``on_pack`` learns of every uploaded pack and its blobs (the local index records them).
+    """
+
+    storage: Storage
+    backup_id: str
+    key: AddressKey
+    recipients: list[Any]
+    on_pack: Callable[[PackName, list[BlobEntry]], None]
+    buffer: bytearray = field(default_factory=bytearray)
+    pending: dict[str, BlobEntry] = field(default_factory=dict)
+    written: list[PackName] = field(default_factory=list)
+    stored_bytes: int = 0
+
+    def add(self, address: str, compressed: bytes, raw_length: int) -> None:
+        """Put a blob in the open pack; upload the pack once it is full."""
+        if address in self.pending:
+            return
+        entry = BlobEntry(address, len(self.buffer), len(compressed), raw_length)
+        self.pending[address] = entry
+        self.buffer.extend(compressed)
+        if len(self.buffer) >= PACK_TARGET_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Upload the open pack (if it holds anything), then its index; the pack comes first,
+        so an index never names a pack that is not there."""
+        if not self.pending:
+            return
+        plain = bytes(self.buffer)
+        stored = pyrage.encrypt(plain, self.recipients) if self.key.is_keyed else plain
+        pack = PackName(self.backup_id, hashlib.sha256(stored).hexdigest())
+        blobs = list(self.pending.values())
+        self.storage.put_bytes(pack.pack_key, stored)
+        self.storage.put_bytes(
+            pack.index_key, encode_index(self.key, PackIndex(self.key.key_id, blobs))
+        )
+        self.stored_bytes += len(stored)
+        self.written.append(pack)
+        self.buffer.clear()
+        self.pending.clear()
+        self.on_pack(pack, blobs)
+
+
+def read_pack(
+    storage: Storage, pack: PackName, identities: Callable[[], list[Any]] | None
+) -> bytes:
+    """Return a pack's decrypted bytes (``identities`` None: the pack is not encrypted).
+
+    Raises IntegrityError when it is missing, or does not match its id or decrypt.
+    """
+    where = f"pack {pack.text} on {storage.name}"
+    try:
+        stored = storage.get_bytes(pack.pack_key)
+    except NotFoundError as exc:
+        raise IntegrityError(f"{where} is missing") from exc
+    if hashlib.sha256(stored).hexdigest() != pack.pack_id:
+        raise IntegrityError(f"{where} does not match its checksum: corrupt or altered")
+    if identities is None:
+        return stored
+    try:
+        return bytes(pyrage.decrypt(stored, identities()))
+    except pyrage.DecryptError as exc:
+        raise RestoreError(
+            f"cannot decrypt {where}: encryption.identity_file holds no identity of its recipients"
+        ) from exc
+
+
+def blob_from_pack(plain: bytes, entry: BlobEntry, where: str) -> bytes:
+    """Return a blob's content cut from a decrypted pack; IntegrityError when it does not decode."""
+    piece = plain[entry.offset : entry.offset + entry.length]
+    try:
+        data = zstandard.ZstdDecompressor().decompress(piece, max_output_size=entry.raw_length)
+    except zstandard.ZstdError as exc:
+        raise IntegrityError(f"blob {entry.address[:12]}… in {where} does not decode") from exc
+    if len(data) != entry.raw_length:
+        raise IntegrityError(f"blob {entry.address[:12]}… in {where} has the wrong length")
+    return data

@@ -1,0 +1,148 @@
+"""Verify, restore and check a backup whose files part is a file list of the store.
+
+Each reads the list (decrypted and checked like any part), the destination's pack indexes and
+the blobs, and reports every file that cannot be read with the pack it depends on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from backproof.archive.encryption import ReadingKeys
+from backproof.archive.manifest import FilesFacts, Manifest
+from backproof.archive.reading import open_decoded_part
+from backproof.archive.safe_extract import ConfinedTree
+from backproof.errors import IntegrityError, RestoreError
+from backproof.filestore.addressing import read_stored_key
+from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.entries import FileEntry, read_list
+from backproof.filestore.layout import PACKS, pack_under
+from backproof.filestore.reader import BlobMissingError, BlobReader, Damage, file_digest
+from backproof.sources.files import TreeDigest
+from backproof.storage.base import Storage
+
+
+@dataclass
+class StoredList:
+    """A backup's file list being read, with the reader of its blobs."""
+
+    entries: Iterator[FileEntry]
+    reader: BlobReader
+
+
+@contextlib.contextmanager
+def open_stored_list(
+    storage: Storage, manifest: Manifest, keys: ReadingKeys, cache_dir: Path | None
+) -> Iterator[StoredList]:
+    """Yield the entries of a backup's file list and a reader of its blobs."""
+    part = manifest.part("files")
+    assert part is not None  # noqa: S101 - callers dispatch on the part's format
+    with open_decoded_part(storage, manifest, part, keys) as stream:
+        header, entries = read_list(stream)
+        key = read_stored_key(storage, header.key_id, keys)
+        path = cache_dir / f"index-{storage.name}-{key.key_id}.sqlite" if cache_dir else None
+        index = BlobIndex(path, key)
+        try:
+            index.sync(storage)
+            reader = BlobReader(storage, key, index, keys)
+            reader.prefer_refs(manifest.target, manifest.id)
+            yield StoredList(entries, reader)
+        finally:
+            index.close()
+
+
+def verify_store(
+    storage: Storage,
+    manifest: Manifest,
+    keys: ReadingKeys,
+    cache_dir: Path | None,
+    is_chosen: Callable[[FileEntry], bool] = lambda entry: True,
+) -> tuple[FilesFacts, int]:
+    """Check the content of every chosen file against its addresses and sha256.
+
+    Returns the facts of the list and how many files were read. Raises IntegrityError naming
+    the files that cannot be read, or whose content differs.
+    """
+    tree, damage, read = TreeDigest(), Damage(), 0
+    with open_stored_list(storage, manifest, keys, cache_dir) as stored:
+        for entry in stored.entries:
+            tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
+            if entry.kind != "f" or not is_chosen(entry):
+                continue
+            read += 1
+            try:
+                if file_digest(stored.reader, entry) != entry.sha256:
+                    damage.add("content differs from its sha256", entry.path)
+            except BlobMissingError as exc:
+                damage.add(f"pack {exc.pack}: {exc}", entry.path)
+    if damage.damaged_files:
+        raise IntegrityError(f"backup {manifest.id} on {storage.name}: {damage.summary()}")
+    return tree.result(), read
+
+
+def check_store(
+    storage: Storage, manifest: Manifest, keys: ReadingKeys, cache_dir: Path | None
+) -> int:
+    """Check that every blob of every file is in a pack the destination holds, without reading
+    packs; return the number of files. Raises IntegrityError naming the dependent files."""
+    packs = {
+        pack.text for item in storage.list_objects(PACKS) if (pack := pack_under(item.key, PACKS))
+    }
+    damage, files = Damage(), 0
+    with open_stored_list(storage, manifest, keys, cache_dir) as stored:
+        for entry in stored.entries:
+            files += entry.kind == "f"
+            for address in entry.chunks:
+                try:
+                    found = [p for p, _ in stored.reader.locations(address) if p.text in packs]
+                except BlobMissingError as exc:
+                    damage.add(str(exc), entry.path)
+                    break
+                if not found:
+                    names = ", ".join(p.text for p, _ in stored.reader.locations(address))
+                    damage.add(f"pack {names} is missing", entry.path)
+                    break
+    if damage.damaged_files:
+        raise IntegrityError(f"backup {manifest.id} on {storage.name}: {damage.summary()}")
+    return files
+
+
+def restore_store(
+    storage: Storage, manifest: Manifest, keys: ReadingKeys, cache_dir: Path | None, folder: Path
+) -> FilesFacts:
+    """Write the backup's tree below ``folder`` through ``ConfinedTree``; return the facts of
+    what was written (each file's sha256 read back from disk).
+
+    Raises RestoreError naming the files that could not be restored.
+    """
+    digest, damage = TreeDigest(), Damage()
+    with open_stored_list(storage, manifest, keys, cache_dir) as stored:
+        try:
+            with ConfinedTree(folder) as tree:
+                for entry in stored.entries:
+                    try:
+                        content = _restore_entry(tree, stored.reader, entry)
+                    except BlobMissingError as exc:
+                        damage.add(f"pack {exc.pack}: {exc}", entry.path)
+                        continue
+                    digest.add_entry(entry.kind, entry.path, entry.size, content)
+                tree.finish()
+        except OSError as exc:
+            raise RestoreError(f"cannot restore the files into {folder}: {exc}") from exc
+    if damage.damaged_files:
+        raise RestoreError(f"backup {manifest.id}: {damage.summary()}")
+    return digest.result()
+
+
+def _restore_entry(tree: ConfinedTree, reader: BlobReader, entry: FileEntry) -> str:
+    mtime = entry.mtime_ns / 1e9
+    if entry.kind == "d":
+        tree.make_directory(entry.path, entry.mode, mtime)
+        return ""
+    if entry.kind == "l":
+        tree.make_symlink(entry.path, entry.link)
+        return entry.link
+    return tree.write_file(entry.path, reader.file_pieces(entry), entry.mode, mtime)

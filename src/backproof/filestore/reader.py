@@ -1,0 +1,136 @@
+"""Reading a backup of the files store back: every blob checked against its address.
+
+Blobs are found through the destination's pack indexes (preferring the packs the backup's refs
+name) and cut from packs held decrypted in a small cache (restores and verifies mostly walk
+packs in the order they were written). A missing or corrupt pack does not stop the reading:
+every file that depends on it is named at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backproof.archive.encryption import ReadingKeys
+from backproof.errors import IntegrityError, NotFoundError
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.entries import FileEntry
+from backproof.filestore.layout import PackName, refs_key
+from backproof.filestore.packs import BlobEntry, blob_from_pack, read_pack
+from backproof.storage.base import Storage
+
+PACKS_HELD = 4
+FILES_NAMED = 10
+
+
+class BlobMissingError(IntegrityError):
+    """A blob cannot be read: its pack is missing or corrupt, or it is not in any pack."""
+
+    def __init__(self, message: str, pack: str) -> None:
+        super().__init__(message)
+        self.pack = pack
+
+
+@dataclass
+class Damage:
+    """What could not be read, and the files that depend on it."""
+
+    files_by_cause: dict[str, list[str]] = field(default_factory=dict)
+    damaged_files: int = 0
+
+    def add(self, cause: str, path: str) -> None:
+        """Record that ``path`` cannot be read because of ``cause``."""
+        names = self.files_by_cause.setdefault(cause, [])
+        self.damaged_files += 1
+        if len(names) < FILES_NAMED:
+            names.append(path)
+
+    def summary(self) -> str:
+        """Return one line naming each cause and the files depending on it."""
+        parts = [
+            f"{cause} (needed by {', '.join(names)}{' …' if len(names) >= FILES_NAMED else ''})"
+            for cause, names in self.files_by_cause.items()
+        ]
+        return f"{self.damaged_files} files cannot be read: " + "; ".join(parts)
+
+
+class BlobReader:
+    """Reads blobs of one destination, checking each against its address."""
+
+    def __init__(
+        self, storage: Storage, key: AddressKey, index: BlobIndex, keys: ReadingKeys
+    ) -> None:
+        self.storage = storage
+        self.key = key
+        self.index = index
+        self.identities: Callable[[], list[Any]] | None = keys.identities if key.is_keyed else None
+        self.preferred: set[str] = set()
+        self.held: OrderedDict[str, bytes | IntegrityError] = OrderedDict()
+
+    def prefer_refs(self, target: str, backup_id: str) -> None:
+        """Prefer the packs a backup's refs name (when another copy of a blob exists)."""
+        try:
+            self.preferred = set(json.loads(self.storage.get_bytes(refs_key(target, backup_id))))
+        except (NotFoundError, ValueError):
+            self.preferred = set()
+
+    def locations(self, address: str) -> list[tuple[PackName, BlobEntry]]:
+        """Return where a blob is, preferred packs first; BlobMissingError when nowhere."""
+        found = sorted(
+            self.index.locate(address), key=lambda item: item[0].text not in self.preferred
+        )
+        if not found:
+            raise BlobMissingError(f"blob {address[:12]}… is in no pack", "no pack")
+        return found
+
+    def read(self, address: str) -> bytes:
+        """Return a blob's content; BlobMissingError naming its pack when it cannot be read."""
+        error: BlobMissingError | None = None
+        for pack, entry in self.locations(address):
+            where = f"pack {pack.text}"
+            try:
+                data = blob_from_pack(self._pack(pack), entry, where)
+            except IntegrityError as exc:
+                error = BlobMissingError(str(exc), pack.text)
+                continue
+            if self.key.address(data) != address:
+                error = BlobMissingError(
+                    f"{where} holds a blob that does not match its address", pack.text
+                )
+                continue
+            return data
+        assert error is not None  # noqa: S101 - locations() found at least one
+        raise error
+
+    def _pack(self, pack: PackName) -> bytes:
+        held = self.held.get(pack.text)
+        if held is None:
+            try:
+                held = read_pack(self.storage, pack, self.identities)
+            except IntegrityError as exc:
+                held = exc
+            self.held[pack.text] = held
+            while len(self.held) > PACKS_HELD:
+                self.held.popitem(last=False)
+        self.held.move_to_end(pack.text)
+        if isinstance(held, IntegrityError):
+            raise held
+        return held
+
+    def file_pieces(self, entry: FileEntry) -> Iterator[bytes]:
+        """Yield a file's content blob by blob."""
+        for address in entry.chunks:
+            yield self.read(address)
+
+
+def file_digest(reader: BlobReader, entry: FileEntry) -> str:
+    """Return the sha256 of a file read from the store, every blob checked on the way."""
+    digest = hashlib.sha256()
+    for piece in reader.file_pieces(entry):
+        digest.update(piece)
+    return digest.hexdigest()

@@ -1,0 +1,35 @@
+"""One destination's side of a files-store backup: its blob index, its packer, what it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.layout import PackName
+from backproof.filestore.packs import BlobEntry, Packer
+from backproof.storage.base import Storage
+
+
+@dataclass
+class Side:
+    """A live destination of the backup being written."""
+
+    storage: Storage
+    index: BlobIndex
+    packer: Packer
+    referenced: set[str] = field(default_factory=set)
+
+    def take(self, address: str) -> bool:
+        """Return True when the destination holds the blob (stored or pending), and reference
+        the pack that holds it; False when it must be stored."""
+        if address in self.packer.pending:
+            return True
+        for pack, _entry in self.index.locate(address):
+            self.referenced.add(pack.text)
+            return True
+        return False
+
+    def on_pack(self, pack: PackName, blobs: list[BlobEntry]) -> None:
+        """Record a pack just uploaded: every blob in it was put there for this backup."""
+        self.index.add_pack(pack, blobs)
+        self.referenced.add(pack.text)
