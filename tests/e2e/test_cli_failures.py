@@ -33,13 +33,13 @@ def test_flipped_byte_in_a_part_fails_verify_naming_the_part(user: User) -> None
 
 def test_truncated_part_fails_verify_naming_it(user: User) -> None:
     backup_id = user.backup()
-    part = user.part(backup_id, "files.tar.zst")
+    part = user.part(backup_id, "files.list.zst")
     part.write_bytes(part.read_bytes()[:-100])
 
     process = user.run("verify")
 
     assert process.returncode == 1
-    assert_one_line_error(process.stderr, "files.tar.zst", "truncated")
+    assert_one_line_error(process.stderr, "files.list.zst", "truncated")
 
 
 def test_missing_part_fails_verify_naming_it(user: User) -> None:

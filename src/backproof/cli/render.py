@@ -9,6 +9,7 @@ from backproof.units import format_duration_ms, format_seconds, format_size_byte
 
 if TYPE_CHECKING:
     # Types only: importing the jobs here would load every engine for `list` (start-up, issue 12).
+    from backproof.filestore.collection import Collection
     from backproof.jobs.backup import BackupResult
     from backproof.jobs.cleanup import CleanupResult
     from backproof.jobs.health import HealthResult
@@ -53,7 +54,25 @@ def render_cleanup(result: CleanupResult) -> str:
         lines += [f"  {verb} {backup_id} ({reason})" for backup_id, reason in item.deleted.items()]
         lines += [f"  {verb} debris {backup_id} (no manifest)" for backup_id in item.debris]
         lines += [f"  removed incomplete upload {key}" for key in item.incomplete_uploads]
+        if item.collection is not None and item.collection.packs:
+            lines.append("  " + describe_collection(item.collection, result.dry_run))
     return "\n".join(lines)
+
+
+def describe_collection(collection: Collection, dry_run: bool) -> str:
+    """Return one line on the files store's packs: what was (or would be) freed, what waits."""
+    verb = "would free" if dry_run else "freed"
+    deleted = len(collection.deleted) + len(collection.orphans)
+    line = (
+        f"files store: {collection.packs} packs ({collection.pack_bytes:,} bytes); {verb} "
+        f"{collection.freed_bytes:,} bytes in {deleted} packs no backup names"
+    )
+    if collection.deferred:
+        line += (
+            f"; {len(collection.deferred)} packs wait until no backup is running "
+            f"({', '.join(collection.running)})"
+        )
+    return line
 
 
 def render_verify(result: VerifyResult) -> str:

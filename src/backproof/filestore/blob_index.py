@@ -9,6 +9,7 @@ backups that stored it at once); every copy is remembered.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from backproof.errors import NotFoundError
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.layout import INDEX, PackName, pack_under
 from backproof.filestore.packs import BlobEntry, decode_index
-from backproof.privacy import make_private_dir
+from backproof.privacy import make_private_dir, open_private_file
 from backproof.storage.base import Storage
 
 SCHEMA = """
@@ -35,6 +36,8 @@ class BlobIndex:
     def __init__(self, path: Path | None, key: AddressKey) -> None:
         if path is not None:
             make_private_dir(path.parent)
+            if not path.exists():
+                os.close(open_private_file(path))  # 0600 whatever the umask, before SQLite opens it
         self.key = key
         self.connection = sqlite3.connect(str(path) if path else ":memory:")
         self.connection.executescript(SCHEMA)

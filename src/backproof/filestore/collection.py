@@ -49,6 +49,7 @@ class Collection:
     deferred: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    orphan_refs: list[str] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
     freed_bytes: int = 0
     packs: int = 0
@@ -63,6 +64,8 @@ class Horizon:
     grace: timedelta
     stale_after: timedelta
     in_progress: frozenset[str] = frozenset()
+    # Backups retention is about to delete (a dry run has not deleted them): not references.
+    dropping: frozenset[str] = frozenset()
 
     def is_running(self, backup_id: str) -> bool:
         """Return True when the backup's marker is recent enough to be a live run."""
@@ -168,13 +171,15 @@ def _referenced(
     referenced: set[str] = set()
     for item in list(storage.list_objects(REFS)):
         target, _, backup_id = item.key[len(REFS) :].partition("/")
+        if backup_id in horizon.dropping:
+            continue
         if _is_committed(storage, target, backup_id):
             try:
                 referenced.update(json.loads(storage.get_bytes(item.key)))
             except NotFoundError:
                 continue
         elif backup_id not in running and not horizon.is_young(backup_id):
-            result.orphans.append(item.key)
+            result.orphan_refs.append(item.key)
             if not dry_run:
                 storage.delete_objects([item.key])
         else:

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from backproof.privacy import make_private_dir
+from backproof.privacy import make_private_dir, open_private_file
 
 SCHEMA = """
 create table if not exists files (
@@ -43,6 +43,8 @@ class FilesCache:
     def __init__(self, path: Path | None, reread_days: float, now: float) -> None:
         if path is not None:
             make_private_dir(path.parent)
+            if not path.exists():
+                os.close(open_private_file(path))  # 0600 whatever the umask, before SQLite opens it
         self.connection = sqlite3.connect(str(path) if path else ":memory:")
         self.connection.executescript(SCHEMA)
         self.reread_seconds = reread_days * 86400

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from backproof import __version__
 from backproof.archive.authentication import load_signing_key, sign_manifest
 from backproof.archive.catalog import backup_prefix, manifest_key, part_key
@@ -18,7 +20,10 @@ from backproof.archive.streams import Encryptor, Writer
 from backproof.config.models import TargetSettings, mask_url
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError, SourceError, StorageError
+from backproof.filestore.entries import DUMP_FORMAT as STORE_FORMAT
+from backproof.filestore.writer import FilesStoreSession
 from backproof.jobs.context import Context
+from backproof.jobs.files_store import open_files_session
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.sources import files as files_source
 from backproof.sources.base import DumpInfo
@@ -58,6 +63,7 @@ class _Assembly:
     parts: list[Part] = field(default_factory=list)
     failures: dict[str, BackproofError] = field(default_factory=dict)
     encryptor: Encryptor | None = None
+    store: FilesStoreSession | None = None
 
     def write(self, name: str, extension: str, produce: Callable[[Writer], T]) -> tuple[T, Part]:
         encrypted = self.encryptor is not None
@@ -87,11 +93,17 @@ class _Assembly:
         return result, part
 
     def _drop_failed(self, outcome: PartOutcome) -> None:
-        for name, error in outcome.failures.items():
+        self.drop(outcome.failures)
+
+    def drop(self, failures: dict[str, BackproofError]) -> None:
+        """Drop the destinations that failed; raise the last error when none is left."""
+        for name, error in failures.items():
             self.failures[name] = error
             dropped = self.live.pop(name, None)
             if dropped is not None:  # its earlier parts of this backup are debris: remove them
                 _discard_parts([dropped], self.target.name, self.backup_id)
+        if not self.live and failures:
+            raise next(iter(failures.values()))
 
 
 def run_backup(context: Context, target_name: str | None = None) -> BackupResult:
@@ -110,27 +122,15 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         context.activities.set_backup_id(record.activity_id, backup_id)
         assembly = _Assembly(context, target, backup_id, context.all_storages())
         assembly.encryptor = encryptor
-        created_at = context.clock()
+        completed = False
         try:
-            facts, source_info = _write_parts(assembly)
-        except BaseException:
-            _discard_parts(context.all_storages().values(), target.name, backup_id)
-            raise
-        manifest = Manifest(
-            id=backup_id,
-            target=target.name,
-            created_at=created_at,
-            finished_at=context.clock(),
-            tool_version=__version__,
-            host=socket.gethostname(),
-            source=source_info,
-            parts=assembly.parts,
-            facts=facts,
-            destinations=list(assembly.live),
-        )
-        if signing_key is not None:
-            manifest = sign_manifest(manifest, signing_key)
-        _commit_manifest(assembly, manifest)
+            manifest = _write_backup(assembly, signing_key)
+            completed = True
+        finally:
+            # The store's markers stay until the manifest is committed (or the backup failed):
+            # a cleanup on any host must not collect packs this backup names meanwhile.
+            if assembly.store is not None:
+                assembly.store.close(completed=completed)
         result = BackupResult(
             backup_id,
             target.name,
@@ -139,8 +139,35 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
             list(assembly.live),
             {name: str(error) for name, error in assembly.failures.items()},
         )
-        _describe(record, result, manifest)
+        _describe(record, result, manifest, assembly.store)
         return result
+
+
+def _write_backup(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) -> Manifest:
+    """Write the parts, then commit the signed manifest; return it."""
+    context, target, backup_id = assembly.context, assembly.target, assembly.backup_id
+    created_at = context.clock()
+    try:
+        facts, source_info = _write_parts(assembly)
+    except BaseException:
+        _discard_parts(context.all_storages().values(), target.name, backup_id)
+        raise
+    manifest = Manifest(
+        id=backup_id,
+        target=target.name,
+        created_at=created_at,
+        finished_at=context.clock(),
+        tool_version=__version__,
+        host=socket.gethostname(),
+        source=source_info,
+        parts=assembly.parts,
+        facts=facts,
+        destinations=list(assembly.live),
+    )
+    if signing_key is not None:
+        manifest = sign_manifest(manifest, signing_key)
+    _commit_manifest(assembly, manifest)
+    return manifest
 
 
 def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
@@ -160,7 +187,9 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
         if part.raw_size_bytes == 0:
             raise SourceError(f"the dump of {mask_url(target.database)} is empty")
         facts, source_info = info.facts, info.source
-    if target.files:
+    if target.files and target.files_format == "store":
+        facts = _write_store(assembly, facts)
+    elif target.files:
         files_facts, part = assembly.write(
             "files",
             "tar",
@@ -169,6 +198,22 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
         part.format = files_source.DUMP_FORMAT
         facts = facts.model_copy(update={"files": files_facts})
     return facts, source_info
+
+
+def _write_store(assembly: _Assembly, facts: Facts) -> Facts:
+    """Store the files once per destination; the part is the list of every file."""
+    target = assembly.target
+    settings = assembly.context.settings
+    assembly.store = store = open_files_session(settings, target, assembly.backup_id, assembly.live)
+    assembly.drop(store.failures)
+    files_facts, part = assembly.write(
+        "files", "list", lambda sink: store.write_list(target.files, sink)
+    )
+    part.format = STORE_FORMAT
+    store.finish(list(assembly.live))
+    assembly.drop(store.failures)
+    warnings = facts.warnings + store.warnings
+    return facts.model_copy(update={"files": files_facts, "warnings": warnings})
 
 
 def _discard_parts(storages: Iterable[Storage], target: str, backup_id: str) -> None:
@@ -202,7 +247,12 @@ def _commit_manifest(assembly: _Assembly, manifest: Manifest) -> None:
         raise next(iter(assembly.failures.values()))
 
 
-def _describe(record: RunRecord[BackupMeta], result: BackupResult, manifest: Manifest) -> None:
+def _describe(
+    record: RunRecord[BackupMeta],
+    result: BackupResult,
+    manifest: Manifest,
+    store: FilesStoreSession | None,
+) -> None:
     db_part = manifest.part("db")
     record.meta = BackupMeta(
         size_bytes=result.size_bytes,
@@ -218,6 +268,10 @@ def _describe(record: RunRecord[BackupMeta], result: BackupResult, manifest: Man
         notes=list(manifest.facts.warnings),
         table_rows=dict(manifest.facts.tables),
     )
+    if store is not None:
+        record.meta.files_read = store.files_read
+        record.meta.files_unchanged = store.files_unchanged
+        record.meta.files_stored_bytes = store.stored_bytes
     record.message = f"backup {result.backup_id}: {format_size_bytes(result.size_bytes)}"
     if result.is_partial:
         failed = "; ".join(f"{name}: {error}" for name, error in result.failed_destinations.items())

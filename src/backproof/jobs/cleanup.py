@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from backproof.archive.catalog import backup_prefix, manifest_key, scan_target
 from backproof.archive.manifest import parse_backup_time
 from backproof.errors import StorageError
+from backproof.filestore.collection import Collection, Horizon, collect_garbage
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.retention import BackupEntry, RetentionPlan, plan_debris, plan_retention
-from backproof.state.records import CleanupMeta, StoredSummary
+from backproof.state.records import CleanupMeta, FilesCollected, StoredSummary
 from backproof.storage.base import Storage
 
 
@@ -28,6 +29,7 @@ class DestinationCleanup:
     # that metrics count backups per destination without listing storage at scrape time.
     stored_backups: int = 0
     stored_size_bytes: int = 0
+    collection: Collection | None = None
 
 
 @dataclass
@@ -60,9 +62,11 @@ def run_cleanup(
         result = CleanupResult(target.name, dry_run, outcomes)
         record.meta = _describe(dry_run, outcomes, failures)
         verb = "would delete" if dry_run else "deleted"
+        freed = sum(item.collection.freed_bytes for item in outcomes if item.collection)
         record.message = (
             f"{verb} {result.deleted_count} backups and "
             f"{sum(len(item.debris) for item in outcomes)} debris"
+            + (f"; {'would free' if dry_run else 'freed'} {freed} bytes of packs" if freed else "")
         )
         if failures:
             raise StorageError("; ".join(str(error) for error in failures.values()))
@@ -83,6 +87,16 @@ def _describe(
                 backups=item.stored_backups, size_bytes=item.stored_size_bytes
             )
             for item in outcomes
+        },
+        files_store={
+            item.destination: FilesCollected(
+                packs_deleted=len(item.collection.deleted) + len(item.collection.orphans),
+                packs_deferred=len(item.collection.deferred),
+                freed_bytes=item.collection.freed_bytes,
+                running_backups=item.collection.running,
+            )
+            for item in outcomes
+            if item.collection is not None
         },
     )
 
@@ -129,6 +143,15 @@ def _clean_destination(
                 and _is_abandoned(key, now, retention.debris_min_age_hours)
             ),
         )
+    horizon = Horizon(
+        now,
+        timedelta(hours=retention.debris_min_age_hours),
+        context.stale_after,
+        frozenset(in_progress),
+        frozenset(plan.delete) | frozenset(debris) if dry_run else frozenset(),
+    )
+    # After retention: the packs only deleted backups named are collected in the same run.
+    outcome.collection = collect_garbage(storage, horizon, dry_run=dry_run)
     return outcome
 
 

@@ -12,7 +12,9 @@ from backproof.archive.reading import check_backup, find_backup, open_decoded_pa
 from backproof.comparison import compare_files_facts, summarize
 from backproof.config.models import mask_url
 from backproof.errors import RestoreError, UsageError
+from backproof.filestore.proving import restore_store
 from backproof.jobs.context import Context
+from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import recorded_run
 from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_source
@@ -63,7 +65,9 @@ def run_restore(
         if database_url is not None:
             _restore_database(storage, manifest, database_url, force, keys)
         if files_folder is not None:
-            _restore_files(storage, manifest, files_folder, force, keys)
+            _restore_files(
+                storage, manifest, files_folder, force, keys, cache_dir(context.settings)
+            )
         duration = round(time.monotonic() - started, 3)
         record.meta.duration_seconds = duration
         record.message = f"backup {manifest.id} restored in {format_seconds(duration)}"
@@ -92,15 +96,23 @@ def _restore_database(
 
 
 def _restore_files(
-    storage: Storage, manifest: Manifest, folder: Path, force: bool, keys: ReadingKeys
+    storage: Storage,
+    manifest: Manifest,
+    folder: Path,
+    force: bool,
+    keys: ReadingKeys,
+    cache: Path | None = None,
 ) -> None:
     part = manifest.part("files")
     if part is None or manifest.facts.files is None:
         raise RestoreError(f"backup {manifest.id} has no files part")
     if not force and folder.exists() and any(folder.iterdir()):
         raise RestoreError(f"{folder} is not empty: choose an empty folder or pass --force")
-    with open_decoded_part(storage, manifest, part, keys) as stream:
-        facts = extract_files(stream, folder)
+    if uses_store(manifest):
+        facts = restore_store(storage, manifest, keys, cache, folder)
+    else:
+        with open_decoded_part(storage, manifest, part, keys) as stream:
+            facts = extract_files(stream, folder)
     differences = compare_files_facts(manifest.facts.files, facts)
     if differences:
         raise RestoreError(f"restored files differ from the backup: {summarize(differences)}")

@@ -13,7 +13,9 @@ from backproof.comparison import compare_database_facts, compare_files_facts, su
 from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password, read_secret
 from backproof.errors import RestoreError, VerificationError
+from backproof.filestore.proving import verify_store
 from backproof.jobs.context import Context
+from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proving import (
     ProofOutcome,
@@ -79,7 +81,7 @@ def run_verify(
         if manifest.part("db") is not None:
             _verify_database(context, storage, manifest, result, keys, record)
         if manifest.part("files") is not None:
-            _verify_files(storage, manifest, result, keys)
+            _verify_files(context, storage, manifest, result, keys)
         _describe(record, result)
         return result
 
@@ -164,12 +166,16 @@ def open_verify_source(context: Context, target: TargetSettings, url: str) -> Da
 
 
 def _verify_files(
-    storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
+    context: Context, storage: Storage, manifest: Manifest, result: VerifyResult, keys: ReadingKeys
 ) -> None:
     part = manifest.part("files")
     assert part is not None and manifest.facts.files is not None  # noqa: S101
-    with open_decoded_part(storage, manifest, part, keys) as stream:
-        actual = inspect_archive(stream)
+    if uses_store(manifest):
+        # Every file's blobs are read and checked against their addresses and its sha256.
+        actual, _read = verify_store(storage, manifest, keys, cache_dir(context.settings))
+    else:
+        with open_decoded_part(storage, manifest, part, keys) as stream:
+            actual = inspect_archive(stream)
     differences = compare_files_facts(manifest.facts.files, actual)
     if differences:
         raise VerificationError(f"backup {manifest.id} files differ: {summarize(differences)}")

@@ -66,6 +66,10 @@ class BackupMeta(ActivityMeta):
     notes: list[str] = Field(default_factory=list)
     # Per table, so health can name a table emptied since the backup before.
     table_rows: dict[str, int] | None = None
+    # The files store: files read, files skipped as unchanged, bytes of new packs written.
+    files_read: int | None = None
+    files_unchanged: int | None = None
+    files_stored_bytes: int | None = None
 
 
 class CheckOutcome(BaseModel):
@@ -108,6 +112,15 @@ class StoredSummary(BaseModel):
     size_bytes: int
 
 
+class FilesCollected(BaseModel):
+    """What garbage collection of the files store did on one destination."""
+
+    packs_deleted: int = 0
+    packs_deferred: int = 0
+    freed_bytes: int = 0
+    running_backups: list[str] = Field(default_factory=list)
+
+
 class CleanupMeta(ActivityMeta):
     """A cleanup: what was deleted and what each destination holds afterwards."""
 
@@ -120,6 +133,7 @@ class CleanupMeta(ActivityMeta):
     failed_destinations: dict[str, str] = Field(default_factory=dict)
     # None on rows written before cleanups counted what they left (metrics then say nothing).
     stored: dict[str, StoredSummary] | None = None
+    files_store: dict[str, FilesCollected] = Field(default_factory=dict)
 
 
 class RestoreMeta(ActivityMeta):

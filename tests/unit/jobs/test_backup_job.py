@@ -25,11 +25,13 @@ def test_backup_commits_a_manifest_with_both_parts(
     result = run_backup(memory_context)
 
     manifest = json.loads(memory_storage.get_bytes(f"crm/{result.backup_id}/manifest.json"))
-    assert [part["file"] for part in manifest["parts"]] == ["db.sqlite.zst", "files.tar.zst"]
-    assert set(memory_storage.objects) == {
+    assert [part["file"] for part in manifest["parts"]] == ["db.sqlite.zst", "files.list.zst"]
+    assert {key for key in memory_storage.objects if key.startswith("crm/")} == {
         f"crm/{result.backup_id}/{name}"
-        for name in ("manifest.json", "db.sqlite.zst", "files.tar.zst")
+        for name in ("manifest.json", "db.sqlite.zst", "files.list.zst")
     }
+    stored = {key.split("/")[1] for key in memory_storage.objects if key.startswith(".filestore/")}
+    assert stored == {"packs", "index", "refs"}  # no marker of a running backup is left
 
 
 def test_backup_records_the_facts_of_the_dump(
@@ -60,7 +62,7 @@ def test_gzip_backup_stores_gz_parts(
 
     result = run_backup(memory_context)
 
-    assert [part.file for part in result.parts] == ["db.sqlite.gz", "files.tar.gz"]
+    assert [part.file for part in result.parts] == ["db.sqlite.gz", "files.list.gz"]
     assert run_verify(memory_context).backup_id == result.backup_id
 
 
@@ -96,7 +98,9 @@ def test_full_destination_fails_the_backup_and_keeps_the_earlier_one(
 ) -> None:
     earlier = run_backup(memory_context)
     kept = dict(memory_storage.objects)
-    memory_storage.capacity_bytes = memory_storage.used_bytes() + 50_000
+    # The files are stored already (only the database and the file list are new): 1 kB is
+    # too little for the database part.
+    memory_storage.capacity_bytes = memory_storage.used_bytes() + 1_000
 
     with pytest.raises(StorageFullError):
         run_backup(memory_context)
@@ -192,7 +196,7 @@ class _InterruptedAfterCreating(LocalStorage):
         return upload
 
 
-@pytest.mark.parametrize("interrupted_part", ["db.sqlite.zst", "files.tar.zst"])
+@pytest.mark.parametrize("interrupted_part", ["db.sqlite.zst", "files.list.zst"])
 def test_interrupt_while_opening_an_upload_leaves_no_partial_file(
     memory_context: Context, tmp_path: Path, interrupted_part: str
 ) -> None:

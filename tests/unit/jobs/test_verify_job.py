@@ -82,14 +82,14 @@ def test_flipped_byte_fails_naming_the_part(
     memory_context: Context, memory_storage: MemoryStorage
 ) -> None:
     backup = run_backup(memory_context)
-    flip_byte(memory_storage, f"crm/{backup.backup_id}/files.tar.zst")
+    flip_byte(memory_storage, f"crm/{backup.backup_id}/files.list.zst")
 
-    with pytest.raises(IntegrityError, match=r"part files \(files\.tar\.zst\) on local"):
+    with pytest.raises(IntegrityError, match=r"part files \(files\.list\.zst\) on local"):
         run_verify(memory_context)
 
     activity = memory_context.activities.find(job="verify")[0]
     assert activity.status == "failed"
-    assert "files.tar.zst" in (activity.message or "")
+    assert "files.list.zst" in (activity.message or "")
 
 
 def test_corrupt_part_fails_before_anything_is_restored(
