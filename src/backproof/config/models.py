@@ -218,6 +218,13 @@ class VerifySettings(Section):
         "default: the source's server; for SQLite a private folder beside the state's locks",
     )
     keep_failed: bool = Field(False, description="keep a temporary database that failed checks")
+    files_percent: float = Field(
+        100.0,
+        gt=0,
+        le=100,
+        description="share of the stored files whose content a verify reads, a window that "
+        "moves each day so every file is read within 100/percent days (files store)",
+    )
     heapallindexed_max_mb: float = Field(
         1024.0,
         ge=0,

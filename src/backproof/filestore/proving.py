@@ -7,6 +7,7 @@ the blobs, and reports every file that cannot be read with the pack it depends o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,24 @@ from backproof.filestore.layout import PACKS, pack_under
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage, file_digest
 from backproof.sources.files import TreeDigest
 from backproof.storage.base import Storage
+
+
+def rolling_window(percent: float, day: int) -> Callable[[FileEntry], bool]:
+    """Return whether a file falls in day ``day``'s window of ``percent`` of the files.
+
+    Each path has a fixed place in [0, 100); the window starts at ``day * percent`` (mod 100), so
+    consecutive days cover every file within ``ceil(100 / percent)`` days.
+    """
+    if percent >= 100:
+        return lambda entry: True
+    start = (day * percent) % 100
+
+    def is_chosen(entry: FileEntry) -> bool:
+        digest = hashlib.sha256(entry.path.encode("utf-8", "surrogateescape")).digest()
+        place = int.from_bytes(digest[:4], "big") / 2**32 * 100
+        return (place - start) % 100 < percent
+
+    return is_chosen
 
 
 @dataclass

@@ -13,7 +13,7 @@ from backproof.comparison import compare_database_facts, compare_files_facts, su
 from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password, read_secret
 from backproof.errors import RestoreError, VerificationError
-from backproof.filestore.proving import verify_store
+from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
@@ -171,15 +171,20 @@ def _verify_files(
     part = manifest.part("files")
     assert part is not None and manifest.facts.files is not None  # noqa: S101
     if uses_store(manifest):
-        # Every file's blobs are read and checked against their addresses and its sha256.
-        actual, _read = verify_store(storage, manifest, keys, cache_dir(context.settings))
+        # The chosen files' blobs are read and checked against their addresses and sha256s
+        # (every file, or the day's window of verify.files_percent); the whole tree against
+        # the facts.
+        day = context.clock().toordinal()
+        chosen = rolling_window(context.settings.verify.files_percent, day)
+        actual, read = verify_store(storage, manifest, keys, cache_dir(context.settings), chosen)
     else:
         with open_decoded_part(storage, manifest, part, keys) as stream:
             actual = inspect_archive(stream)
+        read = actual.regular_files
     differences = compare_files_facts(manifest.facts.files, actual)
     if differences:
         raise VerificationError(f"backup {manifest.id} files differ: {summarize(differences)}")
-    result.files = actual.regular_files
+    result.files = read
 
 
 def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
