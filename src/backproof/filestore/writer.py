@@ -127,8 +127,11 @@ class FilesStoreSession:
     def _cache_path(self, name: str) -> Path | None:
         return self.options.cache_dir / name if self.options.cache_dir else None
 
-    def write_list(self, paths: Sequence[Path], sink: Writer) -> FilesFacts:
-        """Write the file list of ``paths`` into ``sink``, storing new blobs on the way.
+    def write_list(
+        self, paths: Sequence[Path], sink: Writer, exclude: Sequence[str] = ()
+    ) -> FilesFacts:
+        """Write the file list of ``paths`` into ``sink``, storing new blobs on the way;
+        entries matching an ``exclude`` pattern are left out.
 
         Raises SourceError naming a path that is missing or cannot be read.
         """
@@ -138,7 +141,7 @@ class FilesStoreSession:
         for root in paths:
             if not root.exists() and not root.is_symlink():
                 raise SourceError(f"{root} does not exist: check targets[].files")
-            for path, name in walk_tree(root):
+            for path, name in walk_tree(root, exclude):
                 entry = self._entry(path, name)
                 if entry is not None:
                     sink.write(encode_entry(entry))

@@ -207,7 +207,7 @@ def _write_store(assembly: _Assembly, facts: Facts) -> Facts:
     assembly.store = store = open_files_session(settings, target, assembly.backup_id, assembly.live)
     assembly.drop(store.failures)
     files_facts, part = assembly.write(
-        "files", "list", lambda sink: store.write_list(target.files, sink)
+        "files", "list", lambda sink: store.write_list(target.files, sink, target.exclude)
     )
     part.format = STORE_FORMAT
     store.finish(list(assembly.live))

@@ -327,3 +327,19 @@ def test_addresses_reveal_no_content_when_encryption_is_on(
     assert not any(first[:64] in data for data in memory_storage.objects.values())
     assert run_verify(memory_context).files == 18
     assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
+
+
+def test_excluded_files_are_left_out_of_the_store(
+    memory_context: Context, demo: DemoLayout, tmp_path: Path
+) -> None:
+    (demo.uploads / "cache").mkdir()
+    (demo.uploads / "cache" / "thumb.bin").write_bytes(b"x" * 100)
+    (demo.uploads / "debug.log").write_text("noise", encoding="utf-8")
+    memory_context.settings.targets[0].exclude = ["cache", "*.log"]
+
+    backup = run_backup(memory_context)
+
+    files = restored(memory_context, backup.backup_id, tmp_path / "out")
+    assert "debug.log" not in files
+    assert not any(name.startswith("cache/") for name in files)
+    assert len(files) == 18
