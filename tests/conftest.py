@@ -13,9 +13,17 @@ from backproof.config.loading import load_settings
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout, create_demo
 from backproof.jobs.context import Context, open_context
+from backproof.secret_values import forget_secrets
 from cli_process import run_backproof
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Each test starts with no remembered secrets (one test's password masks nothing later)."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture

@@ -82,6 +82,8 @@ def show_outcomes(
 
     With ``json_job`` (the command's ``--json``), one document holds every outcome instead.
     """
+    from backproof.secret_values import mask_secrets  # noqa: PLC0415 - a light --help
+
     failed = sum(isinstance(outcome, OperationError) for _name, outcome in outcomes)
     if json_job is not None:
         from backproof.cli.json_output import outcomes_document  # noqa: PLC0415
@@ -90,7 +92,7 @@ def show_outcomes(
         return 1 if failed else 0
     for name, outcome in outcomes:
         if isinstance(outcome, OperationError):
-            click.echo(f"backproof: error: {name}: {outcome}", err=True)
+            click.echo(f"backproof: error: {name}: {mask_secrets(str(outcome))}", err=True)
         else:
             show(outcome)
     return 1 if failed else 0

@@ -77,8 +77,10 @@ def cli(click_context: click.Context, config: str | None, debug: bool) -> None:
 
 
 def emit(data: Any, text: str, as_json: bool) -> None:
-    """Print one JSON document or the text for people."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+    """Print one JSON document or the text for people, every known secret masked."""
+    from backproof.secret_values import mask_secrets  # noqa: PLC0415 - a light --help
+
+    click.echo(mask_secrets(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text))
 
 
 def target_lookup(settings: Settings, name: str | None) -> None:
@@ -144,14 +146,17 @@ def run_cli(argv: list[str] | None, debug: bool) -> int:
 def _print_error(exc: BaseException, debug: bool, prefix: str = "") -> None:
     if debug:
         traceback.print_exception(exc)
+    from backproof.secret_values import mask_secrets  # noqa: PLC0415 - a light --help
+
     if isinstance(exc, ConfigError) and len(exc.problems) > 1:
         # One line per problem, each whole: a person reads a list, a script greps a line.
         where = f"{exc.source}: " if exc.source else ""
         for problem in exc.problems:
-            click.echo(f"backproof: error: {where}{' '.join(problem.split())}", err=True)
+            line = mask_secrets(" ".join(problem.split()))
+            click.echo(f"backproof: error: {where}{line}", err=True)
         return
     message = " ".join(str(exc).split()) if not isinstance(exc, NotFoundError) else str(exc)
-    click.echo(f"backproof: error: {prefix}{message}", err=True)
+    click.echo(f"backproof: error: {prefix}{mask_secrets(message)}", err=True)
 
 
 def call_job(invocation: Invocation, job: Callable[[Context], T]) -> T:

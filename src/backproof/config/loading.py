@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from backproof.config.models import Settings
 from backproof.errors import ConfigError
+from backproof.secret_values import remember_secrets, secrets_of, secrets_of_environment
 
 ENV_PREFIX = "BACKPROOF_"
 NOT_OVERRIDES = {"BACKPROOF_CONFIG", "BACKPROOF_DEBUG"}
@@ -54,6 +55,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(problems + format_validation_errors(exc), str(path)) from exc
     if problems:
         raise ConfigError(problems, str(path))
+    remember_secrets([*secrets_of(settings), *secrets_of_environment(environ)])
     return resolve_paths(settings, path.parent)
 
 

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from backproof.secret_values import mask_secrets
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DEFAULT_STATE_URL = "sqlite:///.backproof/state.db"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
@@ -37,7 +39,7 @@ def check_url_scheme(url: str, schemes: tuple[str, ...]) -> str:
     if scheme not in schemes:
         allowed = ", ".join(f"{name}://" for name in schemes if name not in UNLISTED_SCHEMES)
         raise ValueError(f"unsupported URL {mask_url(url)!r}: expected one of {allowed}")
-    return url
+    return check_url_userinfo(url)
 
 
 def normalize_url_scheme(url: str) -> str:
@@ -49,8 +51,26 @@ def normalize_url_scheme(url: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    return re.sub(r"(://[^/:@]*):[^@/]*@", r"\1:***@", url)
+    """Return ``url`` (or any text) with URL passwords and every known secret replaced by ``***``.
+
+    The password of a URL runs to the last ``@`` before the host, as in ``urlsplit``.
+    """
+    return mask_secrets(re.sub(r"(://[^/:@\s]*):[^/\s]*@", r"\1:***@", url))
+
+
+def check_url_userinfo(url: str) -> str:
+    """Return ``url`` unless its user or password holds an unencoded ``@``.
+
+    Raises ValueError telling to percent-encode it (some parsers would split it at the first
+    ``@`` and send part of the password as the host name).
+    """
+    netloc = url.split("://", 1)[1].split("/", 1)[0] if "://" in url else ""
+    if netloc.count("@") > 1:
+        raise ValueError(
+            "the user or password of the URL holds an '@': percent-encode it as %40 "
+            "(and ':' as %3A, '/' as %2F)"
+        )
+    return url
 
 
 class StateSettings(Section):

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from backproof.config.models import TargetSettings
 from backproof.errors import ConfigError
+from backproof.secret_values import remember_secrets
 
 
 def read_secret(
@@ -26,12 +27,15 @@ def read_secret(
     if env_name:
         if env_name not in environ:
             raise ConfigError([f"at {what}: environment variable {env_name} is not set"])
+        remember_secrets([environ[env_name]])
         return environ[env_name]
     if file_path:
         try:
-            return file_path.read_text(encoding="utf-8").splitlines()[0].strip()
+            secret = file_path.read_text(encoding="utf-8").splitlines()[0].strip()
         except (OSError, IndexError) as exc:
             raise ConfigError([f"at {what}: cannot read a password from {file_path}"]) from exc
+        remember_secrets([secret])
+        return secret
     return None
 
 
