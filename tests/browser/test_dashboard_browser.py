@@ -6,6 +6,7 @@ axe-core finds no serious violation; screenshots of each page at two widths."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -253,3 +254,37 @@ def assert_fits_the_width(page: Page) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{page.url} is {overflow} px wider than the window"
+
+
+def test_back_up_now_shows_the_running_backup_on_the_card_then_its_result(
+    browser: Browser, service: ServeProcess, demo_with_history: DemoLayout, problems: PageProblems
+) -> None:
+    # A write transaction on the CRM holds the backup inside its dump until the test commits.
+    database = sqlite3.connect(demo_with_history.database, isolation_level=None)
+    database.execute("PRAGMA journal_mode=DELETE")
+    database.execute("BEGIN EXCLUSIVE")
+    try:
+        with open_page(browser, problems) as page:
+            page.goto(service.url + "/")
+            card = page.locator("article.card", has=page.get_by_role("link", name="crm"))
+            form = card.locator(
+                "form[data-action]", has=page.get_by_role("button", name="Back up now")
+            )
+            form.get_by_role("button").click()
+
+            running = card.locator("[data-running]")
+            expect(running).to_be_visible(timeout=ACTION_SECONDS * 1000)
+            expect(running).to_contain_text("running backup")
+            expect(form.locator("output")).to_contain_text("backup running for")
+            database.execute("ROLLBACK")
+
+            status = form.locator("output")
+            expect(status).to_have_attribute(
+                "data-state", "finished", timeout=ACTION_SECONDS * 1000
+            )
+            expect(status).to_contain_text("backup success: backup ")
+            expect(running).to_be_hidden(timeout=ACTION_SECONDS * 1000)
+    finally:
+        if database.in_transaction:
+            database.execute("ROLLBACK")
+        database.close()

@@ -85,7 +85,63 @@ async function submitAction(event) {
   follow(action.id, output, button);
 }
 
+const RUNNING_POLL_MS = 3000;
+
+function formatBytes(size) {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let index = 0;
+  while (size >= 1000 && index < units.length - 1) {
+    size /= 1000;
+    index += 1;
+  }
+  return (index === 0 ? String(size) : size.toFixed(1)) + " " + units[index];
+}
+
+function runningItem(job) {
+  const item = document.createElement("li");
+  const badge = document.createElement("span");
+  badge.className = "badge s-" + job.state;
+  badge.textContent = job.state;
+  item.append(badge, " " + job.job);
+  if (job.target) {
+    const link = document.createElement("a");
+    link.href = "/targets/" + encodeURIComponent(job.target);
+    link.textContent = job.target;
+    item.append(" of ", link);
+  }
+  if (job.state === "running" && job.elapsed_seconds !== null) {
+    item.append(" · for " + formatSeconds(job.elapsed_seconds));
+  }
+  if (job.progress_ratio !== null) {
+    const bar = document.createElement("progress");
+    bar.max = 1;
+    bar.value = job.progress_ratio;
+    bar.setAttribute("aria-label", "estimated progress of the " + job.job);
+    item.append(" ", bar, " about " + Math.round(job.progress_ratio * 100) + " % of the last run");
+  }
+  if (job.bytes_done) item.append(" · " + formatBytes(job.bytes_done) + " written");
+  return item;
+}
+
+async function refreshRunning(section) {
+  if (document.visibilityState === "visible") {
+    const response = await fetch(section.dataset.running, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.ok) {
+      const jobs = await response.json();
+      section.querySelector("ul.running").replaceChildren(...jobs.map(runningItem));
+      section.hidden = jobs.length === 0;
+    }
+  }
+  setTimeout(() => refreshRunning(section), RUNNING_POLL_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const section of document.querySelectorAll("[data-running]")) {
+    setTimeout(() => refreshRunning(section), RUNNING_POLL_MS);
+  }
   showLocalTimes(document);
   for (const form of document.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", submitAction);
