@@ -134,7 +134,7 @@ def collect_service_metrics(
             verified_age.add_metric([item.target], age)
     yield verified_age
     yield from _job_families(context.activities, prefix, figures)
-    yield from _destination_families(context.activities, prefix, [item.target for item in figures])
+    yield from _destination_families(context.activities, prefix, figures)
 
 
 def verified_backup_age_hours(figures: TargetFigures) -> float | None:
@@ -146,9 +146,7 @@ def verified_backup_age_hours(figures: TargetFigures) -> float | None:
     return max(0.0, (figures.now - taken_at).total_seconds() / 3600)
 
 
-def last_job_runs(
-    log: ActivityLog, figures: TargetFigures, report: Activity | None
-) -> dict[str, Activity | None]:
+def last_job_runs(figures: TargetFigures, report: Activity | None) -> dict[str, Activity | None]:
     """Return the last finished run of each job of a target's chain.
 
     Backup and verify come from what ``figures`` already read; the report covers every target
@@ -156,10 +154,10 @@ def last_job_runs(
     """
     return {
         "backup": figures.last_backup,
-        "cleanup": log.latest("cleanup", figures.target, FINISHED),
+        "cleanup": figures.last_cleanup,
         "verify": figures.last_verify,
         "report": report,
-        "health": log.latest("health", figures.target, FINISHED),
+        "health": figures.last_health,
     }
 
 
@@ -181,7 +179,7 @@ def _job_families(log: ActivityLog, prefix: str, figures: list[TargetFigures]) -
     )
     report = log.latest("report", None, FINISHED)
     for item in figures:
-        for job, activity in last_job_runs(log, item, report).items():
+        for job, activity in last_job_runs(item, report).items():
             if activity is None or activity.finished_at is None:
                 continue
             duration.add_metric([item.target, job], (activity.duration_ms or 0) / 1000)
@@ -197,7 +195,13 @@ def destination_inventory(log: ActivityLog, target: str) -> dict[str, tuple[int,
     never lists storage (an S3 listing per scrape would be slow and cost money). Empty when the
     last cleanup predates that record.
     """
-    cleanup = log.latest("cleanup", target, ["success"])
+    return inventory_since(log, target, log.latest("cleanup", target, ["success"]))
+
+
+def inventory_since(
+    log: ActivityLog, target: str, cleanup: Activity | None
+) -> dict[str, tuple[int, int]]:
+    """Return ``destination_inventory`` from the last passed ``cleanup`` already read."""
     stored = CleanupMeta.read(cleanup).stored if cleanup is not None else {}
     if stored is None:
         return {}
@@ -218,7 +222,9 @@ def destination_inventory(log: ActivityLog, target: str) -> dict[str, tuple[int,
     return counts
 
 
-def _destination_families(log: ActivityLog, prefix: str, targets: list[str]) -> Iterator[Metric]:
+def _destination_families(
+    log: ActivityLog, prefix: str, figures: list[TargetFigures]
+) -> Iterator[Metric]:
     labels = ["target", "destination"]
     count = GaugeMetricFamily(
         prefix + "destination_backups", "Committed backups a destination holds.", labels=labels
@@ -228,10 +234,9 @@ def _destination_families(log: ActivityLog, prefix: str, targets: list[str]) -> 
         "Stored bytes of the committed backups a destination holds.",
         labels=labels,
     )
-    for target in targets:
-        for destination, (backups, size_bytes) in sorted(
-            destination_inventory(log, target).items()
-        ):
-            count.add_metric([target, destination], backups)
-            size.add_metric([target, destination], size_bytes)
+    for item in figures:
+        inventory = inventory_since(log, item.target, item.last_passed_cleanup)
+        for destination, (backups, size_bytes) in sorted(inventory.items()):
+            count.add_metric([item.target, destination], backups)
+            size.add_metric([item.target, destination], size_bytes)
     yield from (count, size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +15,11 @@ from sqlalchemy.engine import Engine
 from backproof.clock import isoformat, utc_now
 from backproof.config.models import mask_url
 from backproof.process.liveness import is_process_alive
+from backproof.state.activity_statements import (
+    count_statement,
+    find_statement,
+    latest_each_statement,
+)
 from backproof.state.locks import is_server_state
 from backproof.state.records import ActivityMeta
 from backproof.state.schema import UTCDateTime
@@ -147,12 +152,15 @@ class ActivityLog:
         limit: int | None = 100,
     ) -> list[Activity]:
         """Return matching rows, newest first."""
-        statement = sa.select(table).order_by(table.c.started_at.desc(), table.c.id.desc())
-        statement = statement.where(*_conditions(job, target, statuses, since, backup_id))
-        if limit is not None:
-            statement = statement.limit(limit)
+        values = {"job": job, "target": target, "since": since, "backup_id": backup_id}
+        statement = find_statement(
+            frozenset(name for name, value in values.items() if value is not None),
+            None if statuses is None else tuple(statuses),
+            limit,
+        )
+        parameters = {name: value for name, value in values.items() if value is not None}
         with self.engine.connect() as connection:
-            return [_to_activity(row) for row in connection.execute(statement)]
+            return [_to_activity(row) for row in connection.execute(statement, parameters)]
 
     def latest(self, job: str, target: str | None, statuses: Iterable[str]) -> Activity | None:
         """Return the newest row of ``job`` on ``target`` with one of ``statuses``."""
@@ -168,6 +176,31 @@ class ActivityLog:
         )
         with self.engine.connect() as connection:
             return {status: int(count) for status, count in connection.execute(statement)}
+
+    def count_by_job_and_status(
+        self, jobs: Sequence[str], target: str, since: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Return how many rows of each ``(job, status)`` of ``jobs`` on ``target`` has since
+        ``since``, in one statement."""
+        statement = count_statement(tuple(jobs))
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement, {"target": target, "since": since})
+            return {(job, status): int(count) for job, status, count in rows}
+
+    def latest_each(
+        self, target: str, wanted: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[Activity | None]:
+        """Return the newest row of each ``(job, statuses)`` of ``wanted`` on ``target``.
+
+        One statement of indexed ``LIMIT 1`` lookups joined by ``UNION ALL``, built once: a
+        scrape reads the last runs of every job with one round trip per target (issue 12).
+        """
+        statement = latest_each_statement(tuple((job, tuple(statuses)) for job, statuses in wanted))
+        found: list[Activity | None] = [None] * len(wanted)
+        with self.engine.connect() as connection:
+            for row in connection.execute(statement, {"target": target}):
+                found[int(row._mapping["slot"])] = _to_activity(row)
+        return found
 
     def verified_backups(self, target: str, backup_ids: Iterable[str]) -> dict[str, datetime]:
         """Return, for each of ``backup_ids`` that passed a verify, when it last did."""

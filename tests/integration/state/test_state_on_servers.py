@@ -88,6 +88,23 @@ def test_activities_are_found_and_counted_by_job_target_and_time(log: ActivityLo
     assert log.count_by_status("verify", "crm", NOW + timedelta(seconds=1)) == {}
 
 
+def test_scrape_reads_counts_and_last_runs_in_one_statement_each(log: ActivityLog) -> None:
+    for job, status in (("backup", "success"), ("backup", "failed"), ("verify", "success")):
+        log.record(job, "crm", status, f"{job} {status}")
+    log.record("cleanup", "crm", "failed", "cleanup failed")
+
+    counts = log.count_by_job_and_status(("backup", "verify"), "crm", NOW - timedelta(days=7))
+    backup, cleanup, passed_cleanup = log.latest_each(
+        "crm",
+        [("backup", ["success"]), ("cleanup", ["success", "failed"]), ("cleanup", ["success"])],
+    )
+
+    assert counts == {("backup", "success"): 1, ("backup", "failed"): 1, ("verify", "success"): 1}
+    assert backup is not None and backup.message == "backup success"
+    assert cleanup is not None and cleanup.message == "cleanup failed"
+    assert passed_cleanup is None
+
+
 def test_backup_and_verify_record_their_runs_in_a_server_state_database(
     state_url: str, tmp_path: Path
 ) -> None:
