@@ -81,7 +81,7 @@ def test_list_says_never_verified_before_any_proof(user: User) -> None:
 
     (item,) = user.json("list")["backups"]
 
-    assert item["proof"] == {"result": "never", "at": None}
+    assert item["proof"] == {"result": "never", "at": None, "depth": None}
     assert user.ok("list").splitlines()[1].endswith("never verified")
 
 

@@ -141,6 +141,7 @@ def cleanup(invocation: Invocation, target: str | None, dry_run: bool, as_json: 
 @click.option("--backup", "backup_id", metavar="ID", help="Backup to verify (default: newest).")
 @click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
 @JSON_OPTION
+@click.option("--all", "prove_all", is_flag=True, help="Prove every kept backup, oldest first.")
 @pass_invocation
 def verify(
     invocation: Invocation,
@@ -148,12 +149,27 @@ def verify(
     backup_id: str | None,
     source: str | None,
     as_json: bool,
+    prove_all: bool,
 ) -> int:
     """Restore a backup into a throw-away database and compare it with its facts."""
     from backproof.archive.reading import find_backup  # noqa: PLC0415
+    from backproof.jobs.reproof import run_verify_all  # noqa: PLC0415
     from backproof.jobs.verify import run_verify  # noqa: PLC0415
 
     context = checked_context(invocation, target, source)
+    if prove_all:
+        if backup_id is not None:
+            raise UsageError("--all proves every backup: leave out --backup")
+        rounds = run_for_targets(
+            context, target, lambda name: run_verify_all(context, name, source)
+        )
+        code = show_outcomes(
+            rounds,
+            lambda proofs: click.echo(render.render_proof_round(proofs)),
+            "verify" if as_json else None,
+        )
+        failed = any(not isinstance(item, OperationError) and item.failed for _n, item in rounds)
+        return 1 if failed else code
     if backup_id is not None and target is None:
         target = find_backup(context.storage(source), context.settings, backup_id).target
     outcomes = run_for_targets(

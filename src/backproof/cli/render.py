@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from backproof.proof_summary import describe_proof
 from backproof.units import format_duration_ms, format_seconds, format_size_bytes, format_time
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from backproof.jobs.cleanup import CleanupResult
     from backproof.jobs.health import HealthResult
     from backproof.jobs.listing import ListedBackup
+    from backproof.jobs.reproof import ProofRound
     from backproof.jobs.run import RunResult, StepOutcome
     from backproof.jobs.verify import VerifyResult
     from backproof.state.activities import Activity
@@ -77,12 +79,22 @@ def describe_collection(collection: Collection, dry_run: bool) -> str:
 
 def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
-    from backproof.jobs.verify import describe_proof  # noqa: PLC0415
-
     return (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
         f"{format_seconds(result.restore_duration_seconds)}; " + ", ".join(describe_proof(result))
     )
+
+
+def render_proof_round(proofs: ProofRound) -> str:
+    """Return one line per backup that ``verify --all`` proved or failed to prove."""
+    lines = [render_verify(result) for result in proofs.passed]
+    lines += [
+        f"verify FAILED: backup {backup_id} of {proofs.target}: {error}"
+        for backup_id, error in proofs.failed.items()
+    ]
+    total = len(proofs.passed) + len(proofs.failed)
+    lines.append(f"{proofs.target}: {len(proofs.passed)} of {total} kept backups proved")
+    return "\n".join(lines)
 
 
 def render_health(result: HealthResult) -> str:
@@ -117,7 +129,17 @@ def render_list(backups: list[ListedBackup]) -> str:
 def _proof_text(item: ListedBackup) -> str:
     if item.proof == "never":
         return "never verified"
-    return f"{item.proof} {format_time(item.proof_at)}"
+    passed_depth = item.depth if item.proof == "passed" else None
+    depth = f" ({DEPTH_WORDS.get(passed_depth, passed_depth)})" if passed_depth else ""
+    return f"{item.proof} {format_time(item.proof_at)}{depth}"
+
+
+# What each depth of a passed verify proved, in the words of ``list``.
+DEPTH_WORDS = {
+    "content": "every row",
+    "counts": "row counts and samples",
+    "files": "files",
+}
 
 
 def render_activities(activities: list[Activity]) -> str:

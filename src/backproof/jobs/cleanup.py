@@ -107,7 +107,10 @@ def _clean_destination(
     now = context.clock()
     retention = context.settings.retention
     listing = scan_target(storage, target)
-    verified = context.activities.verified_backups(target, [m.id for m in listing.committed])
+    # A backup whose latest proof failed (it no longer restores) is not "verified", however
+    # often it passed before: retention never keeps it as the newest verified one.
+    proofs = context.activities.latest_proofs(target, [m.id for m in listing.committed])
+    verified = {backup_id for backup_id, (status, _at) in proofs.items() if status == "success"}
     entries = [
         BackupEntry(
             manifest.id,

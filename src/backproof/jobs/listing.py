@@ -25,6 +25,8 @@ class ListedBackup:
     proof: str = "never"
     """The latest verify's result: ``passed``, ``failed`` or ``never``."""
     proof_at: datetime | None = None
+    depth: str | None = None
+    """What the latest passed verify proved: ``content``, ``counts`` or ``files``."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the object of ``list --json``."""
@@ -37,7 +39,7 @@ class ListedBackup:
             "parts": [part.model_dump() for part in self.manifest.parts],
             "verified": self.verified_at is not None,
             "verified_at": isoformat(self.verified_at),
-            "proof": {"result": self.proof, "at": isoformat(self.proof_at)},
+            "proof": {"result": self.proof, "at": isoformat(self.proof_at), "depth": self.depth},
         }
 
 
@@ -57,6 +59,7 @@ def list_backups(
         ids = [manifest.id for manifest in listing.committed]
         verified = context.activities.verified_backups(name, ids)
         proofs = context.activities.latest_proofs(name, ids)
+        depths = context.activities.latest_proof_depths(name, ids)
         for manifest in listing.committed:
             status, proof_at = proofs.get(manifest.id, ("never", None))
             listed.append(
@@ -67,6 +70,7 @@ def list_backups(
                     verified.get(manifest.id),
                     PROOF_RESULTS.get(status, status),
                     proof_at,
+                    depths.get(manifest.id),
                 )
             )
     return sorted(listed, key=lambda item: item.manifest.created_at, reverse=True)

@@ -61,20 +61,3 @@ def prove_restored_copy(
             )
         )
     return outcome
-
-
-def describe_integrity(report: IntegrityReport | None) -> list[str]:
-    """Return the phrase of the summary about the integrity checks (none when turned off)."""
-    if report is None:
-        return []
-    if report.skipped:
-        return [f"{report.what} not checked ({report.skipped})"]
-    return [f"{report.checked:,} {report.what} checked"]
-
-
-def describe_checks(checks: list[CheckOutcome]) -> list[str]:
-    """Return the phrase of the summary about the application checks."""
-    if not checks:
-        return []
-    noun = "application check" if len(checks) == 1 else "application checks"
-    return [f"{len(checks)} {noun} passed"]

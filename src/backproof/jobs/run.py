@@ -13,7 +13,7 @@ from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
 from backproof.jobs.health import HealthResult, run_health
 from backproof.jobs.report import run_report
-from backproof.jobs.verify import run_verify
+from backproof.jobs.reproof import run_scheduled_verify
 
 
 @dataclass
@@ -82,7 +82,7 @@ def run_chain(
 CHAIN: tuple[tuple[str, Callable[[Context, str], Any], bool], ...] = (
     ("backup", run_backup, False),
     ("cleanup", run_cleanup, False),
-    ("verify", run_verify, False),
+    ("verify", run_scheduled_verify, False),
     ("report", lambda context, _target: run_report(context), True),
     ("health", run_health, True),
 )

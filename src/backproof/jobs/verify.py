@@ -17,12 +17,8 @@ from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
-from backproof.jobs.proving import (
-    ProofOutcome,
-    describe_checks,
-    describe_integrity,
-    prove_restored_copy,
-)
+from backproof.jobs.proving import ProofOutcome, prove_restored_copy
+from backproof.proof_summary import describe_proof
 from backproof.sources.base import DatabaseSource, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
@@ -63,15 +59,21 @@ def run_verify(
     target_name: str | None = None,
     backup_id: str | None = None,
     destination_name: str | None = None,
+    *,
+    reproof: bool = False,
 ) -> VerifyResult:
     """Verify a backup (the newest committed on the primary destination by default).
 
+    ``reproof`` marks the activity as a proof of an older backup (rolling re-verification).
     Raises IntegrityError before anything is imported when a part or manifest does not match,
     VerificationError when the restore differs from the facts, NotFoundError without a backup.
     """
     target = context.settings.target(target_name)
     storage = context.storage(destination_name)
-    with recorded_run(context, VerifyMeta(destination=storage.name), target.name) as record:
+    meta = VerifyMeta(destination=storage.name)
+    if reproof:
+        meta.reproof = True
+    with recorded_run(context, meta, target.name) as record:
         manifest = choose_backup(storage, target.name, backup_id)
         record.backup_id = manifest.id
         context.activities.set_backup_id(record.activity_id, manifest.id)
@@ -198,23 +200,6 @@ def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
         f"backup {result.backup_id} restored in {format_seconds(result.restore_duration_seconds)}: "
         + ", ".join(describe_proof(result))
     )
-
-
-def describe_proof(result: VerifyResult) -> list[str]:
-    """Return what a passed verify proved, in words, one phrase per kind of proof."""
-    phrases = []
-    if result.depth == "content":
-        phrases.append(f"all {result.tables} tables identical ({result.rows:,} rows)")
-    elif result.tables:
-        phrases.append(
-            f"{result.tables} tables, {result.rows:,} rows and {result.sampled_rows} sampled "
-            "rows match (no table digests in this backup)"
-        )
-    phrases += describe_integrity(result.proof.integrity)
-    phrases += describe_checks(result.proof.checks)
-    if result.files:
-        phrases.append(f"files identical ({result.files:,} files)")
-    return phrases
 
 
 def _describe_proof(meta: VerifyMeta, proof: ProofOutcome) -> None:

@@ -238,6 +238,23 @@ class ActivityLog:
             rows = connection.execute(statement).all()
         return {str(row[0]): (str(row[1]), row[2]) for row in rows}
 
+    def latest_proof_depths(self, target: str, backup_ids: Iterable[str]) -> dict[str, str]:
+        """Return, for each of ``backup_ids`` that passed a verify, the depth its latest
+        passed verify reached (``content``, ``counts``, ``files``; ``counts`` for rows written
+        before depths were recorded)."""
+        ids = list(backup_ids)
+        if not ids:
+            return {}
+        statement = (
+            sa.select(table.c.backup_id, table.c.meta)
+            .where(*_conditions("verify", target, ["success"], None, None))
+            .where(table.c.backup_id.in_(ids))
+            .order_by(table.c.finished_at, table.c.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return {str(row[0]): str((row[1] or {}).get("depth") or "counts") for row in rows}
+
     def mark_stale(self, stale_after: timedelta) -> list[Activity]:
         """Fail ``running`` rows whose process is gone; return them.
 

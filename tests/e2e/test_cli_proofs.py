@@ -1,0 +1,47 @@
+"""What a user sees of the deeper proofs: the verify summary, ``verify --all``, ``list``."""
+
+from __future__ import annotations
+
+from cli_user import User
+
+
+def test_verify_says_every_table_is_identical_and_the_database_checked(user: User) -> None:
+    user.backup()
+
+    output = user.ok("verify")
+
+    assert "all 4 tables identical (" in output
+    assert "tables and indexes checked" in output
+    assert "files identical (" in output
+
+
+def test_list_says_what_the_latest_passed_proof_proved(user: User) -> None:
+    user.backup()
+    user.ok("verify")
+
+    (item,) = user.json("list")["backups"]
+
+    assert item["proof"]["depth"] == "content"
+    assert user.ok("list").splitlines()[1].endswith("(every row)")
+
+
+def test_verify_all_proves_every_backup_and_fails_naming_the_broken_one(user: User) -> None:
+    older = user.backup()
+    user.backup()
+    part = user.part(older, "db.sqlite.zst")
+    part.write_bytes(part.read_bytes()[:-1])
+
+    result = user.run("verify", "--all")
+
+    assert result.returncode == 1
+    assert f"verify FAILED: backup {older}" in result.stdout
+    assert "1 of 2 kept backups proved" in result.stdout
+
+
+def test_verify_all_with_one_backup_named_is_a_usage_error(user: User) -> None:
+    backup_id = user.backup()
+
+    result = user.run("verify", "--all", "--backup", backup_id)
+
+    assert result.returncode == 2
+    assert "leave out --backup" in result.stderr
