@@ -122,7 +122,15 @@ def open_job_context() -> Iterator[Callable[[Settings], Context]]:
 
 @pytest.fixture
 def large_upload(demo: DemoLayout) -> Path:
-    """Add 12 MB of incompressible bytes to the demo's uploads: the files part needs 3 parts."""
+    """Add 12 MB of incompressible bytes to the demo's uploads: the files part needs 3 parts.
+
+    The target keeps the tar part: these tests are about streamed multipart uploads (the files
+    store writes packs with PutObject; its own S3 tests are in ``test_s3_files_store.py``).
+    """
+    text = demo.config.read_text(encoding="utf-8")
+    demo.config.write_text(
+        text.replace("[[targets]]\n", '[[targets]]\nfiles_format = "tar"\n', 1), encoding="utf-8"
+    )
     path = demo.uploads / "scan-archive.bin"
     path.write_bytes(secrets.token_bytes(12 * 1024 * 1024))
     return path

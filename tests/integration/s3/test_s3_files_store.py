@@ -1,0 +1,119 @@
+"""The files store on SeaweedFS: stored once, restored whole, collected, a failing pack upload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from s3_proxy import Fault, FaultProxy
+from s3_server import ConfigWriter, SeaweedServer, s3_destination
+
+from backproof.config.models import Settings
+from backproof.demo import DemoLayout
+from backproof.jobs.backup import run_backup
+from backproof.jobs.cleanup import run_cleanup
+from backproof.jobs.context import Context
+from backproof.jobs.restore import run_restore
+from backproof.jobs.verify import run_verify
+
+pytestmark = pytest.mark.s3
+
+ContextOpener = Callable[[Settings], Context]
+LOCAL = {"name": "local", "url": "file:backups"}
+
+
+def pack_keys(seaweed: SeaweedServer, bucket: str) -> set[str]:
+    """Return the keys of the packs in the bucket."""
+    answer = seaweed.admin().list_objects_v2(Bucket=bucket, Prefix="prod/.filestore/packs/")
+    return {item["Key"] for item in answer.get("Contents", [])}
+
+
+def tree_of(folder: Path) -> dict[str, bytes]:
+    """Return every regular file below ``folder`` with its content."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_files_are_stored_once_on_s3_and_restore_whole(
+    seaweed: SeaweedServer,
+    bucket: str,
+    write_config: ConfigWriter,
+    open_job_context: ContextOpener,
+    demo: DemoLayout,
+    tmp_path: Path,
+) -> None:
+    context = open_job_context(write_config([s3_destination("offsite", seaweed.endpoint, bucket)]))
+    run_backup(context)
+    packs = pack_keys(seaweed, bucket)
+
+    second = run_backup(context)
+
+    assert packs and pack_keys(seaweed, bucket) == packs
+    assert run_verify(context).files == 18
+    run_restore(context, second.backup_id, None, tmp_path / "out")
+    assert tree_of(tmp_path / "out" / "uploads") == tree_of(demo.uploads)
+
+
+def test_cleanup_on_s3_collects_the_packs_only_deleted_backups_named(
+    seaweed: SeaweedServer,
+    bucket: str,
+    write_config: ConfigWriter,
+    open_job_context: ContextOpener,
+    demo: DemoLayout,
+) -> None:
+    retention = {"keep_all_days": 0, "keep_daily_days": 0, "keep_weekly_weeks": 0}
+    retention |= {"keep_monthly_months": 0, "keep_yearly_years": 0, "debris_min_age_hours": 0}
+    settings = write_config([s3_destination("offsite", seaweed.endpoint, bucket)], None, retention)
+    context = open_job_context(settings)
+    drafts = demo.folder / "drafts"
+    drafts.mkdir()
+    (drafts / "draft.txt").write_text("a draft no later backup holds", encoding="utf-8")
+    context.settings.targets[0].files = [drafts]
+    first = run_backup(context)
+    first_packs = pack_keys(seaweed, bucket)
+    context.settings.targets[0].files = [demo.uploads]
+    clock = context.clock
+    context.clock = lambda: clock() + timedelta(minutes=1)
+    run_backup(context)
+    all_packs = pack_keys(seaweed, bucket)
+
+    result = run_cleanup(context)
+
+    collection = result.destinations[0].collection
+    assert first.backup_id in result.destinations[0].deleted
+    assert collection is not None
+    assert len(collection.deleted) == len(first_packs) == 1
+    assert pack_keys(seaweed, bucket) == all_packs - first_packs
+    assert run_verify(context).files == 18
+
+
+def test_a_failing_pack_upload_drops_s3_and_keeps_the_backup_on_local(
+    seaweed: SeaweedServer,
+    bucket: str,
+    proxy: FaultProxy,
+    write_config: ConfigWriter,
+    open_job_context: ContextOpener,
+) -> None:
+    settings = write_config([LOCAL, s3_destination("offsite", proxy.endpoint, bucket)])
+    context = open_job_context(settings)
+    proxy.add(
+        Fault(
+            lambda request: request.method == "PUT" and "/.filestore/packs/" in request.path,
+            "status",
+            403,
+            "AccessDenied",
+        )
+    )
+
+    backup = run_backup(context)
+
+    assert backup.destinations == ["local"]
+    assert "access denied" in backup.failed_destinations["offsite"]
+    answer = seaweed.admin().list_objects_v2(Bucket=bucket, Prefix="prod/crm/")
+    assert answer.get("Contents", []) == []  # no part of the backup is left on S3
+    assert run_verify(context).backup_id == backup.backup_id
