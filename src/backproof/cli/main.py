@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     import backproof.cli.alert_commands  # noqa: PLC0415 - registers alert (issue 5)
     import backproof.cli.fleet_commands  # noqa: PLC0415 - registers worker and submit (issue 15)
     import backproof.cli.health_commands  # noqa: PLC0415 - registers health (and the commands)
+    import backproof.cli.init_command  # noqa: PLC0415 - registers init
     import backproof.cli.service_commands  # noqa: PLC0415 - registers serve
     import backproof.cli.setup_commands  # noqa: F401, PLC0415 - registers setup (issue 9)
 

@@ -40,8 +40,8 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     if not path.is_file():
         raise ConfigError(
             [
-                f"no config file at {path}: run `backproof demo` to make a sample, "
-                "or pass --config FILE"
+                f"no config file at {path}: run `backproof init` in your application's "
+                "folder to write one, `backproof demo` for a sample, or pass --config FILE"
             ]
         )
     try:

@@ -1,0 +1,1 @@
+"""``backproof init``: a commented config for an existing application, from what it declares."""
