@@ -44,9 +44,14 @@ def guarded_service(demo_with_history: DemoLayout) -> Iterator[ServeProcess]:
     process.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright (no browser is downloaded)."""
+    """Debian's Chromium, headless, driven by Playwright (no browser is downloaded).
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and every later test that calls ``asyncio.run`` (the in-process
+    HTTP clients of the web tests) would fail with "cannot be called from a running event loop".
+    """
     executable = require_chromium()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable)

@@ -27,7 +27,8 @@ from backproof.web.app import create_app
 from backproof.web.documents import Documents
 from cli_process import run_backproof
 
-pytestmark = pytest.mark.postgres
+# Real worker processes: generous time on a busy 2-core machine (a run takes ~20 s idle).
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(400)]
 
 
 def _get_json(app: Any, path: str) -> Any:
