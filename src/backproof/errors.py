@@ -6,6 +6,7 @@
     └── OperationError              1: a job ran and failed; an activity says why
         ├── SourceError             the database or files could not be dumped or read
         ├── PipelineError           a subprocess stage failed (names every stage)
+        ├── HookError               a hook command around a backup failed
         ├── StorageError            a destination refused a read, write, list or delete
         │   └── StorageFullError    no space left on the destination
         ├── IntegrityError          a part or manifest does not match its checksum or MAC
@@ -61,6 +62,10 @@ class PipelineError(OperationError):
     def __init__(self, message: str, stages: list[str] | None = None) -> None:
         self.stages = stages or []
         super().__init__(message)
+
+
+class HookError(OperationError):
+    """A hook command around a backup failed, timed out or could not be started."""
 
 
 class StorageError(OperationError):

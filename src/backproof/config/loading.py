@@ -123,6 +123,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
         target.database = target.database and resolve_url(target.database, base)
         target.files = [base / path for path in target.files]
         target.password_file = target.password_file and base / target.password_file
+        target.hooks.cwd = base / (target.hooks.cwd or ".")
     for destination in settings.destinations:
         destination.url = resolve_url(destination.url, base)
     settings.verify.url = settings.verify.url and resolve_url(settings.verify.url, base)

@@ -116,6 +116,24 @@ class ApplicationCheck(Section):
         return self
 
 
+class HookSettings(Section):
+    """Commands run around a backup (maintenance mode, a cache flush, a queue pause).
+
+    Each is a command line split as a shell splits words (quotes kept), run without a shell;
+    write ``sh -c '…'`` for pipes or redirections.
+    """
+
+    before_backup: list[str] = Field(
+        default_factory=list, description="run in order before the dump; one failing fails it"
+    )
+    after_backup: list[str] = Field(
+        default_factory=list,
+        description="run in order after the backup, even a failed one; one failing fails it",
+    )
+    timeout_seconds: float = Field(300.0, gt=0, description="a hook still running is killed")
+    cwd: Path | None = Field(None, description="folder the hooks run in (default: the config's)")
+
+
 class TargetSettings(Section):
     """One application's data to protect."""
 
@@ -154,6 +172,9 @@ class TargetSettings(Section):
     )
     files_reread_days: float = Field(
         30.0, gt=0, description="unchanged files are read again at least this often (store)"
+    )
+    hooks: HookSettings = Field(
+        default_factory=HookSettings, description="commands around a backup"
     )
 
     @field_validator("database")

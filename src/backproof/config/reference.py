@@ -42,7 +42,8 @@ def _type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
     if origin is None:
         return getattr(annotation, "__name__", str(annotation)).replace("NoneType", "none")
-    arguments = " | ".join(_type_name(argument) for argument in get_args(annotation))
+    # Escaped: a bare bar would end the cell of the Markdown table.
+    arguments = " \\| ".join(_type_name(argument) for argument in get_args(annotation))
     return (
         arguments
         if "Union" in str(origin) or "UnionType" in str(origin)

@@ -24,11 +24,12 @@ from backproof.filestore.entries import DUMP_FORMAT as STORE_FORMAT
 from backproof.filestore.writer import FilesStoreSession
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import open_files_session
+from backproof.jobs.hooks import backup_hooks
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.sources import files as files_source
 from backproof.sources.base import DumpInfo
 from backproof.sources.registry import open_source
-from backproof.state.records import BackupMeta
+from backproof.state.records import BackupMeta, HookRecord
 from backproof.storage.base import Storage
 from backproof.units import format_size_bytes
 
@@ -109,7 +110,9 @@ class _Assembly:
 def run_backup(context: Context, target_name: str | None = None) -> BackupResult:
     """Back up one target; return the committed backup.
 
-    Raises SourceError, PipelineError or StorageError; nothing is committed then.
+    Raises SourceError, PipelineError or StorageError; nothing is committed then. Raises
+    HookError when a before-hook fails (nothing dumped) or an after-hook fails (the backup
+    stays committed; the run is failed so that someone looks).
     """
     target = context.settings.target(target_name)
     encryption = context.settings.encryption
@@ -122,25 +125,35 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         context.activities.set_backup_id(record.activity_id, backup_id)
         assembly = _Assembly(context, target, backup_id, context.all_storages())
         assembly.encryptor = encryptor
-        completed = False
-        try:
-            manifest = _write_backup(assembly, signing_key)
-            completed = True
-        finally:
-            # The store's markers stay until the manifest is committed (or the backup failed):
-            # a cleanup on any host must not collect packs this backup names meanwhile.
-            if assembly.store is not None:
-                assembly.store.close(completed=completed)
-        result = BackupResult(
-            backup_id,
-            target.name,
-            manifest.size_bytes,
-            assembly.parts,
-            list(assembly.live),
-            {name: str(error) for name, error in assembly.failures.items()},
-        )
-        _describe(record, result, manifest, assembly.store)
+        hooks: list[HookRecord] = []
+        record.meta.hooks = hooks  # assigned, so the row stores it even when a hook fails
+        with backup_hooks(target.hooks, hooks):
+            manifest = _write_and_close(assembly, signing_key)
+            result = BackupResult(
+                backup_id,
+                target.name,
+                manifest.size_bytes,
+                assembly.parts,
+                list(assembly.live),
+                {name: str(error) for name, error in assembly.failures.items()},
+            )
+            _describe(record, result, manifest, assembly.store)
+            # The after-hooks append to this list, now the new record's (even when one fails).
+            record.meta.hooks = hooks
         return result
+
+
+def _write_and_close(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) -> Manifest:
+    completed = False
+    try:
+        manifest = _write_backup(assembly, signing_key)
+        completed = True
+    finally:
+        # The store's markers stay until the manifest is committed (or the backup failed):
+        # a cleanup on any host must not collect packs this backup names meanwhile.
+        if assembly.store is not None:
+            assembly.store.close(completed=completed)
+    return manifest
 
 
 def _write_backup(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) -> Manifest:

@@ -46,6 +46,16 @@ class ActivityMeta(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+class HookRecord(BaseModel):
+    """One hook command run around a backup: how it ended and the tail of what it printed."""
+
+    phase: str
+    command: str
+    status: str
+    duration_seconds: float
+    output: str = ""
+
+
 class BackupMeta(ActivityMeta):
     """A backup: sizes, where it went, what the dump held."""
 
@@ -68,6 +78,7 @@ class BackupMeta(ActivityMeta):
     table_rows: dict[str, int] | None = None
     # The files store: files read, files skipped as unchanged, bytes of new packs written.
     files_read: int | None = None
+    hooks: list[HookRecord] = Field(default_factory=list)
     files_unchanged: int | None = None
     files_stored_bytes: int | None = None
 
