@@ -16,7 +16,7 @@ from pathlib import Path
 
 from backproof.errors import NotFoundError
 from backproof.filestore.addressing import AddressKey
-from backproof.filestore.layout import INDEX, PackName, pack_under
+from backproof.filestore.layout import CONDEMNED, INDEX, PackName, pack_under
 from backproof.filestore.packs import BlobEntry, decode_index
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.storage.base import Storage
@@ -46,27 +46,38 @@ class BlobIndex:
         """Close the file."""
         self.connection.close()
 
-    def sync(self, storage: Storage) -> None:
-        """Make the index match the pack indexes ``storage`` holds now."""
+    def sync(self, storage: Storage, *, with_condemned: bool = False) -> None:
+        """Make the index match the pack indexes ``storage`` holds now.
+
+        ``with_condemned`` (for reading only, never for a backup taking blobs) also reads the
+        indexes a cleanup has moved aside: a backup that was running then may name those packs
+        until the next cleanup gives them their index back.
+        """
         listed = {
-            pack.text: pack
+            pack.text: (pack, pack.index_key)
             for item in storage.list_objects(INDEX)
             if (pack := pack_under(item.key, INDEX)) is not None
         }
+        if with_condemned:
+            for item in storage.list_objects(CONDEMNED):
+                parts = item.key[len(CONDEMNED) :].split("/")
+                if len(parts) == 3:
+                    pack = PackName(parts[1], parts[2])
+                    listed.setdefault(pack.text, (pack, item.key))
         known = {row[0] for row in self.connection.execute("select name from packs")}
         with self.connection:
             for gone in known - listed.keys():
                 self.connection.execute("delete from blobs where pack = ?", (gone,))
                 self.connection.execute("delete from packs where name = ?", (gone,))
         for name in sorted(listed.keys() - known):
-            self._read(storage, listed[name])
+            self._read(storage, *listed[name])
 
-    def _read(self, storage: Storage, pack: PackName) -> None:
+    def _read(self, storage: Storage, pack: PackName, key: str) -> None:
         try:
-            data = storage.get_bytes(pack.index_key)
+            data = storage.get_bytes(key)
         except NotFoundError:
             return  # collected since the listing
-        index = decode_index(self.key, data, f"{storage.name}:{pack.index_key}")
+        index = decode_index(self.key, data, f"{storage.name}:{key}")
         if index.key_id != self.key.key_id:
             # Another host's key: its addresses are of another space, useless here.
             with self.connection:

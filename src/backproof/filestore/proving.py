@@ -62,10 +62,11 @@ def open_stored_list(
     with open_decoded_part(storage, manifest, part, keys) as stream:
         header, entries = read_list(stream)
         key = read_stored_key(storage, header.key_id, keys)
-        path = cache_dir / f"index-{storage.name}-{key.key_id}.sqlite" if cache_dir else None
-        index = BlobIndex(path, key)
+        # A file of its own: it also knows condemned packs, which a backup must never take.
+        name = f"read-index-{storage.name}-{key.key_id}.sqlite"
+        index = BlobIndex(cache_dir / name if cache_dir else None, key)
         try:
-            index.sync(storage)
+            index.sync(storage, with_condemned=True)
             reader = BlobReader(storage, key, index, keys)
             reader.prefer_refs(manifest.target, manifest.id)
             yield StoredList(entries, reader)

@@ -230,7 +230,7 @@ class FilesStoreSession:
 
     def _drop(self, name: str, error: StorageError) -> None:
         self.failures[name] = error
-        self.sides.pop(name)
+        self.sides.pop(name).index.close()
         if not self.sides:
             raise error
 
@@ -238,7 +238,7 @@ class FilesStoreSession:
         """Upload the open packs, then the refs of the backup, on every ``live`` destination."""
         for name in list(self.sides):
             if name not in live:
-                self.sides.pop(name)
+                self.sides.pop(name).index.close()
                 continue
             side = self.sides[name]
             try:
