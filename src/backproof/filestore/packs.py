@@ -24,6 +24,9 @@ from backproof.filestore.layout import PackName
 from backproof.storage.base import Storage
 
 PACK_TARGET_BYTES = 16 * 1024 * 1024
+# A pack of tiny blobs is closed by count too, so that the blobs waiting in memory and the size
+# of one index stay bounded whatever the number of files (200,000 thumbnails are not one pack).
+PACK_MAX_BLOBS = 4096
 INDEX_VERSION = 1
 
 
@@ -86,7 +89,7 @@ class Packer:
         entry = BlobEntry(address, len(self.buffer), len(compressed), raw_length)
         self.pending[address] = entry
         self.buffer.extend(compressed)
-        if len(self.buffer) >= PACK_TARGET_BYTES:
+        if len(self.buffer) >= PACK_TARGET_BYTES or len(self.pending) >= PACK_MAX_BLOBS:
             self.flush()
 
     def flush(self) -> None:
