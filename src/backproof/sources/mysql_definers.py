@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line
+from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, has_open_name
 
 _DEFINER = re.compile(rb"DEFINER=`(?:[^`]|``)*`(?:@`(?:[^`]|``)*`)? ?")
 
@@ -23,6 +23,7 @@ class DefinerStripper:
     def __init__(self) -> None:
         self._pending = b""
         self._in_data = False
+        self._open_name = b""  # a LOCK TABLES line whose quoted name holds a newline
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the rewritten complete lines of ``pending + chunk``."""
@@ -38,14 +39,18 @@ class DefinerStripper:
                 self._in_data = stop < 0
             else:
                 next_position = data.index(b"\n", position, end) + 1
-                line = data[position:next_position]
-                self._in_data = LOCK_TABLE.match(line[:-1]) is not None
-                pieces.append(_DEFINER.sub(b"", line))
+                line, self._open_name = self._open_name + data[position:next_position], b""
+                if has_open_name(line[:-1]):
+                    self._open_name = line
+                else:
+                    self._in_data = LOCK_TABLE.match(line[:-1]) is not None
+                    pieces.append(_DEFINER.sub(b"", line))
             position = next_position
         self._pending = data[end:]
         return b"".join(pieces)
 
     def finish(self) -> bytes:
         """Return the rewritten last line (a dump normally ends with a newline)."""
-        rest, self._pending = self._pending, b""
+        rest, self._pending = self._open_name + self._pending, b""
+        self._open_name = b""
         return rest if self._in_data else _DEFINER.sub(b"", rest)

@@ -29,7 +29,7 @@ import re
 
 from backproof.errors import RestoreError
 from backproof.sources.mysql_guard_rules import IGNORED, refusal_of
-from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line
+from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, has_open_name
 
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 DELIMITERS = (b";", b";;")
@@ -56,12 +56,14 @@ ROWS = re.compile(
     rb"|NULL(?![\w.])"
     rb"|-(?!-)"
     rb"|0x[0-9A-Fa-f]++(?![\w.])"
-    rb"|`[^`\n]*+(?:``[^`\n]*+)*+`"
+    rb"|`[^`]*+(?:``[^`]*+)*+`"
     rb"|(?:INSERT|INTO|VALUES|_binary|[xXbB](?='))(?![\w.])"
-    rb"|^/\*!40000 ALTER TABLE `(?:[^`\n]|``)++` (?:DIS|EN)ABLE KEYS \*/;$"
+    rb"|^/\*!40000 ALTER TABLE `(?:[^`]|``)++` (?:DIS|EN)ABLE KEYS \*/;$"
     rb")*+",
     re.M,
 )
+# Where the pattern stops inside a name that the chunk ends in (its closing quote is to come).
+_OPEN_NAME = re.compile(rb"(?:/\*!40000 ALTER TABLE )?`(?:[^`]|``)*+\Z")
 _SHOWN = re.compile(rb"[A-Za-z_][\w]*|.", re.S)
 
 
@@ -87,6 +89,7 @@ class StatementGuard:
         self._line = 1  # the line number of the next line read
         self._delimiter = b";"
         self._in_data = False
+        self._open_lock = b""  # a LOCK TABLES line whose quoted name holds a newline
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the checked complete statements and rows of ``pending + chunk``."""
@@ -96,12 +99,17 @@ class StatementGuard:
         position = 0
         while position < end:
             if self._in_data:
-                position = self._read_data(data, position, end, pieces)
+                checked = self._read_data(data, position, end, pieces)
+                if checked == position or (self._in_data and checked < end):
+                    break  # a line whose quoted name goes on in the next chunk waits for it
+                position = checked
             else:
                 newline = data.index(b"\n", position, end) + 1
                 pieces.append(self._read_line(data[position:newline]))
                 position = newline
-        self._pending = data[end:]
+        self._pending = data[position:]
+        if self._in_data and len(self._pending) > MAX_STATEMENT_BYTES:
+            self._check_rows(self._pending)  # a name that never closes: refused, not buffered
         return b"".join(pieces)
 
     def finish(self) -> bytes:
@@ -117,21 +125,30 @@ class StatementGuard:
         return out + rest
 
     def _read_data(self, data: bytes, position: int, end: int, pieces: list[bytes]) -> int:
-        """Check the rows from ``position`` up to ``UNLOCK TABLES;``; return where to go on."""
+        """Check the rows from ``position`` up to ``UNLOCK TABLES;``; return where to go on.
+
+        At the end of a chunk, a last line inside a quoted name (a newline in a table's name)
+        is left for the next chunk.
+        """
         stop = find_line(data, END_OF_DATA, position, end)
-        region_end = end if stop < 0 else stop + len(END_OF_DATA)
-        self._check_rows(data[position : end if stop < 0 else stop])
+        rows_end = end if stop < 0 else stop
+        checked = position + self._check_rows(data[position:rows_end], is_last=stop >= 0)
+        region_end = stop + len(END_OF_DATA) if stop >= 0 else checked
         pieces.append(data[position:region_end])
         self._line += data.count(b"\n", position, region_end)
         self._in_data = stop < 0
         return region_end
 
-    def _check_rows(self, rows: bytes) -> None:
-        """Raise RefusedStatementError at the first thing in ``rows`` that is not row data."""
+    def _check_rows(self, rows: bytes, is_last: bool = True) -> int:
+        """Return how much of ``rows`` is row data (all of it, or up to the start of a line
+        left inside a quoted name when more is to come); raise RefusedStatementError at the
+        first thing that is not row data."""
         found = ROWS.match(rows)
         position = found.end() if found is not None else 0
         if position == len(rows):
-            return
+            return position
+        if not is_last and _OPEN_NAME.match(rows, position):
+            return rows.rfind(b"\n", 0, position) + 1
         shown = _SHOWN.match(rows, position)
         text = shown.group().decode("utf-8", "replace") if shown else ""
         where = self._line + rows.count(b"\n", 0, position)
@@ -140,10 +157,15 @@ class StatementGuard:
     def _read_line(self, line: bytes) -> bytes:
         """Add one line outside data sections; return the statements it completes."""
         number, self._line = self._line, self._line + 1
+        if self._open_lock:
+            line, self._open_lock = self._open_lock + line, b""
         if not self._statement:
             self._statement_line = number
             if line.lower().startswith(b"delimiter"):
                 return self._set_delimiter(line, number)
+            if line.startswith(b"LOCK TABLES `") and has_open_name(line.rstrip(b"\r\n")):
+                self._open_lock = line
+                return b""
             if LOCK_TABLE.match(line.rstrip(b"\r\n")):
                 self._in_data = True
                 return line

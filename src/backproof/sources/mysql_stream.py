@@ -38,7 +38,7 @@ from backproof.sources.rows import row_digest, row_key
 _IDENTIFIER = IDENTIFIER
 _INSERT_PREFIX = INSERT_PREFIX
 _CREATE_TABLE = re.compile(rb"^CREATE TABLE " + _IDENTIFIER + rb" \(")
-LOCK_TABLE = re.compile(rb"^LOCK TABLES " + _IDENTIFIER + rb" WRITE;$")
+LOCK_TABLE = re.compile(rb"^LOCK TABLES " + _IDENTIFIER + rb" WRITE;\Z")
 _COLUMN = re.compile(_IDENTIFIER)
 _STRING = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'")
 END_OF_DATA = b"UNLOCK TABLES;\n"
@@ -73,6 +73,7 @@ class DumpScanner:
         self._table: str | None = None  # inside the data section of this table
         self._columns: list[str] = []  # the columns of the INSERT statement being read
         self._in_delimited_block = False
+        self._open_name = b""  # a LOCK/CREATE TABLE line whose quoted name holds a newline
 
     def feed(self, chunk: bytes) -> None:
         """Read the complete lines of ``pending + chunk``; keep the incomplete last line.
@@ -124,7 +125,11 @@ class DumpScanner:
         }
 
     def _read_line(self, line: bytes) -> None:
-        if line.startswith(b"DELIMITER "):
+        if self._open_name:
+            line, self._open_name = self._open_name + b"\n" + line, b""
+        if has_open_name(line):
+            self._open_name = line
+        elif line.startswith(b"DELIMITER "):
             self._in_delimited_block = line.strip() != b"DELIMITER ;"
         elif self._in_delimited_block:
             return
@@ -272,6 +277,12 @@ def _columns_of(prefix: re.Match[bytes]) -> list[str]:
 
 def _identifier(quoted: bytes) -> str:
     return quoted.replace(b"``", b"`").decode("utf-8", errors="surrogateescape")
+
+
+def has_open_name(line: bytes) -> bool:
+    """Return True for a ``LOCK TABLES``/``CREATE TABLE`` line that ends inside the table's
+    quoted name: mariadb-dump writes a newline in a name as it is, so the name goes on."""
+    return line.startswith((b"LOCK TABLES `", b"CREATE TABLE `")) and line.count(b"`") % 2 == 1
 
 
 def find_line(data: bytes, line: bytes, start: int, end: int) -> int:

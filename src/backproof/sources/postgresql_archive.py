@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from backproof.archive.manifest import TableDigest
+from backproof.sources.postgresql_labels import table_label
 from backproof.sources.table_digests import RowDigest
 
 MAGIC = b"PGDMP"
@@ -201,8 +202,7 @@ def _read_entry(
     cursor.take(1 + offset_size)  # the data offset (unknown in a streamed archive)
     if description != "TABLE DATA" or tag is None:
         return dump_id, None
-    label = tag if namespace in (None, "public") else f"{namespace}.{tag}"
-    return dump_id, _Entry(label)
+    return dump_id, _Entry(table_label(namespace, tag))
 
 
 def _skip_block(cursor: _Cursor, *, large_objects: bool) -> None:

@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from backproof.archive.manifest import Facts, SampledRows
+from backproof.sources.postgresql_labels import table_label
 from backproof.sources.rows import row_digest, row_key
 
 # Schemas of the system; everything else (public included) belongs to the application.
@@ -95,8 +96,8 @@ class Table:
 
     @property
     def label(self) -> str:
-        """The name in facts: bare in ``public``, schema-qualified elsewhere."""
-        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+        """The name in facts: bare in ``public``, schema-qualified elsewhere (``table_label``)."""
+        return table_label(self.schema, self.name)
 
     def from_clause(self) -> sql.Composable:
         """``ONLY schema.name`` for plain tables (children are counted on their own)."""

@@ -12,11 +12,11 @@ import pytest
 from mariadb_server import ContextMaker, MariaServer
 
 from backproof.comparison import compare_database_facts
-from backproof.errors import PipelineError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
 from backproof.sources.base import scratch_name
 from backproof.sources.mysql import OBJECT_COUNTS_NOTE, MysqlSource
+from backproof.sources.mysql_guard import RefusedStatementError
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "deal_events"]
 
@@ -161,7 +161,7 @@ def test_tampered_dump_with_client_shell_commands_runs_no_command(
     tampered = io.BytesIO(planted + dump.getvalue() + planted)
     scratch_source, scratch_url = scratch
 
-    with pytest.raises(PipelineError, match="exited with code 1"):
+    with pytest.raises(RefusedStatementError, match=r"a client command \(backslash\) at line 1"):
         scratch_source.restore(tampered, scratch_url, info.format)
 
     assert [witness.exists() for witness in witnesses] == [False, False]
