@@ -130,6 +130,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     settings.verify.password_file = (
         settings.verify.password_file and base / settings.verify.password_file
     )
+    settings.verify.spool_dir = settings.verify.spool_dir and base / settings.verify.spool_dir
     encryption = settings.encryption
     encryption.identity_file = encryption.identity_file and base / encryption.identity_file
     encryption.signing_key_file = encryption.signing_key_file and base / encryption.signing_key_file

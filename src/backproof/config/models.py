@@ -275,6 +275,17 @@ class VerifySettings(Section):
     reprove_days: int = Field(
         30, ge=1, le=3660, description="every kept backup is proved again within this many days"
     )
+    # -- parallel restore (issue 12) --
+    jobs: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="PostgreSQL: pg_restore workers of a verify (above 1, the dump is first "
+        "written to a local spool as large as the uncompressed dump); default: the cores",
+    )
+    spool_dir: Path | None = Field(
+        None, description="folder of that spool (default: the system's temporary folder)"
+    )
     # -- server engines (issue 6): the verify user's password, never in the URL or argv --
     password_env: str | None = Field(
         None, description="environment variable holding the password of verify.url"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
 
 from backproof.archive.encryption import ReadingKeys
-from backproof.archive.manifest import ID_TIME_FORMAT, Manifest
+from backproof.archive.manifest import ID_TIME_FORMAT, Manifest, Part
 from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
 from backproof.config.models import TargetSettings
@@ -19,7 +20,7 @@ from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
 from backproof.proof_summary import describe_proof
-from backproof.sources.base import DatabaseSource, scratch_name
+from backproof.sources.base import DatabaseSource, RestoreOptions, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
 from backproof.sources.sqlite import sqlite_url
@@ -109,7 +110,7 @@ def _verify_database(
         assert part is not None  # noqa: S101 - the caller checked
         started = time.monotonic()
         with open_decoded_part(storage, manifest, part, keys) as dump:
-            source.restore(dump, scratch_url, part.format)
+            source.restore(dump, scratch_url, part.format, restore_options(context, part))
         result.restore_duration_seconds = round(time.monotonic() - started, 3)
         actual = source.inspect(scratch_url, manifest.facts)
         differences = compare_database_facts(manifest.facts, actual)
@@ -133,6 +134,14 @@ def _verify_database(
     result.digested_tables = len(manifest.facts.digests)
     result.rows = sum(actual.tables.values())
     result.sampled_rows = sum(len(sample.rows) for sample in actual.samples.values())
+
+
+def restore_options(context: Context, part: Part) -> RestoreOptions:
+    """Return how far a restore of ``part`` may run in parallel (``[verify] jobs``, default
+    the number of cores) and where its spool goes."""
+    verify = context.settings.verify
+    jobs = verify.jobs or os.cpu_count() or 1
+    return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes)
 
 
 def scratch_server(context: Context, engine: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from backproof.archive.manifest import Facts, SourceInfo
@@ -25,6 +26,17 @@ class DumpInfo:
     extension: str
     source: SourceInfo
     facts: Facts
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How a restore may run where its engine can use it: ``jobs`` parallel workers, with a
+    seekable copy of the dump (the spool, ``raw_size_bytes`` large; 0 when unknown: the dump
+    then streams) written in ``spool_dir`` first (issue 12)."""
+
+    jobs: int = 1
+    spool_dir: Path | None = None
+    raw_size_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,11 @@ class DatabaseSource(Protocol):
         """
         ...
 
-    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
-        """Load a dump (decompressed, decrypted stream) into the empty database at ``url``."""
+    def restore(
+        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+    ) -> None:
+        """Load a dump (decompressed, decrypted stream) into the empty database at ``url``;
+        ``options`` say how far it may run in parallel (engines that cannot ignore them)."""
         ...
 
     def inspect(self, url: str, expected: Facts) -> Facts:

@@ -28,7 +28,7 @@ from backproof.errors import RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
 from backproof.sources import mysql_checks
-from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
+from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
 from backproof.sources.mysql_definers import DefinerStripper
 from backproof.sources.mysql_digests import DIGEST_METHOD
 from backproof.sources.mysql_guard import StatementGuard
@@ -146,7 +146,9 @@ class MysqlSource:
         scanner.finish()
         return scanner
 
-    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+    def restore(
+        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+    ) -> None:
         """Load an SQL dump into the database at ``url`` (created when missing).
 
         Every statement is checked before the client receives it (``mysql_guard``): a dump

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
@@ -25,12 +27,13 @@ from psycopg import IsolationLevel, sql
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
-from backproof.process import read_pipeline, write_pipeline
+from backproof.process import read_pipeline, run_command, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks
-from backproof.sources.base import DumpInfo, IntegrityReport, missing_key_tables
+from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
 from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
+from backproof.sources.postgresql_spool import require_spool_space, spooled_archive
 from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
     RESTORE_TOOL,
@@ -129,16 +132,25 @@ class PostgresqlSource:
         )
         return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
 
-    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+    def restore(
+        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+    ) -> None:
         """Restore a custom-format dump into the database at ``url`` (created when missing).
 
         Into a scratch database pg_restore logs in as a role that owns it and nothing else
         (``postgresql_roles``). Over a database that is not empty (``restore --force``) its
-        schemas and large objects are dropped first. Raises RestoreError for another format,
-        PipelineError when pg_restore fails (it stops at the first error).
+        schemas and large objects are dropped first. With ``options.jobs`` above 1 and a known
+        size, the dump is spooled to a local file and restored by ``pg_restore --jobs``.
+        Raises RestoreError for another format or a spool folder without the space (before
+        anything starts), PipelineError when pg_restore fails (it stops at the first error).
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into PostgreSQL")
+        options = options or RestoreOptions()
+        parallel = options.jobs > 1 and options.raw_size_bytes > 0
+        spool_dir = options.spool_dir or Path(tempfile.gettempdir())
+        if parallel:
+            require_spool_space(spool_dir, options.raw_size_bytes)
         target = self._server_of(url)
         database = target.database or ""
         if not self._database_exists(target, database):
@@ -149,8 +161,15 @@ class PostgresqlSource:
             require_client_for(RESTORE_TOOL, connection.info.server_version)
         login = import_login if is_scratch_name(database) else _own_login
         with login(target, self.password, database) as importer:
-            command = restore_command(importer.server, importer.password, database)
-            write_pipeline([command], lambda feed: _copy(dump, feed))
+            if not parallel:
+                command = restore_command(importer.server, importer.password, database)
+                write_pipeline([command], lambda feed: _copy(dump, feed))
+                return
+            with spooled_archive(dump, spool_dir, options.raw_size_bytes) as path:
+                command = restore_command(
+                    importer.server, importer.password, database, jobs=options.jobs, path=path
+                )
+                run_command(command)
 
     def _empty_database(self, target: ServerUrl) -> None:
         """Drop every schema of the application and every large object (``restore --force``).

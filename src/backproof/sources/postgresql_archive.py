@@ -16,6 +16,7 @@ dump of the restored database at verify time, so both sides are canonical by con
 
 from __future__ import annotations
 
+import mmap
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ from backproof.sources.table_digests import RowDigest
 MAGIC = b"PGDMP"
 BLOCK_DATA = 1
 BLOCK_LARGE_OBJECTS = 3
+# The flag byte of an entry's data offset (pg_backup_custom.c: K_OFFSET_…).
+OFFSET_SET = 2
+OFFSET_NO_DATA = 3
 _END_MARKER = b"\\."
 
 
@@ -41,7 +45,7 @@ class _IncompleteError(Exception):
 class _Cursor:
     """Reads the integers and strings of the archive's header and TOC from a buffer."""
 
-    data: bytes
+    data: bytes | mmap.mmap
     int_size: int = 4
     position: int = 0
 
@@ -157,8 +161,37 @@ class ArchiveDigester:
         return True
 
 
-def _read_header_and_toc(cursor: _Cursor) -> dict[int, _Entry]:
-    """Return the TABLE DATA entries by dump id. Raises _IncompleteError, ArchiveFormatError."""
+@dataclass(frozen=True)
+class TableOfContents:
+    """Where the data offsets of a custom archive's entries are written: each entry with data
+    by dump id -> the position of its offset field (a flag byte, then ``offset_size`` bytes)."""
+
+    int_size: int
+    offset_size: int
+    end: int
+    offset_fields: dict[int, int]
+
+
+def read_table_of_contents(data: bytes | mmap.mmap) -> TableOfContents:
+    """Return the table of contents of the archive that ``data`` starts with.
+
+    Raises ArchiveFormatError when it is not an uncompressed custom archive or is cut short.
+    """
+    cursor = _Cursor(data)
+    offset_fields: dict[int, int] = {}
+    try:
+        _read_header_and_toc(cursor, offset_fields)
+    except _IncompleteError as exc:
+        raise ArchiveFormatError("the archive ends inside its table of contents") from exc
+    offset_size = data[len(MAGIC) + 4]
+    return TableOfContents(cursor.int_size, offset_size, cursor.position, offset_fields)
+
+
+def _read_header_and_toc(
+    cursor: _Cursor, offset_fields: dict[int, int] | None = None
+) -> dict[int, _Entry]:
+    """Return the TABLE DATA entries by dump id; note in ``offset_fields`` where each entry
+    with data has its offset. Raises _IncompleteError, ArchiveFormatError."""
     if cursor.take(len(MAGIC)) != MAGIC:
         raise ArchiveFormatError("not a pg_dump custom archive")
     major, minor, revision = cursor.take(3)
@@ -177,7 +210,9 @@ def _read_header_and_toc(cursor: _Cursor) -> dict[int, _Entry]:
         cursor.string()
     entries = {}
     for _index in range(cursor.integer()):
-        dump_id, entry = _read_entry(cursor, version, offset_size)
+        dump_id, entry, offset_at = _read_entry(cursor, version, offset_size)
+        if offset_fields is not None and cursor.data[offset_at] != OFFSET_NO_DATA:
+            offset_fields[dump_id] = offset_at
         if entry is not None:
             entries[dump_id] = entry
     return entries
@@ -185,7 +220,7 @@ def _read_header_and_toc(cursor: _Cursor) -> dict[int, _Entry]:
 
 def _read_entry(
     cursor: _Cursor, version: tuple[int, int, int], offset_size: int
-) -> tuple[int, _Entry | None]:
+) -> tuple[int, _Entry | None, int]:
     dump_id = cursor.integer()
     cursor.integer()  # had dumper
     cursor.string(), cursor.string()  # table oid, oid
@@ -199,10 +234,11 @@ def _read_entry(
     cursor.string(), cursor.string()  # owner, "with oids"
     while cursor.string() is not None:  # dependencies
         pass
+    offset_at = cursor.position
     cursor.take(1 + offset_size)  # the data offset (unknown in a streamed archive)
     if description != "TABLE DATA" or tag is None:
-        return dump_id, None
-    return dump_id, _Entry(table_label(namespace, tag))
+        return dump_id, None, offset_at
+    return dump_id, _Entry(table_label(namespace, tag)), offset_at
 
 
 def _skip_block(cursor: _Cursor, *, large_objects: bool) -> None:

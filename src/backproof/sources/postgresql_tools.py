@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any, LiteralString
 
 import psycopg
@@ -159,13 +160,21 @@ def dump_command(server: ServerUrl, password: str | None, snapshot: str) -> Comm
     )
 
 
-def restore_command(server: ServerUrl, password: str | None, database: str) -> Command:
-    """Return pg_restore of a custom-format dump read from stdin into ``database``.
+def restore_command(
+    server: ServerUrl,
+    password: str | None,
+    database: str,
+    *,
+    jobs: int = 1,
+    path: Path | None = None,
+) -> Command:
+    """Return pg_restore of a custom-format dump into ``database``: read from stdin, or from
+    the file ``path`` by ``jobs`` parallel workers.
 
     Owners and privileges are left out (the roles of the source may not exist where it is
     restored); the first error stops it.
     """
-    argv = (
+    argv: tuple[str, ...] = (
         RESTORE_TOOL,
         "--no-owner",
         "--no-privileges",
@@ -173,6 +182,8 @@ def restore_command(server: ServerUrl, password: str | None, database: str) -> C
         "--no-password",
         f"--dbname={conninfo(server, database)}",
     )
+    if path is not None:
+        argv = (*argv, f"--jobs={jobs}", str(path))
     return Command(
         name=RESTORE_TOOL,
         argv=argv,

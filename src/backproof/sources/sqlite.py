@@ -25,7 +25,13 @@ from backproof.archive.streams import CHUNK_BYTES, Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.sources import sqlite_checks
-from backproof.sources.base import SCRATCH_PREFIX, DumpInfo, IntegrityReport, missing_key_tables
+from backproof.sources.base import (
+    SCRATCH_PREFIX,
+    DumpInfo,
+    IntegrityReport,
+    RestoreOptions,
+    missing_key_tables,
+)
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
 
@@ -116,7 +122,9 @@ class SqliteSource:
         except sqlite3.Error as exc:
             raise SourceError(f"cannot read SQLite database {self.path}: {exc}") from exc
 
-    def restore(self, dump: BinaryIO, url: str, dump_format: str) -> None:
+    def restore(
+        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+    ) -> None:
         """Write the snapshot to the file of ``url`` (through a private partial file)."""
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into SQLite")

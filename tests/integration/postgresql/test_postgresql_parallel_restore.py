@@ -1,0 +1,107 @@
+"""Parallel restore: a streamed dump spooled with its data offsets, then ``pg_restore --jobs``."""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+from pg_servers import ContextMaker, PgServer
+from test_postgresql_roundtrip import KEY_TABLES, fingerprints, scalar, scratch
+
+from backproof.errors import RestoreError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.verify import run_verify
+from backproof.sources.base import RestoreOptions
+from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.postgresql_archive import read_table_of_contents
+from backproof.sources.postgresql_spool import write_data_offsets
+
+__all__ = ["scratch"]  # the fixture of a scratch database, shared with the round-trip tests
+
+
+def offset_fields(path: Path) -> dict[int, bytes]:
+    """Return each entry's data offset field (flag byte and offset) as stored in ``path``."""
+    data = path.read_bytes()
+    contents = read_table_of_contents(data)
+    size = 1 + contents.offset_size
+    return {dump_id: data[at : at + size] for dump_id, at in contents.offset_fields.items()}
+
+
+def test_offsets_written_into_a_streamed_archive_are_those_pg_dump_writes_into_a_file(
+    pg: PgServer, tmp_path: Path
+) -> None:
+    database = pg.create_database(big_rows=1000)
+    streamed, seekable = tmp_path / "streamed.pgdump", tmp_path / "seekable.pgdump"
+    dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
+    # Through a pipe, as a backup reads it: pg_dump cannot seek back to write the offsets.
+    streamed.write_bytes(subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout)
+    subprocess.run([*dump, f"--file={seekable}"], check=True)
+    unset = offset_fields(streamed)
+
+    written = write_data_offsets(streamed)
+
+    assert written == len(unset) > 10
+    assert offset_fields(seekable) != unset
+    assert offset_fields(streamed) == offset_fields(seekable)
+
+
+def test_parallel_restore_reproduces_the_crm_and_removes_its_spool(
+    pg: PgServer,
+    scratch: tuple[PostgresqlSource, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    database = pg.create_database(big_rows=1000)
+    dump = io.BytesIO()
+    info = PostgresqlSource(pg.url(database)).dump(dump, KEY_TABLES, 50)
+    scratch_source, scratch_url = scratch
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    caplog.set_level(logging.DEBUG, logger="backproof.sources.postgresql_spool")
+    dump.seek(0)
+
+    options = RestoreOptions(jobs=2, spool_dir=spool, raw_size_bytes=len(dump.getvalue()))
+    scratch_source.restore(dump, scratch_url, info.format, options)
+    restored = scratch_url.rsplit("/", 1)[1]
+
+    assert "data blocks located" in caplog.text
+    assert fingerprints(pg, restored) == fingerprints(pg, database)
+    assert scalar(pg, restored, "SELECT count(*) FROM pg_largeobject_metadata") == 2
+    assert list(spool.iterdir()) == []
+
+
+def test_parallel_restore_refuses_before_anything_when_the_spool_folder_lacks_space(
+    pg: PgServer, scratch: tuple[PostgresqlSource, str], tmp_path: Path
+) -> None:
+    database = pg.create_database(big_rows=10)
+    dump = io.BytesIO()
+    info = PostgresqlSource(pg.url(database)).dump(dump, KEY_TABLES, 5)
+    scratch_source, scratch_url = scratch
+    dump.seek(0)
+    options = RestoreOptions(jobs=2, spool_dir=tmp_path, raw_size_bytes=10**18)
+
+    with pytest.raises(RestoreError, match=r"needs .* MB free in .* for its spool"):
+        scratch_source.restore(dump, scratch_url, info.format, options)
+
+    assert scratch_source.is_empty(scratch_url)
+    assert dump.tell() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_with_jobs_restores_in_parallel_and_proves_every_table(
+    pg: PgServer, make_context: ContextMaker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = make_context(pg.url(pg.create_database(big_rows=1000)))
+    context.settings.verify.jobs = 2
+    context.settings.verify.spool_dir = tmp_path
+    caplog.set_level(logging.DEBUG, logger="backproof.sources.postgresql_spool")
+    run_backup(context, "bptest")
+
+    result = run_verify(context, "bptest")
+
+    assert "data blocks located" in caplog.text
+    assert result.depth == "content"
+    assert [item.name for item in tmp_path.iterdir() if "spool" in item.name] == []
