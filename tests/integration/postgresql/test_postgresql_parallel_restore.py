@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pg_servers import ContextMaker, PgServer
-from test_postgresql_roundtrip import KEY_TABLES, fingerprints, scalar, scratch
+from test_postgresql_roundtrip import KEY_TABLES, fingerprints, scalar
 
 from backproof.errors import RestoreError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from backproof.sources.base import RestoreOptions
+from backproof.sources.base import RestoreOptions, scratch_name
 from backproof.sources.postgresql import PostgresqlSource
 from backproof.sources.postgresql_archive import read_table_of_contents
 from backproof.sources.postgresql_spool import write_data_offsets
 
-__all__ = ["scratch"]  # the fixture of a scratch database, shared with the round-trip tests
+
+@pytest.fixture
+def scratch(pg: PgServer) -> Iterator[tuple[PostgresqlSource, str]]:
+    """A scratch database of its own name (other test runs may share the server)."""
+    source = PostgresqlSource(pg.url("postgres"))
+    name = scratch_name("bptest", "20260101T000000Z", secrets.token_hex(3))
+    url = source.create_scratch(None, name)
+    yield source, url
+    source.drop_scratch(url)
 
 
 def offset_fields(path: Path) -> dict[int, bytes]:
