@@ -181,7 +181,7 @@ def test_run_chains_every_job_in_order_and_writes_the_report(user: User) -> None
     assert len(output.splitlines()) >= 5
     assert (user.demo.folder / "docs" / "16-generated" / "backup-report.md").is_file()
     jobs = [item["job"] for item in reversed(user.activities())]
-    assert jobs == ["backup", "cleanup", "verify", "report", "health"]
+    assert jobs == ["backup", "cleanup", "verify", "check", "report", "health"]
 
 
 def test_health_warns_when_a_table_was_emptied_since_the_backup_before(user: User) -> None:

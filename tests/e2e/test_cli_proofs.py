@@ -45,3 +45,16 @@ def test_verify_all_with_one_backup_named_is_a_usage_error(user: User) -> None:
 
     assert result.returncode == 2
     assert "leave out --backup" in result.stderr
+
+
+def test_check_finds_a_deleted_part_of_an_old_backup(user: User) -> None:
+    older = user.backup()
+    user.backup()
+    assert user.ok("check").startswith("check passed: crm: 4 parts of 2 backups checked")
+    user.part(older, "db.sqlite.zst").unlink()
+
+    result = user.run("check")
+
+    assert result.returncode == 1
+    assert f"backup {older} part db.sqlite.zst is missing" in result.stderr
+    assert user.activities("check")[0]["status"] == "failed"

@@ -39,7 +39,17 @@ TARGET_OPTION = click.option(
 T = TypeVar("T")
 # What `activities --job` takes: the job of every typed record (state.records, read lazily there,
 # so --help loads no pydantic); a unit test keeps the two lists equal.
-RECORDED_JOBS = ("ack", "alert", "backup", "cleanup", "health", "report", "restore", "verify")
+RECORDED_JOBS = (
+    "ack",
+    "alert",
+    "backup",
+    "check",
+    "cleanup",
+    "health",
+    "report",
+    "restore",
+    "verify",
+)
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 
 

@@ -286,6 +286,13 @@ class VerifySettings(Section):
     spool_dir: Path | None = Field(
         None, description="folder of that spool (default: the system's temporary folder)"
     )
+    check_subset_percent: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="the scheduled verify also runs `check`, reading this share of the parts "
+        "whole (a different share each day); 0: no scheduled check",
+    )
     # -- server engines (issue 6): the verify user's password, never in the URL or argv --
     password_env: str | None = Field(
         None, description="environment variable holding the password of verify.url"

@@ -1,5 +1,6 @@
-"""The scheduled verify: the newest backup, then the kept backups whose proof is oldest; and
-``verify --all``, every kept backup. Each backup's verify is its own activity."""
+"""The scheduled verify: the newest backup, then the kept backups whose proof is oldest, then
+the day's check of the stored parts; and ``verify --all``, every kept backup. Each backup's
+verify is its own activity, and so is the check."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from backproof.archive.catalog import scan_target
 from backproof.errors import BackproofError
 from backproof.jobs.context import Context
+from backproof.jobs.scrub import run_scrub
 from backproof.jobs.verify import VerifyResult, run_verify
 from backproof.reproofs import KeptBackup, plan_reproofs
 
@@ -39,6 +41,18 @@ def run_scheduled_verify(context: Context, target_name: str | None = None) -> Ve
                 run_verify(context, target, backup_id, reproof=True)
             except BackproofError as exc:
                 logger.warning("backup %s of %s no longer proves: %s", backup_id, target, exc)
+        _scheduled_check(context, target)
+
+
+def _scheduled_check(context: Context, target: str) -> None:
+    """The daily scrub: sizes of every part, the day's share of them read whole (recorded)."""
+    percent = context.settings.verify.check_subset_percent
+    if percent <= 0:
+        return
+    try:
+        run_scrub(context, target, subset_percent=percent)
+    except BackproofError as exc:
+        logger.warning("the check of %s found problems: %s", target, exc)
 
 
 def run_verify_all(

@@ -215,6 +215,20 @@ class AlertMeta(ActivityMeta):
     channels: dict[str, str | None] = Field(default_factory=dict)
 
 
+class ScrubMeta(ActivityMeta):
+    """A check (scrub): the parts looked at, read and found wrong, per destination."""
+
+    job: ClassVar[str] = "check"
+
+    read_data: bool = False
+    subset_percent: float | None = None
+    backups: int | None = None
+    parts_checked: int | None = None
+    parts_read: int | None = None
+    bytes_read: int | None = None
+    findings: list[str] = Field(default_factory=list)
+
+
 def recorded_job_names() -> list[str]:
     """Return the name of every job that writes audit rows (what ``activities --job`` takes)."""
     return sorted({cls.job for cls in _all_subclasses(ActivityMeta)})
