@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install demo test lint typecheck unit system-deps services clean
+.PHONY: install demo test lint typecheck unit system-deps services clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ demo: install
 
 system-deps:
 	scripts/install-system-deps.sh
+
+# Benchmarks against the raw tools, in the same run (docs/performance.md). On a shared or small
+# machine keep SIZE_MB at 100-300; ENGINE=postgresql|mariadb|both.
+SIZE_MB ?= 100
+ENGINE ?= postgresql
+REPEAT ?= 3
+bench: install services
+	$(BIN)/python benchmarks/generate_crm.py --engine $(subst both,postgresql,$(ENGINE)) --size-mb $(SIZE_MB) --database bench_crm
+	$(if $(filter both,$(ENGINE)),$(BIN)/python benchmarks/generate_crm.py --engine mariadb --size-mb $(SIZE_MB) --database bench_crm)
+	$(BIN)/python benchmarks/bench_dump.py --engine $(ENGINE) --database bench_crm --repeat $(REPEAT)
+	-$(BIN)/python benchmarks/bench_scrape.py --rows 10000 1000000 --targets 4
+	-$(BIN)/python benchmarks/bench_startup.py
 
 services:
 	scripts/ensure-services.sh

@@ -16,6 +16,7 @@ and the tools it waited for. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -78,12 +79,33 @@ def size_mb(path: Path) -> float:
 
 
 def backproof(folder: Path, engine: str, measures: list[Measure]) -> None:
-    """Back up and verify as a user does; record both."""
-    command = [sys.executable, "-m", "backproof", "--config", str(folder / "backproof.toml")]
+    """Back up as a user does, then verify streaming (jobs = 1) and in parallel (jobs = 2);
+    record each, and the restore alone (``restore_duration_seconds`` of the activity)."""
+    config = folder / "backproof.toml"
+    command = [sys.executable, "-m", "backproof", "--config", str(config)]
     seconds, peak = timed([*command, "backup"], cwd=folder)
     measures.append(Measure(engine, "backproof backup", seconds, peak, size_mb(folder / "backups")))
-    seconds, peak = timed([*command, "verify"], cwd=folder)
-    measures.append(Measure(engine, "backproof verify (restore, compare, drop)", seconds, peak))
+    base = config.read_text(encoding="utf-8").split("\n[verify]")[0]
+    for jobs in (1, 2):
+        config.write_text(f"{base}\n[verify]\njobs = {jobs}\n", encoding="utf-8")
+        seconds, peak = timed([*command, "verify"], cwd=folder)
+        measures.append(
+            Measure(engine, f"backproof verify, jobs = {jobs} (all checks)", seconds, peak)
+        )
+        measures.append(
+            Measure(engine, f"backproof verify, jobs = {jobs}: restore", restored(command))
+        )
+
+
+def restored(command: list[str]) -> float:
+    """Return the restore duration the last verify recorded."""
+    output = subprocess.run(
+        [*command, "activities", "--job", "verify", "--limit", "1", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(json.loads(output)["activities"][0]["meta"]["restore_duration_seconds"])
 
 
 def bench_postgresql(database: str, folder: Path) -> list[Measure]:
@@ -171,6 +193,46 @@ def render(measures: list[Measure]) -> str:
     return "\n".join(lines)
 
 
+# (engine, backproof's command, the raw command it is held against)
+PAIRS = (
+    ("postgresql", "backproof backup", "pg_dump -Fc -Z0 | zstd -T0 > file"),
+    ("postgresql", "backproof verify, jobs = 1 (all checks)", "zstd -dc | pg_restore, + drop"),
+    (
+        "postgresql",
+        "backproof verify, jobs = 2 (all checks)",
+        "pg_restore -j2 (directory dump), + drop",
+    ),
+    (
+        "postgresql",
+        "backproof verify, jobs = 2: restore",
+        "pg_restore -j2 (directory dump), + drop",
+    ),
+    ("postgresql", "backproof verify, jobs = 1: restore", "zstd -dc | pg_restore, + drop"),
+    ("mariadb", "backproof backup", "mariadb-dump | zstd -T0 > file"),
+    ("mariadb", "backproof verify, jobs = 1 (all checks)", "zstd -dc | mariadb, + drop"),
+)
+
+
+def render_ratios(measures: list[Measure]) -> str:
+    """Return each pair of backproof and the raw tool with the ratio of their medians."""
+    medians: dict[tuple[str, str], float] = {}
+    for key in {(item.engine, item.what) for item in measures}:
+        medians[key] = statistics.median(
+            item.seconds for item in measures if (item.engine, item.what) == key
+        )
+    lines = [
+        "| engine | backproof | median s | raw tool | median s | ratio |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for engine, ours, theirs in PAIRS:
+        if (engine, ours) in medians and (engine, theirs) in medians:
+            mine, raw = medians[engine, ours], medians[engine, theirs]
+            lines.append(
+                f"| {engine} | {ours} | {mine:.1f} | {theirs} | {raw:.1f} | {mine / raw:.2f}x |"
+            )
+    return "\n".join(lines)
+
+
 def startup(measures: list[Measure]) -> None:
     """Record how long ``python -m backproof --help`` takes: the fixed cost of every command."""
     seconds, peak = timed([sys.executable, "-m", "backproof", "--help"])
@@ -197,6 +259,8 @@ def main() -> None:
                 folder.mkdir()
                 measures += bench_mariadb(arguments.database, folder)
     print(render(measures))
+    print(render_ratios(measures))
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ def write_data_offsets(path: Path) -> int:
     """Write where each data block starts into the archive's table of contents; return how
     many entries got their offset. An archive it cannot read is left as it is (pg_restore
     then finds the blocks itself, more slowly)."""
+    if path.stat().st_size == 0:
+        return 0  # nothing to map; pg_restore says what is wrong with an empty archive
     with path.open("r+b") as file, mmap.mmap(file.fileno(), 0) as view:
         try:
             contents = read_table_of_contents(view)
