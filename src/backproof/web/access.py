@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import SecretStr
 from starlette.types import Scope
 
-from backproof.web.security import bearer_scheme, is_token_valid
+from backproof.web.security import bearer_scheme, is_loopback_host, is_token_valid
 from backproof.web.session import SESSION_COOKIE, Session, SessionStore
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -79,6 +79,21 @@ class Access:
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="a valid bearer token or a session from /login is required",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def require_loopback_name(self, request: Request) -> None:
+        """The dependency of the dashboard: without a token, answer only to a loopback name.
+
+        A page of another site can make a browser resolve its own name to 127.0.0.1 (DNS
+        rebinding) and then read and act as if it were this service's origin; asking for
+        ``Host: 127.0.0.1`` (or ``localhost``, ``[::1]``) shuts that door. With a token the
+        session does.
+        """
+        if not self.is_open or is_loopback_host(request.url.hostname or ""):
+            return
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "without web.token the dashboard answers only at 127.0.0.1, localhost or [::1]",
         )
 
     def page_session(self, request: Request) -> Session:

@@ -57,7 +57,7 @@ class ActionStatus(BaseModel):
 
 def build_api(documents: Documents, access: Access, actions: ActionSubmitter | None) -> APIRouter:
     """Return the router of ``/api/…`` (reading needs a reader, acting an actor)."""
-    reader = [Depends(access.require_reader)]
+    reader = [Depends(access.require_reader), Depends(access.require_loopback_name)]
     router = APIRouter(
         prefix="/api", dependencies=reader, tags=["dashboard"], responses=UNAUTHORIZED_RESPONSE
     )

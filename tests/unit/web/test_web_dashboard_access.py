@@ -214,3 +214,25 @@ def test_sessions_expire_after_their_lifetime(
     clock.now = NOW + SESSION_LIFETIME + timedelta(seconds=1)
 
     assert client.get("/").status_code == 401
+
+
+def test_without_token_the_dashboard_refuses_a_name_that_is_not_loopback(
+    web_context: Context,
+) -> None:
+    client = SessionClient(create_app(web_context, actions=RecordingQueue()))
+    rebound = {"Host": "attacker.example:9187"}
+
+    assert client.get("/", headers=rebound).status_code == 403
+    assert client.get("/api/overview", headers=rebound).status_code == 403
+    assert client.post("/api/targets/crm/backup", headers=rebound).status_code == 403
+    for name in ("127.0.0.1:9187", "localhost:9187", "[::1]:9187"):
+        assert client.get("/", headers={"Host": name}).status_code == 200
+
+
+def test_with_a_token_the_dashboard_answers_any_name_after_login(
+    guarded_context: Context,
+) -> None:
+    client = SessionClient(create_app(guarded_context))
+    logged_in(client)
+
+    assert client.get("/", headers={"Host": "backups.example.org"}).status_code == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backproof.web.access import CSRF_FIELD, Access
@@ -18,7 +18,9 @@ from backproof.web.session import SESSION_COOKIE
 
 def build_login(access: Access) -> APIRouter:
     """Return the router of ``/login`` and ``/logout``."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(
+        include_in_schema=False, dependencies=[Depends(access.require_loopback_name)]
+    )
 
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request) -> Response:

@@ -22,7 +22,9 @@ from backproof.web.views.activities import JOBS, PERIODS, ActivityFilters, check
 
 def build_pages(documents: Documents, access: Access) -> APIRouter:
     """Return the router of the HTML pages (left out of the OpenAPI document)."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(
+        include_in_schema=False, dependencies=[Depends(access.require_loopback_name)]
+    )
     # A default, not Annotated: the annotation is a string that cannot name this local.
     page_session: Session = Depends(access.page_session)
 
