@@ -99,13 +99,25 @@ def _create_role(server: ServerUrl, password: str | None, name: str, role_passwo
 
 
 def _drop_role(server: ServerUrl, password: str | None, name: str) -> None:
-    """Hand what ``name`` owns in the scratch database to the verify user, then drop it."""
+    """Hand what ``name`` owns in the scratch database to the verify user, then drop it.
+
+    When the scratch database is gone already, its objects went with it: the role is dropped.
+    """
     role = sql.Identifier(name)
-    with connect(server, password, name, autocommit=True) as connection:
+    # SourceError: the scratch database no longer exists (or the hand-over failed, and then
+    # DROP ROLE below says why).
+    with (
+        contextlib.suppress(SourceError),
+        connect(server, password, name, autocommit=True) as connection,
+    ):
         try:
             connection.execute(sql.SQL("REASSIGN OWNED BY {} TO current_user").format(role))
             connection.execute(sql.SQL("DROP OWNED BY {}").format(role))
-            connection.execute(sql.SQL("DROP ROLE {}").format(role))
+        except psycopg.Error as exc:
+            raise translate(exc, f"cannot drop the import role {name!r}") from exc
+    with connect(server, password, autocommit=True) as connection:
+        try:
+            connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
         except psycopg.Error as exc:
             raise translate(exc, f"cannot drop the import role {name!r} on {server.label}") from exc
 

@@ -22,7 +22,7 @@ CONFIG = """\
 url = "sqlite:///state/state.db"
 
 [[targets]]
-name = "bptest"
+name = "{target}"
 database = "{database}"
 key_tables = ["notes"]
 
@@ -31,6 +31,9 @@ name = "local"
 url = "file:backups"
 """
 COMMENT_TEXT = "x" * 200
+# A target name of this module's own: its scratch databases and import roles are told apart
+# from those of other runs on the same server.
+TARGET = f"bptest{secrets.token_hex(3)}"
 
 
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -59,7 +62,7 @@ def replace_comment(attack: str) -> bytes:
 def verify_with_comment_replaced(pg: PgServer, tmp_path: Path, attack: str) -> str:
     """Back up, turn the comment into ``attack`` in the stored archive, verify; return stderr."""
     config = tmp_path / "backproof.toml"
-    config.write_text(CONFIG.format(database=pg.url(commented_source(pg))), "utf-8")
+    config.write_text(CONFIG.format(target=TARGET, database=pg.url(commented_source(pg))), "utf-8")
     assert run(config, "backup").returncode == 0
     original = f"COMMENT ON TABLE public.notes IS '{COMMENT_TEXT}';".encode()
 
@@ -76,7 +79,9 @@ def verify_with_comment_replaced(pg: PgServer, tmp_path: Path, attack: str) -> s
 
 def import_roles_left(pg: PgServer) -> list[str]:
     with pg.connect() as admin:
-        rows = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'verify_bptest%'")
+        rows = admin.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"verify_{TARGET}%",)
+        )
         return [str(name) for (name,) in rows.fetchall()]
 
 
@@ -103,3 +108,37 @@ def test_copy_to_program_in_the_archive_runs_no_program(pg: PgServer, tmp_path: 
     assert "pg_execute_server_program" in error
     assert not planted.exists()
     assert import_roles_left(pg) == []
+
+
+def verify_as(pg: PgServer, tmp_path: Path, role: str) -> subprocess.CompletedProcess[str]:
+    """Back up a source as postgres, then verify with ``verify.url`` naming ``role``."""
+    config = tmp_path / "backproof.toml"
+    text = CONFIG.format(target=TARGET, database=pg.url(commented_source(pg)))
+    text += f'\n[verify]\nurl = "{pg.url("postgres", user=role)}"\n'
+    config.write_text(text, "utf-8")
+    assert run(config, "backup").returncode == 0
+    return run(config, "verify")
+
+
+def test_a_verify_user_that_may_only_create_databases_imports_as_itself(
+    pg: PgServer, tmp_path: Path
+) -> None:
+    role = pg.create_role("unused", "CREATEDB")
+
+    verify = verify_as(pg, tmp_path, role)
+
+    assert verify.returncode == 0, verify.stderr
+    assert import_roles_left(pg) == []
+
+
+def test_a_verify_user_that_may_run_programs_is_refused(pg: PgServer, tmp_path: Path) -> None:
+    role = pg.create_role("unused", "CREATEDB")
+    with pg.connect() as admin:
+        admin.execute(f'GRANT pg_execute_server_program TO "{role}"')
+
+    verify = verify_as(pg, tmp_path, role)
+
+    assert verify.returncode == 1
+    assert f"the verify user {role}" in verify.stderr
+    assert "member of pg_execute_server_program" in verify.stderr
+    assert "setup verify-user --print" in verify.stderr
