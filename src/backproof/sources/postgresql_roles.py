@@ -87,7 +87,7 @@ def _create_role(server: ServerUrl, password: str | None, name: str, role_passwo
             connection.execute(
                 sql.SQL(
                     "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                    "NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 4 PASSWORD {}"
+                    "NOREPLICATION NOBYPASSRLS PASSWORD {}"
                 ).format(role, sql.Literal(role_password))
             )
             connection.execute(sql.SQL("GRANT {} TO current_user").format(role))
