@@ -16,7 +16,6 @@ dump of the restored database at verify time, so both sides are canonical by con
 
 from __future__ import annotations
 
-import mmap
 import re
 from dataclasses import dataclass, field
 
@@ -45,7 +44,7 @@ class _IncompleteError(Exception):
 class _Cursor:
     """Reads the integers and strings of the archive's header and TOC from a buffer."""
 
-    data: bytes | mmap.mmap
+    data: bytes
     int_size: int = 4
     position: int = 0
 
@@ -172,7 +171,7 @@ class TableOfContents:
     offset_fields: dict[int, int]
 
 
-def read_table_of_contents(data: bytes | mmap.mmap) -> TableOfContents:
+def read_table_of_contents(data: bytes) -> TableOfContents:
     """Return the table of contents of the archive that ``data`` starts with.
 
     Raises ArchiveFormatError when it is not an uncompressed custom archive or is cut short.

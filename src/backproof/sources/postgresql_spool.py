@@ -10,7 +10,7 @@ the dump's uncompressed size, checked before anything starts (``require_spool_sp
 
 A data block is a type byte, the entry's dump id and chunks (a length, then the bytes). Table
 data holds one COPY line per chunk, and a COPY line holds no raw newline or NUL; so a block
-ends at the first newline followed by a zero length, found with one ``find`` over the mapped
+ends at the first newline followed by a zero length, found with ``find`` over windows of the
 file rather than chunk by chunk (the reasoning of ``postgresql_archive``). Large-object blocks
 are walked exactly.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import mmap
 import os
 import shutil
 import tempfile
@@ -36,6 +35,7 @@ from backproof.sources.postgresql_archive import (
     BLOCK_LARGE_OBJECTS,
     OFFSET_SET,
     ArchiveFormatError,
+    TableOfContents,
     read_table_of_contents,
 )
 
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 # Left free beside the spool, for the server's own files when the spool shares its disk.
 SPOOL_MARGIN_BYTES = 256 * 1024 * 1024
 SPOOL_FILE = "dump.pgdump"
+# The file is read in windows of this size: a restore's memory does not grow with the dump.
+SCAN_WINDOW_BYTES = 4 * 1024 * 1024
+TOC_WINDOW_BYTES = 1024 * 1024
 
 
 def require_spool_space(folder: Path, size_bytes: int) -> None:
@@ -91,13 +94,12 @@ def _write_spool(dump: BinaryIO, path: Path) -> None:
 def write_data_offsets(path: Path) -> int:
     """Write where each data block starts into the archive's table of contents; return how
     many entries got their offset. An archive it cannot read is left as it is (pg_restore
-    then finds the blocks itself, more slowly)."""
-    if path.stat().st_size == 0:
-        return 0  # nothing to map; pg_restore says what is wrong with an empty archive
-    with path.open("r+b") as file, mmap.mmap(file.fileno(), 0) as view:
+    then finds the blocks itself, more slowly). Reads the file in windows: memory stays flat."""
+    descriptor = os.open(path, os.O_RDWR)
+    try:
         try:
-            contents = read_table_of_contents(view)
-            starts = _block_starts(view, contents.end, contents.int_size)
+            contents = _read_contents(descriptor)
+            starts = _block_starts(descriptor, contents.end, contents.int_size)
         except ArchiveFormatError as exc:
             logger.warning("data offsets not written, pg_restore will search: %s", exc)
             return 0
@@ -105,55 +107,83 @@ def write_data_offsets(path: Path) -> int:
         for dump_id, field in contents.offset_fields.items():
             if dump_id in starts:
                 offset = starts[dump_id].to_bytes(contents.offset_size, "little")
-                view[field : field + 1 + contents.offset_size] = bytes([OFFSET_SET]) + offset
+                os.pwrite(descriptor, bytes([OFFSET_SET]) + offset, field)
                 written += 1
-        view.flush()
         return written
+    finally:
+        os.close(descriptor)
 
 
-def _block_starts(view: mmap.mmap, position: int, int_size: int) -> dict[int, int]:
+def _read_contents(descriptor: int) -> TableOfContents:
+    """Return the table of contents, reading as much of the file's head as it takes."""
+    size = os.fstat(descriptor).st_size
+    head_bytes = TOC_WINDOW_BYTES
+    while True:
+        head = os.pread(descriptor, min(head_bytes, size), 0)
+        try:
+            return read_table_of_contents(head)
+        except ArchiveFormatError:
+            if len(head) >= size:
+                raise
+            head_bytes *= 4
+
+
+def _block_starts(descriptor: int, position: int, int_size: int) -> dict[int, int]:
     """Return where each data block starts, by dump id (ArchiveFormatError when unreadable)."""
     starts: dict[int, int] = {}
     end_of_rows = b"\n" + b"\x00" * (1 + int_size)
-    while position < len(view):
-        kind = view[position]
-        dump_id, after = _integer(view, position + 1, int_size)
+    size = os.fstat(descriptor).st_size
+    while position < size:
+        kind = os.pread(descriptor, 1, position)[0]
+        dump_id, after = _integer(descriptor, position + 1, int_size)
         starts[dump_id] = position
         if kind == BLOCK_DATA:
-            position = _end_of_data(view, after, int_size, end_of_rows)
+            position = _end_of_data(descriptor, after, int_size, end_of_rows)
         elif kind == BLOCK_LARGE_OBJECTS:
-            position = _end_of_large_objects(view, after, int_size)
+            position = _end_of_large_objects(descriptor, after, int_size)
         else:
             raise ArchiveFormatError(f"unknown block type {kind} at byte {position}")
     return starts
 
 
-def _end_of_data(view: mmap.mmap, position: int, int_size: int, end_of_rows: bytes) -> int:
-    length, after = _integer(view, position, int_size)
+def _end_of_data(descriptor: int, position: int, int_size: int, end_of_rows: bytes) -> int:
+    length, after = _integer(descriptor, position, int_size)
     if length == 0:
         return after  # a table without rows
-    found = view.find(end_of_rows, position)
+    found = _find(descriptor, end_of_rows, position)
     if found < 0:
         raise ArchiveFormatError(f"a data block at byte {position} does not end")
     return found + len(end_of_rows)
 
 
-def _end_of_large_objects(view: mmap.mmap, position: int, int_size: int) -> int:
+def _find(descriptor: int, pattern: bytes, position: int) -> int:
+    """Return where ``pattern`` first occurs at or after ``position``, -1 when nowhere."""
+    while window := os.pread(descriptor, SCAN_WINDOW_BYTES, position):
+        found = window.find(pattern)
+        if found >= 0:
+            return position + found
+        if len(window) < len(pattern):
+            return -1
+        position += len(window) - len(pattern) + 1
+    return -1
+
+
+def _end_of_large_objects(descriptor: int, position: int, int_size: int) -> int:
     while True:
-        object_id, position = _integer(view, position, int_size)
+        object_id, position = _integer(descriptor, position, int_size)
         if object_id == 0:
             return position
         while True:
-            length, position = _integer(view, position, int_size)
+            length, position = _integer(descriptor, position, int_size)
             if length == 0:
                 break
             position += length
 
 
-def _integer(view: mmap.mmap, position: int, int_size: int) -> tuple[int, int]:
+def _integer(descriptor: int, position: int, int_size: int) -> tuple[int, int]:
     """Return the archive integer at ``position`` (a sign byte, then little-endian bytes)."""
-    end = position + 1 + int_size
-    if end > len(view):
+    raw = os.pread(descriptor, 1 + int_size, position)
+    if len(raw) < 1 + int_size:
         raise ArchiveFormatError("the archive ends inside a data block")
-    value = int.from_bytes(view[position + 1 : end], "little")
-    return (-value if view[position] else value), end
+    value = int.from_bytes(raw[1:], "little")
+    return (-value if raw[0] else value), position + 1 + int_size
