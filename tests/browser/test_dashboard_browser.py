@@ -21,6 +21,7 @@ from dashboard_service import (
 )
 from playwright.sync_api import Browser, Page, expect
 
+from backproof.archive.catalog import load_manifest
 from backproof.config.loading import load_settings
 from backproof.demo import DemoLayout
 from backproof.jobs.context import Context, open_context
@@ -113,6 +114,7 @@ def test_backup_page_shows_the_manifest_and_the_restore_command(
 ) -> None:
     backup_id = newest_backup_id(trail)
     verifies = trail.activities.find(job="verify", backup_id=backup_id)
+    manifest = load_manifest(trail.storage(), "crm", backup_id)
     with open_page(browser, problems) as page:
         page.goto(service.url + f"/targets/crm/backups/{backup_id}")
 
@@ -120,11 +122,15 @@ def test_backup_page_shows_the_manifest_and_the_restore_command(
             f"backproof restore {backup_id} --target crm --to URL_OF_AN_EMPTY_DATABASE "
             "--files-to EMPTY_FOLDER"
         )
-        expect(page.locator("#parts ~ .table-wrap tbody tr")).to_have_count(2)
-        expect(page.locator("#facts ~ .table-wrap")).to_contain_text("companies")
+        hashes = page.locator("#parts ~ .table-wrap tbody tr td:last-child").all_inner_texts()
+        digests = page.locator("#facts ~ .table-wrap tbody td:nth-child(4)").all_inner_texts()
         rows = page.locator("#verifies ~ .table-wrap tbody tr td:first-child").all_inner_texts()
         assert [int(text) for text in rows] == [row.id for row in verifies]
         expect(page.get_by_role("button", name="Restore")).to_have_count(0)
+
+    assert hashes == [part.sha256 for part in manifest.parts]
+    facts = manifest.facts
+    assert digests == [facts.digests[name].digest for name in sorted(facts.tables)]
 
 
 def test_activities_page_shows_the_newest_rows_and_filters_them(

@@ -31,6 +31,7 @@ class TableFacts(BaseModel):
     name: str
     rows: int
     sampled_rows: int = Field(description="rows whose checksums were recorded")
+    digest: str | None = Field(description="digest of all its rows (backups before: none)")
 
 
 class BackupPage(BaseModel):
@@ -49,6 +50,7 @@ class BackupPage(BaseModel):
     signature: str = Field(description="what the signature check says, in words")
     signature_ok: bool
     tables: list[TableFacts]
+    digest_method: str = Field(description="how the table digests were made; empty: none")
     objects: dict[str, int]
     files_entries: int | None
     fact_warnings: list[str]
@@ -80,9 +82,15 @@ def build_backup_page(context: Context, target: str, backup_id: str) -> BackupPa
         signature=signature,
         signature_ok=signature_ok,
         tables=[
-            TableFacts(name=name, rows=rows, sampled_rows=_sampled(manifest, name))
+            TableFacts(
+                name=name,
+                rows=rows,
+                sampled_rows=_sampled(manifest, name),
+                digest=digest.digest if (digest := facts.digests.get(name)) else None,
+            )
             for name, rows in sorted(facts.tables.items())
         ],
+        digest_method=facts.digest_method,
         objects=dict(facts.objects),
         files_entries=facts.files.entries if facts.files else None,
         fact_warnings=list(facts.warnings),
