@@ -14,9 +14,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from backproof.archive.manifest import parse_backup_time
+from backproof.assessment import assess_health
 from backproof.health import SEVERITY
 from backproof.jobs.context import Context
-from backproof.jobs.health import assess_health
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.records import BackupMeta, CleanupMeta
 from backproof.status import FINISHED, TargetFigures
@@ -74,7 +74,7 @@ class OpsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families with one sample per target."""
-        health = assess_health(self.context)
+        health = assess_health(self.context.settings, self.context.activities, self.context.clock())
         for name, documentation, read in METRICS:
             family = GaugeMetricFamily(self.prefix + name, documentation, labels=["target"])
             for figures in health.figures:

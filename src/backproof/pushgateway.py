@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import TYPE_CHECKING
+
+from prometheus_client.exposition import push_to_gateway
 
 from backproof.config.models import mask_url
-
-if TYPE_CHECKING:
-    from backproof.jobs.context import Context
+from backproof.jobs.context import Context
+from backproof.metrics import build_registry
 
 PUSH_TIMEOUT_SECONDS = 5.0
 
@@ -31,12 +31,6 @@ def push_metrics(context: Context) -> bool:
     settings = context.settings.metrics
     if not settings.pushgateway:
         return False
-    # metrics.py imports the jobs, whose lifecycle imports this module: import it when used;
-    # prometheus_client loads only where a pushgateway is configured.
-    from prometheus_client.exposition import push_to_gateway  # noqa: PLC0415
-
-    from backproof.metrics import build_registry  # noqa: PLC0415
-
     try:
         push_to_gateway(
             settings.pushgateway,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backproof import __version__
 from backproof.alerts.base import make_message
@@ -17,11 +17,9 @@ from backproof.alerts.deadman import DeadManSwitch
 from backproof.alerts.delivery import attempt
 from backproof.alerts.registry import open_channels
 from backproof.clock import isoformat
-from backproof.config.models import AlertSettings
+from backproof.config.models import AlertSettings, Settings
+from backproof.state.activities import ActivityLog
 from backproof.state.records import AlertMeta
-
-if TYPE_CHECKING:
-    from backproof.jobs.context import Context
 
 TEST_EVENT = "test message from backproof: alerts reach you"
 
@@ -48,33 +46,33 @@ def is_anything_configured(settings: AlertSettings) -> bool:
     return not open_channels(settings).is_empty or not DeadManSwitch.from_settings(settings).is_noop
 
 
-def probe_channels(context: Context) -> list[ProbeResult]:
+def probe_channels(settings: Settings, log: ActivityLog) -> list[ProbeResult]:
     """Send a test message through every configured channel; record it; return each result.
 
     An empty list means no channel (and no healthcheck URL) is configured.
     """
-    settings = context.settings.alerts
+    alert_settings = settings.alerts
     message = make_message(
         TEST_EVENT,
         {
             "host": socket.gethostname(),
-            "at": isoformat(context.clock()),
+            "at": isoformat(log.clock()),
             "version": __version__,
-            "targets": [target.name for target in context.settings.targets],
+            "targets": [target.name for target in settings.targets],
         },
     )
     results = [
         ProbeResult(channel.name, attempt(channel, message))
-        for channel in open_channels(settings).all
+        for channel in open_channels(alert_settings).all
     ]
-    switch = DeadManSwitch.from_settings(settings)
+    switch = DeadManSwitch.from_settings(alert_settings)
     if not switch.is_noop:
         results.append(ProbeResult("healthcheck", switch.ping("log", message.headline)))
     if results:
         worked = all(result.worked for result in results)
         summary = "; ".join(f"{item.channel}: {item.error or 'ok'}" for item in results)
         meta = AlertMeta(test=True, channels={item.channel: item.error for item in results})
-        context.activities.record(
+        log.record(
             meta.job,
             None,
             "success" if worked else "failed",

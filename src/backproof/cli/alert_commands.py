@@ -30,7 +30,8 @@ def test_command(invocation: Invocation, as_json: bool) -> int:
                 "ALERT_SLACK_WEBHOOK, [alerts.email], alerts.apprise or alerts.healthcheck_url)"
             ]
         )
-    results = probe_channels(invocation.context())
+    context = invocation.context()
+    results = probe_channels(context.settings, context.activities)
     lines = [
         f"{item.channel}: {'ok' if item.worked else 'FAILED: ' + str(item.error)}"
         for item in results

@@ -52,9 +52,11 @@ class Invocation:
     def context(self) -> Context:
         """Return the job context, opening the state database once."""
         if self._context is None:
+            from backproof.after_run import after_run_hooks  # noqa: PLC0415
             from backproof.jobs.context import open_context  # noqa: PLC0415
 
-            self._context = open_context(self.settings())
+            settings = self.settings()
+            self._context = open_context(settings, after_run=after_run_hooks(settings))
         return self._context
 
 

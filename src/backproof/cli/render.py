@@ -10,10 +10,10 @@ from backproof.units import format_duration_ms, format_seconds, format_size_byte
 
 if TYPE_CHECKING:
     # Types only: importing the jobs here would load every engine for `list` (start-up, issue 12).
+    from backproof.assessment import HealthResult
     from backproof.filestore.collection import Collection
     from backproof.jobs.backup import BackupResult
     from backproof.jobs.cleanup import CleanupResult
-    from backproof.jobs.health import HealthResult
     from backproof.jobs.listing import ListedBackup
     from backproof.jobs.reproof import ProofRound
     from backproof.jobs.run import RunResult, StepOutcome

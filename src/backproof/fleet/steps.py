@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from backproof.assessment import HealthResult
 from backproof.cli.render import render_step
 from backproof.errors import BackproofError, LockTimeoutError
 from backproof.fleet.slots import hold_verify_slot, verify_server_of
 from backproof.jobs.context import Context
-from backproof.jobs.health import HealthResult
 from backproof.jobs.run import CHAIN_JOBS, StepOutcome, run_chain_step
 from backproof.jobs.verify import run_verify
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from celery import Celery, Task, signals
 
+from backproof.after_run import after_run_hooks
 from backproof.alerts.deadman import DeadManSwitch
 from backproof.config.models import Settings
 from backproof.fleet.app import STEP_TASK, build_celery
@@ -49,7 +50,7 @@ class WorkerRuntime:
         pid = os.getpid()
         if pid not in self._opened:
             self._opened.clear()  # those of the parent, before the fork: never used here
-            context = open_context(self.settings)
+            context = open_context(self.settings, after_run=after_run_hooks(self.settings))
             self._opened[pid] = (context, JobQueueLog(context.activities.engine))
         return self._opened[pid]
 

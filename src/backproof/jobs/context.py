@@ -10,12 +10,15 @@ from sqlalchemy.engine import Engine
 
 from backproof.clock import utc_now
 from backproof.config.models import Settings
-from backproof.state.activities import ActivityLog
+from backproof.state.activities import Activity, ActivityLog
 from backproof.state.database import create_state_engine
 from backproof.storage.base import Storage
 from backproof.storage.registry import open_storage
 
 ProgressCallback = Callable[[str, int], None]
+# A side effect after a run (alerts, a metrics push): called with the finished row, never by a
+# job itself. The face that opens the context registers them; a failing hook is logged.
+AfterRunHook = Callable[["Context", Activity], None]
 
 
 def _no_progress(_label: str, _size_bytes: int) -> None:
@@ -31,6 +34,7 @@ class Context:
     clock: Callable[[], datetime] = utc_now
     progress: ProgressCallback = _no_progress
     storages: dict[str, Storage] = field(default_factory=dict)
+    after_run: list[AfterRunHook] = field(default_factory=list)
 
     def storage(self, name: str | None = None) -> Storage:
         """Return the destination called ``name`` (the primary when None), opened once."""
@@ -54,6 +58,12 @@ def open_state(settings: Settings) -> Engine:
     return create_state_engine(settings.state.url, settings.state.lock_dir)
 
 
-def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Context:
-    """Return a context on the configured state database."""
-    return Context(settings, ActivityLog(open_state(settings), clock), clock)
+def open_context(
+    settings: Settings,
+    clock: Callable[[], datetime] = utc_now,
+    after_run: list[AfterRunHook] | None = None,
+) -> Context:
+    """Return a context on the configured state database, with the face's after-run hooks."""
+    context = Context(settings, ActivityLog(open_state(settings), clock), clock)
+    context.after_run.extend(after_run or [])
+    return context

@@ -1,4 +1,7 @@
-"""EvaluateBackupHealthJob: judge every target's figures and record the verdict."""
+"""EvaluateBackupHealthJob: judge every target's figures and record the verdict.
+
+The alerts of the verdict are sent by the after-run hook the face registered, not here.
+"""
 
 from __future__ import annotations
 
@@ -7,72 +10,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from backproof.alerts.dispatch import alert_on_health
+from backproof.assessment import HealthResult, assess_health
 from backproof.errors import UsageError
-from backproof.health import Status, TargetHealth, evaluate_health, worst
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
 from backproof.state.activities import Activity
 from backproof.state.records import AckMeta, HealthMeta
-from backproof.status import TargetFigures, collect_figures
-
-
-@dataclass
-class HealthResult:
-    """The verdict over the targets asked for."""
-
-    status: Status
-    targets: list[TargetHealth]
-    figures: list[TargetFigures]
-
-    @property
-    def is_healthy(self) -> bool:
-        """Return True for ``ok`` and ``pending`` (exit 0), False for warning or failing."""
-        return self.status in ("ok", "pending")
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the document of ``health --json``."""
-        return {
-            "status": self.status,
-            "targets": [
-                {
-                    "target": health.target,
-                    "status": health.status,
-                    "checks": [
-                        {
-                            "name": check.name,
-                            "status": check.status,
-                            "value": check.value,
-                            "threshold": check.threshold,
-                            "message": check.message,
-                        }
-                        for check in health.checks
-                    ],
-                }
-                for health in self.targets
-            ],
-        }
-
-
-def assess_health(context: Context, target_name: str | None = None) -> HealthResult:
-    """Return the health of one target or all, without recording anything."""
-    settings = context.settings
-    names = (
-        [settings.target(target_name).name] if target_name else [t.name for t in settings.targets]
-    )
-    now = context.clock()
-    figures = [
-        collect_figures(context.activities, name, now, settings.health.window_days)
-        for name in names
-    ]
-    verdicts = [evaluate_health(item, settings.health) for item in figures]
-    return HealthResult(worst([verdict.status for verdict in verdicts]), verdicts, figures)
 
 
 def run_health(context: Context, target_name: str | None = None) -> HealthResult:
     """Evaluate health and record it as an activity (status success: the evaluation ran)."""
     with recorded_run(context, HealthMeta(), target_name) as record:
-        result = assess_health(context, target_name)
+        result = assess_health(context.settings, context.activities, context.clock(), target_name)
         record.meta = HealthMeta.model_validate(result.to_json())
         problems = [
             f"{check.name}: {check.message}"
@@ -83,8 +32,6 @@ def run_health(context: Context, target_name: str | None = None) -> HealthResult
         record.message = f"health {result.status}" + (
             f": {'; '.join(problems)}" if problems else ""
         )
-        # Alerts (issue 5): fire and resolve from the figures just judged; never raises.
-        alert_on_health(context, result.figures, result.targets)
         return result
 
 

@@ -1,20 +1,28 @@
-"""The life of a job run: a lock, the audit row written first and finished whatever happens."""
+"""The life of a job run: a lock, the audit row written first and finished whatever happens,
+then the after-run hooks the face registered on the context (alerts, a metrics push).
+
+A job knows nobody who listens: it returns its result, and each hook is called with the row
+once it is finished (or recorded ``skipped``). A hook that raises is logged and never changes
+the job's result.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from backproof.alerts.dispatch import alert_after_job
 from backproof.errors import BackproofError, ConfigError, LockTimeoutError
 from backproof.jobs.context import Context
-from backproof.pushgateway import push_metrics
+from backproof.state.activities import Activity
 from backproof.state.locks import hold_run_lock
 from backproof.state.records import ActivityMeta
 
 MetaT = TypeVar("MetaT", bound=ActivityMeta)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,11 +63,8 @@ def recorded_run(context: Context, meta: MetaT, target: str | None) -> Iterator[
             with _finished_in_any_case(context, record):
                 yield record
     except LockTimeoutError as exc:
-        context.activities.record(job, target, "skipped", str(exc))
+        call_after_run_hooks(context, context.activities.record(job, target, "skipped", str(exc)))
         raise
-    finally:
-        # The service (issue 4): push the metrics once the row is finished; never raises.
-        push_metrics(context)
 
 
 @contextmanager
@@ -88,5 +93,20 @@ def _finished_in_any_case(context: Context, record: RunRecord[MetaT]) -> Iterato
             finished = context.activities.finish(
                 record.activity_id, status, message, record.meta.to_json(), record.backup_id
             )
-            # Alerts (issue 5): a failed backup, the Nth failed verify, what they resolve.
-            alert_after_job(context, finished)
+            call_after_run_hooks(context, finished)
+
+
+def call_after_run_hooks(context: Context, finished: Activity) -> None:
+    """Call every after-run hook of ``context`` with the finished row, in order; never raises."""
+    for hook in context.after_run:
+        try:
+            hook(context, finished)
+        except Exception as exc:  # a side effect never changes the job's result
+            logger.error(
+                "after %s (activity %s): %s failed: %s: %s",
+                finished.job,
+                finished.id,
+                getattr(hook, "__name__", repr(hook)),
+                type(exc).__name__,
+                exc,
+            )

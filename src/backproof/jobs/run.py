@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backproof.alerts.deadman import DeadManSwitch, summarize_steps
+from backproof.assessment import HealthResult
 from backproof.errors import BackproofError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
-from backproof.jobs.health import HealthResult, run_health
+from backproof.jobs.health import run_health
 from backproof.jobs.report import run_report
 from backproof.jobs.reproof import run_scheduled_verify
 

@@ -19,10 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backproof import __version__
+from backproof.assessment import assess_health
 from backproof.config.models import mask_url
 from backproof.fleet.observe import QueueDocument, build_queue_document
 from backproof.jobs.context import Context
-from backproof.jobs.health import assess_health
 from backproof.metrics import render_metrics
 from backproof.state.queue import JobQueueLog
 from backproof.web.access import Access, LoginRequiredError
@@ -104,7 +104,11 @@ def create_app(
     )
     def status() -> StatusDocument:
         next_runs = schedule.next_run_times() if schedule is not None else {}
-        return build_status_document(assess_health(context), context.clock(), next_runs)
+        return build_status_document(
+            assess_health(context.settings, context.activities, context.clock()),
+            context.clock(),
+            next_runs,
+        )
 
     @app.get(
         "/api/queue",

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from backproof.assessment import HealthResult, assess_health
 from backproof.errors import NotFoundError
 from backproof.jobs.context import Context
-from backproof.jobs.health import assess_health
 from backproof.state.queue import JobQueueLog
 from backproof.web.views.activities import ActivityFilters, ActivityPage, build_activity_page
 from backproof.web.views.backup import BackupPage, build_backup_page
@@ -44,18 +44,22 @@ class Documents:
     def overview(self) -> Overview:
         """Return the document of ``/``."""
         return build_overview(
-            assess_health(self.context), self.context.clock(), self._next_runs(), self.running()
+            self._assess(), self.context.clock(), self._next_runs(), self.running()
         )
 
     def target(self, name: str) -> TargetPage:
         """Return the document of ``/targets/<name>``; NotFoundError for an unknown target."""
         self.check_target(name)
-        health = assess_health(self.context, name)
+        health = self._assess(name)
         verdict, figures = health.targets[0], health.figures[0]
         card = build_card(verdict, figures, self._next_runs().get(name), self.running(name))
         return build_target_page(
             self.context.activities, card, figures.restore_trend, self.context.clock()
         )
+
+    def _assess(self, name: str | None = None) -> HealthResult:
+        context = self.context
+        return assess_health(context.settings, context.activities, context.clock(), name)
 
     def backup(self, name: str, backup_id: str) -> BackupPage:
         """Return the document of one backup; NotFoundError when no destination holds it."""

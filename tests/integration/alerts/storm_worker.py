@@ -2,9 +2,9 @@
 
     python storm_worker.py CONFIG WEBHOOK_URL COUNT MODE
 
-MODE ``jobs`` runs real backups of a missing database (each failing, each alerted by the job's
-lifecycle); MODE ``dispatch`` records failed backups and calls the dispatch directly, without
-the run lock, so the two processes race on the alert state itself.
+MODE ``jobs`` runs real backups of a missing database (each failing, each alerted by the
+after-run hook a face registers); MODE ``dispatch`` records failed backups and calls the
+dispatch directly, without the run lock, so the two processes race on the alert state itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import contextlib
 import sys
 from pathlib import Path
 
-from backproof.alerts.dispatch import alert_after_job
+from backproof.after_run import after_run_hooks
+from backproof.alert_dispatch import alert_after_job
 from backproof.config.loading import load_settings
 from backproof.errors import SourceError
 from backproof.jobs.backup import run_backup
@@ -25,7 +26,7 @@ MISSING_DATABASE = "sqlite:////nonexistent/backproof-storm/crm.db"
 def main(config: str, webhook_url: str, count: int, mode: str) -> None:
     settings = load_settings(Path(config), environ={"ALERT_SLACK_WEBHOOK": webhook_url})
     settings.targets[0].database = MISSING_DATABASE
-    context = open_context(settings)
+    context = open_context(settings, after_run=after_run_hooks(settings))
     print("ready", flush=True)
     sys.stdin.readline()
     for _ in range(count):

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from backproof.alerts.dispatch import alert_after_job
+from backproof.alert_dispatch import alert_after_job
+from backproof.alert_ratelimit import AlertRow
 from backproof.alerts.memory import MemoryChannel
-from backproof.alerts.ratelimit import AlertRow
 from backproof.alerts.registry import ChannelSet
-from backproof.alerts.store import AlertStore
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
+from backproof.state.alerts import AlertStore
 from backproof.state.database import to_sqlalchemy_url
 
 SERVERS = {

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from alert_receivers import WebhookReceiver
 
-from backproof.alerts.store import AlertStore
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout
 from backproof.jobs.context import open_context
+from backproof.state.alerts import AlertStore
 
 WORKER = Path(__file__).with_name("storm_worker.py")
 FAILURES_PER_PROCESS = 50

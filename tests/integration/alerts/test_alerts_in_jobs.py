@@ -14,6 +14,7 @@ import pytest
 from alert_receivers import MailHandler, WebhookReceiver
 from pydantic import SecretStr
 
+from backproof.after_run import after_run_hooks
 from backproof.clock import utc_now
 from backproof.config.models import EmailSettings, Settings
 from backproof.errors import NotFoundError, SourceError
@@ -48,7 +49,7 @@ def clock() -> HourlyClock:
 def alerting(settings: Settings, webhook: WebhookReceiver, clock: HourlyClock) -> Iterator[Context]:
     """A job context on the demo whose Slack webhook is the loopback receiver."""
     settings.alerts.slack.webhook_url = SecretStr(webhook.url())
-    context = open_context(settings, clock)
+    context = open_context(settings, clock, after_run_hooks(settings))
     yield context
     context.activities.engine.dispose()
 

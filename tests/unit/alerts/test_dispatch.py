@@ -5,15 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alert_twins import SteppingClock, Twins, finished
 
+from backproof.alert_dispatch import alert_after_job
 from backproof.alerts.base import AlertMessage
-from backproof.alerts.dispatch import alert_after_job, alert_on_health
 from backproof.alerts.memory import MemoryChannel
 from backproof.alerts.registry import ChannelSet
-from backproof.alerts.store import AlertStore
-from backproof.health import TargetHealth
 from backproof.jobs.context import Context
-from backproof.jobs.health import assess_health
-from backproof.status import TargetFigures
+from backproof.jobs.health import run_health
+from backproof.state.activities import Activity
+from backproof.state.alerts import AlertStore
 
 
 def alert_activities(context: Context) -> list[tuple[str, str | None]]:
@@ -116,7 +115,7 @@ def test_suppressed_resolution_goes_out_after_the_window(
     assert twins.slack.events == ["backup of crm failed"]
     clock.advance(300)
 
-    alert_on_health(context, *_health_inputs(context), channels=twins.channels)
+    alert_after_job(context, health_row(context), twins.channels)
 
     assert twins.slack.events[-1] == "resolved: backup of crm succeeded again"
     assert twins.slack.messages[-1].context["delayed_by_rate_limit"] is True
@@ -140,13 +139,20 @@ def test_second_failed_verify_fires_and_a_good_one_resolves(
 def test_health_evaluation_alerts_from_its_figures(context: Context, twins: Twins) -> None:
     finished(context, "backup", "failed")
 
-    sent = alert_on_health(context, *_health_inputs(context), channels=twins.channels)
+    sent = alert_after_job(context, health_row(context), twins.channels)
 
     assert [item.message.event for item in sent] == ["backup of crm failed"]
 
 
 def test_other_jobs_do_not_alert(context: Context, twins: Twins) -> None:
     assert alert_after_job(context, finished(context, "cleanup", "failed"), twins.channels) == []
+    assert twins.slack.attempts == 0
+
+
+def test_skipped_backup_does_not_alert(context: Context, twins: Twins) -> None:
+    finished(context, "backup", "failed")
+
+    assert alert_after_job(context, finished(context, "backup", "skipped"), twins.channels) == []
     assert twins.slack.attempts == 0
 
 
@@ -168,6 +174,7 @@ def test_alerts_that_cannot_be_evaluated_are_recorded_not_raised(
     assert message is not None and message.startswith("alerts could not be evaluated: ")
 
 
-def _health_inputs(context: Context) -> tuple[list[TargetFigures], list[TargetHealth]]:
-    result = assess_health(context, "crm")
-    return result.figures, result.targets
+def health_row(context: Context) -> Activity:
+    """Run the health job (a bare context has no hooks) and return its row."""
+    run_health(context, "crm")
+    return context.activities.find(job="health", limit=1)[0]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from backproof.errors import LockTimeoutError, SourceError
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
+from backproof.state.activities import Activity
 from backproof.state.locks import hold_run_lock
 from backproof.state.records import BackupMeta, CleanupMeta, VerifyMeta
 from backproof.state.schema import ops_activities
@@ -112,3 +113,43 @@ def test_fields_set_before_a_failure_are_stored_with_the_failed_row(
 
     activity = memory_context.activities.find(job="verify")[0]
     assert activity.meta == {"destination": "local", "authentication": "signature checked"}
+
+
+def test_after_run_hooks_get_the_finished_row_in_order(memory_context: Context) -> None:
+    seen: list[tuple[str, str, str]] = []
+    memory_context.after_run.append(lambda _c, row: seen.append(("first", row.job, row.status)))
+    memory_context.after_run.append(lambda _c, row: seen.append(("second", row.job, row.status)))
+
+    with recorded_run(memory_context, BackupMeta(), "crm"):
+        assert seen == []
+
+    assert seen == [("first", "backup", "success"), ("second", "backup", "success")]
+
+
+def test_failing_hook_neither_fails_the_job_nor_stops_the_next(memory_context: Context) -> None:
+    def broken(_context: Context, _row: Activity) -> None:
+        raise RuntimeError("a bug in a hook")
+
+    seen: list[str] = []
+    memory_context.after_run.extend([broken, lambda _c, row: seen.append(row.status)])
+
+    with recorded_run(memory_context, CleanupMeta(), "crm") as record:
+        record.message = "cleaned"
+
+    assert seen == ["success"]
+    assert memory_context.activities.find(job="cleanup")[0].status == "success"
+
+
+def test_skipped_run_is_told_to_the_hooks(memory_context: Context) -> None:
+    memory_context.settings.state.lock_wait_seconds = 0.1
+    seen: list[str] = []
+    memory_context.after_run.append(lambda _c, row: seen.append(row.status))
+
+    with (
+        hold_run_lock(memory_context.settings.state.lock_dir, "backup", "crm", 0),
+        pytest.raises(LockTimeoutError),
+        recorded_run(memory_context, BackupMeta(), "crm"),
+    ):
+        pytest.fail("the second run must not start")
+
+    assert seen == ["skipped"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from web_history import NOW, SteppingClock, add_good_day, add_run, make_settings
 
+from backproof.after_run import after_run_hooks
 from backproof.jobs.context import Context, open_context
 from backproof.jobs.health import run_health
 from backproof.metrics import destination_inventory, render_metrics
@@ -102,11 +103,22 @@ def test_push_metrics_does_nothing_without_a_pushgateway(web_context: Context) -
     assert push_metrics(web_context) is False
 
 
+def test_face_registers_the_push_only_with_a_pushgateway(tmp_path: Path) -> None:
+    bare = after_run_hooks(make_settings(tmp_path))
+    pushing = after_run_hooks(
+        make_settings(tmp_path, metrics={"pushgateway": "http://127.0.0.1:9091"})
+    )
+
+    assert [hook.__name__ for hook in bare] == ["send_alerts"]
+    assert [hook.__name__ for hook in pushing] == ["send_alerts", "push_metrics_after_run"]
+
+
 def test_a_failed_push_is_logged_and_never_fails_the_job(
     tmp_path: Path, clock: SteppingClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     gateway = f"http://user:hunter2@127.0.0.1:{closed_loopback_port()}"
-    context = open_context(make_settings(tmp_path, metrics={"pushgateway": gateway}), clock)
+    settings = make_settings(tmp_path, metrics={"pushgateway": gateway})
+    context = open_context(settings, clock, after_run_hooks(settings))
 
     with caplog.at_level(logging.WARNING, logger="backproof.pushgateway"):
         result = run_health(context, "crm")

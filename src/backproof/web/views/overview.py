@@ -8,9 +8,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from backproof.assessment import HealthResult
 from backproof.clock import isoformat
 from backproof.health import Check, TargetHealth
-from backproof.jobs.health import HealthResult
 from backproof.state.activities import Activity
 from backproof.state.records import VerifyMeta
 from backproof.status import TargetFigures

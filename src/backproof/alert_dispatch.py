@@ -1,15 +1,18 @@
-"""The one entry point jobs call: decide, rate-limit, send, record.
+"""The alert decisions after a run: judge, rate-limit, send, record.
 
-- ``alert_after_job``: after a backup or verify finished (called by ``jobs.lifecycle``), so a
-  failed backup and the second failed verify are told at once, whatever ran them.
-- ``alert_on_health``: after the health evaluation (called by ``jobs.health``), with the figures
-  it already computed; this is what notices a dump getting too old.
+``alert_after_job`` is the after-run hook the faces register (``backproof.hooks``):
 
-Both evaluate every condition of ``alerts.events`` for the target, claim each due message in
-``ops_alerts`` (``alerts.ratelimit``), then send the claimed ones: Slack, else e-mail, plus the
-Apprise channels. Each message sent is recorded as an activity ``alert`` (``success`` or
-``failed``, with what every channel said). A message no channel took is logged, recorded as
-failed, and its claim is undone so the next evaluation tries again.
+- after a backup or verify finished, so a failed backup and the second failed verify are told
+  at once, whatever ran them;
+- after a health evaluation, for every target it judged: this is what notices a dump getting
+  too old.
+
+Each evaluates every condition of ``alert_events`` for the target, claims each due message in
+``ops_alerts`` (``alert_ratelimit``), then sends the claimed ones through the channels of
+``alerts/``: Slack, else e-mail, plus the Apprise channels. Each message sent is recorded as
+an activity ``alert`` (``success`` or ``failed``, with what every channel said). A message no
+channel took is logged, recorded as failed, and its claim is undone so the next evaluation
+tries again.
 
 Nothing here raises: an alert that cannot be evaluated or sent never changes the job's result.
 Without any channel configured, nothing is evaluated and nothing is stored.
@@ -18,28 +21,42 @@ Without any channel configured, nothing is evaluated and nothing is stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
+from backproof.alert_events import AlertRules, derive_events
+from backproof.alert_ratelimit import Claim, claim_event, claim_pending, memory_of, undo
 from backproof.alerts.base import AlertMessage, describe_error, make_message
 from backproof.alerts.delivery import DeliveryReport, deliver
-from backproof.alerts.events import AlertRules, derive_events
-from backproof.alerts.ratelimit import Claim, claim_event, claim_pending, undo
 from backproof.alerts.registry import ChannelSet, open_channels
-from backproof.alerts.store import AlertStore
 from backproof.config.models import Settings
 from backproof.health import TargetHealth, evaluate_health
-from backproof.state.activities import Activity
-from backproof.state.records import AlertMeta
-from backproof.status import TargetFigures, collect_figures
-
-if TYPE_CHECKING:
-    from backproof.jobs.context import Context
+from backproof.state.activities import Activity, ActivityLog
+from backproof.state.alerts import AlertStore
+from backproof.state.records import AlertMeta, HealthMeta
+from backproof.status import FINISHED, TargetFigures, collect_figures
 
 logger = logging.getLogger(__name__)
 
 ALERTING_JOBS = frozenset({"backup", "verify"})
+
+
+class Context(Protocol):
+    """What the decisions read: the settings, the audit trail and the clock (a job context)."""
+
+    @property
+    def settings(self) -> Settings:
+        """Return the settings."""
+
+    @property
+    def activities(self) -> ActivityLog:
+        """Return the audit trail (its engine also holds ``ops_alerts``)."""
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Return the clock."""
 
 
 @dataclass(frozen=True)
@@ -62,44 +79,32 @@ def alert_rules(settings: Settings) -> AlertRules:
 def alert_after_job(
     context: Context, activity: Activity, channels: ChannelSet | None = None
 ) -> list[SentAlert]:
-    """Evaluate and send the alerts of a target after its backup or verify finished.
+    """Evaluate and send the alerts of the targets a finished run concerns.
 
-    Other jobs, and runs without a target, are ignored. Never raises.
-    """
-    if activity.job not in ALERTING_JOBS or activity.target is None:
-        return []
-    target = activity.target
-
-    def evaluate(chosen: ChannelSet) -> list[SentAlert]:
-        figures = collect_figures(
-            context.activities, target, context.clock(), context.settings.health.window_days
-        )
-        verdict = evaluate_health(figures, context.settings.health)
-        return alert_target(context, chosen, figures, verdict)
-
-    return _safely(context, target, channels, evaluate)
-
-
-def alert_on_health(
-    context: Context,
-    figures: Sequence[TargetFigures],
-    verdicts: Sequence[TargetHealth],
-    channels: ChannelSet | None = None,
-) -> list[SentAlert]:
-    """Evaluate and send the alerts of each target from figures and verdicts already computed.
-
-    Never raises.
+    A backup or verify concerns its target, a health evaluation every target it judged; other
+    jobs, skipped runs and runs without a target are ignored. Never raises.
     """
     sent: list[SentAlert] = []
-    for target_figures, verdict in zip(figures, verdicts, strict=True):
+    for target in judged_targets(activity):
 
-        def evaluate(
-            chosen: ChannelSet, item: TargetFigures = target_figures, health: TargetHealth = verdict
-        ) -> list[SentAlert]:
-            return alert_target(context, chosen, item, health)
+        def evaluate(chosen: ChannelSet, target: str = target) -> list[SentAlert]:
+            figures = collect_figures(
+                context.activities, target, context.clock(), context.settings.health.window_days
+            )
+            verdict = evaluate_health(figures, context.settings.health)
+            return alert_target(context, chosen, figures, verdict)
 
-        sent += _safely(context, target_figures.target, channels, evaluate)
+        sent += _safely(context, target, channels, evaluate)
     return sent
+
+
+def judged_targets(activity: Activity) -> list[str]:
+    """Return the targets whose alerts a finished run may change."""
+    if activity.job == "health" and activity.status == "success":
+        return [verdict.target for verdict in HealthMeta.read(activity).targets]
+    if activity.job in ALERTING_JOBS and activity.status in FINISHED:
+        return [] if activity.target is None else [activity.target]
+    return []
 
 
 def alert_target(
@@ -110,7 +115,7 @@ def alert_target(
     now = context.clock()
     window_seconds = context.settings.alerts.rate_limit_seconds
     rows = store.rows(figures.target)
-    memories = {key: row.memory for key, row in rows.items()}
+    memories = {key: memory_of(row) for key, row in rows.items()}
     events = derive_events(figures, verdict, alert_rules(context.settings), memories)
     claims = [claim_event(rows.get(event.key), event, now, window_seconds) for event in events]
     fresh_keys = {event.key for event in events}

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from alert_twins import NOW
 
-from backproof.alerts.ratelimit import AlertRow
-from backproof.alerts.store import AlertStore
+from backproof.alert_ratelimit import AlertRow
 from backproof.jobs.context import Context
+from backproof.state.alerts import AlertStore
 
 ROW = AlertRow("backup_failed:crm", "crm", True, "7", NOW, 0, None, NOW, 1)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backproof.alerts.events import AlertEvent
-from backproof.alerts.ratelimit import (
+from backproof.alert_events import AlertEvent
+from backproof.alert_ratelimit import (
     AlertRow,
     claim_event,
     claim_pending,

@@ -17,27 +17,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from backproof.alerts.events import AlertEvent, AlertMemory
+from backproof.alert_events import AlertEvent, AlertMemory
+from backproof.state.alerts import AlertRow
 
 
-@dataclass(frozen=True)
-class AlertRow:
-    """The stored state of one event key (a row of ``ops_alerts``)."""
-
-    key: str
-    target: str | None
-    active: bool = False
-    occurrence: str | None = None
-    last_sent_at: datetime | None = None
-    suppressed_count: int = 0
-    pending: dict[str, Any] | None = None
-    updated_at: datetime | None = None
-    version: int = 0
-
-    @property
-    def memory(self) -> AlertMemory:
-        """Return what the event rules need to know of this key."""
-        return AlertMemory(self.active, self.occurrence)
+def memory_of(row: AlertRow) -> AlertMemory:
+    """Return what the event rules need to know of a key's stored row."""
+    return AlertMemory(row.active, row.occurrence)
 
 
 @dataclass(frozen=True)

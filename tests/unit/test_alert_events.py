@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backproof.alerts.events import (
+from backproof.alert_events import (
     AlertEvent,
     AlertMemory,
     AlertRules,

@@ -8,13 +8,29 @@ That is what makes the rate limit hold across processes, hosts and restarts, on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from backproof.alerts.ratelimit import AlertRow
 from backproof.state.schema import ops_alerts as table
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """The stored state of one event key (a row of ``ops_alerts``)."""
+
+    key: str
+    target: str | None
+    active: bool = False
+    occurrence: str | None = None
+    last_sent_at: datetime | None = None
+    suppressed_count: int = 0
+    pending: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+    version: int = 0
 
 
 class AlertStore:
