@@ -95,7 +95,7 @@ class OpsCollector(Collector):
         if self.context.settings.queue.broker_url is not None:
             # The fleet (issue 15): imported only when configured; reads no more rows per scrape
             # than there are unfinished jobs and live workers.
-            from backproof.fleet.observe import collect_fleet_metrics  # noqa: PLC0415
+            from backproof.queue_status import collect_fleet_metrics  # noqa: PLC0415
             from backproof.state.queue import JobQueueLog  # noqa: PLC0415
 
             log = JobQueueLog(self.context.activities.engine)

@@ -16,9 +16,8 @@ from typing import IO, BinaryIO, Protocol, cast
 import zstandard
 
 from backproof.errors import BackproofError, StorageError
-from backproof.storage.base import Upload
+from backproof.storage.base import CHUNK_BYTES, Upload
 
-CHUNK_BYTES = 1024 * 1024
 ZSTD_DEFAULT_LEVEL = 3
 GZIP_DEFAULT_LEVEL = 6
 EXTENSIONS = {"zstd": "zst", "gzip": "gz"}

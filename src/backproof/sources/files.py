@@ -19,9 +19,10 @@ from typing import BinaryIO, cast
 
 from backproof.archive.manifest import FilesFacts
 from backproof.archive.safe_extract import ConfinedTree, UnsafeMemberError
-from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.sources.file_excludes import is_excluded
+from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "tar"
 

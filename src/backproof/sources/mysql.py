@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import pymysql
 
 from backproof.archive.manifest import Facts, SourceInfo
-from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
@@ -49,6 +49,7 @@ from backproof.sources.mysql_tools import (
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
+from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
 DUMP_FORMAT = "mysql-sql"

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import IsolationLevel, sql
 
 from backproof.archive.manifest import Facts, SourceInfo
-from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, run_command, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
@@ -46,6 +46,7 @@ from backproof.sources.postgresql_tools import (
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
+from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
 DUMP_FORMAT = "postgresql-custom"

@@ -13,7 +13,6 @@ import logging
 from typing import BinaryIO
 
 from backproof.archive.manifest import TableDigest
-from backproof.archive.streams import CHUNK_BYTES
 from backproof.process import Command, read_pipeline
 from backproof.sources.postgresql_archive import ArchiveDigester, ArchiveFormatError
 from backproof.sources.postgresql_tools import (
@@ -23,6 +22,7 @@ from backproof.sources.postgresql_tools import (
     tool_environment,
 )
 from backproof.sources.server_urls import ServerUrl
+from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
 DIGEST_METHOD = "postgresql-copy-text-xxh3-128-sum"

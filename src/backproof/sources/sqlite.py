@@ -21,7 +21,7 @@ from urllib.parse import quote as quote_path
 from urllib.parse import unquote, urlsplit
 
 from backproof.archive.manifest import Facts, SampledRows, SourceInfo
-from backproof.archive.streams import CHUNK_BYTES, Writer
+from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.sources import sqlite_checks
@@ -34,6 +34,7 @@ from backproof.sources.base import (
 )
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
+from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "sqlite-database"
 OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}

@@ -16,6 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+# The unit in which backups stream to and from destinations (and through compression).
+CHUNK_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class StoredObject:

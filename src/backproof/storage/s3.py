@@ -23,10 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
 from backproof import __version__
-from backproof.archive.streams import CHUNK_BYTES
 from backproof.config.models import DestinationSettings, mask_url
 from backproof.errors import ConfigError, StorageError
-from backproof.storage.base import StoredObject
+from backproof.storage.base import CHUNK_BYTES, StoredObject
 from backproof.storage.s3_download import S3Download
 from backproof.storage.s3_errors import error_code, s3_errors
 from backproof.storage.s3_multipart import ObjectAddress, S3Upload, confirm_stored_object, md5_of
