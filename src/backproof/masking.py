@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from backproof.config.models import mask_url
+from backproof.secret_values import mask_secrets
 
 MASK = "***"
 HASH_PREFIX_LENGTH = 12
@@ -38,6 +38,15 @@ QUOTED_KEY_VALUE_PATTERN = re.compile(
 )
 BEARER_PATTERN = re.compile(r"(?i)(?P<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]+=*")
 AGE_SECRET_KEY_PATTERN = re.compile(r"AGE-SECRET-KEY-1[0-9A-Za-z]+")
+# The password of a URL runs to the last ``@`` before the host, as in ``urlsplit``.
+URL_PASSWORD_PATTERN = re.compile(r"(://[^/:@\s]*):[^/\s]*@")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` (or any text) with URL passwords and every known secret masked."""
+    return mask_secrets(URL_PASSWORD_PATTERN.sub(rf"\1:{MASK}@", url))
+
+
 AWS_ACCESS_KEY_ID_PATTERN = re.compile(r"\b(?P<kind>AKIA|ASIA)[0-9A-Z]{16}\b")
 AWS_SECRET_PATTERN = re.compile(
     rf"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{{{AWS_SECRET_LENGTH}}}(?![A-Za-z0-9/+=])"

@@ -13,8 +13,8 @@ import socket
 
 from prometheus_client.exposition import push_to_gateway
 
-from backproof.config.models import mask_url
 from backproof.jobs.context import Context
+from backproof.masking import mask_url
 from backproof.metrics import build_registry
 
 PUSH_TIMEOUT_SECONDS = 5.0

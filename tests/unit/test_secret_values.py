@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from backproof.config.loading import load_settings
-from backproof.config.models import mask_url
 from backproof.errors import ConfigError
-from backproof.masking import mask_text
+from backproof.masking import mask_text, mask_url
 from backproof.secret_values import mask_secrets, remember_secrets
 
 CONFIG = """\

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from backproof.clock import isoformat
-from backproof.config.models import mask_url
 from backproof.errors import OperationError
+from backproof.masking import mask_url
 
 URL_FIELDS = frozenset({"database_url", "url"})
 

@@ -7,13 +7,12 @@ Paths and URLs that are relative are made absolute against the config file's fol
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from backproof.secret_values import mask_secrets
+from backproof.masking import mask_url
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DEFAULT_STATE_URL = "sqlite:///.backproof/state.db"
@@ -48,14 +47,6 @@ def normalize_url_scheme(url: str) -> str:
     base, plus, driver = scheme.partition("+")
     canonical = SCHEME_ALIASES.get(base.lower())
     return f"{canonical}{plus}{driver}{separator}{rest}" if canonical and separator else url
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` (or any text) with URL passwords and every known secret replaced by ``***``.
-
-    The password of a URL runs to the last ``@`` before the host, as in ``urlsplit``.
-    """
-    return mask_secrets(re.sub(r"(://[^/:@\s]*):[^/\s]*@", r"\1:***@", url))
 
 
 def check_url_userinfo(url: str) -> str:

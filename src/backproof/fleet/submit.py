@@ -16,11 +16,12 @@ from datetime import timedelta
 from celery import Celery, chain
 from kombu.exceptions import KombuError
 
-from backproof.config.models import QueueSettings, mask_url
+from backproof.config.models import QueueSettings
 from backproof.errors import OperationError
 from backproof.fleet.app import STEP_TASK, build_celery, queue_of
 from backproof.fleet.steps import steps_of
 from backproof.jobs.context import Context
+from backproof.masking import mask_url
 from backproof.state.queue import JobQueueLog, QueueEntry
 
 POLL_SECONDS = 0.5

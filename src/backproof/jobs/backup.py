@@ -17,7 +17,7 @@ from backproof.archive.encryption import ENCRYPTION_NAME, make_encryptor, parse_
 from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
 from backproof.archive.parts import PartOutcome, part_file_name, write_part
 from backproof.archive.streams import Encryptor, Writer
-from backproof.config.models import TargetSettings, mask_url
+from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError, SourceError, StorageError
 from backproof.filestore.entries import DUMP_FORMAT as STORE_FORMAT
@@ -26,6 +26,7 @@ from backproof.jobs.context import Context
 from backproof.jobs.files_store import open_files_session
 from backproof.jobs.hooks import backup_hooks
 from backproof.jobs.lifecycle import RunRecord, recorded_run
+from backproof.masking import mask_url
 from backproof.sources import files as files_source
 from backproof.sources.base import DumpInfo
 from backproof.sources.registry import open_source

@@ -10,12 +10,12 @@ from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import Manifest
 from backproof.archive.reading import check_backup, find_backup, open_decoded_part
 from backproof.comparison import compare_files_facts, summarize
-from backproof.config.models import mask_url
 from backproof.errors import RestoreError, UsageError
 from backproof.filestore.proving import restore_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import recorded_run
+from backproof.masking import mask_url
 from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_source
 from backproof.state.records import RestoreMeta

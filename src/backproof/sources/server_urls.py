@@ -13,8 +13,8 @@ from urllib.parse import quote, urlencode
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from backproof.config.models import mask_url
 from backproof.errors import ConfigError
+from backproof.masking import mask_url
 
 
 @dataclass(frozen=True)

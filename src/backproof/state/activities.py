@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from backproof.clock import isoformat, utc_now
-from backproof.config.models import mask_url
+from backproof.masking import mask_url
 from backproof.process.liveness import is_process_alive
 from backproof.state.activity_statements import (
     count_statement,

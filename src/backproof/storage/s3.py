@@ -23,8 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
 from backproof import __version__
-from backproof.config.models import DestinationSettings, mask_url
+from backproof.config.models import DestinationSettings
 from backproof.errors import ConfigError, StorageError
+from backproof.masking import mask_url
 from backproof.storage.base import CHUNK_BYTES, StoredObject
 from backproof.storage.s3_download import S3Download
 from backproof.storage.s3_errors import error_code, s3_errors

@@ -20,8 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from backproof import __version__
 from backproof.assessment import assess_health
-from backproof.config.models import mask_url
 from backproof.jobs.context import Context
+from backproof.masking import mask_url
 from backproof.metrics import render_metrics
 from backproof.queue_status import QueueDocument, build_queue_document
 from backproof.state.queue import JobQueueLog
