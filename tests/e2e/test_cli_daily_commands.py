@@ -119,7 +119,11 @@ def test_activities_json_has_the_contract_shape_newest_first(user: User) -> None
     assert backup_id in item["message"]
     assert is_utc_iso(item["started_at"])
     assert is_utc_iso(item["finished_at"])
-    assert item["duration_ms"] >= 0
+    # The times are to the second: the duration lies within a second of their difference.
+    elapsed_ms = (
+        datetime.fromisoformat(item["finished_at"]) - datetime.fromisoformat(item["started_at"])
+    ).total_seconds() * 1000
+    assert item["duration_ms"] > 0 and abs(item["duration_ms"] - elapsed_ms) < 1000
 
 
 def test_activities_filter_by_job(user: User) -> None:

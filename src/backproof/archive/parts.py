@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 from backproof.archive.manifest import Part
 from backproof.archive.streams import (
@@ -114,13 +114,3 @@ def check_part(storage: Storage, key: str, part: Part) -> None:
             f"{where} does not match its checksum (sha256 {sha256[:12]}…, manifest "
             f"{part.sha256[:12]}…): the stored data is corrupt or was altered"
         )
-
-
-@contextlib.contextmanager
-def open_part(storage: Storage, key: str) -> Iterator[BinaryIO]:
-    """Open a stored part for reading and close it afterwards."""
-    stream = storage.open_download(key)
-    try:
-        yield stream
-    finally:
-        stream.close()

@@ -40,11 +40,11 @@ def clean_up_at_startup(context: Context) -> StartupCleanup:
         logger.warning(
             "activity %s (%s) was left running: %s", activity.id, activity.job, activity.message
         )
-    for index, target in enumerate(context.settings.targets):
+    for target in context.settings.targets:
         if target.database is None:
             continue
         try:
-            dropped = drop_leftover_scratches(context, target, index)
+            dropped = drop_leftover_scratches(context, target)
         except (BackproofError, OSError) as exc:
             outcome.problems[target.name] = str(exc)
             logger.warning("cannot drop leftover temporary databases of %s: %s", target.name, exc)
@@ -57,7 +57,7 @@ def clean_up_at_startup(context: Context) -> StartupCleanup:
     return outcome
 
 
-def drop_leftover_scratches(context: Context, target: TargetSettings, index: int) -> list[str]:
+def drop_leftover_scratches(context: Context, target: TargetSettings) -> list[str]:
     """Drop the temporary databases a crashed verify of ``target`` left; return their names."""
     url = context.settings.verify.url or target.database
     if url is None:

@@ -20,10 +20,9 @@ SCRATCH_PREFIX = "verify_"
 
 @dataclass(frozen=True)
 class DumpInfo:
-    """What a dump was: its format, the file extension of its part, its origin and its facts."""
+    """What a dump was: its format, its origin and its facts."""
 
     format: str
-    extension: str
     source: SourceInfo
     facts: Facts
 

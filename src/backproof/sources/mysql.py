@@ -122,7 +122,7 @@ class MysqlSource:
             client_version=f"{tool} {tool_version(tool).text}",
             database=database,
         )
-        return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
+        return DumpInfo(DUMP_FORMAT, info, facts)
 
     def _stream_dump(
         self,

@@ -131,7 +131,7 @@ class PostgresqlSource:
             client_version=f"{DUMP_TOOL} {client_version}",
             database=self.server.database or "",
         )
-        return DumpInfo(DUMP_FORMAT, self.extension, info, facts)
+        return DumpInfo(DUMP_FORMAT, info, facts)
 
     def restore(
         self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None

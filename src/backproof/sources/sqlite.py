@@ -110,7 +110,7 @@ class SqliteSource:
             client_version=sqlite3.sqlite_version,
             database=str(self.path),
         )
-        return DumpInfo(DUMP_FORMAT, "sqlite", info, facts)
+        return DumpInfo(DUMP_FORMAT, info, facts)
 
     def _snapshot(self, snapshot: Path) -> None:
         os.close(open_private_file(snapshot))

@@ -79,12 +79,12 @@ def test_second_failed_verify_alerts_and_first_good_verify_resolves(
 
     run_backup(alerting)
     clock.advance()
-    run_verify(alerting)
+    result = run_verify(alerting)
 
     assert headlines(webhook)[-1] == "[OPS] resolved: verify of crm passed again"
     context_json = json.loads(webhook.texts()[-1].split("```")[1])
     assert context_json["state"] == "resolved"
-    assert context_json["restore_duration_seconds"] >= 0
+    assert context_json["restore_duration_seconds"] == result.restore_duration_seconds
 
 
 def test_failed_backup_alerts_with_its_error(alerting: Context, webhook: WebhookReceiver) -> None:

@@ -127,12 +127,22 @@ def test_slow_answers_time_out_and_fail_cleanly(scene: Scene):
     scene.assert_failed_cleanly(result, "did not answer in time")
 
 
-def test_access_denied_fails_cleanly_and_read_only_keys_still_verify(scene: Scene):
+def test_access_denied_fails_cleanly(scene: Scene):
     scene.configure(access_key_id=READER_KEY[0], secret_access_key=READER_KEY[1])
 
     result = scene.run_cli("backup")
 
     scene.assert_failed_cleanly(result, "access denied")
+
+
+def test_read_only_keys_still_verify(scene: Scene):
+    assert scene.earlier is not None
+    scene.configure(access_key_id=READER_KEY[0], secret_access_key=READER_KEY[1])
+
+    result = scene.run_cli("verify")
+
+    assert result.returncode == 0, result.stderr
+    assert scene.earlier.backup_id in result.stdout
 
 
 def test_missing_bucket_fails_cleanly(scene: Scene):

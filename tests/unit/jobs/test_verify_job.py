@@ -47,7 +47,7 @@ def test_verify_passes_and_records_the_restore_duration(memory_context: Context)
     activity = memory_context.activities.find(job="verify")[0]
     assert activity.status == "success"
     assert activity.backup_id == backup.backup_id
-    assert activity.meta["restore_duration_seconds"] >= 0
+    assert activity.meta["restore_duration_seconds"] == result.restore_duration_seconds
 
 
 def test_verify_drops_its_temporary_database(memory_context: Context) -> None:
