@@ -61,7 +61,8 @@ class LocalUpload:
         except OSError as exc:
             self.abort()
             raise translate_os_error(exc, f"committing {self.path}") from exc
-        return StoredObject(str(self.path), self.size_bytes)
+        key = self.path.relative_to(self.root).as_posix() if self.root else str(self.path)
+        return StoredObject(key, self.size_bytes)
 
     def abort(self) -> None:
         """Close and delete the partial file."""

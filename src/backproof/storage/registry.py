@@ -12,15 +12,15 @@ from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage
 from backproof.storage.memory import MemoryStorage
 
-MEMORY_STORES: dict[str, MemoryStorage] = {}
-
 
 def _open_local(settings: DestinationSettings) -> Storage:
     return LocalStorage(settings.name, local_path(settings.url))
 
 
 def _open_memory(settings: DestinationSettings) -> Storage:
-    return MEMORY_STORES.setdefault(settings.url, MemoryStorage(settings.name))
+    # A new, empty store each time: it lives as long as the job context that opened it, and
+    # no test sees another test's backups.
+    return MemoryStorage(settings.name)
 
 
 def _open_s3(settings: DestinationSettings) -> Storage:

@@ -226,6 +226,7 @@ class S3Storage:
             part_size_bytes=location.part_size_bytes,
             max_concurrency=location.max_concurrency,
             extra_arguments=location.extra_arguments,
+            relative_key=key,
         )
 
     def translate_errors(self, what: str) -> AbstractContextManager[None]:

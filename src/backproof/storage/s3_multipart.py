@@ -52,6 +52,8 @@ class ObjectAddress:
     part_size_bytes: int = 16 * 1024 * 1024
     max_concurrency: int = 4
     extra_arguments: dict[str, Any] = field(default_factory=dict)
+    # The key as the destination's callers name it (without the URL's prefix).
+    relative_key: str = ""
 
     def errors(self, what: str) -> AbstractContextManager[None]:
         """Return the context translating botocore errors of ``what`` (see ``s3_errors``)."""
@@ -130,7 +132,7 @@ class S3Upload:
             self.abort()
             raise
         self._close()
-        return StoredObject(self.address.key, self.size_bytes)
+        return StoredObject(self.address.relative_key or self.address.key, self.size_bytes)
 
     def abort(self) -> None:
         """Stop sending and abort the multipart upload; never raises (cleanup sweeps leftovers)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backproof.errors import NotFoundError, StorageError
+from backproof.errors import StorageError
 from backproof.storage.local import PARTIAL_SUFFIX, LocalStorage
 
 
@@ -20,25 +20,6 @@ def storage(tmp_path: Path) -> LocalStorage:
 def mode_of(path: Path) -> int:
     """Return the permission bits of ``path``."""
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def test_upload_is_invisible_until_commit(storage: LocalStorage) -> None:
-    upload = storage.open_upload("crm/b1/db.sqlite.zst")
-    upload.write(b"data")
-
-    assert list(storage.list_objects("crm/")) == []
-    upload.commit()
-    assert [item.key for item in storage.list_objects("crm/")] == ["crm/b1/db.sqlite.zst"]
-
-
-def test_committed_upload_reads_back_the_same_bytes(storage: LocalStorage) -> None:
-    upload = storage.open_upload("crm/b1/db.sqlite.zst")
-    upload.write(b"abc")
-    upload.write(b"def")
-    stored = upload.commit()
-
-    assert stored.size_bytes == 6
-    assert storage.get_bytes("crm/b1/db.sqlite.zst") == b"abcdef"
 
 
 def test_aborted_upload_leaves_no_file(storage: LocalStorage) -> None:
@@ -69,11 +50,6 @@ def test_files_are_0600_and_folders_0700_under_a_permissive_umask(storage: Local
     assert mode_of(storage.root / "crm" / "b1" / "manifest.json") == 0o600
     for folder in (storage.root, storage.root / "crm", storage.root / "crm" / "b1"):
         assert mode_of(folder) == 0o700
-
-
-def test_download_of_a_missing_key_is_not_found(storage: LocalStorage) -> None:
-    with pytest.raises(NotFoundError, match=r"crm/b1/db\.sqlite\.zst does not exist"):
-        storage.open_download("crm/b1/db.sqlite.zst")
 
 
 def test_keys_outside_the_destination_are_refused(storage: LocalStorage) -> None:
