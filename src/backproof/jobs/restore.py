@@ -15,6 +15,7 @@ from backproof.filestore.proving import restore_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import recorded_run
+from backproof.jobs.restoring import restore_database_part
 from backproof.masking import mask_url
 from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_source
@@ -77,8 +78,7 @@ def run_restore(
 def _restore_database(
     storage: Storage, manifest: Manifest, url: str, force: bool, keys: ReadingKeys
 ) -> None:
-    part = manifest.part("db")
-    if part is None or manifest.source is None:
+    if manifest.part("db") is None or manifest.source is None:
         raise RestoreError(f"backup {manifest.id} has no database part")
     if engine_of(url) != manifest.source.engine:
         raise RestoreError(
@@ -91,8 +91,7 @@ def _restore_database(
             f"{mask_url(url)} is not empty: restore into an empty database, "
             "or pass --force to restore over it"
         )
-    with open_decoded_part(storage, manifest, part, keys) as dump:
-        source.restore(dump, url, part.format)
+    restore_database_part(storage, manifest, keys, source, url)
 
 
 def _restore_files(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from dataclasses import dataclass, field
 
 from backproof.archive.encryption import ReadingKeys
@@ -19,11 +18,11 @@ from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
+from backproof.jobs.restoring import restore_database_part
 from backproof.proof_summary import describe_proof
 from backproof.sources.base import DatabaseSource, RestoreOptions, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
-from backproof.sources.sqlite import sqlite_url
 from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
 from backproof.units import format_seconds
@@ -98,7 +97,7 @@ def _verify_database(
     record: RunRecord[VerifyMeta],
 ) -> None:
     source = _scratch_source(context, manifest)
-    server_url = scratch_server(context, source.engine)
+    server_url = _scratch_server(context, source)
     result.dropped_leftovers = source.drop_leftover_scratches(server_url)
     stamp = context.clock().strftime(ID_TIME_FORMAT)
     scratch_url = source.create_scratch(
@@ -108,10 +107,9 @@ def _verify_database(
     try:
         part = manifest.part("db")
         assert part is not None  # noqa: S101 - the caller checked
-        started = time.monotonic()
-        with open_decoded_part(storage, manifest, part, keys) as dump:
-            source.restore(dump, scratch_url, part.format, restore_options(context, part))
-        result.restore_duration_seconds = round(time.monotonic() - started, 3)
+        options = restore_options(context, part)
+        seconds = restore_database_part(storage, manifest, keys, source, scratch_url, options)
+        result.restore_duration_seconds = seconds
         actual = source.inspect(scratch_url, manifest.facts)
         differences = compare_database_facts(manifest.facts, actual)
         if differences:
@@ -144,14 +142,23 @@ def restore_options(context: Context, part: Part) -> RestoreOptions:
     return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes)
 
 
-def scratch_server(context: Context, engine: str) -> str | None:
-    """Return where temporary databases go: ``verify.url``, else the source's server (for
-    SQLite, a private folder beside the state's locks)."""
+def _scratch_server(context: Context, source: DatabaseSource) -> str | None:
+    """Return where temporary databases go: ``verify.url``, else where the source says."""
     if context.settings.verify.url is not None:
         return context.settings.verify.url
-    if engine == "sqlite":
-        return sqlite_url(context.settings.state.lock_dir.parent / "verify")
-    return None
+    return source.default_scratch_server(context.settings.state.lock_dir.parent)
+
+
+def drop_leftover_scratches(context: Context, target: TargetSettings) -> list[str]:
+    """Drop the temporary databases a crashed verify of ``target`` left; return their names.
+
+    The service calls this at start-up. Raises SourceError when the server cannot be reached.
+    """
+    url = context.settings.verify.url or target.database
+    if url is None:
+        return []
+    source = open_verify_source(context, target, url)
+    return source.drop_leftover_scratches(_scratch_server(context, source))
 
 
 def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from backproof.config.models import TargetSettings
 from backproof.errors import BackproofError
 from backproof.jobs.context import Context
-from backproof.jobs.verify import open_verify_source, scratch_server
-from backproof.sources.registry import engine_of
+from backproof.jobs.verify import drop_leftover_scratches
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +53,3 @@ def clean_up_at_startup(context: Context) -> StartupCleanup:
                 "dropped leftover temporary databases of %s: %s", target.name, ", ".join(dropped)
             )
     return outcome
-
-
-def drop_leftover_scratches(context: Context, target: TargetSettings) -> list[str]:
-    """Drop the temporary databases a crashed verify of ``target`` left; return their names."""
-    url = context.settings.verify.url or target.database
-    if url is None:
-        return []
-    source = open_verify_source(context, target, url)
-    return source.drop_leftover_scratches(scratch_server(context, engine_of(url)))

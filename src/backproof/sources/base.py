@@ -88,6 +88,12 @@ class DatabaseSource(Protocol):
         """Return True when the database at ``url`` has no tables (or does not exist yet)."""
         ...
 
+    def default_scratch_server(self, private_dir: Path) -> str | None:
+        """Return where temporary databases go when ``verify.url`` is not set: None for the
+        source's own server; a file-based engine answers a folder under ``private_dir``
+        (backproof's private state folder)."""
+        ...
+
     def create_scratch(self, server_url: str | None, name: str) -> str:
         """Create an empty temporary database called ``name``, marked as backproof's; return
         its URL. ``server_url`` is ``verify.url``; None means the source's server."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pymysql
@@ -219,6 +220,10 @@ class MysqlSource:
             (database, catalog.MARKER_TABLE),
         )
         return not rows or int(rows[0][0]) == 0
+
+    def default_scratch_server(self, private_dir: Path) -> str | None:
+        """Return None: temporary databases go to the source's own server."""
+        return None
 
     def create_scratch(self, server_url: str | None, name: str) -> str:
         """Create the empty database ``name`` holding our marker table; return its URL."""

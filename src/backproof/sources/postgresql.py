@@ -230,6 +230,10 @@ class PostgresqlSource:
             row = connection.execute(_HAS_RELATIONS).fetchone()
         return not (row and row[0])
 
+    def default_scratch_server(self, private_dir: Path) -> str | None:
+        """Return None: temporary databases go to the source's own server."""
+        return None
+
     def create_scratch(self, server_url: str | None, name: str) -> str:
         """Create the empty database ``name``, commented with our marker; return its URL."""
         server = self._server_of(server_url)

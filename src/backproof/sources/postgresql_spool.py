@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from backproof.archive.streams import CHUNK_BYTES
 from backproof.errors import RestoreError
 from backproof.privacy import open_private_file
 from backproof.sources.postgresql_archive import (
@@ -38,6 +37,7 @@ from backproof.sources.postgresql_archive import (
     TableOfContents,
     read_table_of_contents,
 )
+from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
 # Left free beside the spool, for the server's own files when the spool shares its disk.

@@ -177,6 +177,11 @@ class SqliteSource:
         with connect(path, read_only=True) as connection:
             return not _table_names(connection)
 
+    def default_scratch_server(self, private_dir: Path) -> str | None:
+        """Return a private folder of backproof's state: temporary copies never land beside
+        the application's database."""
+        return sqlite_url(private_dir / "verify")
+
     def create_scratch(self, server_url: str | None, name: str) -> str:
         """Return the URL of a new file ``<folder>/<name>.sqlite`` in the private scratch folder."""
         folder = _scratch_folder(server_url, self.path)
