@@ -119,19 +119,6 @@ def test_dump_of_a_missing_file_names_it_and_creates_nothing(tmp_path: Path) -> 
     assert not missing.exists()
 
 
-def test_dump_without_a_key_table_names_it(demo: DemoLayout) -> None:
-    with pytest.raises(SourceError, match="key table invoices not in"):
-        dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "invoices"])
-
-
-def test_dump_of_an_empty_database_fails(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.db"
-    sqlite3.connect(empty).close()
-
-    with pytest.raises(SourceError, match="has no tables"):
-        dump(SqliteSource(f"sqlite:///{empty}"), [])
-
-
 def test_dump_is_consistent_while_a_transaction_is_open(demo: DemoLayout) -> None:
     writer = sqlite3.connect(demo.database, isolation_level=None)
     writer.execute("BEGIN")
