@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
 from backproof.metrics import render_metrics
+from hand_clock import HandClock
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SPEC_METRICS = (
@@ -22,23 +23,13 @@ SPEC_METRICS = (
 )
 
 
-class ManualClock:
-    """A clock the test sets by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(NOW)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def frozen_context(settings: Settings, clock: ManualClock) -> Iterator[Context]:
+def frozen_context(settings: Settings, clock: HandClock) -> Iterator[Context]:
     context = open_context(settings, clock)
     yield context
     context.activities.engine.dispose()
@@ -55,7 +46,7 @@ def samples(context: Context) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 
 
 def add(
-    context: Context, clock: ManualClock, job: str, status: str, hours_ago: float, **meta: object
+    context: Context, clock: HandClock, job: str, status: str, hours_ago: float, **meta: object
 ) -> None:
     """Record a run that finished ``hours_ago`` before NOW."""
     clock.now = NOW - timedelta(hours=hours_ago, seconds=30)
@@ -72,7 +63,7 @@ def test_no_history_leaves_the_spec_metrics_out(frozen_context: Context) -> None
 
 
 def test_spec_metrics_have_the_values_of_the_history(
-    frozen_context: Context, clock: ManualClock
+    frozen_context: Context, clock: HandClock
 ) -> None:
     add(frozen_context, clock, "backup", "failed", 30)
     add(frozen_context, clock, "backup", "success", 2)
@@ -89,7 +80,7 @@ def test_spec_metrics_have_the_values_of_the_history(
 
 
 def test_health_status_is_one_for_the_current_verdict_only(
-    frozen_context: Context, clock: ManualClock
+    frozen_context: Context, clock: HandClock
 ) -> None:
     add(frozen_context, clock, "backup", "success", 30)
 
@@ -103,7 +94,7 @@ def test_health_status_is_one_for_the_current_verdict_only(
     assert statuses == {"ok": 0.0, "pending": 0.0, "warning": 0.0, "failing": 1.0}
 
 
-def test_prefix_is_configurable(settings: Settings, clock: ManualClock) -> None:
+def test_prefix_is_configurable(settings: Settings, clock: HandClock) -> None:
     settings.metrics.prefix = "shop_"
     context = open_context(settings, clock)
     add(context, clock, "backup", "success", 1)

@@ -12,27 +12,18 @@ import pytest
 from backproof.state.activities import ActivityLog
 from backproof.state.database import create_state_engine
 from backproof.status import collect_figures
+from hand_clock import HandClock
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
 
-class ManualClock:
-    """A clock the test sets by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(NOW)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def log(tmp_path: Path, clock: ManualClock) -> Iterator[ActivityLog]:
+def log(tmp_path: Path, clock: HandClock) -> Iterator[ActivityLog]:
     engine = create_state_engine(f"sqlite:///{tmp_path}/state.db", tmp_path / "locks")
     yield ActivityLog(engine, clock)
     engine.dispose()
@@ -40,7 +31,7 @@ def log(tmp_path: Path, clock: ManualClock) -> Iterator[ActivityLog]:
 
 def add(
     log: ActivityLog,
-    clock: ManualClock,
+    clock: HandClock,
     job: str,
     status: str,
     hours_ago: float,
@@ -65,7 +56,7 @@ def test_no_history_gives_no_rates_and_no_ages(log: ActivityLog) -> None:
 
 
 def test_success_rates_count_only_finished_runs_in_the_window(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     add(log, clock, "backup", "failed", 24 * 8)
     for hours_ago, status in ((50, "success"), (30, "failed"), (10, "success"), (5, "skipped")):
@@ -79,7 +70,7 @@ def test_success_rates_count_only_finished_runs_in_the_window(
 
 
 def test_newest_backup_age_is_from_the_newest_successful_backup(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     add(log, clock, "backup", "success", 10)
     add(log, clock, "backup", "failed", 2)
@@ -90,7 +81,7 @@ def test_newest_backup_age_is_from_the_newest_successful_backup(
 
 
 def test_previous_and_newest_dump_sizes_come_from_the_two_newest_backups(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     add(log, clock, "backup", "success", 48, db_raw_size_bytes=3000)
     add(log, clock, "backup", "success", 24, db_raw_size_bytes=2000)
@@ -104,7 +95,7 @@ def test_previous_and_newest_dump_sizes_come_from_the_two_newest_backups(
 
 
 def test_consecutive_verify_failures_count_from_the_newest(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     for hours_ago, status in ((40, "failed"), (30, "success"), (20, "failed"), (10, "failed")):
         add(log, clock, "verify", status, hours_ago)
@@ -117,7 +108,7 @@ def test_consecutive_verify_failures_count_from_the_newest(
 
 
 def test_restore_trend_lists_passed_verifies_oldest_first(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     add(log, clock, "verify", "success", 30, restore_duration_seconds=3.0)
     add(log, clock, "verify", "failed", 20)
@@ -130,7 +121,7 @@ def test_restore_trend_lists_passed_verifies_oldest_first(
 
 
 def test_missing_destinations_of_the_newest_backup_are_reported(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     add(log, clock, "backup", "success", 1, failed_destinations=["offsite"])
 

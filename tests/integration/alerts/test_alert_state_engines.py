@@ -24,20 +24,13 @@ from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
 from backproof.state.alerts import AlertStore
 from backproof.state.database import to_sqlalchemy_url
+from hand_clock import HandClock
 
 SERVERS = {
     "postgresql": "postgresql://postgres@127.0.0.1:5432",
     "mysql": "mysql://root@127.0.0.1:3306",
 }
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def admin_engine(server: str) -> sa.Engine:
@@ -75,7 +68,7 @@ def context(state_url: str, tmp_path: Path) -> Iterator[Context]:
         "targets": [{"name": "crm", "database": "sqlite:////nonexistent/crm.db"}],
         "destinations": [{"name": "memory", "url": "memory://alert-engines"}],
     }
-    context = open_context(Settings.model_validate(raw), Clock())
+    context = open_context(Settings.model_validate(raw), HandClock(NOW))
     yield context
     context.activities.engine.dispose()
 
@@ -94,7 +87,7 @@ def test_compare_and_set_holds_on_the_server(context: Context) -> None:
 def test_storm_sends_one_message_with_the_state_on_the_server(context: Context) -> None:
     slack = MemoryChannel("slack")
     clock = context.clock
-    assert isinstance(clock, Clock)
+    assert isinstance(clock, HandClock)
 
     for _ in range(100):
         clock.now += timedelta(seconds=0.5)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 
 import pytest
 from alert_receivers import MailHandler, WebhookReceiver
 from pydantic import SecretStr
 
 from backproof.after_run import after_run_hooks
-from backproof.clock import utc_now
 from backproof.config.models import EmailSettings, Settings
 from backproof.errors import NotFoundError, SourceError
 from backproof.jobs.backup import run_backup
@@ -23,30 +21,18 @@ from backproof.jobs.context import Context, open_context
 from backproof.jobs.health import run_health
 from backproof.jobs.verify import run_verify
 from backproof.state.activities import Activity
+from hand_clock import HandClock
 
 MISSING_DATABASE = "sqlite:////nonexistent/backproof-alert-tests/crm.db"
 
 
-class HourlyClock:
-    """A clock that stands still until the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, hours: float = 1.0) -> None:
-        self.now += timedelta(hours=hours)
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock()
 
 
 @pytest.fixture
-def clock() -> HourlyClock:
-    return HourlyClock()
-
-
-@pytest.fixture
-def alerting(settings: Settings, webhook: WebhookReceiver, clock: HourlyClock) -> Iterator[Context]:
+def alerting(settings: Settings, webhook: WebhookReceiver, clock: HandClock) -> Iterator[Context]:
     """A job context on the demo whose Slack webhook is the loopback receiver."""
     settings.alerts.slack.webhook_url = SecretStr(webhook.url())
     context = open_context(settings, clock, after_run_hooks(settings))
@@ -69,16 +55,16 @@ def test_first_failed_verify_sends_nothing(alerting: Context, webhook: WebhookRe
 
 
 def test_second_failed_verify_alerts_and_first_good_verify_resolves(
-    alerting: Context, webhook: WebhookReceiver, clock: HourlyClock
+    alerting: Context, webhook: WebhookReceiver, clock: HandClock
 ) -> None:
     for _ in range(2):
         with pytest.raises(NotFoundError):
             run_verify(alerting)
-        clock.advance()
+        clock.advance(hours=1)
     assert headlines(webhook) == ["[OPS] verify of crm failed 2 times in a row"]
 
     run_backup(alerting)
-    clock.advance()
+    clock.advance(hours=1)
     result = run_verify(alerting)
 
     assert headlines(webhook)[-1] == "[OPS] resolved: verify of crm passed again"
@@ -136,16 +122,16 @@ def test_job_keeps_its_own_error_when_no_channel_works(
 
 
 def test_stale_dump_alerts_on_health_and_resolves_on_the_next_backup(
-    alerting: Context, webhook: WebhookReceiver, clock: HourlyClock
+    alerting: Context, webhook: WebhookReceiver, clock: HandClock
 ) -> None:
     run_backup(alerting)
-    clock.advance(25)
+    clock.advance(hours=25)
 
     result = run_health(alerting)
 
     assert result.status == "failing"
     assert headlines(webhook) == ["[OPS] no valid dump of crm for 25 h (RPO 24 h)"]
-    clock.advance()
+    clock.advance(hours=1)
     run_backup(alerting)
     assert headlines(webhook)[-1] == "[OPS] resolved: crm has a valid dump again (0.00 s old)"
 

@@ -6,18 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alert_twins import NOW, SteppingClock, Twins, make_settings
+from alert_twins import NOW, Twins, make_settings
 
 from backproof.jobs.context import Context, open_context
+from hand_clock import HandClock
 
 
 @pytest.fixture
-def clock() -> SteppingClock:
-    return SteppingClock(NOW)
+def clock() -> HandClock:
+    return HandClock(NOW)
 
 
 @pytest.fixture
-def context(tmp_path: Path, clock: SteppingClock) -> Iterator[Context]:
+def context(tmp_path: Path, clock: HandClock) -> Iterator[Context]:
     context = open_context(make_settings(tmp_path), clock)
     yield context
     context.activities.engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alert_twins import SteppingClock, Twins, finished
+from alert_twins import Twins, finished
 
 from backproof.alert_dispatch import alert_after_job
 from backproof.alerts.base import AlertMessage
@@ -13,6 +13,7 @@ from backproof.jobs.context import Context
 from backproof.jobs.health import run_health
 from backproof.state.activities import Activity
 from backproof.state.alerts import AlertStore
+from hand_clock import HandClock
 
 
 def alert_activities(context: Context) -> list[tuple[str, str | None]]:
@@ -83,7 +84,7 @@ def test_undelivered_alert_is_recorded_as_failed_and_retried(
 
 
 def test_storm_of_failures_sends_one_message(
-    context: Context, twins: Twins, clock: SteppingClock
+    context: Context, twins: Twins, clock: HandClock
 ) -> None:
     for _ in range(100):
         clock.advance(0.5)
@@ -93,7 +94,7 @@ def test_storm_of_failures_sends_one_message(
 
 
 def test_next_message_after_a_storm_counts_the_suppressed(
-    context: Context, twins: Twins, clock: SteppingClock
+    context: Context, twins: Twins, clock: HandClock
 ) -> None:
     for _ in range(100):
         clock.advance(0.5)
@@ -107,7 +108,7 @@ def test_next_message_after_a_storm_counts_the_suppressed(
 
 
 def test_suppressed_resolution_goes_out_after_the_window(
-    context: Context, twins: Twins, clock: SteppingClock
+    context: Context, twins: Twins, clock: HandClock
 ) -> None:
     alert_after_job(context, finished(context, "backup", "failed"), twins.channels)
     clock.advance(60)
@@ -122,7 +123,7 @@ def test_suppressed_resolution_goes_out_after_the_window(
 
 
 def test_second_failed_verify_fires_and_a_good_one_resolves(
-    context: Context, twins: Twins, clock: SteppingClock
+    context: Context, twins: Twins, clock: HandClock
 ) -> None:
     alert_after_job(context, finished(context, "verify", "failed"), twins.channels)
     assert twins.slack.events == []

@@ -10,23 +10,14 @@ import pytest
 from backproof.config.models import Settings
 from backproof.jobs.context import Context, open_context
 from backproof.storage.memory import MemoryStorage
+from hand_clock import HandClock
 
 START = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 
 
-class ManualClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def manual_clock() -> ManualClock:
-    return ManualClock()
+def manual_clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture
@@ -36,7 +27,7 @@ def memory_storage() -> MemoryStorage:
 
 @pytest.fixture
 def memory_context(
-    settings: Settings, manual_clock: ManualClock, memory_storage: MemoryStorage
+    settings: Settings, manual_clock: HandClock, memory_storage: MemoryStorage
 ) -> Iterator[Context]:
     """The demo's job context with its destination replaced by the in-memory twin."""
     context = open_context(settings, manual_clock)

@@ -14,19 +14,10 @@ from backproof.config.models import Settings
 from backproof.errors import NotFoundError, OperationError
 from backproof.jobs.context import Context, open_context
 from backproof.jobs.report import run_report
+from hand_clock import HandClock
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SLACK_URL = "https://hooks.slack.com/services/T0001/B0001/abcdefSECRET"
-
-
-class SteppingClock:
-    """A clock the test moves by hand, so rows get the times the scenario needs."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_settings(tmp_path: Path, target_names: tuple[str, ...] = ("crm",)) -> Settings:
@@ -41,12 +32,12 @@ def make_settings(tmp_path: Path, target_names: tuple[str, ...] = ("crm",)) -> S
 
 
 @pytest.fixture
-def clock() -> SteppingClock:
-    return SteppingClock(NOW)
+def clock() -> HandClock:
+    return HandClock(NOW)
 
 
 @pytest.fixture
-def context(tmp_path: Path, clock: SteppingClock) -> Iterator[Context]:
+def context(tmp_path: Path, clock: HandClock) -> Iterator[Context]:
     context = open_context(make_settings(tmp_path, ("crm", "shop")), clock)
     yield context
     context.activities.engine.dispose()
@@ -54,7 +45,7 @@ def context(tmp_path: Path, clock: SteppingClock) -> Iterator[Context]:
 
 def add_run(
     context: Context,
-    clock: SteppingClock,
+    clock: HandClock,
     job: str,
     status: str,
     started_at: datetime,
@@ -73,7 +64,7 @@ def add_run(
     clock.now = NOW
 
 
-def add_week_of_history(context: Context, clock: SteppingClock) -> None:
+def add_week_of_history(context: Context, clock: HandClock) -> None:
     """Six daily backups (one failed) and verifies of the last three days."""
     for day in range(6, 0, -1):
         started_at = NOW - timedelta(days=day)
@@ -108,9 +99,7 @@ def add_week_of_history(context: Context, clock: SteppingClock) -> None:
             )
 
 
-def test_run_report_shows_success_rates_of_the_window(
-    context: Context, clock: SteppingClock
-) -> None:
+def test_run_report_shows_success_rates_of_the_window(context: Context, clock: HandClock) -> None:
     add_week_of_history(context, clock)
     text = run_report(context, "crm").path.read_text(encoding="utf-8")
     assert "Backup success rate (7 d): 83.3 % (5 of 6 runs)" in text
@@ -119,7 +108,7 @@ def test_run_report_shows_success_rates_of_the_window(
 
 
 def test_run_report_lists_backups_and_verifications_in_tables(
-    context: Context, clock: SteppingClock
+    context: Context, clock: HandClock
 ) -> None:
     add_week_of_history(context, clock)
     text = run_report(context, "crm").path.read_text(encoding="utf-8")
@@ -131,9 +120,7 @@ def test_run_report_lists_backups_and_verifications_in_tables(
     assert text.count("| success |") == 5 + 3
 
 
-def test_run_report_masks_passwords_webhooks_and_emails(
-    context: Context, clock: SteppingClock
-) -> None:
+def test_run_report_masks_passwords_webhooks_and_emails(context: Context, clock: HandClock) -> None:
     add_week_of_history(context, clock)
     text = run_report(context, "crm").path.read_text(encoding="utf-8")
     assert "hunter2" not in text
@@ -144,7 +131,7 @@ def test_run_report_masks_passwords_webhooks_and_emails(
 
 
 def test_run_report_writes_a_trend_picture_with_a_line_beside_the_report(
-    context: Context, clock: SteppingClock
+    context: Context, clock: HandClock
 ) -> None:
     add_week_of_history(context, clock)
     result = run_report(context, "crm")
@@ -197,7 +184,7 @@ def test_run_report_records_a_successful_audit_row_with_path_and_targets(context
 
 
 def test_run_report_replaces_the_previous_report_without_leaving_temporary_files(
-    context: Context, clock: SteppingClock
+    context: Context, clock: HandClock
 ) -> None:
     first = run_report(context, "crm")
     add_week_of_history(context, clock)

@@ -14,27 +14,18 @@ import sqlalchemy as sa
 from backproof.state.activities import MESSAGE_LIMIT, ActivityLog
 from backproof.state.database import create_state_engine
 from backproof.state.schema import ops_activities
+from hand_clock import HandClock
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 
 
-class ManualClock:
-    """A clock the test sets by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(NOW)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def log(tmp_path: Path, clock: ManualClock) -> Iterator[ActivityLog]:
+def log(tmp_path: Path, clock: HandClock) -> Iterator[ActivityLog]:
     engine = create_state_engine(f"sqlite:///{tmp_path}/state.db", tmp_path / "locks")
     yield ActivityLog(engine, clock)
     engine.dispose()
@@ -68,7 +59,7 @@ def test_start_writes_a_running_row(log: ActivityLog) -> None:
 
 
 def test_finish_records_status_duration_message_and_merged_meta(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     activity_id = log.start("backup", "crm", {"destination": "local"})
     clock.now = NOW + timedelta(seconds=2.5)
@@ -82,7 +73,7 @@ def test_finish_records_status_duration_message_and_merged_meta(
     assert activity.backup_id == "20261126T010000Z-a"
 
 
-def test_times_read_back_are_utc_aware(log: ActivityLog, clock: ManualClock) -> None:
+def test_times_read_back_are_utc_aware(log: ActivityLog, clock: HandClock) -> None:
     activity_id = log.start("verify", "crm")
     clock.now = NOW + timedelta(minutes=1)
 
@@ -117,7 +108,7 @@ def test_finish_clips_a_long_message(log: ActivityLog) -> None:
     assert len(activity.message) == MESSAGE_LIMIT
 
 
-def test_find_returns_newest_first(log: ActivityLog, clock: ManualClock) -> None:
+def test_find_returns_newest_first(log: ActivityLog, clock: HandClock) -> None:
     first = log.record("backup", "crm", "success", "one")
     clock.now = NOW + timedelta(hours=1)
     second = log.record("backup", "crm", "success", "two")
@@ -125,7 +116,7 @@ def test_find_returns_newest_first(log: ActivityLog, clock: ManualClock) -> None
     assert [activity.id for activity in log.find()] == [second.id, first.id]
 
 
-def test_find_filters_by_job_target_status_and_time(log: ActivityLog, clock: ManualClock) -> None:
+def test_find_filters_by_job_target_status_and_time(log: ActivityLog, clock: HandClock) -> None:
     log.record("backup", "crm", "success", "old")
     clock.now = NOW + timedelta(days=2)
     wanted = log.record("backup", "crm", "failed", "new")
@@ -138,7 +129,7 @@ def test_find_filters_by_job_target_status_and_time(log: ActivityLog, clock: Man
 
 
 def test_count_by_status_counts_each_status_since_a_time(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     log.record("backup", "crm", "failed", "too old")
     clock.now = NOW + timedelta(days=1)
@@ -150,7 +141,7 @@ def test_count_by_status_counts_each_status_since_a_time(
     assert counts == {"success": 2, "failed": 1, "skipped": 1}
 
 
-def test_latest_returns_the_newest_row_with_a_status(log: ActivityLog, clock: ManualClock) -> None:
+def test_latest_returns_the_newest_row_with_a_status(log: ActivityLog, clock: HandClock) -> None:
     wanted = log.record("verify", "crm", "success", "passed")
     clock.now = NOW + timedelta(hours=1)
     log.record("verify", "crm", "failed", "failed later")
@@ -162,7 +153,7 @@ def test_latest_returns_the_newest_row_with_a_status(log: ActivityLog, clock: Ma
 
 
 def test_verified_backups_returns_when_each_backup_last_passed(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     for hour, backup_id, status in ((1, "a", "success"), (2, "a", "success"), (3, "b", "failed")):
         clock.now = NOW + timedelta(hours=hour)
@@ -197,7 +188,7 @@ def test_running_row_of_a_live_process_is_left_running(log: ActivityLog) -> None
 
 
 def test_running_row_of_another_host_is_stale_only_after_the_limit(
-    log: ActivityLog, clock: ManualClock
+    log: ActivityLog, clock: HandClock
 ) -> None:
     activity_id = log.start("backup", "crm")
     with log.engine.begin() as connection:

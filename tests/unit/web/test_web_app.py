@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
-from web_history import NOW, AppClient, SteppingClock, add_good_day, add_run, make_settings
+from web_history import NOW, AppClient, add_good_day, add_run, make_settings
 
 from backproof.jobs.context import Context, open_context
 from backproof.web.app import create_app
+from hand_clock import HandClock
 
 SPEC_METRICS = (
     "crm_ops_last_db_dump_age_minutes",
@@ -37,7 +38,7 @@ class FixedSchedule:
 
 
 def test_metrics_answers_prometheus_text_with_the_five_spec_metrics_when_history_exists(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
@@ -52,7 +53,7 @@ def test_metrics_answers_prometheus_text_with_the_five_spec_metrics_when_history
 
 
 def test_metrics_reports_values_of_the_history_when_scraped(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
@@ -67,7 +68,7 @@ def test_metrics_reports_values_of_the_history_when_scraped(
 
 
 def test_metrics_never_opens_a_destination_when_scraped(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
@@ -77,7 +78,7 @@ def test_metrics_never_opens_a_destination_when_scraped(
 
 
 def test_metrics_answers_at_the_configured_path_and_prefix(
-    tmp_path: Path, clock: SteppingClock
+    tmp_path: Path, clock: HandClock
 ) -> None:
     settings = make_settings(tmp_path, metrics={"path": "/metrics", "prefix": "shop_"})
     context = open_context(settings, clock)
@@ -107,7 +108,7 @@ def test_healthz_answers_503_when_the_scheduler_stopped(web_context: Context) ->
 
 
 def test_status_describes_health_newest_backup_and_last_verify(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     backup_id = add_good_day(web_context, clock, NOW - timedelta(hours=5))
     app = create_app(web_context, FixedSchedule(True, NOW + timedelta(hours=19)))
@@ -136,7 +137,7 @@ def test_status_shows_pending_without_backups_or_verifies(web_context: Context) 
 
 
 def test_status_shows_the_failed_last_verify_when_verify_failed(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=30))
     add_run(web_context, clock, "verify", "failed", NOW - timedelta(hours=1))
@@ -168,7 +169,7 @@ def test_state_database_failure_answers_503_without_a_traceback(web_context: Con
 
 
 @pytest.fixture
-def guarded_context(tmp_path: Path, clock: SteppingClock) -> Context:
+def guarded_context(tmp_path: Path, clock: HandClock) -> Context:
     settings = make_settings(tmp_path, web={"token": "s3cret-token"})
     context = open_context(settings, clock)
     assert context.settings.web.token == SecretStr("s3cret-token")

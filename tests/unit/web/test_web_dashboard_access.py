@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from web_history import NOW, SteppingClock, make_settings
+from web_history import NOW, make_settings
 from web_session_client import SessionClient
 
 from backproof.jobs.context import Context, open_context
 from backproof.scheduler.actions import Action, ActionJob
 from backproof.web.app import create_app
 from backproof.web.session import SESSION_LIFETIME
+from hand_clock import HandClock
 
 TOKEN = "s3cret-token"
 
@@ -33,7 +34,7 @@ class RecordingQueue:
 
 
 @pytest.fixture
-def guarded_context(tmp_path: Path, clock: SteppingClock) -> Iterator[Context]:
+def guarded_context(tmp_path: Path, clock: HandClock) -> Iterator[Context]:
     context = open_context(make_settings(tmp_path, web={"token": TOKEN}), clock)
     yield context
     context.activities.engine.dispose()
@@ -205,9 +206,7 @@ def test_pages_hold_no_inline_script(web_context: Context) -> None:
     assert " style=" not in text
 
 
-def test_sessions_expire_after_their_lifetime(
-    guarded_context: Context, clock: SteppingClock
-) -> None:
+def test_sessions_expire_after_their_lifetime(guarded_context: Context, clock: HandClock) -> None:
     client = SessionClient(create_app(guarded_context))
     logged_in(client)
 

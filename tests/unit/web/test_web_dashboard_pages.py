@@ -6,15 +6,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from web_history import NOW, SteppingClock, add_good_day, add_run
+from web_history import NOW, add_good_day, add_run
 from web_session_client import SessionClient
 
 from backproof.jobs.context import Context
 from backproof.web.app import create_app
+from hand_clock import HandClock
 
 
 def test_overview_page_shows_each_target_with_its_newest_backup_and_proof(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     backup_id = add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
@@ -28,7 +29,7 @@ def test_overview_page_shows_each_target_with_its_newest_backup_and_proof(
     assert "green: newest backup 4 h 59 min old" in response.text
 
 
-def test_overview_json_is_what_the_page_shows(web_context: Context, clock: SteppingClock) -> None:
+def test_overview_json_is_what_the_page_shows(web_context: Context, clock: HandClock) -> None:
     backup_id = add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
     document = SessionClient(create_app(web_context)).get("/api/overview").json()
@@ -44,7 +45,7 @@ def test_overview_json_is_what_the_page_shows(web_context: Context, clock: Stepp
 
 
 def test_overview_shows_the_reasons_of_a_target_whose_backups_fail(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_run(web_context, clock, "backup", "failed", NOW - timedelta(hours=30))
 
@@ -56,7 +57,7 @@ def test_overview_shows_the_reasons_of_a_target_whose_backups_fail(
 
 
 def test_target_page_lists_backups_calendar_checks_and_log_from_the_trail(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     first = add_good_day(web_context, clock, NOW - timedelta(days=2))
     second = add_good_day(web_context, clock, NOW - timedelta(days=1))
@@ -86,9 +87,7 @@ def test_target_page_answers_404_for_an_unknown_target(web_context: Context) -> 
     assert client.get("/api/targets/nope").status_code == 404
 
 
-def test_activities_page_filters_by_job_and_status(
-    web_context: Context, clock: SteppingClock
-) -> None:
+def test_activities_page_filters_by_job_and_status(web_context: Context, clock: HandClock) -> None:
     add_good_day(web_context, clock, NOW - timedelta(days=1))
     add_run(web_context, clock, "verify", "failed", NOW - timedelta(hours=2))
 
@@ -101,7 +100,7 @@ def test_activities_page_filters_by_job_and_status(
 
 
 def test_activities_pages_through_the_trail_with_before_id(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     for day in range(12):
         add_good_day(web_context, clock, NOW - timedelta(days=day + 1))
@@ -132,7 +131,7 @@ def test_activities_refuses_an_unknown_filter_with_one_line(web_context: Context
 
 
 def test_running_jobs_are_listed_first_on_the_activities_page(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(days=1))
     clock.now = NOW - timedelta(seconds=20)
@@ -150,9 +149,7 @@ def test_running_jobs_are_listed_first_on_the_activities_page(
     assert running[0]["progress_ratio"] == 20 / 30
 
 
-def test_times_are_marked_for_the_browser_in_utc(
-    web_context: Context, clock: SteppingClock
-) -> None:
+def test_times_are_marked_for_the_browser_in_utc(web_context: Context, clock: HandClock) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=5))
 
     text = SessionClient(create_app(web_context)).get("/").text

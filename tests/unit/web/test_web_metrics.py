@@ -8,19 +8,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from web_history import NOW, SteppingClock, add_good_day, add_run, make_settings
+from web_history import NOW, add_good_day, add_run, make_settings
 
 from backproof.after_run import after_run_hooks
 from backproof.jobs.context import Context, open_context
 from backproof.jobs.health import run_health
 from backproof.metrics import destination_inventory, render_metrics
 from backproof.pushgateway import push_metrics
+from hand_clock import HandClock
 
 BACKUP_META = {"size_bytes": 1000, "destinations": ["local", "offsite"]}
 
 
 def test_destination_inventory_counts_every_backup_when_no_cleanup_ran(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     for hours in (30, 20, 10):
         add_run(
@@ -34,7 +35,7 @@ def test_destination_inventory_counts_every_backup_when_no_cleanup_ran(
 
 
 def test_destination_inventory_adds_backups_made_after_the_last_cleanup(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_run(web_context, clock, "backup", "success", NOW - timedelta(hours=30), meta=BACKUP_META)
     stored = {
@@ -52,7 +53,7 @@ def test_destination_inventory_adds_backups_made_after_the_last_cleanup(
 
 
 def test_destination_inventory_is_empty_when_the_last_cleanup_predates_the_record(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_run(web_context, clock, "cleanup", "success", NOW - timedelta(hours=29), meta={})
     add_run(web_context, clock, "backup", "success", NOW - timedelta(hours=5), meta=BACKUP_META)
@@ -61,7 +62,7 @@ def test_destination_inventory_is_empty_when_the_last_cleanup_predates_the_recor
 
 
 def test_verified_backup_age_is_the_age_of_the_verified_backups_data(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=30))
     add_run(web_context, clock, "backup", "success", NOW - timedelta(hours=6), meta=BACKUP_META)
@@ -81,7 +82,7 @@ def test_metrics_leave_out_unknown_figures_rather_than_report_zero(web_context: 
 
 
 def test_job_last_success_is_zero_when_the_last_run_failed(
-    web_context: Context, clock: SteppingClock
+    web_context: Context, clock: HandClock
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=30))
     add_run(web_context, clock, "backup", "failed", NOW - timedelta(hours=6))
@@ -114,7 +115,7 @@ def test_face_registers_the_push_only_with_a_pushgateway(tmp_path: Path) -> None
 
 
 def test_a_failed_push_is_logged_and_never_fails_the_job(
-    tmp_path: Path, clock: SteppingClock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, clock: HandClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     gateway = f"http://user:hunter2@127.0.0.1:{closed_loopback_port()}"
     settings = make_settings(tmp_path, metrics={"pushgateway": gateway})

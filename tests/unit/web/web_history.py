@@ -14,18 +14,9 @@ from backproof.config.loading import resolve_paths
 from backproof.config.models import Settings
 from backproof.jobs.context import Context
 from backproof.state.activities import Activity
+from hand_clock import HandClock
 
 NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-
-
-class SteppingClock:
-    """A clock the test sets by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_settings(tmp_path: Path, **sections: Any) -> Settings:
@@ -46,7 +37,7 @@ def make_settings(tmp_path: Path, **sections: Any) -> Settings:
 
 def add_run(
     context: Context,
-    clock: SteppingClock,
+    clock: HandClock,
     job: str,
     status: str,
     started_at: datetime,
@@ -72,7 +63,7 @@ def backup_id_at(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ") + "-abc123"
 
 
-def add_good_day(context: Context, clock: SteppingClock, day_start: datetime) -> str:
+def add_good_day(context: Context, clock: HandClock, day_start: datetime) -> str:
     """Record one healthy chain starting at ``day_start``; return its backup id."""
     backup_id = backup_id_at(day_start)
     add_run(
