@@ -179,7 +179,7 @@ def test_openapi_document_describes_the_dashboard_api(web_context: Context) -> N
 
 @pytest.mark.parametrize(("age_hours", "light"), [(1.0, "green"), (20.0, "amber"), (30.0, "red")])
 def test_rpo_light_turns_amber_near_the_limit_and_red_past_it(
-    web_context: Context, clock: SteppingClock, age_hours: float, light: str
+    web_context: Context, clock: HandClock, age_hours: float, light: str
 ) -> None:
     add_good_day(web_context, clock, NOW - timedelta(hours=age_hours))
 
