@@ -32,8 +32,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "alert_ratelimit",
         "alert_dispatch",
         "queue_status",
+        "reproofs",
+        "scrub",
     ),
-    ("jobs",),
+    ("jobs", "init"),
     ("metrics", "pushgateway", "after_run"),
     ("cli", "web", "scheduler", "fleet", "demo", "__main__"),
 )

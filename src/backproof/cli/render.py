@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from backproof.proof_summary import describe_proof
+from backproof.jobs.proof_summary import describe_proof
 from backproof.units import format_duration_ms, format_seconds, format_size_bytes, format_time
 
 if TYPE_CHECKING:

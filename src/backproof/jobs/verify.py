@@ -17,9 +17,9 @@ from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.lifecycle import RunRecord, recorded_run
+from backproof.jobs.proof_summary import describe_proof
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
 from backproof.jobs.restoring import restore_database_part
-from backproof.proof_summary import describe_proof
 from backproof.sources.base import DatabaseSource, RestoreOptions, scratch_name
 from backproof.sources.files import inspect_archive
 from backproof.sources.registry import engine_of, open_source
