@@ -6,8 +6,9 @@ token is then required on every endpoint but ``/healthz``. Tokens are compared i
 
 The token is enforced twice: by ``TokenMiddleware`` in front of the whole app (every path, the
 OpenAPI document, unknown paths and FastAPI's trailing-slash redirects included, so nothing is
-answered before authentication) and by the ``token_guard`` dependency of each route (which also
-puts the bearer scheme and the 401 answer into the OpenAPI document).
+answered before authentication; a dashboard session from ``/login`` is admitted there too) and by
+the one dependency of each route, ``web.access.Access.require_reader`` (which also puts the
+bearer scheme and the 401 answer into the OpenAPI document).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import hmac
 import ipaddress
 from collections.abc import Callable, Iterable
 
-from fastapi import Depends, HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -61,29 +61,6 @@ def check_bind(host: str, token: SecretStr | None) -> None:
 def is_token_valid(given: str, expected: str) -> bool:
     """Return True when ``given`` equals ``expected``, compared in constant time."""
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def token_guard(token: SecretStr | None) -> Callable[[HTTPAuthorizationCredentials | None], None]:
-    """Return a FastAPI dependency that requires ``Authorization: Bearer <token>``.
-
-    With no token configured the dependency lets every request through.
-    """
-
-    def require_token(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),  # noqa: B008
-    ) -> None:
-        if token is None or not token.get_secret_value():
-            return
-        if credentials is None or not is_token_valid(
-            credentials.credentials, token.get_secret_value()
-        ):
-            raise HTTPException(
-                status_code=status.HTTP_401_UNAUTHORIZED,
-                detail="a valid bearer token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return require_token
 
 
 def is_bearer_header_valid(header: bytes | None, expected: str) -> bool:
