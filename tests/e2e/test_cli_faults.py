@@ -134,17 +134,31 @@ def test_symlinks_are_stored_as_links_and_never_followed_out(user: User, tmp_pat
     (outside / "secret.txt").write_text("not part of the uploads", "utf-8")
     (user.demo.uploads / "secret-link").symlink_to(outside / "secret.txt")
     (user.demo.uploads / "folder-link").symlink_to(outside)
-    (user.demo.uploads / "latest").symlink_to("README-účetní.txt")
     backup_id = user.backup()
     user.ok("verify")
+
+    restore = user.run("restore", backup_id, "--files-to", "out")
+
+    # Stored as links, never followed; a link out of the folder is refused at restore (issue 9).
+    assert restore.returncode == 1
+    assert "-link': a link to" in restore.stderr
+    assert "is refused" in restore.stderr
+    assert len(restore.stderr.strip().splitlines()) == 1
+    assert not any(path.name == "secret.txt" for path in (user.demo.folder / "out").rglob("*"))
+    assert (outside / "secret.txt").read_text("utf-8") == "not part of the uploads"
+
+
+def test_a_link_within_the_files_is_restored_as_the_same_link(user: User) -> None:
+    (user.demo.uploads / "latest").symlink_to("README-účetní.txt")
+    backup_id = user.backup()
 
     user.ok("restore", backup_id, "--files-to", "out")
 
     restored = user.demo.folder / "out" / "uploads"
-    assert (restored / "secret-link").readlink() == outside / "secret.txt"
-    assert (restored / "folder-link").readlink() == outside
     assert (restored / "latest").readlink() == Path("README-účetní.txt")
-    assert not any(path.name == "secret.txt" for path in (user.demo.folder / "out").rglob("*"))
+    assert (restored / "latest").read_text("utf-8") == (
+        user.demo.uploads / "README-účetní.txt"
+    ).read_text("utf-8")
 
 
 def test_cleanup_ignores_file_times(user: User) -> None:
