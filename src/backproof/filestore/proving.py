@@ -97,7 +97,7 @@ def verify_store(
                 if file_digest(stored.reader, entry) != entry.sha256:
                     damage.add("content differs from its sha256", entry.path)
             except BlobMissingError as exc:
-                damage.add(f"pack {exc.pack}: {exc}", entry.path)
+                damage.add(str(exc), entry.path)
     if damage.damaged_files:
         raise IntegrityError(f"backup {manifest.id} on {storage.name}: {damage.summary()}")
     return tree.result(), read
@@ -146,7 +146,7 @@ def restore_store(
                     try:
                         content = _restore_entry(tree, stored.reader, entry)
                     except BlobMissingError as exc:
-                        damage.add(f"pack {exc.pack}: {exc}", entry.path)
+                        damage.add(str(exc), entry.path)
                         continue
                     digest.add_entry(entry.kind, entry.path, entry.size, content)
                 tree.finish()

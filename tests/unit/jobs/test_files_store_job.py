@@ -14,8 +14,8 @@ import pytest
 from backproof.archive.catalog import manifest_key, scan_target
 from backproof.archive.manifest import new_backup_id
 from backproof.demo import DemoLayout
-from backproof.errors import IntegrityError, RestoreError
-from backproof.filestore.layout import PACKS
+from backproof.errors import IntegrityError, RestoreError, StorageError
+from backproof.filestore.layout import CONDEMNED, INDEX, PACKS
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
@@ -343,3 +343,56 @@ def test_excluded_files_are_left_out_of_the_store(
     assert "debug.log" not in files
     assert not any(name.startswith("cache/") for name in files)
     assert len(files) == 18
+
+
+class FailingDeletes(MemoryStorage):
+    """A destination whose deletes of packs fail, as a cleanup killed midway would stop."""
+
+    def __init__(self) -> None:
+        super().__init__("local")
+        self.fail = True
+
+    def delete_objects(self, keys: list[str]) -> None:
+        if self.fail and any(key.startswith(PACKS) for key in keys):
+            raise StorageError("the cleanup was interrupted here")
+        super().delete_objects(keys)
+
+
+def test_an_interrupted_collection_is_finished_by_the_next_cleanup(
+    memory_context: Context, demo: DemoLayout, manual_clock: Any, tmp_path: Path
+) -> None:
+    storage = FailingDeletes()
+    memory_context.storages["local"] = storage
+    retention = memory_context.settings.retention
+    retention.keep_all_days = retention.keep_weekly_weeks = retention.keep_monthly_months = 0
+    retention.keep_daily_days, retention.keep_yearly_years = 1, 0
+    drafts = demo.uploads.parent / "drafts"
+    drafts.mkdir()
+    (drafts / "draft.txt").write_text("only the old backup holds this", encoding="utf-8")
+    memory_context.settings.targets[0].files = [demo.uploads, drafts]
+    run_backup(memory_context)
+    old_packs = pack_keys(storage)
+    manual_clock.now += timedelta(days=2)
+    memory_context.settings.targets[0].files = [drafts.parent / "nothing-old"]
+    (drafts.parent / "nothing-old").mkdir()
+    (drafts.parent / "nothing-old" / "new.txt").write_text("new", encoding="utf-8")
+    kept = run_backup(memory_context).backup_id
+
+    with pytest.raises(StorageError):
+        run_cleanup(memory_context)
+    condemned_midway = {key for key in storage.objects if key.startswith(CONDEMNED)}
+    storage.fail = False
+    run_cleanup(memory_context)
+
+    assert condemned_midway  # the index was moved aside before the pack's delete failed
+    assert not pack_keys(storage) & old_packs
+    left = {key for key in storage.objects if key.startswith((CONDEMNED, INDEX))}
+    assert all(f"/{kept}/" in key for key in left)  # only the kept backup's index remains
+    assert run_verify(memory_context).backup_id == kept
+    assert restored_tree(memory_context, kept, tmp_path / "out") == {"new.txt": b"new"}
+
+
+def restored_tree(context: Context, backup_id: str, folder: Path) -> dict[str, bytes]:
+    """Restore a backup's files into ``folder`` and return everything below it."""
+    run_restore(context, backup_id, None, folder)
+    return {path.name: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
