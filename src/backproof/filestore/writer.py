@@ -14,7 +14,7 @@ import os
 import socket
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ CHUNK_AVERAGE_BYTES = 1024 * 1024
 CHUNK_MIN_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
 READ_ATTEMPTS = 3
+SMALL_FILE_BYTES = 2 * CHUNK_MIN_BYTES  # smaller files are one blob
 
 
 @dataclass
@@ -197,23 +198,33 @@ class FilesStoreSession:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
-            digest = hashlib.sha256()
-            addresses: list[str] = []
-            size_bytes = 0
-            for piece in self._pieces(stream, before.st_size):
-                digest.update(piece)
-                size_bytes += len(piece)
-                addresses.append(self._store(piece))
+            if before.st_size < SMALL_FILE_BYTES:
+                sha256, addresses, size_bytes = self._read_small(stream)
+            else:
+                sha256, addresses, size_bytes = self._read_chunked(stream)
             after = os.fstat(fd)
-        return _Read(CachedFile(digest.hexdigest(), addresses), size_bytes, before, after, read_at)
+        return _Read(CachedFile(sha256, addresses), size_bytes, before, after, read_at)
 
-    def _pieces(self, stream: Any, size_bytes: int) -> Iterator[bytes]:
-        if size_bytes < CHUNK_MIN_BYTES * 2:
-            data = stream.readall()
-            yield data
-            return
+    def _read_small(self, stream: Any) -> tuple[str, list[str], int]:
+        """Read a file that is one blob; unkeyed, its address is its sha256 (hashed once)."""
+        data = stream.readall()
+        address = self._store(data)
+        sha256 = hashlib.sha256(data).hexdigest() if self.options.key.is_keyed else address
+        return sha256, [address], len(data)
+
+    def _read_chunked(self, stream: Any) -> tuple[str, list[str], int]:
+        """Read a large file in content-defined chunks, each a blob."""
+        digest = hashlib.sha256()
+        addresses: list[str] = []
+        size_bytes = 0
         for chunk in self.chunker.cut_stream(stream):
-            yield bytes(chunk.data)
+            piece = bytes(chunk.data)
+            digest.update(piece)
+            size_bytes += len(piece)
+            addresses.append(self._store(piece))
+        if not addresses:  # emptied since its size was read: one empty blob, as a small file
+            return self._read_small(stream)
+        return digest.hexdigest(), addresses, size_bytes
 
     def _store(self, data: bytes) -> str:
         address = self.options.key.address(data)
