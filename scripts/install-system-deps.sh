@@ -3,9 +3,10 @@
 # PostgreSQL and MariaDB, zstd for the raw-pipe benchmarks, Prometheus and its pushgateway,
 # redis-server (the fleet tests run a broker of their own, to stop and restart it), and Chromium
 # for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
-# restic is the anchor of the files-store benchmark (benchmarks/bench_files.py).
+# restic is the anchor of the files-store benchmark (benchmarks/bench_files.py); faketime makes
+# one backup with a wrong clock (issue 9).
 set -euo pipefail
-packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server chromium restic)
+packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server chromium restic faketime)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

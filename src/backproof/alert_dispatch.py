@@ -91,7 +91,11 @@ def alert_after_job(
             figures = collect_figures(
                 context.activities, target, context.clock(), context.settings.health.window_days
             )
-            verdict = evaluate_health(figures, context.settings.health)
+            verdict = evaluate_health(
+                figures,
+                context.settings.health,
+                allow_unsigned=context.settings.encryption.allow_unsigned,
+            )
             return alert_target(context, chosen, figures, verdict)
 
         sent += _safely(context, target, channels, evaluate)

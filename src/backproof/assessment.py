@@ -64,5 +64,6 @@ def assess_health(
         [settings.target(target_name).name] if target_name else [t.name for t in settings.targets]
     )
     figures = [collect_figures(log, name, now, settings.health.window_days) for name in names]
-    verdicts = [evaluate_health(item, settings.health) for item in figures]
+    allow = settings.encryption.allow_unsigned
+    verdicts = [evaluate_health(item, settings.health, allow_unsigned=allow) for item in figures]
     return HealthResult(worst([verdict.status for verdict in verdicts]), verdicts, figures)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+# How far a recorded time may run ahead of the clock, or two recorded times disagree, before
+# the backup they describe is flagged as made with a wrong clock (issue 9, archive/skew.py).
+SKEW_TOLERANCE = timedelta(minutes=5)
 
 
 def utc_now() -> datetime:

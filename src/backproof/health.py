@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from backproof.config.models import HealthSettings
-from backproof.state.records import BackupMeta
+from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
 from backproof.units import format_hours, format_seconds
 
@@ -45,8 +45,13 @@ def worst(statuses: list[Status]) -> Status:
     return max(statuses, key=lambda status: SEVERITY[status])
 
 
-def evaluate_health(figures: TargetFigures, settings: HealthSettings) -> TargetHealth:
-    """Judge a target's figures against the thresholds; return every check and the verdict."""
+def evaluate_health(
+    figures: TargetFigures, settings: HealthSettings, *, allow_unsigned: bool = False
+) -> TargetHealth:
+    """Judge a target's figures against the thresholds; return every check and the verdict.
+
+    ``allow_unsigned`` is ``encryption.allow_unsigned``: accepting unsigned backups is a warning.
+    """
     checks = (
         _check_rpo(figures, settings),
         _check_rate(
@@ -69,6 +74,8 @@ def evaluate_health(figures: TargetFigures, settings: HealthSettings) -> TargetH
         _check_emptied_tables(figures),
         _check_destinations(figures),
         _check_restore_duration(figures),
+        _check_signing(figures, allow_unsigned),
+        _check_clock(figures),
     )
     return TargetHealth(figures.target, worst([check.status for check in checks]), checks)
 
@@ -174,3 +181,32 @@ def _check_restore_duration(figures: TargetFigures) -> Check:
     return Check(
         "restore_duration", "ok", seconds, None, f"last restore took {format_seconds(seconds)}"
     )
+
+
+def _check_signing(figures: TargetFigures, allow_unsigned: bool) -> Check:
+    """Warn while unsigned backups are accepted: a storage writer can then feed verify."""
+    if allow_unsigned:
+        message = (
+            "encryption.allow_unsigned = true: unsigned backups are accepted, so anyone who can "
+            "write the storage can make verify import what they want; remove it once every "
+            "retained backup is signed"
+        )
+        return Check("signing", "warning", None, None, message)
+    newest = BackupMeta.read(figures.newest_backup) if figures.newest_backup else None
+    if newest is not None and "signed" in newest.model_fields_set and not newest.signed:
+        return Check("signing", "warning", 0, None, "the newest backup is not signed")
+    return Check("signing", "ok", None, None, "every manifest must be signed")
+
+
+def _check_clock(figures: TargetFigures) -> Check:
+    """Warn about backups whose times cannot be believed: they are never the newest."""
+    last_verify = figures.last_verify
+    reasons = dict(VerifyMeta.read(last_verify).clock_skew) if last_verify else {}
+    for row in figures.skewed_backups:
+        moment = row.started_at.isoformat(timespec="seconds")
+        reasons.setdefault(str(row.backup_id), f"recorded at {moment}, ahead of the clock")
+    if reasons:
+        listed = "; ".join(f"backup {key}: {why}" for key, why in reasons.items())
+        message = f"times cannot be believed, never taken as newest: {listed}"
+        return Check("clock", "warning", len(reasons), 0, message)
+    return Check("clock", "ok", 0, 0, "every backup's times agree with the clock and storage")

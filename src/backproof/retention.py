@@ -17,6 +17,9 @@ The policy follows borg/borgmatic ``prune`` (the defaults of DESIGN), read as ca
    (the newest backup stays protected), and what a rule keeps never depends on other rules.
 4. **storage cap** — while the kept backups together exceed ``max_storage_mb`` (1 MB is
    1,000,000 bytes), the oldest kept backup that is not protected is deleted.
+5. **clock skew** (issue 9) — backups whose times cannot be believed (``backproof.archive.skew``)
+   take part in none of the rules above: they are kept and protected, and never "newest". The
+   backup the audit trail says was made last is protected too, whatever its manifest says.
 
 Every decision is made on ``created_at`` (the manifest's time, never a file time) converted to
 UTC, so local time and daylight saving never matter. Input order never matters: backups are
@@ -31,7 +34,7 @@ newest of its period or of all), and the cap stops as soon as the kept size fits
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +44,8 @@ BYTES_PER_MB = 1_000_000
 REASON_NEWEST = "newest"
 REASON_NEWEST_VERIFIED = "newest verified"
 REASON_OUTSIDE_RETENTION = "outside retention"
+REASON_CLOCK_SKEW = "clock skew: kept, never newest"
+REASON_MADE_LAST = "made last (audit trail)"
 
 PeriodOf = Callable[[datetime], int]
 
@@ -207,17 +212,33 @@ def ids_over_cap(
 
 
 def plan_retention(
-    backups: Sequence[BackupEntry], now: datetime, policy: RetentionSettings
+    backups: Sequence[BackupEntry],
+    now: datetime,
+    policy: RetentionSettings,
+    *,
+    flagged: Collection[str] = (),
+    made_last: str | None = None,
 ) -> RetentionPlan:
     """Return which of ``backups`` to keep and which to delete at ``now`` under ``policy``.
 
-    See the module docstring for the rules. ``backups`` may come in any order.
+    See the module docstring for the rules. ``backups`` may come in any order. ``flagged`` are
+    the ids whose times cannot be believed (clock skew): kept, never newest. ``made_last`` is
+    the backup the audit trail says was made last: never deleted, whatever its manifest says.
     Raises ValueError when ``now`` is naive or two backups share an id.
     """
     now = to_utc(now, "now")
-    ordered = order_oldest_first(backups)
+    everything = order_oldest_first(backups)
+    ordered = [entry for entry in everything if entry.id not in flagged]
     reasons = retention_reasons(ordered, now, policy)
     protected_ids = set(protected_reasons(ordered))
+    for entry in everything:
+        if entry.id in flagged:
+            reasons.setdefault(entry.id, []).append(REASON_CLOCK_SKEW)
+            protected_ids.add(entry.id)
+        if entry.id == made_last:
+            reasons.setdefault(entry.id, []).append(REASON_MADE_LAST)
+            protected_ids.add(entry.id)
+    ordered = everything
     kept = [entry for entry in ordered if entry.id in reasons]
     cap_reason = f"over storage cap {policy.max_storage_mb:g} MB"
     capped = set(ids_over_cap(kept, protected_ids, policy.max_storage_mb * BYTES_PER_MB))

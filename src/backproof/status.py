@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from backproof.clock import SKEW_TOLERANCE
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.records import BackupMeta, VerifyMeta
 
@@ -48,6 +49,9 @@ class TargetFigures:
     last_cleanup: Activity | None = None
     last_passed_cleanup: Activity | None = None
     last_health: Activity | None = None
+    # Successful backups dated ahead of the clock (made while the host's clock was wrong):
+    # never the newest, a warning while they are recorded.
+    skewed_backups: tuple[Activity, ...] = ()
 
     @property
     def backup_success_rate(self) -> float | None:
@@ -114,7 +118,17 @@ def collect_figures(
     if acknowledged_at is not None:
         since = max(since, acknowledged_at)
     counts = log.count_by_job_and_status(("backup", "verify"), target, since)
-    good_backups = log.find(job="backup", target=target, statuses=["success"], limit=2)
+    ahead = now + SKEW_TOLERANCE
+    good_backups = log.find(
+        job="backup", target=target, statuses=["success"], until=ahead, limit=2
+    )
+    # Rows dated ahead of the clock stay ahead for years: `health ack` (a row written after
+    # them) settles them once the backup is dealt with.
+    skewed = [
+        row
+        for row in log.find(job="backup", target=target, statuses=["success"], since=ahead, limit=5)
+        if acknowledgement is None or row.id > acknowledgement.id
+    ]
     recent_verifies = log.find(job="verify", target=target, statuses=FINISHED, limit=TREND_POINTS)
     passed = [activity for activity in recent_verifies if activity.status == "success"]
     return TargetFigures(
@@ -136,6 +150,7 @@ def collect_figures(
         last_cleanup=last_cleanup,
         last_passed_cleanup=last_passed_cleanup,
         last_health=last_health,
+        skewed_backups=tuple(skewed),
     )
 
 

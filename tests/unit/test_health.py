@@ -207,3 +207,16 @@ def test_backup_success_rate_from_min_runs_on_is_judged() -> None:
     assert check_named("backup_success_rate", figures, HealthSettings(min_runs=3)).status == (
         "warning"
     )
+def test_signing_is_a_warning_while_unsigned_backups_are_accepted():
+    verdict = evaluate_health(healthy_figures(), SETTINGS, allow_unsigned=True)
+
+    signing = next(check for check in verdict.checks if check.name == "signing")
+    assert signing.status == "warning"
+    assert "allow_unsigned" in signing.message
+    assert verdict.status == "warning"
+
+
+def test_signing_is_ok_when_every_manifest_must_be_signed():
+    verdict = evaluate_health(healthy_figures(), SETTINGS)
+
+    assert next(check for check in verdict.checks if check.name == "signing").status == "ok"

@@ -501,3 +501,24 @@ def test_plan_debris_returns_only_parsable_ids_old_enough(
     }
     assert set(debris) == expected
     assert len(debris) == len(expected)
+
+
+def test_plan_retention_never_takes_a_flagged_backup_as_newest_under_the_cap() -> None:
+    skewed = make_entry(datetime(2099, 1, 1, tzinfo=UTC), 1500)
+    real = [make_entry(NOW - timedelta(hours=hours), 1500) for hours in (1, 2, 3, 4)]
+
+    plan = plan_retention([skewed, *real], NOW, RetentionSettings(), flagged={skewed.id})
+
+    assert plan.keep[skewed.id] == ("clock skew: kept, never newest",)
+    assert plan.keep[real[0].id][0] == "newest"
+    assert plan.delete == (real[3].id, real[2].id)
+
+
+def test_plan_retention_keeps_the_backup_made_last_even_when_it_looks_ancient() -> None:
+    made_last = make_entry(datetime(2020, 1, 1, tzinfo=UTC), 10)
+    newest = make_entry(NOW - timedelta(hours=1), 10)
+
+    plan = plan_retention([made_last, newest], NOW, ONLY_NEWEST, made_last=made_last.id)
+
+    assert plan.delete == ()
+    assert plan.keep[made_last.id] == ("made last (audit trail)",)

@@ -8,8 +8,10 @@ Why a signature and not a MAC: a MAC key must be known to whoever checks, and th
 must hold it to write manifests. A MAC key encrypted to the age recipients and stored with the
 backup does not help either: the recipients are public, so a forger makes a fresh MAC key,
 encrypts it to them and MACs the forged manifest. A signature separates the two sides: the
-backup host signs with a private key (``encryption.signing_key_file``) that never leaves it;
-verify and restore check with the public key (``encryption.verify_key``), which forges nothing.
+backup host signs with a private key that never leaves it (``encryption.signing_key_file``, or
+the pair the first backup generates, see ``backproof.archive.keyring``); verify and restore check
+with public keys (``encryption.verify_key``, or those recorded in the state database), which
+forge nothing. Unsigned manifests are refused unless ``encryption.allow_unsigned`` is set.
 
 What is signed: a fixed context line, then the manifest as canonical JSON (sorted keys, no
 spaces) without its ``authentication`` field. It covers the id, target, times, every part's
@@ -23,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -36,15 +39,18 @@ SCHEME = "ed25519"
 SIGNED_CONTEXT = b"backproof manifest signature v1\n"
 
 
-def load_signing_key(path: Path | None) -> Ed25519PrivateKey | None:
-    """Return the Ed25519 private key of ``encryption.signing_key_file`` (None when unset).
+def load_signing_key(
+    path: Path | None, where: str = "encryption.signing_key_file"
+) -> Ed25519PrivateKey | None:
+    """Return the Ed25519 private key in ``path`` (None when unset).
 
     Accepts OpenSSH (``ssh-keygen -t ed25519 -N ""``) and PKCS#8 PEM (``openssl genpkey
-    -algorithm ed25519``) keys without a passphrase. Raises ConfigError when it is unusable.
+    -algorithm ed25519``) keys without a passphrase. Raises ConfigError naming ``where`` when
+    it is unusable.
     """
     if path is None:
         return None
-    where = f"at encryption.signing_key_file: {path}"
+    where = f"at {where}: {path}"
     try:
         data = path.read_bytes()
         key: object = (
@@ -106,34 +112,52 @@ def sign_manifest(manifest: Manifest, key: Ed25519PrivateKey) -> Manifest:
     return manifest.model_copy(update={"authentication": value})
 
 
-def authenticate_manifest(manifest: Manifest, verify_key: str | None, where: str) -> str:
-    """Check a manifest's signature against ``verify_key``; return what was checked, in words.
+@dataclass(frozen=True)
+class TrustedKeys:
+    """The public keys verify and restore accept, where they come from, and the unsigned rule."""
 
-    Without a verify key nothing is checked (the answer says so). Raises IntegrityError when
-    the manifest is unsigned, signed by another key, or altered since it was signed.
+    keys: tuple[Ed25519PublicKey, ...] = ()
+    source: str = "no key"
+    allow_unsigned: bool = False
+
+    def find(self, key_fingerprint: str) -> Ed25519PublicKey | None:
+        """Return the trusted key with this fingerprint, None when none has it."""
+        return next((key for key in self.keys if fingerprint(key) == key_fingerprint), None)
+
+    def describe(self) -> str:
+        """Return the fingerprints and their source, in words."""
+        listed = ", ".join(fingerprint(key) for key in self.keys) or "none"
+        return f"{listed} ({self.source})"
+
+
+def authenticate_manifest(manifest: Manifest, trusted: TrustedKeys, where: str) -> str:
+    """Check a manifest's signature against the trusted keys; return what was checked, in words.
+
+    Raises IntegrityError when the manifest is unsigned (unless ``allow_unsigned``), signed by
+    a key that is not trusted, or altered since it was signed.
     """
-    if verify_key is None:
-        return "signature not checked: encryption.verify_key is not set"
-    key = parse_verify_key(verify_key)
     if manifest.authentication is None:
+        if trusted.allow_unsigned:
+            return "unsigned: accepted because encryption.allow_unsigned = true"
         raise IntegrityError(
-            f"{where}: the manifest is not signed, and encryption.verify_key requires it: "
-            "it was forged, or written without encryption.signing_key_file"
+            f"{where}: the manifest is not signed: it was forged, or made before signing was "
+            "on by default (set [encryption] allow_unsigned = true to accept unsigned backups)"
         )
     fields = manifest.authentication.split(" ")
     if len(fields) != 3 or fields[0] != SCHEME:
         raise IntegrityError(f"{where}: the manifest's signature is malformed: it was altered")
-    expected = fingerprint(key)
+    key = trusted.find(fields[1])
+    if key is None:
+        raise IntegrityError(
+            f"{where}: the manifest is signed with key {fields[1]}, not with a trusted key "
+            f"[{trusted.describe()}]: forged, or signed by another backup host "
+            "(`backproof keys show` there prints the key for encryption.verify_key)"
+        )
     try:
         key.verify(base64.b64decode(fields[2], validate=True), signed_bytes(manifest))
     except (InvalidSignature, binascii.Error) as exc:
-        if fields[1] != expected:
-            raise IntegrityError(
-                f"{where}: the manifest is signed with key {fields[1]}, not with "
-                f"encryption.verify_key ({expected}): forged, or signed by another backup host"
-            ) from exc
         raise IntegrityError(
             f"{where}: the manifest does not match its signature: it was altered after the "
             "backup signed it"
         ) from exc
-    return f"signature by {expected} checked"
+    return f"signature by {fields[1]} checked"

@@ -6,6 +6,7 @@ The same for every backend: it only lists keys and reads manifests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -22,6 +23,8 @@ class TargetListing:
     debris: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    # The storage's own time of each backup's manifest (None where the backend has none).
+    stored_at: dict[str, datetime] = field(default_factory=dict)
 
 
 def manifest_key(target: str, backup_id: str) -> str:
@@ -63,6 +66,7 @@ def load_manifest(storage: Storage, target: str, backup_id: str) -> Manifest:
 def scan_target(storage: Storage, target: str) -> TargetListing:
     """List a target's backups on ``storage``: committed newest first, debris, unreadable."""
     sizes: dict[str, int] = {}
+    stored_at: dict[str, datetime] = {}
     with_manifest: set[str] = set()
     for stored in storage.list_objects(f"{target}/"):
         parts = stored.key.split("/")
@@ -72,7 +76,9 @@ def scan_target(storage: Storage, target: str) -> TargetListing:
         sizes[backup_id] = sizes.get(backup_id, 0) + stored.size_bytes
         if name == MANIFEST_NAME:
             with_manifest.add(backup_id)
-    listing = TargetListing(sizes=sizes)
+            if stored.modified_at is not None:
+                stored_at[backup_id] = stored.modified_at
+    listing = TargetListing(sizes=sizes, stored_at=stored_at)
     for backup_id in sorted(sizes, reverse=True):
         if backup_id not in with_manifest:
             listing.debris.append(backup_id)

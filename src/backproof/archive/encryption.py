@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Final
 
 import pyrage
 
+from backproof.archive.authentication import TrustedKeys
 from backproof.archive.streams import Encryptor, StreamStage, Writer
 from backproof.archive.thread_pipes import (
     ChunkPipe,
@@ -93,16 +94,17 @@ def load_identities(path: Path | None) -> list[Any]:
 
 @dataclass
 class ReadingKeys:
-    """What verify and restore need to read backups: the identity file and the verify key."""
+    """What verify and restore need to read backups: the identity file and the trusted keys."""
 
     identity_file: Path | None = None
-    verify_key: str | None = None
+    trusted: TrustedKeys = field(default_factory=TrustedKeys)
     loaded: list[Any] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: EncryptionSettings) -> ReadingKeys:
-        """Return the keys of the ``[encryption]`` settings (the identity is read on first use)."""
-        return cls(settings.identity_file, settings.verify_key)
+    def from_settings(cls, settings: EncryptionSettings, trusted: TrustedKeys) -> ReadingKeys:
+        """Return the keys of the ``[encryption]`` settings (the identity is read on first use)
+        and the signing keys to trust."""
+        return cls(settings.identity_file, trusted)
 
     def identities(self) -> list[Any]:
         """Return the identities, loading the file once; RestoreError when unusable."""

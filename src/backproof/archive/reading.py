@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import BinaryIO
 
@@ -12,32 +14,47 @@ from backproof.archive.catalog import load_manifest, part_key, scan_target
 from backproof.archive.encryption import ReadingKeys, open_decrypted, prove_decryptable
 from backproof.archive.manifest import Manifest, Part
 from backproof.archive.parts import check_part
+from backproof.archive.skew import flag_skewed
 from backproof.archive.streams import open_decompressor
+from backproof.clock import utc_now
 from backproof.config.models import Settings
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.storage.base import Storage
 
 
-def choose_backup(storage: Storage, target: str, backup_id: str | None) -> Manifest:
-    """Return the manifest of ``backup_id``, or of the newest committed backup.
+@dataclass(frozen=True)
+class Choice:
+    """The backup verify proves, and the backups passed over because their times lie."""
+
+    manifest: Manifest
+    flagged: dict[str, str] = field(default_factory=dict)
+
+
+def choose_backup(
+    storage: Storage, target: str, backup_id: str | None, now: datetime | None = None
+) -> Choice:
+    """Return the manifest of ``backup_id``, or of the newest committed backup whose times can
+    be believed at ``now`` (see ``backproof.archive.skew``; flagged ones are passed over).
 
     Raises NotFoundError when there is none, IntegrityError when the manifest is invalid
     (also when the newest backup's manifest is: an older backup is never chosen in its place).
     """
     if backup_id is not None:
-        return load_manifest(storage, target, backup_id)
+        return Choice(load_manifest(storage, target, backup_id))
     listing = scan_target(storage, target)
+    flagged = flag_skewed(listing.committed, listing.stored_at, now or utc_now())
+    believed = [manifest for manifest in listing.committed if manifest.id not in flagged]
     newest_unreadable = max(listing.unreadable, default=None)
-    if newest_unreadable is not None and (
-        not listing.committed or newest_unreadable > listing.committed[0].id
-    ):
+    if newest_unreadable is not None and (not believed or newest_unreadable > believed[0].id):
         # The newest backup is broken: checking an older one instead would hide it.
         raise IntegrityError(listing.unreadable[newest_unreadable])
-    if not listing.committed:
+    if not believed:
+        passed_over = "".join(f"; passed over {key}: {why}" for key, why in flagged.items())
         raise NotFoundError(
-            f"no committed backup of target {target!r} on {storage.name}: run `backproof backup`"
+            f"no committed backup of target {target!r} on {storage.name}: run `backproof "
+            f"backup`{passed_over}"
         )
-    return listing.committed[0]
+    return Choice(believed[0], flagged)
 
 
 def find_backup(
@@ -59,14 +76,15 @@ def find_backup(
 def check_backup(storage: Storage, manifest: Manifest, keys: ReadingKeys | None = None) -> str:
     """Prove the backup is intact and readable, before anything is imported.
 
-    With ``keys``: the manifest's signature is checked against the verify key, and every
-    encrypted part is shown to decrypt with the identity. Then every part must match the
-    manifest's size and checksum. Returns what was proven of the signature, in words.
+    The manifest's signature is checked against ``keys.trusted`` (an unsigned manifest is
+    refused unless they allow it), every encrypted part is shown to decrypt with the identity,
+    and every part must match the manifest's size and checksum. Returns what was proven of the
+    signature, in words.
     Raises IntegrityError on any mismatch, RestoreError for a missing or wrong identity.
     """
     keys = keys or ReadingKeys()
     where = f"backup {manifest.target}/{manifest.id} on {storage.name}"
-    authenticated = authenticate_manifest(manifest, keys.verify_key, where)
+    authenticated = authenticate_manifest(manifest, keys.trusted, where)
     for part in manifest.parts:
         key = part_key(manifest.target, manifest.id, part.file)
         check_part(storage, key, part)

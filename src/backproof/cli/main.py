@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     import backproof.cli.fleet_commands  # noqa: PLC0415 - registers worker and submit (issue 15)
     import backproof.cli.health_commands  # noqa: PLC0415 - registers health (and the commands)
     import backproof.cli.init_command  # noqa: PLC0415 - registers init
+    import backproof.cli.key_commands  # noqa: PLC0415 - registers keys (issue 9)
     import backproof.cli.service_commands  # noqa: PLC0415 - registers serve
     import backproof.cli.setup_commands  # noqa: F401, PLC0415 - registers setup (issue 9)
 

@@ -41,7 +41,18 @@ def render_backup(result: BackupResult) -> str:
         f"on {', '.join(result.destinations)}"
     ]
     lines += [f"  not on {name}: {error}" for name, error in result.failed_destinations.items()]
+    if result.created_signing_key is not None:
+        lines.append(render_created_key(result))
     return "\n".join(lines)
+
+
+def render_created_key(result: BackupResult) -> str:
+    """Return the one-time notice of a generated signing key pair."""
+    return (
+        f"  signing: created the key pair {result.created_signing_key} (0600); its public key "
+        "is recorded in the state database and every manifest is signed with it; "
+        "`backproof keys show` prints it for a host that only verifies"
+    )
 
 
 def render_cleanup(result: CleanupResult) -> str:
@@ -58,6 +69,10 @@ def render_cleanup(result: CleanupResult) -> str:
         lines += [f"  removed incomplete upload {key}" for key in item.incomplete_uploads]
         if item.collection is not None and item.collection.packs:
             lines.append("  " + describe_collection(item.collection, result.dry_run))
+        lines += [
+            f"  ! kept {backup_id}, never newest: {reason}"
+            for backup_id, reason in item.flagged.items()
+        ]
     return "\n".join(lines)
 
 
@@ -79,10 +94,17 @@ def describe_collection(collection: Collection, dry_run: bool) -> str:
 
 def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
-    return (
+    from backproof.jobs.verify import describe_proof  # noqa: PLC0415
+
+    text = (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
         f"{format_seconds(result.restore_duration_seconds)}; " + ", ".join(describe_proof(result))
     )
+    if result.authentication:
+        text += f"; {result.authentication}"
+    for backup_id, reason in result.passed_over.items():
+        text += f"\n  ! passed over backup {backup_id}: {reason}"
+    return text
 
 
 def render_proof_round(proofs: ProofRound) -> str:
@@ -123,7 +145,14 @@ def render_list(backups: list[ListedBackup]) -> str:
         )
         for item in backups
     ]
-    return render_table(("ID", "TARGET", "CREATED", "SIZE", "LATEST PROOF"), rows)
+    table = render_table(("ID", "TARGET", "CREATED", "SIZE", "LATEST PROOF"), rows)
+    warnings = [
+        f"! {item.manifest.id} is never taken as newest, its times cannot be believed: "
+        f"{item.clock_warning}"
+        for item in backups
+        if item.clock_warning
+    ]
+    return "\n".join([table, *warnings])
 
 
 def _proof_text(item: ListedBackup) -> str:
@@ -173,7 +202,10 @@ def render_step(step: StepOutcome) -> str:
     if step.error is not None:
         return f"✗ {step.job}: {step.error}"
     if isinstance(step.result, BackupResult):
-        return "✓ " + render_backup(step.result).splitlines()[0]
+        line = "✓ " + render_backup(step.result).splitlines()[0]
+        if step.result.created_signing_key is not None:
+            line += "\n" + render_created_key(step.result)
+        return line
     if isinstance(step.result, CleanupResult):
         return "✓ cleanup: " + render_cleanup(step.result).splitlines()[0]
     if isinstance(step.result, VerifyResult):

@@ -224,7 +224,13 @@ class EncryptionSettings(Section):
         None, description="Ed25519 private key signing manifests, needed only where backup runs"
     )
     verify_key: str | None = Field(
-        None, description="public key (`ssh-ed25519 AAAA…`) every manifest must be signed with"
+        None,
+        description="public key (`ssh-ed25519 AAAA…`, from `backproof keys show`) every manifest "
+        "must be signed with; default: the keys this installation generated",
+    )
+    allow_unsigned: bool = Field(
+        False,
+        description="accept unsigned manifests (backups of older versions); report and health warn",
     )
     address_key_file: Path | None = Field(
         None,

@@ -6,12 +6,13 @@ import contextlib
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from backproof import __version__
-from backproof.archive.authentication import load_signing_key, sign_manifest
+from backproof.archive.authentication import sign_manifest
 from backproof.archive.catalog import backup_prefix, manifest_key, part_key
 from backproof.archive.encryption import ENCRYPTION_NAME, make_encryptor, parse_recipients
 from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
@@ -25,6 +26,7 @@ from backproof.filestore.writer import FilesStoreSession
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import open_files_session
 from backproof.jobs.hooks import backup_hooks
+from backproof.jobs.keyring import signing_key
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.masking import mask_url
 from backproof.sources import files as files_source
@@ -47,6 +49,8 @@ class BackupResult:
     parts: list[Part]
     destinations: list[str]
     failed_destinations: dict[str, str] = field(default_factory=dict)
+    # Set when this backup generated the signing key pair (the first one without keys in config).
+    created_signing_key: Path | None = None
 
     @property
     def is_partial(self) -> bool:
@@ -120,7 +124,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
     with recorded_run(context, BackupMeta(), target.name) as record:
         # A bad recipient or an unreadable key is a ConfigError: the row is discarded (exit 2).
         encryptor = make_encryptor(parse_recipients(encryption.recipients))
-        signing_key = load_signing_key(encryption.signing_key_file)
+        signer = signing_key(context.settings, context.activities.engine, context.clock())
         backup_id = new_backup_id(context.clock())
         record.backup_id = backup_id
         context.activities.set_backup_id(record.activity_id, backup_id)
@@ -129,7 +133,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         hooks: list[HookRecord] = []
         record.meta.hooks = hooks  # assigned, so the row stores it even when a hook fails
         with backup_hooks(target.hooks, hooks):
-            manifest = _write_and_close(assembly, signing_key)
+            manifest = _write_and_close(assembly, signer.key)
             result = BackupResult(
                 backup_id,
                 target.name,
@@ -137,6 +141,7 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
                 assembly.parts,
                 list(assembly.live),
                 {name: str(error) for name, error in assembly.failures.items()},
+                signer.created,
             )
             _describe(record, result, manifest, assembly.store)
             # The after-hooks append to this list, now the new record's (even when one fails).
@@ -144,10 +149,10 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         return result
 
 
-def _write_and_close(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) -> Manifest:
+def _write_and_close(assembly: _Assembly, key: Ed25519PrivateKey) -> Manifest:
     completed = False
     try:
-        manifest = _write_backup(assembly, signing_key)
+        manifest = _write_backup(assembly, key)
         completed = True
     finally:
         # The store's markers stay until the manifest is committed (or the backup failed):
@@ -157,7 +162,7 @@ def _write_and_close(assembly: _Assembly, signing_key: Ed25519PrivateKey | None)
     return manifest
 
 
-def _write_backup(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) -> Manifest:
+def _write_backup(assembly: _Assembly, key: Ed25519PrivateKey) -> Manifest:
     """Write the parts, then commit the signed manifest; return it."""
     context, target, backup_id = assembly.context, assembly.target, assembly.backup_id
     created_at = context.clock()
@@ -178,8 +183,7 @@ def _write_backup(assembly: _Assembly, signing_key: Ed25519PrivateKey | None) ->
         facts=facts,
         destinations=list(assembly.live),
     )
-    if signing_key is not None:
-        manifest = sign_manifest(manifest, signing_key)
+    manifest = sign_manifest(manifest, key)
     _commit_manifest(assembly, manifest)
     return manifest
 
@@ -277,6 +281,8 @@ def _describe(
         destination_errors=dict(sorted(result.failed_destinations.items())),
         encrypted=any(part.encryption for part in result.parts),
         signed=manifest.authentication is not None,
+        signing_key=manifest.authentication.split(" ")[1] if manifest.authentication else None,
+        created_signing_key=str(result.created_signing_key) if result.created_signing_key else None,
         tables=len(manifest.facts.tables),
         rows=sum(manifest.facts.tables.values()),
         notes=list(manifest.facts.warnings),

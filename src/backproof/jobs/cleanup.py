@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from backproof.archive.catalog import backup_prefix, manifest_key, scan_target
 from backproof.archive.manifest import parse_backup_time
+from backproof.archive.skew import flag_skewed
 from backproof.errors import StorageError
 from backproof.filestore.collection import Collection, Horizon, collect_garbage
 from backproof.jobs.context import Context
@@ -25,6 +26,8 @@ class DestinationCleanup:
     deleted: dict[str, str]
     debris: list[str]
     incomplete_uploads: list[str] = field(default_factory=list)
+    # Backups whose times cannot be believed: kept, never newest (id → reason).
+    flagged: dict[str, str] = field(default_factory=dict)
     # What the destination holds once cleanup is done (with --dry-run: as it was), recorded so
     # that metrics count backups per destination without listing storage at scrape time.
     stored_backups: int = 0
@@ -79,6 +82,7 @@ def _describe(
     return CleanupMeta(
         dry_run=dry_run,
         deleted={item.destination: sorted(item.deleted) for item in outcomes},
+        clock_skew={item.destination: item.flagged for item in outcomes if item.flagged},
         debris={item.destination: item.debris for item in outcomes},
         incomplete_uploads={item.destination: item.incomplete_uploads for item in outcomes},
         failed_destinations={name: str(error) for name, error in failures.items()},
@@ -120,7 +124,9 @@ def _clean_destination(
         )
         for manifest in listing.committed
     ]
-    plan = plan_retention(entries, now, retention)
+    flagged = flag_skewed(listing.committed, listing.stored_at, now)
+    made_last = context.activities.last_backup_made(target)
+    plan = plan_retention(entries, now, retention, flagged=flagged, made_last=made_last)
     in_progress = backups_in_progress(context, target)
     debris = [
         backup_id
@@ -130,7 +136,7 @@ def _clean_destination(
         if backup_id not in in_progress
     ]
     outcome = DestinationCleanup(
-        storage.name, list(plan.keep), dict(plan.reasons_to_delete), debris
+        storage.name, list(plan.keep), dict(plan.reasons_to_delete), debris, flagged=flagged
     )
     if dry_run:
         outcome.stored_backups = len(entries)

@@ -8,6 +8,7 @@ from typing import Any
 
 from backproof.archive.catalog import scan_target
 from backproof.archive.manifest import Manifest
+from backproof.archive.skew import flag_skewed
 from backproof.clock import isoformat
 from backproof.jobs.context import Context
 
@@ -27,6 +28,8 @@ class ListedBackup:
     proof_at: datetime | None = None
     depth: str | None = None
     """What the latest passed verify proved: ``content``, ``counts`` or ``files``."""
+    clock_warning: str | None = None
+    """Why the backup's times cannot be believed (it is never "newest"); None when they can."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the object of ``list --json``."""
@@ -40,6 +43,7 @@ class ListedBackup:
             "verified": self.verified_at is not None,
             "verified_at": isoformat(self.verified_at),
             "proof": {"result": self.proof, "at": isoformat(self.proof_at), "depth": self.depth},
+            "clock_warning": self.clock_warning,
         }
 
 
@@ -60,6 +64,7 @@ def list_backups(
         verified = context.activities.verified_backups(name, ids)
         proofs = context.activities.latest_proofs(name, ids)
         depths = context.activities.latest_proof_depths(name, ids)
+        flagged = flag_skewed(listing.committed, listing.stored_at, context.clock())
         for manifest in listing.committed:
             status, proof_at = proofs.get(manifest.id, ("never", None))
             listed.append(
@@ -71,6 +76,7 @@ def list_backups(
                     PROOF_RESULTS.get(status, status),
                     proof_at,
                     depths.get(manifest.id),
+                    flagged.get(manifest.id),
                 )
             )
     return sorted(listed, key=lambda item: item.manifest.created_at, reverse=True)

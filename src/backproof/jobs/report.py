@@ -119,7 +119,9 @@ def _gather_target(context: Context, name: str, now: datetime, trend_file: str) 
     figures = collect_figures(activities, name, now, settings.health.window_days)
     return TargetReport(
         name=name,
-        health=evaluate_health(figures, settings.health),
+        health=evaluate_health(
+            figures, settings.health, allow_unsigned=settings.encryption.allow_unsigned
+        ),
         figures=figures,
         backups=tuple(activities.find(job="backup", target=name, limit=history)),
         verifies=tuple(activities.find(job="verify", target=name, limit=history)),

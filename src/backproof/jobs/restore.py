@@ -14,6 +14,7 @@ from backproof.errors import RestoreError, UsageError
 from backproof.filestore.proving import restore_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
+from backproof.jobs.keyring import reading_keys
 from backproof.jobs.lifecycle import recorded_run
 from backproof.jobs.restoring import restore_database_part
 from backproof.masking import mask_url
@@ -60,7 +61,7 @@ def run_restore(
     )
     with recorded_run(context, meta, manifest.target) as record:
         record.backup_id = manifest.id
-        keys = ReadingKeys.from_settings(context.settings.encryption)
+        keys = reading_keys(context)
         record.meta.authentication = check_backup(storage, manifest, keys)
         started = time.monotonic()
         if database_url is not None:

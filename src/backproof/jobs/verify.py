@@ -16,6 +16,7 @@ from backproof.errors import RestoreError, VerificationError
 from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
+from backproof.jobs.keyring import reading_keys
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proof_summary import describe_proof
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
@@ -43,6 +44,9 @@ class VerifyResult:
     dropped_leftovers: list[str] = field(default_factory=list)
     digested_tables: int = 0
     proof: ProofOutcome = field(default_factory=ProofOutcome)
+    authentication: str = ""
+    # Newer-looking backups passed over because their times cannot be believed: id → reason.
+    passed_over: dict[str, str] = field(default_factory=dict)
 
     @property
     def depth(self) -> str:
@@ -74,12 +78,17 @@ def run_verify(
     if reproof:
         meta.reproof = True
     with recorded_run(context, meta, target.name) as record:
-        manifest = choose_backup(storage, target.name, backup_id)
+        choice = choose_backup(storage, target.name, backup_id, context.clock())
+        manifest = choice.manifest
+        # Health reads this: a backup whose times lie is a warning until it is gone.
+        record.meta.clock_skew = choice.flagged
         record.backup_id = manifest.id
         context.activities.set_backup_id(record.activity_id, manifest.id)
-        keys = ReadingKeys.from_settings(context.settings.encryption)
+        keys = reading_keys(context)
         record.meta.authentication = check_backup(storage, manifest, keys)
         result = VerifyResult(manifest.id, target.name, storage.name, 0.0, 0, 0, 0)
+        result.passed_over = choice.flagged
+        result.authentication = record.meta.authentication
         if manifest.part("db") is not None:
             _verify_database(context, storage, manifest, result, keys, record)
         if manifest.part("files") is not None:

@@ -150,9 +150,16 @@ class ActivityLog:
         since: datetime | None = None,
         backup_id: str | None = None,
         limit: int | None = 100,
+        until: datetime | None = None,
     ) -> list[Activity]:
-        """Return matching rows, newest first."""
-        values = {"job": job, "target": target, "since": since, "backup_id": backup_id}
+        """Return matching rows (started in ``[since, until)`` when given), newest first."""
+        values = {
+            "job": job,
+            "target": target,
+            "since": since,
+            "until": until,
+            "backup_id": backup_id,
+        }
         statement = find_statement(
             frozenset(name for name, value in values.items() if value is not None),
             None if statuses is None else tuple(statuses),
@@ -166,6 +173,23 @@ class ActivityLog:
         """Return the newest row of ``job`` on ``target`` with one of ``statuses``."""
         rows = self.find(job=job, target=target, statuses=statuses, limit=1)
         return rows[0] if rows else None
+
+    def last_backup_made(self, target: str) -> str | None:
+        """Return the backup of ``target`` whose successful run was recorded last.
+
+        Ordered by row id (the order the rows were written), not by time: a backup made with
+        a wrong clock cannot move itself in this order.
+        """
+        statement = (
+            sa.select(table.c.backup_id)
+            .where(*_conditions("backup", target, ["success"], None, None))
+            .where(table.c.backup_id.is_not(None))
+            .order_by(table.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            backup_id = connection.execute(statement).scalar()
+        return None if backup_id is None else str(backup_id)
 
     def count_by_status(self, job: str, target: str | None, since: datetime) -> dict[str, int]:
         """Return how many rows of each status ``job`` on ``target`` has since ``since``."""

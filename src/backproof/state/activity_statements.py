@@ -22,17 +22,21 @@ def find_statement(
 ) -> sa.Select[Any]:
     """Return the statement of ``find`` filtering on the ``bound`` columns, whose values are
     bound at execution (built once per shape: building costs more than running on SQLite)."""
-    conditions = [
-        table.c.started_at >= sa.bindparam(name, type_=UTCDateTime())
-        if name == "since"
-        else table.c[name] == sa.bindparam(name)
-        for name in sorted(bound)
-    ]
+    conditions = [_condition(name) for name in sorted(bound)]
     if statuses is not None:
         conditions.append(table.c.status.in_(statuses))
     statement = sa.select(table).where(*conditions)
     statement = statement.order_by(table.c.started_at.desc(), table.c.id.desc())
     return statement if limit is None else statement.limit(limit)
+
+
+def _condition(name: str) -> sa.ColumnElement[bool]:
+    """Return the condition on one bound value: a time range for ``since`` and ``until``."""
+    if name == "since":
+        return table.c.started_at >= sa.bindparam(name, type_=UTCDateTime())
+    if name == "until":
+        return table.c.started_at < sa.bindparam(name, type_=UTCDateTime())
+    return table.c[name] == sa.bindparam(name)
 
 
 @functools.lru_cache(maxsize=16)

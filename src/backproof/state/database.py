@@ -16,7 +16,7 @@ from backproof.privacy import make_private_dir
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration. Every command checks it against the database with one query and loads
 # Alembic only when a migration is due; a test keeps it equal to Alembic's head.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
 
 

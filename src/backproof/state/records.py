@@ -69,6 +69,9 @@ class BackupMeta(ActivityMeta):
     destination_errors: dict[str, str] = Field(default_factory=dict)
     encrypted: bool = False
     signed: bool = False
+    # The fingerprint of the signing key (issue 9), and the key file when this backup made it.
+    signing_key: str | None = None
+    created_signing_key: str | None = None
     tables: int | None = None
     rows: int | None = None
     # What the dump said about itself (non-transactional tables, approximations): the report
@@ -114,6 +117,9 @@ class VerifyMeta(ActivityMeta):
     integrity_skipped: str | None = None
     application_checks: list[CheckOutcome] = Field(default_factory=list)
     reproof: bool | None = None
+    # Newer-looking backups passed over because their times cannot be believed (issue 9):
+    # id → reason. Health warns while the last verify names any.
+    clock_skew: dict[str, str] = Field(default_factory=dict)
 
 
 class StoredSummary(BaseModel):
@@ -145,6 +151,8 @@ class CleanupMeta(ActivityMeta):
     # None on rows written before cleanups counted what they left (metrics then say nothing).
     stored: dict[str, StoredSummary] | None = None
     files_store: dict[str, FilesCollected] = Field(default_factory=dict)
+    # Per destination, the backups kept because their times cannot be believed (issue 9).
+    clock_skew: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class RestoreMeta(ActivityMeta):

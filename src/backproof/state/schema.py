@@ -136,3 +136,17 @@ ops_workers = Table(
     Column("heartbeat_at", UTCDateTime(), nullable=False),
     Column("stopped_at", UTCDateTime(), nullable=True),
 )
+
+
+# --- signing keys (issue 9): the public keys of the key pairs backproof generated ---
+# A storage writer cannot write here, so a key read from this table is one this installation
+# made; verify trusts it when the configuration names no key.
+ops_signing_keys = Table(
+    "ops_signing_keys",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("public_key", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("key_file", Text(), nullable=True),
+)

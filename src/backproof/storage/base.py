@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 # The unit in which backups stream to and from destinations (and through compression).
@@ -22,10 +23,16 @@ CHUNK_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class StoredObject:
-    """A committed object."""
+    """A committed object.
+
+    ``modified_at`` is the storage's own time of the last write (S3 ``LastModified``, a file's
+    mtime): set by the storage, not by the clock of the host that wrote the object, so a backup
+    made with a wrong clock cannot fake it (issue 9). None where a backend does not know it.
+    """
 
     key: str
     size_bytes: int
+    modified_at: datetime | None = None
 
 
 class Upload(Protocol):

@@ -6,6 +6,7 @@ import errno
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -128,10 +129,12 @@ class LocalStorage:
                     continue
                 path = Path(folder) / name
                 try:
-                    size_bytes = path.stat().st_size
+                    status = path.stat()
                 except FileNotFoundError:
                     continue  # deleted meanwhile by a cleanup: listing goes on without it
-                yield StoredObject(path.relative_to(self.root).as_posix(), size_bytes)
+                modified_at = datetime.fromtimestamp(status.st_mtime, UTC)
+                key = path.relative_to(self.root).as_posix()
+                yield StoredObject(key, status.st_size, modified_at)
 
     def delete_objects(self, keys: list[str]) -> None:
         """Delete files, then the folders they leave empty."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import BinaryIO
 
+from backproof.clock import utc_now
 from backproof.errors import NotFoundError, StorageError, StorageFullError
 from backproof.storage.base import StoredObject
 
@@ -33,6 +35,7 @@ class MemoryUpload:
         """Publish the object."""
         self.open = False
         self.storage.objects[self.key] = bytes(self.buffer)
+        self.storage.modified[self.key] = self.storage.clock()
         self.storage.incomplete.discard(self.key)
         return StoredObject(self.key, len(self.buffer))
 
@@ -45,10 +48,17 @@ class MemoryUpload:
 class MemoryStorage:
     """Objects in a dict; ``capacity_bytes`` simulates a small disk."""
 
-    def __init__(self, name: str = "memory", capacity_bytes: int = 2**62) -> None:
+    def __init__(
+        self,
+        name: str = "memory",
+        capacity_bytes: int = 2**62,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.name = name
         self.capacity_bytes = capacity_bytes
+        self.clock = clock  # the storage's own clock: what it stamps committed objects with
         self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, datetime] = {}
         self.incomplete: set[str] = set()
 
     def describe(self) -> str:
@@ -84,12 +94,13 @@ class MemoryStorage:
         """List committed objects under ``prefix``."""
         for key in sorted(self.objects):
             if key.startswith(prefix):
-                yield StoredObject(key, len(self.objects[key]))
+                yield StoredObject(key, len(self.objects[key]), self.modified.get(key))
 
     def delete_objects(self, keys: list[str]) -> None:
         """Delete ``keys``."""
         for key in keys:
             self.objects.pop(key, None)
+            self.modified.pop(key, None)
 
     def sweep_incomplete(self, prefix: str, is_abandoned: Callable[[str], bool]) -> list[str]:
         """Forget incomplete uploads under ``prefix``."""

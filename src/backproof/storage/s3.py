@@ -167,7 +167,8 @@ class S3Storage:
             for page in pages:
                 for item in page.get("Contents", []):
                     if not item["Key"].endswith("/"):
-                        yield StoredObject(self._relative(item["Key"]), item["Size"])
+                        key = self._relative(item["Key"])
+                        yield StoredObject(key, item["Size"], item.get("LastModified"))
 
     def delete_objects(self, keys: list[str]) -> None:
         """Delete ``keys`` in batches; keys already gone are not an error."""

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from backproof.archive.authentication import (
+    TrustedKeys,
     authenticate_manifest,
     fingerprint,
     load_signing_key,
     parse_verify_key,
-    public_key_text,
     sign_manifest,
 )
 from backproof.archive.catalog import parse_manifest
@@ -53,6 +53,10 @@ def round_trip(manifest: Manifest) -> Manifest:
     return parse_manifest(manifest.model_dump_json(indent=2).encode(), "test")
 
 
+def trusting(key: Ed25519PrivateKey, *, allow_unsigned: bool = False) -> TrustedKeys:
+    return TrustedKeys((key.public_key(),), "test", allow_unsigned)
+
+
 @pytest.fixture
 def key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
@@ -61,7 +65,7 @@ def key() -> Ed25519PrivateKey:
 def test_signed_manifest_is_accepted_after_a_round_trip_through_json(key: Ed25519PrivateKey):
     signed = round_trip(sign_manifest(sample_manifest(), key))
 
-    checked = authenticate_manifest(signed, public_key_text(key.public_key()), "test")
+    checked = authenticate_manifest(signed, trusting(key), "test")
 
     assert checked == f"signature by {fingerprint(key.public_key())} checked"
 
@@ -84,7 +88,7 @@ def test_altered_manifest_is_rejected_even_with_consistent_checksums(
     altered = parse_manifest(tamper(text).encode(), "test")  # type: ignore[operator]
 
     with pytest.raises(IntegrityError, match="does not match its signature"):
-        authenticate_manifest(altered, public_key_text(key.public_key()), "backup crm/x")
+        authenticate_manifest(altered, trusting(key), "backup crm/x")
 
 
 def test_manifest_signed_with_another_key_is_rejected_naming_both_keys(key: Ed25519PrivateKey):
@@ -92,24 +96,45 @@ def test_manifest_signed_with_another_key_is_rejected_naming_both_keys(key: Ed25
     forged = sign_manifest(sample_manifest(), forger)
 
     with pytest.raises(IntegrityError, match="signed with key SHA256:") as caught:
-        authenticate_manifest(forged, public_key_text(key.public_key()), "test")
+        authenticate_manifest(forged, trusting(key), "test")
     assert fingerprint(key.public_key()) in str(caught.value)
 
 
-def test_unsigned_manifest_is_rejected_when_a_verify_key_is_set(key: Ed25519PrivateKey):
+def test_unsigned_manifest_is_rejected_by_default(key: Ed25519PrivateKey):
+    with pytest.raises(IntegrityError, match="backup crm/x: the manifest is not signed"):
+        authenticate_manifest(sample_manifest(), trusting(key), "backup crm/x")
+
+
+def test_unsigned_manifest_is_rejected_even_when_no_key_is_trusted():
     with pytest.raises(IntegrityError, match="not signed"):
-        authenticate_manifest(sample_manifest(), public_key_text(key.public_key()), "test")
+        authenticate_manifest(sample_manifest(), TrustedKeys(), "test")
+
+
+def test_signed_manifest_is_rejected_when_no_key_is_trusted(key: Ed25519PrivateKey):
+    signed = sign_manifest(sample_manifest(), key)
+
+    with pytest.raises(IntegrityError, match=r"not with a trusted key \[none"):
+        authenticate_manifest(signed, TrustedKeys(), "test")
 
 
 def test_malformed_signature_is_rejected(key: Ed25519PrivateKey):
     broken = sample_manifest().model_copy(update={"authentication": "hmac-sha256 whatever"})
 
     with pytest.raises(IntegrityError, match="malformed"):
-        authenticate_manifest(broken, public_key_text(key.public_key()), "test")
+        authenticate_manifest(broken, trusting(key), "test")
 
 
-def test_signature_is_not_checked_without_a_verify_key(key: Ed25519PrivateKey):
-    assert "not checked" in authenticate_manifest(sample_manifest(), None, "test")
+def test_unsigned_manifest_is_accepted_only_with_allow_unsigned(key: Ed25519PrivateKey):
+    checked = authenticate_manifest(sample_manifest(), trusting(key, allow_unsigned=True), "test")
+
+    assert checked == "unsigned: accepted because encryption.allow_unsigned = true"
+
+
+def test_signed_manifest_is_still_checked_with_allow_unsigned(key: Ed25519PrivateKey):
+    forged = sign_manifest(sample_manifest(), Ed25519PrivateKey.generate())
+
+    with pytest.raises(IntegrityError, match="signed with key"):
+        authenticate_manifest(forged, trusting(key, allow_unsigned=True), "test")
 
 
 def test_signature_moved_onto_another_backup_id_is_rejected(key: Ed25519PrivateKey):
@@ -117,7 +142,7 @@ def test_signature_moved_onto_another_backup_id_is_rejected(key: Ed25519PrivateK
     moved = signed.model_copy(update={"id": "20260102T010000Z-abcdef"})
 
     with pytest.raises(IntegrityError, match="does not match its signature"):
-        authenticate_manifest(moved, public_key_text(key.public_key()), "test")
+        authenticate_manifest(moved, trusting(key), "test")
 
 
 def test_openssh_and_pem_signing_keys_both_load(tmp_path: Path, key: Ed25519PrivateKey):

@@ -191,11 +191,13 @@ def test_replaced_part_without_manifest_change_is_caught_by_the_checksum(
         run_verify(encrypted_context)
 
 
-def test_unsigned_backup_is_refused_where_a_verify_key_is_set(encrypted_context: Context):
+def test_backup_signed_by_the_generated_key_is_refused_where_verify_key_names_another(
+    encrypted_context: Context,
+):
     encrypted_context.settings.encryption.signing_key_file = None
     run_backup(encrypted_context)
 
-    with pytest.raises(IntegrityError, match="not signed"):
+    with pytest.raises(IntegrityError, match="not with a trusted key"):
         run_verify(encrypted_context)
 
 

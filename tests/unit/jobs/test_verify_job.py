@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from backproof.archive.authentication import sign_manifest
+from backproof.archive.catalog import parse_manifest
 from backproof.config.loading import load_settings
 from backproof.demo import create_demo
 from backproof.errors import IntegrityError, NotFoundError, VerificationError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context, open_context
+from backproof.jobs.keyring import signing_key
 from backproof.jobs.verify import run_verify
 from backproof.storage.memory import MemoryStorage
 
@@ -29,10 +32,17 @@ def flip_byte(storage: MemoryStorage, key: str) -> None:
     storage.objects[key] = bytes(data)
 
 
-def rewrite_manifest(storage: MemoryStorage, key: str, table: str, rows: int) -> None:
-    """Change one row count in a stored manifest, as a tamperer would."""
+def rewrite_manifest(
+    storage: MemoryStorage, key: str, table: str, rows: int, signer: Context | None = None
+) -> None:
+    """Change one row count in a stored manifest, as a tamperer would; with ``signer``, sign
+    it again with that context's key, as the backup host would for a dump that lies."""
     manifest = json.loads(storage.objects[key])
     manifest["facts"]["tables"][table] = rows
+    if signer is not None:
+        key_pair = signing_key(signer.settings, signer.activities.engine, signer.clock())
+        parsed = parse_manifest(json.dumps(manifest).encode(), key)
+        manifest = json.loads(sign_manifest(parsed, key_pair.key).model_dump_json())
     storage.objects[key] = json.dumps(manifest).encode()
 
 
@@ -104,11 +114,24 @@ def test_corrupt_part_fails_before_anything_is_restored(
     assert not scratch_folder(memory_context).exists()
 
 
-def test_tampered_row_count_fails_naming_the_table(
+def test_tampered_row_count_fails_at_the_signature_before_anything_is_imported(
     memory_context: Context, memory_storage: MemoryStorage
 ) -> None:
     backup = run_backup(memory_context)
     rewrite_manifest(memory_storage, f"crm/{backup.backup_id}/manifest.json", "contacts", 7)
+
+    with pytest.raises(IntegrityError, match="does not match its signature"):
+        run_verify(memory_context)
+
+    assert not scratch_folder(memory_context).exists()
+
+
+def test_signed_row_count_that_lies_fails_naming_the_table(
+    memory_context: Context, memory_storage: MemoryStorage
+) -> None:
+    backup = run_backup(memory_context)
+    key = f"crm/{backup.backup_id}/manifest.json"
+    rewrite_manifest(memory_storage, key, "contacts", 7, signer=memory_context)
 
     with pytest.raises(VerificationError, match="table contacts: 160 rows restored, 7 dumped"):
         run_verify(memory_context)

@@ -13,6 +13,7 @@ from backproof.archive.manifest import Manifest, Part
 from backproof.clock import isoformat
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.jobs.context import Context
+from backproof.jobs.keyring import trusted_keys
 from backproof.web.views.activities import ActivityRow, activity_row
 from backproof.web.views.running import TIME
 
@@ -123,14 +124,12 @@ def _find_manifest(context: Context, target: str, backup_id: str) -> tuple[Manif
 
 
 def _signature(context: Context, manifest: Manifest, where: str) -> tuple[str, bool]:
-    verify_key = context.settings.encryption.verify_key
-    if verify_key is None:
-        state = "unsigned" if manifest.authentication is None else "signed"
-        return f"{state}; not checked: encryption.verify_key is not set", False
+    trusted = trusted_keys(context.settings, context.activities.engine)
     try:
-        return authenticate_manifest(manifest, verify_key, where), True
+        checked = authenticate_manifest(manifest, trusted, where)
     except IntegrityError as exc:
         return str(exc), False
+    return checked, manifest.authentication is not None
 
 
 def _sampled(manifest: Manifest, table: str) -> int:
