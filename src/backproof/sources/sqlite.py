@@ -35,6 +35,14 @@ from backproof.sources.base import (
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
 from backproof.storage.base import CHUNK_BYTES
+from backproof.sources.sqlite_scratch import (
+    MARKER_SUFFIX,
+    SCRATCH_FILE_SUFFIXES,
+    SCRATCH_SUFFIX,
+    drop_leftover_scratch,
+    is_leftover_scratch,
+    write_scratch_marker,
+)
 
 DUMP_FORMAT = "sqlite-database"
 OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}
@@ -183,25 +191,36 @@ class SqliteSource:
         return sqlite_url(private_dir / "verify")
 
     def create_scratch(self, server_url: str | None, name: str) -> str:
-        """Return the URL of a new file ``<folder>/<name>.sqlite`` in the private scratch folder."""
+        """Return the URL of a new file ``<folder>/<name>.sqlite``, marked as ours.
+
+        The folder is created private when missing; an existing folder is left as it is (it
+        may be the user's). The marker file ``<name>.sqlite.owner`` names this host and pid.
+        """
         folder = _scratch_folder(server_url, self.path)
-        make_private_dir(folder)
-        return sqlite_url(folder / (name + ".sqlite"))
+        if not folder.exists():
+            make_private_dir(folder)
+        path = folder / (name + SCRATCH_SUFFIX)
+        write_scratch_marker(path)
+        return sqlite_url(path)
 
     def drop_scratch(self, url: str) -> None:
-        """Delete the scratch file and its journal files."""
+        """Delete the scratch file, its journal files and its marker."""
         path = sqlite_path(url)
-        for suffix in ("", "-wal", "-shm", "-journal", ".partial"):
+        for suffix in SCRATCH_FILE_SUFFIXES:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
-        """Delete ``verify_*.sqlite`` files in backproof's private scratch folder."""
+        """Delete the scratch files of verifies that are gone; return their names.
+
+        Only a file named like a scratch *and* carrying our marker naming a process that is no
+        longer alive is deleted (see ``backproof.sources.scratch``): a user's file that only
+        matches the pattern, and the scratch of a verify still running, are never touched.
+        """
         folder = _scratch_folder(server_url, self.path)
-        dropped = []
-        for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*.sqlite*")) if folder.is_dir() else []:
-            path.unlink(missing_ok=True)
-            dropped.append(path.name)
-        return dropped
+        if not folder.is_dir():
+            return []
+        markers = sorted(folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}{MARKER_SUFFIX}"))
+        return [drop_leftover_scratch(marker) for marker in markers if is_leftover_scratch(marker)]
 
 
 def _scratch_folder(server_url: str | None, source_path: Path) -> Path:

@@ -18,6 +18,7 @@ from backproof.jobs.context import Context, open_context
 from backproof.jobs.keyring import signing_key
 from backproof.jobs.verify import run_verify
 from backproof.storage.memory import MemoryStorage
+from sqlite_leftovers import leave_scratch
 
 
 def scratch_folder(context: Context) -> Path:
@@ -70,8 +71,7 @@ def test_verify_drops_its_temporary_database(memory_context: Context) -> None:
 
 def test_verify_drops_a_temporary_database_left_by_a_crash(memory_context: Context) -> None:
     run_backup(memory_context)
-    scratch_folder(memory_context).mkdir(parents=True)
-    (scratch_folder(memory_context) / "verify_crm_20261125t010000z_abcdef.sqlite").write_bytes(b"")
+    leave_scratch(scratch_folder(memory_context), "verify_crm_20261125t010000z_abcdef")
 
     result = run_verify(memory_context)
 

@@ -8,15 +8,14 @@ from backproof.config.models import Settings
 from backproof.jobs.context import Context
 from backproof.scheduler.startup import clean_up_at_startup
 from backproof.state.activities import ActivityLog
+from sqlite_leftovers import leave_scratch
 
 
 def test_startup_drops_leftover_verify_databases_and_nothing_else(
     settings: Settings, context: Context
 ) -> None:
     scratch = settings.state.lock_dir.parent / "verify"
-    scratch.mkdir(parents=True)
-    leftover = scratch / "verify_crm_20261126t010000z_a1b2c3.sqlite"
-    leftover.write_bytes(b"left by a crashed verify")
+    leftover = leave_scratch(scratch, "verify_crm_20261126t010000z_a1b2c3")
     unrelated = scratch / "customer_copy.sqlite"
     unrelated.write_bytes(b"not ours")
 
