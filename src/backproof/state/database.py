@@ -85,7 +85,20 @@ def _prepare_sqlite_file(database: str | None) -> None:
     if not database or database == ":memory:":
         return
     path = Path(database)
-    make_private_dir(path.parent)
+    blocking = next((folder for folder in path.parents if folder.is_file()), None)
+    if blocking is not None:
+        raise ConfigError(
+            [
+                f"at state.url: {blocking} is a file, so {path} cannot be made below it: "
+                "choose a path in a folder"
+            ]
+        )
+    try:
+        make_private_dir(path.parent)
+    except OSError as exc:
+        raise ConfigError(
+            [f"at state.url: cannot create the folder {path.parent}: {exc.strerror or exc}"]
+        ) from exc
     if not path.exists():
         descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(descriptor)
