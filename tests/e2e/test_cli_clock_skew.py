@@ -50,6 +50,7 @@ def test_a_backup_dated_2099_never_hides_the_newest_and_health_says_why(user: Us
     listed = user.ok("list")
     cleaned = user.ok("cleanup")
     health = user.run("health", "--json")
+    doctor = user.run("doctor")
 
     assert verified.startswith(f"verify passed: backup {newest}")
     assert f"passed over backup {skewed}: dated 2099-01-01" in verified
@@ -67,6 +68,8 @@ def test_a_backup_dated_2099_never_hides_the_newest_and_health_says_why(user: Us
     assert checks["clock"]["status"] == "warning"
     assert skewed in checks["clock"]["message"]
     assert checks["rpo"]["status"] == "ok"
+    assert doctor.returncode == 0
+    assert f"! clock: crm on local: backup {skewed} is never newest: dated 2099" in doctor.stdout
 
 
 def test_cleanup_never_deletes_the_backup_the_audit_trail_made_last(user: User):

@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code."""
     import backproof.cli.alert_commands  # noqa: PLC0415 - registers alert (issue 5)
     import backproof.cli.check_commands  # noqa: PLC0415 - registers check (issue 11)
+    import backproof.cli.doctor_commands  # noqa: PLC0415 - registers doctor (issue 9)
     import backproof.cli.fleet_commands  # noqa: PLC0415 - registers worker and submit (issue 15)
     import backproof.cli.health_commands  # noqa: PLC0415 - registers health (and the commands)
     import backproof.cli.init_command  # noqa: PLC0415 - registers init

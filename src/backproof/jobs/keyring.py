@@ -110,8 +110,9 @@ def _generate_key_file(path: Path) -> Path | None:
     return path
 
 
-def trusted_keys(settings: Settings, engine: Engine) -> TrustedKeys:
-    """Return the public keys verify and restore accept, and whether unsigned is accepted.
+def trusted_keys(settings: Settings, engine: Engine | None) -> TrustedKeys:
+    """Return the public keys verify and restore accept, and whether unsigned is accepted
+    (without ``engine``, only the keys of the configuration).
 
     Raises ConfigError when a configured key is unusable.
     """
@@ -123,7 +124,8 @@ def trusted_keys(settings: Settings, engine: Engine) -> TrustedKeys:
     configured = load_signing_key(encryption.signing_key_file)
     if configured is not None:
         return TrustedKeys((configured.public_key(),), "encryption.signing_key_file", allow)
-    recorded = tuple(parse_verify_key(item.public_key) for item in recorded_signing_keys(engine))
+    rows = recorded_signing_keys(engine) if engine is not None else []
+    recorded = tuple(parse_verify_key(item.public_key) for item in rows)
     return TrustedKeys(recorded, GENERATED_SOURCE, allow)
 
 
@@ -150,7 +152,7 @@ class ShownKey:
         }
 
 
-def show_key(settings: Settings, engine: Engine) -> ShownKey:
+def show_key(settings: Settings, engine: Engine | None) -> ShownKey:
     """Return the public key of this host's signing key, without generating one.
 
     Raises NotFoundError when no key is configured, generated or recorded yet.

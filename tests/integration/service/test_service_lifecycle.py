@@ -20,6 +20,7 @@ from backproof.config.models import Settings
 from backproof.demo import DemoLayout
 from backproof.jobs.context import open_context
 from backproof.state.activities import Activity
+from sqlite_leftovers import leave_scratch
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -112,9 +113,7 @@ def test_startup_drops_leftover_temporary_databases_before_serving(
     settings: Settings, start_serve: Callable[..., ServeProcess]
 ) -> None:
     scratch = settings.state.lock_dir.parent / "verify"
-    scratch.mkdir(parents=True)
-    leftover = scratch / "verify_crm_20261126t010000z_0a1b2c.sqlite"
-    leftover.write_bytes(b"left by a crashed verify")
+    leftover = leave_scratch(scratch, "verify_crm_20261126t010000z_0a1b2c")
     unrelated = scratch / "notes.sqlite"
     unrelated.write_bytes(b"not ours")
 
