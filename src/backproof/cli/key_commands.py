@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from backproof.cli.main import Invocation, cli, emit, pass_invocation
-from backproof.jobs.keyring import show_key
 
 
 @cli.group()
@@ -21,6 +20,8 @@ def show_command(invocation: Invocation, as_json: bool) -> int:
 
     Exit 1 when there is no key yet (the first backup generates it).
     """
+    from backproof.jobs.keyring import show_key  # noqa: PLC0415 - cryptography on demand
+
     context = invocation.context()
     shown = show_key(context.settings, context.activities.engine)
     emit(shown.to_json(), shown.public_key, as_json)
