@@ -1,8 +1,9 @@
 """What an attacker with write access to a local destination does: rewrite a stored dump.
 
 The part is decompressed, changed, compressed again, and the manifest's size and sha256 are
-recomputed, so that only the layers beyond the checksums (signatures, the import guard, the
-verify user's privileges) stand between the rewritten dump and the verify server.
+recomputed; the attacker cannot sign, so the manifest's signature is dropped. With
+``[encryption] allow_unsigned = true`` only the layers beyond signatures (the import guard, the
+verify user's privileges) then stand between the rewritten dump and the verify server.
 """
 
 from __future__ import annotations
@@ -29,4 +30,5 @@ def rewrite_db_part(backups: Path, change: Callable[[bytes], bytes]) -> None:
         sha256=hashlib.sha256(compressed).hexdigest(),
         raw_size_bytes=len(raw),
     )
+    manifest["authentication"] = None
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")

@@ -21,7 +21,7 @@ ADVICE = (
     "(`backproof setup verify-user --print` prints the SQL)"
 )
 POSTGRESQL_ROLE = """
-SELECT current_user, rolsuper, rolcreatedb,
+SELECT current_user, rolsuper, rolcreatedb, rolcreaterole,
        pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER'),
        pg_has_role(current_user, 'pg_write_server_files', 'MEMBER'),
        pg_has_role(current_user, 'pg_read_server_files', 'MEMBER')
@@ -63,10 +63,16 @@ def _postgresql_problems(url: str, password: str | None) -> list[str]:
         role = connection.execute(POSTGRESQL_ROLE).fetchone()
         others = [row[0] for row in connection.execute(POSTGRESQL_OTHER_DATABASES).fetchall()]
     assert role is not None  # noqa: S101 - current_user is always a role
-    user, superuser, createdb, program, write_files, read_files = role
+    user, superuser, createdb, createrole, program, write_files, read_files = role
     if not (createdb or superuser):
         return [f"cannot create the scratch databases: {user} lacks CREATEDB"]
+    # The import itself then runs as a temporary role owning only the scratch database
+    # (sources/postgresql_roles.py); everything else verify does runs as this user.
     problems = [f"is {user}, a superuser"] if superuser else []
+    if createrole and not superuser:
+        problems.append(
+            f"is {user}, with CREATEROLE (before PostgreSQL 16 it can grant itself more)"
+        )
     members = [
         name
         for name, member in (
