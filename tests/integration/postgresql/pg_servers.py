@@ -113,7 +113,11 @@ class PgServer:
                 for (database,) in admin.execute(
                     "SELECT datname FROM pg_database WHERE datallowconn"
                 ).fetchall():
-                    with self.connect(database) as connection:
+                    try:
+                        connection = self.connect(database)
+                    except psycopg.OperationalError:
+                        continue  # dropped meanwhile (the server is shared with other runs)
+                    with connection:
                         connection.execute(
                             sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role))
                         )

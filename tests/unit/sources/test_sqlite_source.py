@@ -16,6 +16,7 @@ from backproof.errors import RestoreError, SourceError
 from backproof.sources.base import DumpInfo, scratch_name
 from backproof.sources.rows import pick_sample_positions
 from backproof.sources.sqlite import DUMP_FORMAT, SqliteSource
+from sqlite_leftovers import leave_scratch
 
 
 def dump(
@@ -156,16 +157,19 @@ def test_scratch_is_made_in_a_private_folder_and_dropped(demo: DemoLayout, tmp_p
 
 def test_leftover_scratches_are_dropped_and_nothing_else(demo: DemoLayout, tmp_path: Path) -> None:
     folder = tmp_path / "verify"
-    folder.mkdir()
-    (folder / "verify_crm_old_aa.sqlite").write_bytes(b"x")
+    leftover = leave_scratch(folder, "verify_crm_20261125t010000z_aaaaaa")
     (folder / "keep-me.sqlite").write_bytes(b"x")
+    (folder / "verify_crm_20261125t010000z_bbbbbb.sqlite").write_bytes(b"no marker: not ours")
 
     dropped = SqliteSource(f"sqlite:///{demo.database}").drop_leftover_scratches(
         f"sqlite:///{folder}"
     )
 
-    assert dropped == ["verify_crm_old_aa.sqlite"]
-    assert (folder / "keep-me.sqlite").exists()
+    assert dropped == [leftover.name]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "keep-me.sqlite",
+        "verify_crm_20261125t010000z_bbbbbb.sqlite",
+    ]
 
 
 CRASHING_WRITER = """
