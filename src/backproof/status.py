@@ -119,9 +119,7 @@ def collect_figures(
         since = max(since, acknowledged_at)
     counts = log.count_by_job_and_status(("backup", "verify"), target, since)
     ahead = now + SKEW_TOLERANCE
-    good_backups = log.find(
-        job="backup", target=target, statuses=["success"], until=ahead, limit=2
-    )
+    good_backups = log.find(job="backup", target=target, statuses=["success"], until=ahead, limit=2)
     # Rows dated ahead of the clock stay ahead for years: `health ack` (a row written after
     # them) settles them once the backup is dealt with.
     skewed = [

@@ -207,6 +207,8 @@ def test_backup_success_rate_from_min_runs_on_is_judged() -> None:
     assert check_named("backup_success_rate", figures, HealthSettings(min_runs=3)).status == (
         "warning"
     )
+
+
 def test_signing_is_a_warning_while_unsigned_backups_are_accepted():
     verdict = evaluate_health(healthy_figures(), SETTINGS, allow_unsigned=True)
 

@@ -94,8 +94,6 @@ def describe_collection(collection: Collection, dry_run: bool) -> str:
 
 def render_verify(result: VerifyResult) -> str:
     """Return the summary of a passed verify."""
-    from backproof.jobs.verify import describe_proof  # noqa: PLC0415
-
     text = (
         f"verify passed: backup {result.backup_id} from {result.destination} restored in "
         f"{format_seconds(result.restore_duration_seconds)}; " + ", ".join(describe_proof(result))
