@@ -39,10 +39,12 @@ def test_a_backup_dated_2099_never_hides_the_newest_and_health_says_why(user: Us
     first = user.backup()
     skewed = backup_with_a_wrong_clock(user)
     newest = user.backup()
+    sizes = {item["id"]: item["size_bytes"] for item in user.json("list")["backups"]}
+    # A cap that holds the two protected backups but not the third: cleanup must choose.
+    cap_mb = (sizes[skewed] + sizes[newest] + sizes[first] // 2) / 1_000_000
     config = user.demo.config
-    # A cap that holds about two backups: cleanup must choose which to delete.
     config.write_text(
-        config.read_text(encoding="utf-8") + "\n[retention]\nmax_storage_mb = 0.3\n",
+        config.read_text(encoding="utf-8") + f"\n[retention]\nmax_storage_mb = {cap_mb}\n",
         encoding="utf-8",
     )
 
@@ -55,7 +57,7 @@ def test_a_backup_dated_2099_never_hides_the_newest_and_health_says_why(user: Us
     assert verified.startswith(f"verify passed: backup {newest}")
     assert f"passed over backup {skewed}: dated 2099-01-01" in verified
     assert "its times cannot be believed: dated 2099-01-01" in listed
-    assert f"deleted {first} (over storage cap 0.3 MB)" in cleaned
+    assert f"deleted {first} (over storage cap {cap_mb:g} MB)" in cleaned
     assert f"kept {skewed}, never newest" in cleaned
     remaining = {item["id"]: item for item in user.json("list")["backups"]}
     assert set(remaining) == {skewed, newest}
