@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "reproofs",
         "scrub",
     ),
-    ("jobs", "init"),
+    ("jobs", "init", "doctor"),
     ("metrics", "pushgateway", "after_run"),
     ("cli", "web", "scheduler", "fleet", "demo", "__main__"),
 )

@@ -22,6 +22,6 @@ def doctor(invocation: Invocation, as_json: bool) -> int:
 
     # The safety rules are checks of their own here: a config they refuse is still examined.
     path = find_config_path(invocation.config, os.environ)
-    result = run_doctor(load_settings(path, check_safety=False))
+    result = run_doctor(load_settings(path))
     emit(result.to_json(), "\n".join(check.line() for check in result.checks), as_json)
     return 1 if result.has_failed else 0

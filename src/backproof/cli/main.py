@@ -46,8 +46,10 @@ class Invocation:
     def settings(self) -> Settings:
         """Return the validated settings (ConfigError when invalid)."""
         from backproof.config.loading import find_config_path, load_settings  # noqa: PLC0415
+        from backproof.doctor.safety import refuse_dangers  # noqa: PLC0415 - git on demand
 
-        return load_settings(find_config_path(self.config, os.environ))
+        path = find_config_path(self.config, os.environ)
+        return refuse_dangers(load_settings(path), path)
 
     def context(self) -> Context:
         """Return the job context, opening the state database once."""

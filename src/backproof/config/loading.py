@@ -18,7 +18,6 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import ValidationError
 
 from backproof.config.models import Settings
-from backproof.config.safety import find_problems
 from backproof.errors import ConfigError
 from backproof.secret_values import remember_secrets, secrets_of, secrets_of_environment
 
@@ -32,11 +31,10 @@ def find_config_path(given: str | None, environ: Mapping[str, str]) -> Path:
     return Path(given or environ.get("BACKPROOF_CONFIG") or DEFAULT_CONFIG_NAME).absolute()
 
 
-def load_settings(
-    path: Path, environ: Mapping[str, str] | None = None, *, check_safety: bool = True
-) -> Settings:
-    """Read, override, validate and resolve the config at ``path``; with ``check_safety``,
-    refuse destinations that would hurt (``backproof.config.safety``).
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, override, validate and resolve the config at ``path``.
+
+    The CLI then refuses destinations that would hurt (``backproof.doctor.safety``).
 
     Raises ConfigError listing every problem as ``at <key>: <message>``.
     """
@@ -60,11 +58,7 @@ def load_settings(
     if problems:
         raise ConfigError(problems, str(path))
     remember_secrets([*secrets_of(settings), *secrets_of_environment(environ)])
-    settings = resolve_paths(settings, path.parent)
-    dangers = find_problems(settings) if check_safety else []
-    if dangers:
-        raise ConfigError(dangers, str(path))
-    return settings
+    return resolve_paths(settings, path.parent)
 
 
 def format_validation_errors(error: ValidationError) -> list[str]:

@@ -8,11 +8,12 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 
-from backproof.config.models import Settings, TargetSettings, mask_url
+from backproof.config.models import Settings, TargetSettings
 from backproof.config.secrets import database_password, read_secret
 from backproof.doctor.checks import DoctorCheck, failed, ok
 from backproof.doctor.privileges import check_verify_privileges
 from backproof.errors import BackproofError, SourceError
+from backproof.masking import mask_url
 from backproof.sources import mysql_tools, postgresql_tools
 from backproof.sources.registry import engine_of
 from backproof.sources.server_urls import parse_server_url

@@ -14,11 +14,12 @@ from backproof.archive.authentication import authenticate_manifest
 from backproof.archive.catalog import scan_target
 from backproof.archive.skew import flag_skewed
 from backproof.clock import SKEW_TOLERANCE, isoformat
-from backproof.config.models import Settings, mask_url
-from backproof.config.safety import find_problems
+from backproof.config.models import Settings
 from backproof.doctor.checks import DoctorCheck, failed, ok, warning
+from backproof.doctor.safety import find_problems
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.jobs.keyring import generated_key_path, show_key, trusted_keys
+from backproof.masking import mask_url
 from backproof.state.database import SCHEMA_HEAD, current_revision, to_sqlalchemy_url
 from backproof.storage.registry import open_storage
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from backproof.archive.catalog import scan_target
 from backproof.archive.skew import flag_skewed
 from backproof.config.models import DestinationSettings, Settings, TargetSettings
-from backproof.config.safety import local_destination_path
 from backproof.doctor.checks import DoctorCheck, failed, ok, warning
+from backproof.doctor.safety import local_destination_path
 from backproof.errors import BackproofError
 from backproof.sources.registry import engine_of
 from backproof.sources.sqlite import sqlite_path, sqlite_url

@@ -34,7 +34,6 @@ from backproof.sources.base import (
 )
 from backproof.sources.rows import pick_sample_positions, row_digest, row_key
 from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
-from backproof.storage.base import CHUNK_BYTES
 from backproof.sources.sqlite_scratch import (
     MARKER_SUFFIX,
     SCRATCH_FILE_SUFFIXES,
@@ -43,6 +42,7 @@ from backproof.sources.sqlite_scratch import (
     is_leftover_scratch,
     write_scratch_marker,
 )
+from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "sqlite-database"
 OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}

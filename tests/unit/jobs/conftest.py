@@ -21,7 +21,7 @@ def manual_clock() -> HandClock:
 
 
 @pytest.fixture
-def memory_storage(manual_clock: ManualClock) -> MemoryStorage:
+def memory_storage(manual_clock: HandClock) -> MemoryStorage:
     """The in-memory destination; it stamps what it stores with the test's clock, as a real
     storage stamps with a clock that agrees with the host's."""
     return MemoryStorage("local", clock=manual_clock)

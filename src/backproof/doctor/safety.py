@@ -7,7 +7,8 @@
   to add to ``.gitignore``.
 
 Nothing here writes; the only subprocess is ``git check-ignore``, run only when a ``.git`` is
-found above a destination.
+found above a destination. The CLI refuses such a configuration before any command runs
+(``refuse_dangers``); ``doctor`` reports the same problems as failed checks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from backproof.config.models import Settings
-from backproof.errors import PipelineError
+from backproof.errors import ConfigError, PipelineError
 from backproof.process.commands import Command
 from backproof.process.pipeline import run_command
 
@@ -42,6 +43,14 @@ def find_problems(settings: Settings) -> list[str]:
         if problem is not None:
             problems.append(f"{where}: {problem}")
     return problems
+
+
+def refuse_dangers(settings: Settings, config_path: Path) -> Settings:
+    """Return ``settings``; ConfigError (exit 2) listing each destination that would hurt."""
+    problems = find_problems(settings)
+    if problems:
+        raise ConfigError(problems, str(config_path))
+    return settings
 
 
 def _inside_backed_up_files(settings: Settings, path: Path) -> list[str]:
