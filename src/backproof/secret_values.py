@@ -28,6 +28,12 @@ MIN_URL_TAIL_LENGTH = 12  # a URL's path is masked alone only when it is long en
 # Variables the tools and libraries read on their own: their values are secrets too.
 SECRET_VARIABLES = ("PGPASSWORD", "MYSQL_PWD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
+# URLs of servers (state database, broker): only their password is secret; the address is what
+# an error message must name.
+SERVER_SCHEMES = frozenset(
+    {"postgresql", "postgres", "mysql", "mariadb", "sqlite", "redis", "rediss", "amqp", "amqps"}
+)
+
 _lock = threading.Lock()
 _values: tuple[str, ...] = ()
 _factory_installed = False
@@ -93,7 +99,8 @@ def secrets_of_environment(environ: dict[str, str] | Any) -> list[str]:
 def _collect(value: object, found: list[str]) -> None:
     if isinstance(value, SecretStr):
         secret = value.get_secret_value()
-        found.append(secret)
+        if not _is_server_url(secret):
+            found.append(secret)  # a webhook, Apprise or healthcheck URL is a secret whole
         _collect(secret, found)
     elif isinstance(value, str):
         if "://" in value and "@" in value:
@@ -111,6 +118,11 @@ def _collect(value: object, found: list[str]) -> None:
     elif isinstance(value, dict):
         for item in value.values():
             _collect(item, found)
+
+
+def _is_server_url(value: str) -> bool:
+    """Return True for a database or broker URL: its password is the secret, not the address."""
+    return value.split("://", 1)[0].split("+", 1)[0].lower() in SERVER_SCHEMES
 
 
 def _install_log_masking() -> None:

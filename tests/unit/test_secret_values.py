@@ -6,11 +6,13 @@ import logging
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from backproof.config.loading import load_settings
+from backproof.config.models import QueueSettings
 from backproof.errors import ConfigError
 from backproof.masking import mask_text, mask_url
-from backproof.secret_values import mask_secrets, remember_secrets
+from backproof.secret_values import mask_secrets, remember_secrets, secrets_of
 
 CONFIG = """\
 [state]
@@ -99,3 +101,11 @@ def test_log_records_are_masked_whichever_handler_writes_them(
 
     assert "SECRET" not in caplog.text
     assert "server echoed ***" in caplog.text
+
+
+def test_a_broker_url_without_a_password_is_not_masked_but_its_password_is() -> None:
+    queue = QueueSettings(broker_url=SecretStr("amqp://backproof:BrokerSecret9@mq:5672//"))
+    remember_secrets(secrets_of(queue))
+
+    assert mask_secrets("broker amqp://mq:5672// is down") == "broker amqp://mq:5672// is down"
+    assert mask_secrets("login BrokerSecret9 refused") == "login *** refused"
