@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +18,9 @@ from backproof.sources.mysql import MysqlSource
 def scratch(maria: MariaServer) -> Iterator[tuple[MysqlSource, str]]:
     """A source on the server and a scratch database made by it (dropped after)."""
     source = MysqlSource(maria.url("mysql"))
-    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "d1e2f3"))
+    url = source.create_scratch(
+        None, scratch_name("bptest", "20260101T000000Z", secrets.token_hex(3))
+    )
     yield source, url
     source.drop_scratch(url)
 
