@@ -1,0 +1,138 @@
+"""What the deeper proofs cost: backup and verify with and without them, beside the raw pipes.
+
+    python benchmarks/generate_crm.py --engine postgresql --size-mb 200 --database bench_crm
+    python benchmarks/bench_proof.py --engine postgresql --database bench_crm --repeat 2
+
+Interleaved in pairs so the machine's drift touches both sides alike, for each engine:
+
+- backup: ``backproof backup`` (digests of every table read from the dump stream) against the
+  raw ``pg_dump -Fc -Z0 | zstd -T0 > file`` / ``mariadb-dump --single-transaction | zstd -T0``;
+- verify: ``backproof verify`` with the integrity checks (amcheck / CHECK TABLE) and without
+  them (``integrity_checks = false``), against the raw import of the same dump plus the drop;
+- the digest alone: the CPU seconds of reading the stored dump's rows into digests
+  (``ArchiveDigester`` / ``DumpScanner``), which is what a backup adds to its stream.
+
+Prints a Markdown table and the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_dump import MARIA, PG, shell, timed
+
+from backproof.sources.mysql_stream import DumpScanner
+from backproof.sources.postgresql_archive import ArchiveDigester
+
+CONFIG = """\
+[state]
+url = "sqlite:///state/state.db"
+
+[[targets]]
+name = "bench"
+database = "{url}"
+key_tables = ["companies", "contacts"]
+integrity_checks = {integrity}
+
+[[destinations]]
+name = "local"
+url = "file:backups"
+"""
+CHUNK = 1 << 20
+
+
+def run_backproof(folder: Path, url: str, integrity: bool, *arguments: str) -> float:
+    """Run one backproof command with the given config; return its wall time."""
+    config = CONFIG.format(url=url, integrity=str(integrity).lower())
+    (folder / "backproof.toml").write_text(config, encoding="utf-8")
+    command = [sys.executable, "-m", "backproof", "--config", str(folder / "backproof.toml")]
+    return timed([*command, *arguments], cwd=folder)[0]
+
+
+def digest_seconds(path: Path, engine: str) -> float:
+    """Return the CPU seconds of digesting every row of an uncompressed dump file."""
+    started = time.process_time()
+    with path.open("rb") as stream:
+        if engine == "postgresql":
+            digester = ArchiveDigester()
+            while chunk := stream.read(CHUNK):
+                digester.feed(chunk)
+            digester.finish()
+        else:
+            scanner = DumpScanner({}, 0)
+            while chunk := stream.read(CHUNK):
+                scanner.feed(chunk)
+            scanner.finish()
+    return time.process_time() - started
+
+
+def bench(engine: str, database: str, repeat: int) -> list[str]:
+    """Measure one engine; return rows of the Markdown table."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-proof-"))
+    if engine == "postgresql":
+        url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+        raw = folder / "raw.pgdump"
+        dump = f"pg_dump {PG} -Fc -Z0 {database}"
+        create = f"createdb {PG} -T template0 {database}_import"
+        load = f"pg_restore {PG} --no-owner -d {database}_import {raw}"
+        drop = f"dropdb {PG} {database}_import"
+    else:
+        url = f"mysql://root@127.0.0.1:3306/{database}"
+        raw = folder / "raw.sql"
+        dump = (
+            f"mariadb-dump {MARIA} --single-transaction --routines --events --triggers {database}"
+        )
+        client = f"mariadb {MARIA}"
+        create = f"{client} -e 'CREATE DATABASE `{database}_import`'"
+        load = f"{client} {database}_import < {raw}"
+        drop = f"{client} -e 'DROP DATABASE `{database}_import`'"
+    rows = []
+    for _run in range(repeat):
+        ours = run_backproof(folder, url, True, "backup")
+        theirs = shell(f"{dump} | zstd -q -T0 > {folder / 'raw.zst'}")
+        rows.append((f"{engine} backup (digests)", ours, "raw dump | zstd", theirs))
+        for integrity in (True, False):
+            ours = run_backproof(folder, url, integrity, "verify")
+            shell(f"{dump} > {raw}")
+            shell(create)
+            theirs = shell(f"{load} && {drop}")
+            what = "with" if integrity else "without"
+            rows.append(
+                (f"{engine} verify ({what} integrity checks)", ours, "raw import + drop", theirs)
+            )
+    shell(f"{dump} > {raw}")
+    cpu = digest_seconds(raw, engine)
+    size_mb = raw.stat().st_size / 1e6
+    lines = [
+        f"| {what} | {ours:.1f} s | {raw_what} | {theirs:.1f} s | {ours / theirs:.2f} |"
+        for what, ours, raw_what, theirs in rows
+    ]
+    lines.append(f"| {engine}: digest of a {size_mb:.0f} MB dump, CPU alone | {cpu:.2f} s | | | |")
+    subprocess.run(["rm", "-rf", str(folder)], check=True)
+    return lines
+
+
+def main() -> None:
+    """Parse the arguments, measure, print the table and the load."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="bench_crm")
+    parser.add_argument("--engine", choices=["postgresql", "mariadb", "both"], default="both")
+    parser.add_argument("--repeat", type=int, default=2, help="pairs of every measure")
+    arguments = parser.parse_args()
+    engines = ["postgresql", "mariadb"] if arguments.engine == "both" else [arguments.engine]
+    print("| backproof | time | raw | time | ratio |")
+    print("|---|---:|---|---:|---:|")
+    for engine in engines:
+        for line in bench(engine, arguments.database, arguments.repeat):
+            print(line, flush=True)
+    print(f"\nload average: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
