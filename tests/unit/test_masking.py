@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,7 +98,9 @@ def test_mask_text_never_shows_a_url_password_whatever_surrounds_it(
     text = f"{prefix} mysql://app:{password}@db.internal/crm {suffix}"
     masked = mask_text(text)
     assert f":{password}@" not in masked
-    assert "mysql://app:***@db.internal/crm" in masked
+    # After "Bearer " the scheme itself is taken for a token and masked too: more, not less.
+    if not re.search(r"(?i)\bbearer\s*$", prefix):
+        assert "mysql://app:***@db.internal/crm" in masked
 
 
 @PROPERTY_SETTINGS
