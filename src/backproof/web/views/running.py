@@ -83,9 +83,26 @@ def _running(log: ActivityLog, row: Activity, jobs: JobsView | None, elapsed: fl
 
 
 def _queued(action: Action) -> RunningJob:
+    return _waiting(action.job, action.target, action.backup_id, action.id)
+
+
+def fleet_queued(log: JobQueueLog, target: str | None = None) -> list[RunningJob]:
+    """Return the submissions waiting for a worker of the fleet (issue 15), oldest first; those
+    a worker runs are ``running`` rows of the audit trail already."""
+    return [
+        _waiting(entry.job, entry.target)
+        for entry in log.unfinished()
+        if entry.status == "queued" and target in (None, entry.target)
+    ]
+
+
+def _waiting(
+    job: str, target: str | None, backup_id: str | None = None, action_id: str | None = None
+) -> RunningJob:
+    """A job that waits for its turn: nothing of it is known yet but what was asked."""
     return RunningJob(
-        job=action.job,
-        target=action.target,
+        job=job,
+        target=target,
         state="queued",
         started_at=None,
         elapsed_seconds=None,
@@ -93,33 +110,10 @@ def _queued(action: Action) -> RunningJob:
         progress_ratio=None,
         bytes_done=None,
         activity_id=None,
-        backup_id=action.backup_id,
+        backup_id=backup_id,
         host=None,
-        action_id=action.id,
+        action_id=action_id,
     )
-
-
-def fleet_queued(log: JobQueueLog, target: str | None = None) -> list[RunningJob]:
-    """Return the submissions waiting for a worker of the fleet (issue 15), oldest first; those
-    a worker runs are ``running`` rows of the audit trail already."""
-    return [
-        RunningJob(
-            job=entry.job,
-            target=entry.target,
-            state="queued",
-            started_at=None,
-            elapsed_seconds=None,
-            expected_seconds=None,
-            progress_ratio=None,
-            bytes_done=None,
-            activity_id=None,
-            backup_id=None,
-            host=None,
-            action_id=None,
-        )
-        for entry in log.unfinished()
-        if entry.status == "queued" and target in (None, entry.target)
-    ]
 
 
 def targets_running(jobs: Iterable[RunningJob]) -> set[str]:
