@@ -234,6 +234,8 @@ class ScrubMeta(ActivityMeta):
     parts_checked: int | None = None
     parts_read: int | None = None
     bytes_read: int | None = None
+    files_checked: int | None = None
+    files_read: int | None = None
     findings: list[str] = Field(default_factory=list)
 
 
