@@ -24,8 +24,8 @@ from pg_servers import shared_server as shared_postgresql
 from backproof.comparison import compare_database_facts
 from backproof.demo import create_demo
 from backproof.errors import SourceError
-from backproof.sources.base import DatabaseSource, scratch_name
-from backproof.sources.registry import open_source
+from backproof.sources.base import DatabaseSource, ScratchServer, scratch_name
+from backproof.sources.registry import open_database, open_server
 from backproof.sources.sqlite import sqlite_url
 
 KEY_TABLES = ["companies", "contacts"]
@@ -38,10 +38,13 @@ class Engine:
     name: str
     crm_url: str
     empty_url: str
-    scratch_server: str | None
+    scratch_server: str
 
     def source(self, url: str | None = None) -> DatabaseSource:
-        return open_source(url or self.crm_url)
+        return open_database(url or self.crm_url)
+
+    def server(self) -> ScratchServer:
+        return open_server(self.scratch_server)
 
 
 def sqlite_engine(tmp_path: Path) -> Engine:
@@ -63,22 +66,21 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         shared_postgresql() if request.param == "postgresql" else shared_mariadb()
     )
     crm, empty = server.create_database(), server.create_database(crm=False)
-    yield Engine(request.param, server.url(crm), server.url(empty), None)
+    yield Engine(request.param, server.url(crm), server.url(empty), server.url(crm))
     server.clean_up()
 
 
 def test_dump_restores_into_a_scratch_database_with_the_same_facts(engine: Engine) -> None:
-    source, dump = engine.source(), io.BytesIO()
-    info = source.dump(dump, KEY_TABLES, 5)
-    scratch_url = source.create_scratch(
-        engine.scratch_server, scratch_name("contract", "20260101T000000Z", "c0ffee")
-    )
+    server, dump = engine.server(), io.BytesIO()
+    info = engine.source().dump(dump, KEY_TABLES, 5)
+    name = scratch_name("contract", "20260101T000000Z", "c0ffee")
+    scratch = server.create_scratch(name)
     try:
         dump.seek(0)
-        source.restore(dump, scratch_url, info.format)
-        restored = source.inspect(scratch_url, info.facts)
+        scratch.restore(dump, info.format)
+        restored = scratch.inspect(info.facts)
     finally:
-        source.drop_scratch(scratch_url)
+        server.drop_scratch(name)
 
     assert compare_database_facts(info.facts, restored) == []
     assert sorted(restored.samples) == KEY_TABLES
@@ -86,18 +88,18 @@ def test_dump_restores_into_a_scratch_database_with_the_same_facts(engine: Engin
 
 
 def test_scratch_database_starts_empty_and_is_gone_once_dropped(engine: Engine) -> None:
-    source = engine.source()
-    scratch_url = source.create_scratch(
-        engine.scratch_server, scratch_name("contract", "20260101T000000Z", "0b0b0b")
-    )
+    server = engine.server()
+    name = scratch_name("contract", "20260101T000000Z", "0b0b0b")
+    scratch = server.create_scratch(name)
 
-    assert source.is_empty(scratch_url)
-    source.drop_scratch(scratch_url)
-    assert source.drop_leftover_scratches(engine.scratch_server) == []
+    assert scratch.is_empty()
+    server.drop_scratch(name)
+    assert scratch.is_empty()
+    assert server.drop_leftover_scratches() == []
 
 
 def test_database_with_tables_is_not_empty(engine: Engine) -> None:
-    assert not engine.source().is_empty(engine.crm_url)
+    assert not engine.source().is_empty()
 
 
 def test_database_without_tables_is_refused(engine: Engine) -> None:
@@ -110,8 +112,16 @@ def test_missing_key_table_is_named(engine: Engine) -> None:
         engine.source().dump(io.BytesIO(), ["companies", "invoices"], 5)
 
 
-def test_source_says_where_its_scratch_databases_go(engine: Engine, tmp_path: Path) -> None:
-    where = engine.source().default_scratch_server(tmp_path / "state")
+def test_source_makes_its_scratch_databases_where_it_says(engine: Engine, tmp_path: Path) -> None:
+    server = engine.source().scratch_server(tmp_path / "state")
+    name = scratch_name("contract", "20260101T000000Z", "5ca1ab")
+    scratch = server.create_scratch(name)
+    try:
+        assert scratch.is_empty()
+        in_private_state = any((tmp_path / "state" / "verify").glob(f"{name}*"))
+    finally:
+        server.drop_scratch(name)
 
-    expected = sqlite_url(tmp_path / "state" / "verify") if engine.name == "sqlite" else None
-    assert where == expected
+    # A file-based engine keeps its copies in backproof's private state, a server beside the
+    # source's database.
+    assert in_private_state == (engine.name == "sqlite")

@@ -31,7 +31,7 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.masking import mask_url
 from backproof.sources import files as files_source
 from backproof.sources.base import DumpInfo
-from backproof.sources.registry import open_source
+from backproof.sources.registry import open_database
 from backproof.state.records import BackupMeta, HookRecord
 from backproof.storage.base import Storage
 from backproof.units import format_size_bytes
@@ -194,7 +194,7 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
     source_info = None
     if target.database:
         index = assembly.context.settings.targets.index(target)
-        source = open_source(target.database, database_password(target, index))
+        source = open_database(target.database, database_password(target, index))
         info: DumpInfo
         info, part = assembly.write(
             "db",

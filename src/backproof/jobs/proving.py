@@ -34,22 +34,21 @@ class ProofOutcome:
 
 
 def prove_restored_copy(
-    source: DatabaseSource,
-    url: str,
+    database: DatabaseSource,
     manifest: Manifest,
     target: TargetSettings,
     settings: VerifySettings,
 ) -> ProofOutcome:
     """Run the integrity checks (unless the target turned them off) and every application
-    check on the restored database at ``url``; return what they found (failures included)."""
+    check on the restored ``database``; return what they found (failures included)."""
     outcome = ProofOutcome()
     if target.integrity_checks:
         limit = int(settings.heapallindexed_max_mb * BYTES_PER_MB)
-        outcome.integrity = source.check_integrity(url, limit)
+        outcome.integrity = database.check_integrity(limit)
     for check in target.checks:
         sql = prepare_sql(check, manifest.created_at)
         try:
-            value = source.query_value(url, sql, check.timeout_seconds)
+            value = database.query_value(sql, check.timeout_seconds)
         except SourceError as exc:
             outcome.checks.append(CheckOutcome(name=check.name, passed=False, message=str(exc)))
             continue

@@ -19,7 +19,7 @@ from backproof.jobs.lifecycle import recorded_run
 from backproof.jobs.restoring import restore_database_part
 from backproof.masking import mask_url
 from backproof.sources.files import extract_files
-from backproof.sources.registry import engine_of, open_source
+from backproof.sources.registry import engine_of, open_database
 from backproof.state.records import RestoreMeta
 from backproof.storage.base import Storage
 from backproof.units import format_seconds
@@ -86,13 +86,13 @@ def _restore_database(
             f"backup {manifest.id} is a {manifest.source.engine} dump; "
             f"it cannot be restored into {engine_of(url)} ({mask_url(url)})"
         )
-    source = open_source(url)
-    if not force and not source.is_empty(url):
+    database = open_database(url)
+    if not force and not database.is_empty():
         raise RestoreError(
             f"{mask_url(url)} is not empty: restore into an empty database, "
             "or pass --force to restore over it"
         )
-    restore_database_part(storage, manifest, keys, source, url)
+    restore_database_part(storage, manifest, keys, database)
 
 
 def _restore_files(

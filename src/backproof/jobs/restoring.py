@@ -20,12 +20,11 @@ def restore_database_part(
     storage: Storage,
     manifest: Manifest,
     keys: ReadingKeys,
-    source: DatabaseSource,
-    url: str,
+    database: DatabaseSource,
     options: RestoreOptions | None = None,
 ) -> float:
-    """Stream the database part of ``manifest`` into the empty database at ``url`` (in
-    parallel as far as ``options`` allow); return the seconds it took.
+    """Stream the database part of ``manifest`` into the empty ``database`` (in parallel as
+    far as ``options`` allow); return the seconds it took.
 
     Raises RestoreError when the backup has no database part.
     """
@@ -34,5 +33,5 @@ def restore_database_part(
         raise RestoreError(f"backup {manifest.id} has no database part")
     started = time.monotonic()
     with open_decoded_part(storage, manifest, part, keys) as dump:
-        source.restore(dump, url, part.format, options)
+        database.restore(dump, part.format, options)
     return round(time.monotonic() - started, 3)

@@ -12,7 +12,7 @@ from backproof.archive.reading import check_backup, choose_backup, open_decoded_
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
 from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password, read_secret
-from backproof.errors import RestoreError, VerificationError
+from backproof.errors import ConfigError, RestoreError, VerificationError
 from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
@@ -21,9 +21,9 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proof_summary import describe_proof
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
 from backproof.jobs.restoring import restore_database_part
-from backproof.sources.base import DatabaseSource, RestoreOptions, scratch_name
+from backproof.sources.base import RestoreOptions, ScratchServer, scratch_name
 from backproof.sources.files import inspect_archive
-from backproof.sources.registry import engine_of, open_source
+from backproof.sources.registry import engine_of, open_database, open_server
 from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
 from backproof.units import format_seconds
@@ -105,28 +105,26 @@ def _verify_database(
     keys: ReadingKeys,
     record: RunRecord[VerifyMeta],
 ) -> None:
-    source = _scratch_source(context, manifest)
-    server_url = _scratch_server(context, source)
-    result.dropped_leftovers = source.drop_leftover_scratches(server_url)
+    server = _scratch_server(context, manifest)
+    result.dropped_leftovers = server.drop_leftover_scratches()
     stamp = context.clock().strftime(ID_TIME_FORMAT)
-    scratch_url = source.create_scratch(
-        server_url, scratch_name(manifest.target, stamp, secrets.token_hex(3))
-    )
+    name = scratch_name(manifest.target, stamp, secrets.token_hex(3))
+    scratch = server.create_scratch(name)
     passed = False
     try:
         part = manifest.part("db")
         assert part is not None  # noqa: S101 - the caller checked
         options = restore_options(context, part)
-        seconds = restore_database_part(storage, manifest, keys, source, scratch_url, options)
+        seconds = restore_database_part(storage, manifest, keys, scratch, options)
         result.restore_duration_seconds = seconds
-        actual = source.inspect(scratch_url, manifest.facts)
+        actual = scratch.inspect(manifest.facts)
         differences = compare_database_facts(manifest.facts, actual)
         if differences:
             raise VerificationError(
                 f"backup {manifest.id} restores differently: {summarize(differences)}"
             )
         target = context.settings.target(manifest.target)
-        proof = prove_restored_copy(source, scratch_url, manifest, target, context.settings.verify)
+        proof = prove_restored_copy(scratch, manifest, target, context.settings.verify)
         result.proof = proof
         _describe_proof(record.meta, proof)
         if proof.failures():
@@ -136,7 +134,7 @@ def _verify_database(
         passed = True
     finally:
         if passed or not context.settings.verify.keep_failed:
-            source.drop_scratch(scratch_url)
+            server.drop_scratch(name)
     result.tables = len(actual.tables)
     result.digested_tables = len(manifest.facts.digests)
     result.rows = sum(actual.tables.values())
@@ -151,26 +149,17 @@ def restore_options(context: Context, part: Part) -> RestoreOptions:
     return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes)
 
 
-def _scratch_server(context: Context, source: DatabaseSource) -> str | None:
-    """Return where temporary databases go: ``verify.url``, else where the source says."""
-    if context.settings.verify.url is not None:
-        return context.settings.verify.url
-    return source.default_scratch_server(context.settings.state.lock_dir.parent)
-
-
 def drop_leftover_scratches(context: Context, target: TargetSettings) -> list[str]:
     """Drop the temporary databases a crashed verify of ``target`` left; return their names.
 
     The service calls this at start-up. Raises SourceError when the server cannot be reached.
     """
-    url = context.settings.verify.url or target.database
-    if url is None:
+    if context.settings.verify.url is None and target.database is None:
         return []
-    source = open_verify_source(context, target, url)
-    return source.drop_leftover_scratches(_scratch_server(context, source))
+    return open_scratch_server(context, target).drop_leftover_scratches()
 
 
-def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
+def _scratch_server(context: Context, manifest: Manifest) -> ScratchServer:
     target = context.settings.target(manifest.target)
     url = context.settings.verify.url or target.database
     engine = manifest.source.engine if manifest.source else "?"
@@ -178,18 +167,27 @@ def _scratch_source(context: Context, manifest: Manifest) -> DatabaseSource:
         raise RestoreError(
             f"backup {manifest.id} is a {engine} dump; set verify.url to a {engine} server"
         )
-    return open_verify_source(context, target, url)
+    return open_scratch_server(context, target)
 
 
-def open_verify_source(context: Context, target: TargetSettings, url: str) -> DatabaseSource:
-    """Return the source that makes temporary databases at ``url`` for ``target``, with the
-    password of ``verify.url`` (or of the target's database when verify uses its server)."""
-    if url == target.database:
-        password = database_password(target, context.settings.targets.index(target))
-    else:
-        verify = context.settings.verify
+def open_scratch_server(context: Context, target: TargetSettings) -> ScratchServer:
+    """Return where verify makes the temporary databases of ``target``: the server of
+    ``verify.url`` with its password, else where the target's database says (its own server,
+    with its password; a private folder of the state for SQLite).
+
+    Raises ConfigError when neither ``verify.url`` nor the target's database is set.
+    """
+    verify = context.settings.verify
+    if verify.url is not None and verify.url != target.database:
         password = read_secret(verify.password_env, verify.password_file, "verify.password")
-    return open_source(url, password)
+        return open_server(verify.url, password)
+    if target.database is None:
+        raise ConfigError([f"target {target.name!r} has no database to verify"])
+    password = database_password(target, context.settings.targets.index(target))
+    if verify.url is not None:
+        return open_server(verify.url, password)
+    database = open_database(target.database, password)
+    return database.scratch_server(context.settings.state.lock_dir.parent)
 
 
 def _verify_files(

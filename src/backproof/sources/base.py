@@ -50,7 +50,8 @@ class IntegrityReport:
 
 
 class DatabaseSource(Protocol):
-    """One database engine."""
+    """One database of one engine, opened from its URL by ``registry.open_database``: every
+    operation acts on that database and no other, so none takes a URL again."""
 
     engine: str
     extension: str
@@ -64,46 +65,57 @@ class DatabaseSource(Protocol):
         ...
 
     def restore(
-        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+        self, dump: BinaryIO, dump_format: str, options: RestoreOptions | None = None
     ) -> None:
-        """Load a dump (decompressed, decrypted stream) into the empty database at ``url``;
-        ``options`` say how far it may run in parallel (engines that cannot ignore them)."""
+        """Load a dump (decompressed, decrypted stream) into this database, created when
+        missing; ``options`` say how far it may run in parallel (engines that cannot ignore
+        them)."""
         ...
 
-    def inspect(self, url: str, expected: Facts) -> Facts:
-        """Return the facts of the database at ``url``: tables, row counts, objects, and the
-        checksums of the rows that ``expected`` sampled (looked up by their keys)."""
+    def inspect(self, expected: Facts) -> Facts:
+        """Return the facts of this database: tables, row counts, objects, and the checksums
+        of the rows that ``expected`` sampled (looked up by their keys)."""
         ...
 
-    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run the engine's own integrity checks on the restored database at ``url``."""
+    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run the engine's own integrity checks on this (restored) database."""
         ...
 
-    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
-        """Return the first value of a read-only query on the database at ``url`` (None when
-        it has no row). Raises SourceError when it fails or runs out of time."""
+    def query_value(self, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of a read-only query on this database (None when it has no
+        row). Raises SourceError when it fails or runs out of time."""
         ...
 
-    def is_empty(self, url: str) -> bool:
-        """Return True when the database at ``url`` has no tables (or does not exist yet)."""
+    def is_empty(self) -> bool:
+        """Return True when this database has no tables (or does not exist yet)."""
         ...
 
-    def default_scratch_server(self, private_dir: Path) -> str | None:
-        """Return where temporary databases go when ``verify.url`` is not set: None for the
-        source's own server; a file-based engine answers a folder under ``private_dir``
-        (backproof's private state folder)."""
+    def scratch_server(self, private_dir: Path) -> ScratchServer:
+        """Return where temporary copies of this database go when ``verify.url`` is not set:
+        a server engine answers its own server; a file-based engine a folder under
+        ``private_dir`` (backproof's private state folder)."""
         ...
 
-    def create_scratch(self, server_url: str | None, name: str) -> str:
+
+class ScratchServer(Protocol):
+    """Where temporary ``verify_…`` databases are made, opened from ``verify.url`` by
+    ``registry.open_server`` (or by ``DatabaseSource.scratch_server``)."""
+
+    engine: str
+
+    def create_scratch(self, name: str) -> DatabaseSource:
         """Create an empty temporary database called ``name``, marked as backproof's; return
-        its URL. ``server_url`` is ``verify.url``; None means the source's server."""
+        it opened."""
         ...
 
-    def drop_scratch(self, url: str) -> None:
-        """Drop a temporary database made by ``create_scratch``."""
+    def drop_scratch(self, name: str) -> None:
+        """Drop the temporary database ``name`` made by ``create_scratch``.
+
+        Raises SourceError for a name that is not a scratch database's.
+        """
         ...
 
-    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+    def drop_leftover_scratches(self) -> list[str]:
         """Drop temporary databases left by crashed runs: ours by name pattern and marker,
         never anything else. Return their names."""
         ...

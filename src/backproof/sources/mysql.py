@@ -74,12 +74,14 @@ class MysqlSource:
     engine = "mysql"
     extension = "sql"
 
-    def __init__(self, url: str, password: str | None = None) -> None:
-        self.server = parse_server_url(url)
-        self.password = password if password is not None else self.server.password
-        if self.password is None:
-            # What the mariadb and mysql tools read; PyMySQL needs to be told.
-            self.password = os.environ.get("MYSQL_PWD")
+    def __init__(self, server: ServerUrl, password: str | None = None) -> None:
+        self.server = server
+        self.password = _password_of(server, password)
+
+    @classmethod
+    def from_url(cls, url: str, password: str | None = None) -> MysqlSource:
+        """Return the source of the database ``url`` names (``password`` overrides the URL's)."""
+        return cls(parse_server_url(url), password)
 
     def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
         """Stream the dump into ``sink``; return the facts read from the stream itself.
@@ -87,7 +89,7 @@ class MysqlSource:
         Raises SourceError when the database cannot be read, has no tables or lacks a key
         table, or when the dump is truncated; PipelineError when the dump tool fails.
         """
-        database = self._database_of(self.server)
+        database = _database_of(self.server)
         where = f"MySQL/MariaDB {self.server.label}"
         tool = find_tool(DUMP_TOOLS)
         with connect(self.server, self.password, database) as connection:
@@ -126,15 +128,10 @@ class MysqlSource:
         return DumpInfo(DUMP_FORMAT, info, facts)
 
     def _stream_dump(
-        self,
-        tool: str,
-        sink: Writer | None,
-        keyed: dict[str, KeyTable],
-        sample_rows: int,
-        server: ServerUrl | None = None,
+        self, tool: str, sink: Writer | None, keyed: dict[str, KeyTable], sample_rows: int
     ) -> DumpScanner:
-        """Dump the database of ``server`` (default: the source's) through a scanner into
-        ``sink`` (None: only scanned, as verify digests a restored copy)."""
+        """Dump this database through a scanner into ``sink`` (None: only scanned, as verify
+        digests a restored copy)."""
         scanner = DumpScanner(keyed, sample_rows)
 
         def consume(stream: BinaryIO) -> None:
@@ -144,14 +141,14 @@ class MysqlSource:
                     sink.write(chunk)
 
         with options_file(self.password) as leading:
-            read_pipeline([dump_command(tool, leading, server or self.server)], consume)
+            read_pipeline([dump_command(tool, leading, self.server)], consume)
         scanner.finish()
         return scanner
 
     def restore(
-        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+        self, dump: BinaryIO, dump_format: str, options: RestoreOptions | None = None
     ) -> None:
-        """Load an SQL dump into the database at ``url`` (created when missing).
+        """Load an SQL dump into this database (created when missing).
 
         Every statement is checked before the client receives it (``mysql_guard``): a dump
         that reaches beyond its database raises RefusedStatementError naming the statement and
@@ -161,10 +158,11 @@ class MysqlSource:
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into MySQL/MariaDB")
-        target = parse_server_url(url)
-        database = self._database_of(target)
-        self._execute(
-            target, f"CREATE DATABASE IF NOT EXISTS {catalog.quote(database)} CHARACTER SET utf8mb4"
+        database = _database_of(self.server)
+        execute(
+            self.server,
+            self.password,
+            f"CREATE DATABASE IF NOT EXISTS {catalog.quote(database)} CHARACTER SET utf8mb4",
         )
         tool = find_tool(CLIENT_TOOLS)
         stripper = DefinerStripper() if is_scratch_name(database) else None
@@ -178,116 +176,133 @@ class MysqlSource:
             feed.write(stripper.feed(checked) + stripper.finish() if stripper else checked)
 
         with options_file(self.password) as leading:
-            write_pipeline([client_command(tool, leading, target, database)], produce)
+            write_pipeline([client_command(tool, leading, self.server, database)], produce)
 
-    def inspect(self, url: str, expected: Facts) -> Facts:
-        """Return the facts of the restored database at ``url``."""
-        target = parse_server_url(url)
-        database = self._database_of(target)
-        with connect(target, self.password, database) as connection:
+    def inspect(self, expected: Facts) -> Facts:
+        """Return the facts of this (restored) database."""
+        database = _database_of(self.server)
+        with connect(self.server, self.password, database) as connection:
             try:
                 facts = catalog.read_facts(connection, database, expected)
             except pymysql.MySQLError as exc:
-                raise SourceError(f"cannot read {target.label}: {reason(exc)}") from exc
+                raise SourceError(f"cannot read {self.server.label}: {reason(exc)}") from exc
         if not expected.digests:
             return facts
         # The restored copy is dumped with the same tool and options and read by the same
         # scanner as the backup's dump: its rows print as they printed then.
-        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0, target)
+        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0)
         counts = {name: rows for name, rows in scanner.tables.items() if name in facts.tables}
         digests, _warnings = scanner.digests.result(counts)
         return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
 
-    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run ``CHECK TABLE`` on every base table of the database at ``url``."""
-        target = parse_server_url(url)
-        return mysql_checks.check_tables(target, self.password, self._database_of(target))
+    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run ``CHECK TABLE`` on every base table of this database."""
+        return mysql_checks.check_tables(self.server, self.password, _database_of(self.server))
 
-    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+    def query_value(self, sql: str, timeout_seconds: float) -> object:
         """Return the first value of ``sql``, run in a read-only transaction with a time limit."""
-        target = parse_server_url(url)
-        database = self._database_of(target)
-        return mysql_checks.query_value(target, self.password, database, sql, timeout_seconds)
+        database = _database_of(self.server)
+        return mysql_checks.query_value(self.server, self.password, database, sql, timeout_seconds)
 
-    def is_empty(self, url: str) -> bool:
+    def is_empty(self) -> bool:
         """Return True when the database is missing or has no tables or views."""
-        target = parse_server_url(url)
-        database = self._database_of(target)
-        rows = self._execute(
-            target,
+        rows = execute(
+            self.server,
+            self.password,
             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
             "AND TABLE_NAME <> %s",
-            (database, catalog.MARKER_TABLE),
+            (_database_of(self.server), catalog.MARKER_TABLE),
         )
         return not rows or int(rows[0][0]) == 0
 
-    def default_scratch_server(self, private_dir: Path) -> str | None:
-        """Return None: temporary databases go to the source's own server."""
-        return None
+    def scratch_server(self, private_dir: Path) -> MysqlServer:
+        """Return this database's own server: temporary databases go beside it."""
+        return MysqlServer(self.server, self.password)
 
-    def create_scratch(self, server_url: str | None, name: str) -> str:
-        """Create the empty database ``name`` holding our marker table; return its URL."""
-        server = self._server_of(server_url)
+
+class MysqlServer:
+    """A MySQL or MariaDB server where temporary ``verify_…`` databases are made."""
+
+    engine = "mysql"
+
+    def __init__(self, server: ServerUrl, password: str | None = None) -> None:
+        self.server = server.with_database(None)
+        self.password = _password_of(server, password)
+
+    @classmethod
+    def from_url(cls, url: str, password: str | None = None) -> MysqlServer:
+        """Return the server ``url`` names (``password`` overrides the URL's)."""
+        return cls(parse_server_url(url), password)
+
+    def create_scratch(self, name: str) -> MysqlSource:
+        """Create the empty database ``name`` holding our marker table; return it."""
         table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"
-        self._execute(server, f"CREATE DATABASE {catalog.quote(name)} CHARACTER SET utf8mb4")
-        self._execute(server, f"CREATE TABLE {table} (marker VARCHAR(255) NOT NULL)")
-        self._execute(server, f"INSERT INTO {table} VALUES (%s)", (current_marker().text(),))
-        return server.with_database(name).render()
+        self._execute(f"CREATE DATABASE {catalog.quote(name)} CHARACTER SET utf8mb4")
+        self._execute(f"CREATE TABLE {table} (marker VARCHAR(255) NOT NULL)")
+        self._execute(f"INSERT INTO {table} VALUES (%s)", (current_marker().text(),))
+        return MysqlSource(self.server.with_database(name), self.password)
 
-    def drop_scratch(self, url: str) -> None:
+    def drop_scratch(self, name: str) -> None:
         """Drop a scratch database."""
-        target = parse_server_url(url)
-        name = target.database or ""
         if not is_scratch_name(name):
             raise SourceError(f"refusing to drop {name!r}: not a scratch database of backproof")
-        self._execute(target.with_database(None), f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
+        self._execute(f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
 
-    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+    def drop_leftover_scratches(self) -> list[str]:
         """Drop the ``verify_…`` databases with our marker whose run is gone; return them."""
-        server = self._server_of(server_url).with_database(None)
-        names = [str(row[0]) for row in self._execute(server, _SCRATCHES)]
+        names = [str(row[0]) for row in self._execute(_SCRATCHES)]
         leftovers = [
             name
             for name in names
-            if is_scratch_name(name) and is_leftover(name, self._marker_of(server, name))
+            if is_scratch_name(name) and is_leftover(name, self._marker_of(name))
         ]
         dropped = []
         for name in leftovers:
             try:
-                self._execute(server, f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
+                self._execute(f"DROP DATABASE IF EXISTS {catalog.quote(name)}")
             except SourceError as exc:  # another user's: the next sweep tries again
                 logger.warning("cannot drop the leftover %s: %s", name, exc)
                 continue
             dropped.append(name)
         return dropped
 
-    def _marker_of(self, server: ServerUrl, name: str) -> str | None:
+    def _marker_of(self, name: str) -> str | None:
         table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"
         try:
-            rows = self._execute(server, f"SELECT marker FROM {table} LIMIT 1")
+            rows = self._execute(f"SELECT marker FROM {table} LIMIT 1")
         except SourceError:
             return None  # no marker table: not ours
         return str(rows[0][0]) if rows else None
 
-    def _server_of(self, url: str | None) -> ServerUrl:
-        return self.server if url is None else parse_server_url(url)
+    def _execute(self, statement: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return execute(self.server, self.password, statement, parameters)
 
-    def _database_of(self, server: ServerUrl) -> str:
-        if not server.database:
-            raise SourceError(f"the URL of {server.label} names no database")
-        return server.database
 
-    def _execute(
-        self, server: ServerUrl, statement: str, parameters: Sequence[object] = ()
-    ) -> list[tuple[Any, ...]]:
-        """Run one statement without choosing a database; return its rows."""
-        with connect(server.with_database(None), self.password) as connection:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute(statement, parameters or None)
-                    return list(cursor.fetchall())
-            except pymysql.MySQLError as exc:
-                raise SourceError(f"on {server.label}: {reason(exc)}") from exc
+def execute(
+    server: ServerUrl, password: str | None, statement: str, parameters: Sequence[object] = ()
+) -> list[tuple[Any, ...]]:
+    """Run one statement on ``server`` without choosing a database; return its rows."""
+    with connect(server.with_database(None), password) as connection:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, parameters or None)
+                return list(cursor.fetchall())
+        except pymysql.MySQLError as exc:
+            raise SourceError(f"on {server.label}: {reason(exc)}") from exc
+
+
+def _password_of(server: ServerUrl, password: str | None) -> str | None:
+    """Return ``password``, else the URL's, else ``MYSQL_PWD``: what the mariadb and mysql
+    tools read, which PyMySQL needs to be told."""
+    if password is not None:
+        return password
+    return server.password if server.password is not None else os.environ.get("MYSQL_PWD")
+
+
+def _database_of(server: ServerUrl) -> str:
+    if not server.database:
+        raise SourceError(f"the URL of {server.label} names no database")
+    return server.database
 
 
 def _check_tables(where: str, tables: list[str], key_tables: Sequence[str]) -> None:

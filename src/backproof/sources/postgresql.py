@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
-from psycopg import IsolationLevel, sql
+from psycopg import IsolationLevel
 
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
@@ -31,6 +31,12 @@ from backproof.process import read_pipeline, run_command, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks
 from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
+from backproof.sources.postgresql_databases import (
+    create_database,
+    database_exists,
+    drop_database,
+    empty_database,
+)
 from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
 from backproof.sources.postgresql_spool import require_spool_space, spooled_archive
@@ -56,10 +62,6 @@ _HAS_RELATIONS = f"""
 SELECT EXISTS (SELECT 1 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN {_RELATION_KINDS} AND {catalog.USER_SCHEMA})
 """
-_APPLICATION_SCHEMAS = f"""
-SELECT n.nspname FROM pg_namespace AS n WHERE {catalog.USER_SCHEMA}
-AND {catalog.NOT_EXTENSION_MEMBER.format(catalog="'pg_namespace'", oid="n.oid")}
-"""
 _SCRATCHES = (
     "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
     "WHERE datname LIKE 'verify\\_%' ORDER BY datname"
@@ -72,9 +74,14 @@ class PostgresqlSource:
     engine = "postgresql"
     extension = "pgdump"
 
-    def __init__(self, url: str, password: str | None = None) -> None:
-        self.server = parse_server_url(url)
-        self.password = password if password is not None else self.server.password
+    def __init__(self, server: ServerUrl, password: str | None = None) -> None:
+        self.server = server
+        self.password = password if password is not None else server.password
+
+    @classmethod
+    def from_url(cls, url: str, password: str | None = None) -> PostgresqlSource:
+        """Return the source of the database ``url`` names (``password`` overrides the URL's)."""
+        return cls(parse_server_url(url), password)
 
     def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
         """Stream ``pg_dump -Fc`` into ``sink``; return the facts of its snapshot.
@@ -134,9 +141,9 @@ class PostgresqlSource:
         return DumpInfo(DUMP_FORMAT, info, facts)
 
     def restore(
-        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+        self, dump: BinaryIO, dump_format: str, options: RestoreOptions | None = None
     ) -> None:
-        """Restore a custom-format dump into the database at ``url`` (created when missing).
+        """Restore a custom-format dump into this database (created when missing).
 
         Into a scratch database pg_restore logs in as a role that owns it and nothing else
         (``postgresql_roles``). Over a database that is not empty (``restore --force``) its
@@ -152,12 +159,12 @@ class PostgresqlSource:
         spool_dir = options.spool_dir or Path(tempfile.gettempdir())
         if parallel:
             require_spool_space(spool_dir, options.raw_size_bytes)
-        target = self._server_of(url)
+        target = self.server
         database = target.database or ""
-        if not self._database_exists(target, database):
-            self._create_database(target.with_database(None), database, marker=None)
-        if not self.is_empty(url):
-            self._empty_database(target)
+        if not database_exists(target, self.password, database):
+            create_database(target.with_database(None), self.password, database, marker=None)
+        if not self.is_empty():
+            empty_database(target, self.password)
         with connect(target, self.password, database) as connection:
             require_client_for(RESTORE_TOOL, connection.info.server_version)
         login = import_login if is_scratch_name(database) else _own_login
@@ -172,28 +179,9 @@ class PostgresqlSource:
                 )
                 run_command(command)
 
-    def _empty_database(self, target: ServerUrl) -> None:
-        """Drop every schema of the application and every large object (``restore --force``).
-
-        pg_restore's own ``--clean`` cannot drop partitioned tables' constraints, and a dump
-        restored over objects it does not know would leave them behind.
-        """
-        with connect(target, self.password, autocommit=True) as connection:
-            try:
-                with connection.transaction():
-                    rows = connection.execute(_APPLICATION_SCHEMAS).fetchall()
-                    for (schema,) in rows:
-                        connection.execute(
-                            sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema))
-                        )
-                    connection.execute("CREATE SCHEMA IF NOT EXISTS public")
-                    connection.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
-            except psycopg.Error as exc:
-                raise translate(exc, f"cannot empty {target.label} to restore over it") from exc
-
-    def inspect(self, url: str, expected: Facts) -> Facts:
-        """Return the facts of the restored database at ``url``."""
-        target = self._server_of(url)
+    def inspect(self, expected: Facts) -> Facts:
+        """Return the facts of this (restored) database."""
+        target = self.server
         with connect(target, self.password, autocommit=True) as connection:
             try:
                 cursor = connection.cursor()
@@ -207,99 +195,73 @@ class PostgresqlSource:
         digests = digest_database(target, self.password, target.database or "")
         return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
 
-    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run amcheck's ``bt_index_check`` on every B-tree index of the database at ``url``."""
-        target = self._server_of(url)
+    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run amcheck's ``bt_index_check`` on every B-tree index of this database."""
         try:
-            return postgresql_checks.check_indexes(target, self.password, heapallindexed_max_bytes)
+            return postgresql_checks.check_indexes(
+                self.server, self.password, heapallindexed_max_bytes
+            )
         except psycopg.Error as exc:
-            raise translate(exc, f"cannot check the indexes of {target.label}") from exc
+            raise translate(exc, f"cannot check the indexes of {self.server.label}") from exc
 
-    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
+    def query_value(self, sql: str, timeout_seconds: float) -> object:
         """Return the first value of ``sql``, run read-only with a statement timeout."""
-        return postgresql_checks.query_value(
-            self._server_of(url), self.password, sql, timeout_seconds
-        )
+        return postgresql_checks.query_value(self.server, self.password, sql, timeout_seconds)
 
-    def is_empty(self, url: str) -> bool:
+    def is_empty(self) -> bool:
         """Return True when the database is missing or holds no tables, views or sequences."""
-        target = self._server_of(url)
-        if not self._database_exists(target, target.database or ""):
+        if not database_exists(self.server, self.password, self.server.database or ""):
             return True
-        with connect(target, self.password, autocommit=True) as connection:
+        with connect(self.server, self.password, autocommit=True) as connection:
             row = connection.execute(_HAS_RELATIONS).fetchone()
         return not (row and row[0])
 
-    def default_scratch_server(self, private_dir: Path) -> str | None:
-        """Return None: temporary databases go to the source's own server."""
-        return None
+    def scratch_server(self, private_dir: Path) -> PostgresqlServer:
+        """Return this database's own server: temporary databases go beside it."""
+        return PostgresqlServer(self.server, self.password)
 
-    def create_scratch(self, server_url: str | None, name: str) -> str:
-        """Create the empty database ``name``, commented with our marker; return its URL."""
-        server = self._server_of(server_url)
-        self._create_database(server, name, marker=current_marker().text())
-        return server.with_database(name).render()
 
-    def drop_scratch(self, url: str) -> None:
+class PostgresqlServer:
+    """A PostgreSQL server where temporary ``verify_…`` databases are made."""
+
+    engine = "postgresql"
+
+    def __init__(self, server: ServerUrl, password: str | None = None) -> None:
+        self.server = server
+        self.password = password if password is not None else server.password
+
+    @classmethod
+    def from_url(cls, url: str, password: str | None = None) -> PostgresqlServer:
+        """Return the server ``url`` names (``password`` overrides the URL's)."""
+        return cls(parse_server_url(url), password)
+
+    def create_scratch(self, name: str) -> PostgresqlSource:
+        """Create the empty database ``name``, commented with our marker; return it."""
+        create_database(self.server, self.password, name, marker=current_marker().text())
+        return PostgresqlSource(self.server.with_database(name), self.password)
+
+    def drop_scratch(self, name: str) -> None:
         """Drop a scratch database, closing any session still connected to it."""
-        target = self._server_of(url)
-        name = target.database or ""
         if not is_scratch_name(name):
             raise SourceError(f"refusing to drop {name!r}: not a scratch database of backproof")
-        server = self.server if self.server.database != name else target.with_database(None)
-        self._drop_database(server, name)
+        server = self.server if self.server.database != name else self.server.with_database(None)
+        drop_database(server, self.password, name)
 
-    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+    def drop_leftover_scratches(self) -> list[str]:
         """Drop the ``verify_…`` databases with our marker whose run is gone; return them."""
-        server = self._server_of(server_url)
-        with connect(server, self.password, autocommit=True) as connection:
+        with connect(self.server, self.password, autocommit=True) as connection:
             rows = connection.execute(_SCRATCHES).fetchall()
         leftovers = [name for name, comment in rows if is_leftover(name, comment)]
         dropped = []
         for name in leftovers:
             try:
-                self._drop_database(server, name)
+                drop_database(self.server, self.password, name)
             except SourceError as exc:  # another user's, or in use: the next sweep tries again
                 logger.warning("cannot drop the leftover %s: %s", name, exc)
                 continue
-            drop_leftover_role(server, self.password, name)
+            drop_leftover_role(self.server, self.password, name)
             dropped.append(name)
         return dropped
-
-    def _server_of(self, url: str | None) -> ServerUrl:
-        return self.server if url is None else parse_server_url(url)
-
-    def _database_exists(self, server: ServerUrl, name: str) -> bool:
-        with connect(server.with_database(None), self.password, autocommit=True) as connection:
-            row = connection.execute(
-                "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
-        return bool(row and row[0])
-
-    def _create_database(self, server: ServerUrl, name: str, marker: str | None) -> None:
-        identifier = sql.Identifier(name)
-        with connect(server, self.password, autocommit=True) as connection:
-            try:
-                connection.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(identifier)
-                )
-                if marker is not None:
-                    connection.execute(
-                        sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                            identifier, sql.Literal(marker)
-                        )
-                    )
-            except psycopg.Error as exc:
-                raise translate(exc, f"cannot create database {name!r} on {server.label}") from exc
-
-    def _drop_database(self, server: ServerUrl, name: str) -> None:
-        with connect(server, self.password, autocommit=True) as connection:
-            force = sql.SQL(" WITH (FORCE)") if connection.info.server_version >= 130000 else None
-            statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
-            try:
-                connection.execute(statement + force if force else statement)
-            except psycopg.Error as exc:
-                raise translate(exc, f"cannot drop database {name!r} on {server.label}") from exc
 
 
 @contextlib.contextmanager

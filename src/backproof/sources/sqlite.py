@@ -88,9 +88,13 @@ class SqliteSource:
     engine = "sqlite"
     extension = "sqlite"
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.path = sqlite_path(url)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteSource:
+        """Return the source of the file a ``sqlite:///path`` URL names."""
+        return cls(sqlite_path(url))
 
     def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
         """Snapshot the database, record its facts, stream the snapshot into ``sink``."""
@@ -132,12 +136,12 @@ class SqliteSource:
             raise SourceError(f"cannot read SQLite database {self.path}: {exc}") from exc
 
     def restore(
-        self, dump: BinaryIO, url: str, dump_format: str, options: RestoreOptions | None = None
+        self, dump: BinaryIO, dump_format: str, options: RestoreOptions | None = None
     ) -> None:
-        """Write the snapshot to the file of ``url`` (through a private partial file)."""
+        """Write the snapshot to this file (through a private partial file)."""
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into SQLite")
-        path = sqlite_path(url)
+        path = self.path
         if not path.parent.exists():
             # Only a folder we create is made private: an existing one is the application's.
             make_private_dir(path.parent)
@@ -155,80 +159,81 @@ class SqliteSource:
         finally:
             partial.unlink(missing_ok=True)
 
-    def inspect(self, url: str, expected: Facts) -> Facts:
-        """Read the facts of the database at ``url``, sampling the rows ``expected`` sampled."""
-        return read_facts(sqlite_path(url), list(expected.samples), 0, expected)
+    def inspect(self, expected: Facts) -> Facts:
+        """Read the facts of this file, sampling the rows ``expected`` sampled."""
+        return read_facts(self.path, list(expected.samples), 0, expected)
 
-    def check_integrity(self, url: str, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run ``integrity_check`` and ``foreign_key_check`` on the file of ``url``."""
-        path = sqlite_path(url)
+    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
+        """Run ``integrity_check`` and ``foreign_key_check`` on this file."""
         try:
-            with connect(path, read_only=True, immutable=True) as connection:
+            with connect(self.path, read_only=True, immutable=True) as connection:
                 return sqlite_checks.check_database(connection)
         except sqlite3.Error as exc:
-            raise SourceError(f"cannot check SQLite database {path}: {exc}") from exc
+            raise SourceError(f"cannot check SQLite database {self.path}: {exc}") from exc
 
-    def query_value(self, url: str, sql: str, timeout_seconds: float) -> object:
-        """Return the first value of ``sql`` on the file of ``url``, opened read-only."""
-        path = sqlite_path(url)
+    def query_value(self, sql: str, timeout_seconds: float) -> object:
+        """Return the first value of ``sql`` on this file, opened read-only."""
         try:
-            with connect(path, read_only=True, immutable=True) as connection:
+            with connect(self.path, read_only=True, immutable=True) as connection:
                 return sqlite_checks.query_value(connection, sql, timeout_seconds)
         except (sqlite3.Error, TimeoutError) as exc:
             raise SourceError(f"the query failed: {exc}") from exc
 
-    def is_empty(self, url: str) -> bool:
+    def is_empty(self) -> bool:
         """Return True when the file is missing or holds no tables."""
-        path = sqlite_path(url)
-        if not path.exists() or path.stat().st_size == 0:
+        if not self.path.exists() or self.path.stat().st_size == 0:
             return True
-        with connect(path, read_only=True) as connection:
-            return not _table_names(connection)
+        with connect(self.path, read_only=True) as connection:
+            return not table_names(connection)
 
-    def default_scratch_server(self, private_dir: Path) -> str | None:
+    def scratch_server(self, private_dir: Path) -> SqliteScratchFolder:
         """Return a private folder of backproof's state: temporary copies never land beside
         the application's database."""
-        return sqlite_url(private_dir / "verify")
+        return SqliteScratchFolder(private_dir / "verify")
 
-    def create_scratch(self, server_url: str | None, name: str) -> str:
-        """Return the URL of a new file ``<folder>/<name>.sqlite``, marked as ours.
+
+class SqliteScratchFolder:
+    """The folder where temporary SQLite copies go (``verify.url = "sqlite:///folder"``)."""
+
+    engine = "sqlite"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteScratchFolder:
+        """Return the scratch folder a ``sqlite:///folder`` URL names."""
+        return cls(sqlite_path(url))
+
+    def create_scratch(self, name: str) -> SqliteSource:
+        """Return the new file ``<folder>/<name>.sqlite``, marked as ours.
 
         The folder is created private when missing; an existing folder is left as it is (it
         may be the user's). The marker file ``<name>.sqlite.owner`` names this host and pid.
         """
-        folder = _scratch_folder(server_url, self.path)
-        if not folder.exists():
-            make_private_dir(folder)
-        path = folder / (name + SCRATCH_SUFFIX)
+        if not self.folder.exists():
+            make_private_dir(self.folder)
+        path = self.folder / (name + SCRATCH_SUFFIX)
         write_scratch_marker(path)
-        return sqlite_url(path)
+        return SqliteSource(path)
 
-    def drop_scratch(self, url: str) -> None:
-        """Delete the scratch file, its journal files and its marker."""
-        path = sqlite_path(url)
+    def drop_scratch(self, name: str) -> None:
+        """Delete the scratch file ``name``, its journal files and its marker."""
+        path = self.folder / (name + SCRATCH_SUFFIX)
         for suffix in SCRATCH_FILE_SUFFIXES:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
-    def drop_leftover_scratches(self, server_url: str | None) -> list[str]:
+    def drop_leftover_scratches(self) -> list[str]:
         """Delete the scratch files of verifies that are gone; return their names.
 
         Only a file named like a scratch *and* carrying our marker naming a process that is no
         longer alive is deleted (see ``backproof.sources.scratch``): a user's file that only
         matches the pattern, and the scratch of a verify still running, are never touched.
         """
-        folder = _scratch_folder(server_url, self.path)
-        if not folder.is_dir():
+        if not self.folder.is_dir():
             return []
-        markers = sorted(folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}{MARKER_SUFFIX}"))
+        markers = sorted(self.folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}{MARKER_SUFFIX}"))
         return [drop_leftover_scratch(marker) for marker in markers if is_leftover_scratch(marker)]
-
-
-def _scratch_folder(server_url: str | None, source_path: Path) -> Path:
-    """Return the folder of temporary copies (``sqlite:///folder``), else a private folder
-    beside the source file."""
-    if server_url:
-        return sqlite_path(server_url)
-    return source_path.parent / ".backproof-verify"
 
 
 def _check_integrity(path: Path) -> None:
@@ -241,7 +246,7 @@ def _check_integrity(path: Path) -> None:
         raise RestoreError(f"restored SQLite database fails its integrity check: {verdict}")
 
 
-def _table_names(connection: sqlite3.Connection) -> list[str]:
+def table_names(connection: sqlite3.Connection) -> list[str]:
     rows = connection.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
         "ORDER BY name"
@@ -266,7 +271,7 @@ def read_facts(
         with connect(path, read_only=True, immutable=True) as connection:
             tables = {
                 name: connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
-                for name in _table_names(connection)
+                for name in table_names(connection)
             }
             objects = dict.fromkeys(OBJECT_KINDS.values(), 0)
             for kind, count in connection.execute(

@@ -6,14 +6,14 @@ import pytest
 from mariadb_server import MariaServer
 
 from backproof.errors import SourceError
-from backproof.sources.mysql import MysqlSource
+from backproof.sources.registry import open_database
 
 
 def test_check_table_checks_every_table_of_the_crm(maria: MariaServer) -> None:
     database = maria.create_database()
-    source = MysqlSource(maria.url(database))
+    source = open_database(maria.url(database))
 
-    report = source.check_integrity(maria.url(database), 0)
+    report = source.check_integrity(0)
 
     assert report.problems == []
     assert report.what == "tables"
@@ -27,17 +27,17 @@ def test_check_table_checks_every_table_of_the_crm(maria: MariaServer) -> None:
 
 def test_application_query_reads_the_database_but_cannot_write(maria: MariaServer) -> None:
     database = maria.create_database()
-    source = MysqlSource(maria.url(database))
+    source = open_database(maria.url(database))
 
-    count = source.query_value(maria.url(database), "SELECT COUNT(*) FROM deal_events", 5)
+    count = source.query_value("SELECT COUNT(*) FROM deal_events", 5)
     assert str(count) == "400"
     with pytest.raises(SourceError, match="READ ONLY"):
-        source.query_value(maria.url(database), "DELETE FROM deal_events", 5)
+        source.query_value("DELETE FROM deal_events", 5)
 
 
 def test_application_query_is_cancelled_after_its_timeout(maria: MariaServer) -> None:
     database = maria.create_database()
-    source = MysqlSource(maria.url(database))
+    source = open_database(maria.url(database))
 
     with pytest.raises(SourceError, match="max_statement_time"):
-        source.query_value(maria.url(database), "SELECT SLEEP(5) FROM deal_events LIMIT 1", 0.2)
+        source.query_value("SELECT SLEEP(5) FROM deal_events LIMIT 1", 0.2)

@@ -14,9 +14,10 @@ from mariadb_server import ContextMaker, MariaServer
 from backproof.comparison import compare_database_facts
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from backproof.sources.base import scratch_name
-from backproof.sources.mysql import OBJECT_COUNTS_NOTE, MysqlSource
+from backproof.sources.mysql import OBJECT_COUNTS_NOTE
 from backproof.sources.mysql_guard import RefusedStatementError
+from backproof.sources.registry import open_database
+from scratch_databases import Scratch, scratch_database
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "deal_events"]
 
@@ -44,26 +45,23 @@ def scalar(maria: MariaServer, database: str, query: str) -> object:
 
 
 @pytest.fixture
-def scratch(maria: MariaServer) -> Iterator[tuple[MysqlSource, str]]:
-    """A source on the server and a scratch database made by it (dropped after)."""
-    source = MysqlSource(maria.url("mysql"))
-    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "a1b2c3"))
-    yield source, url
-    source.drop_scratch(url)
+def scratch(maria: MariaServer) -> Iterator[Scratch]:
+    """A scratch database on the shared server (dropped after)."""
+    with scratch_database(maria.url("mysql")) as made:
+        yield made
 
 
 def test_restore_reproduces_every_table_value_and_object_of_the_crm(
-    maria: MariaServer, scratch: tuple[MysqlSource, str]
+    maria: MariaServer, scratch: Scratch
 ) -> None:
     database = maria.create_database(big_rows=1000)
     dump = io.BytesIO()
-    info = MysqlSource(maria.url(database)).dump(dump, KEY_TABLES, 50)
-    scratch_source, scratch_url = scratch
+    info = open_database(maria.url(database)).dump(dump, KEY_TABLES, 50)
     dump.seek(0)
-    scratch_source.restore(dump, scratch_url, info.format)
-    restored = scratch_url.rsplit("/", 1)[1]
+    scratch.database.restore(dump, info.format)
+    restored = scratch.name
 
-    assert compare_database_facts(info.facts, scratch_source.inspect(scratch_url, info.facts)) == []
+    assert compare_database_facts(info.facts, scratch.database.inspect(info.facts)) == []
     assert checksums(maria, restored) == checksums(maria, database)
     assert scalar(maria, restored, "SELECT NEXTVAL(invoice_numbers)") == 4242 + 1
     assert scalar(maria, restored, "SELECT czech_greeting('Žofie')") == "Dobrý den, Žofie 👋"
@@ -76,7 +74,7 @@ def test_restore_reproduces_every_table_value_and_object_of_the_crm(
 
 def test_facts_name_tables_counts_objects_samples_and_warnings(maria: MariaServer) -> None:
     database = maria.create_database(big_rows=10)
-    info = MysqlSource(maria.url(database)).dump(io.BytesIO(), KEY_TABLES, 20)
+    info = open_database(maria.url(database)).dump(io.BytesIO(), KEY_TABLES, 20)
     facts = info.facts
 
     assert facts.tables == {
@@ -151,17 +149,16 @@ def test_verify_matches_exactly_although_the_application_writes_throughout_the_b
 
 
 def test_tampered_dump_with_client_shell_commands_runs_no_command(
-    maria: MariaServer, scratch: tuple[MysqlSource, str], tmp_path: Path
+    maria: MariaServer, scratch: Scratch, tmp_path: Path
 ) -> None:
     database = maria.create_database()
     dump = io.BytesIO()
-    info = MysqlSource(maria.url(database)).dump(dump, ["companies"], 5)
+    info = open_database(maria.url(database)).dump(dump, ["companies"], 5)
     witnesses = [tmp_path / "bang", tmp_path / "system"]
     planted = f"\\! touch {witnesses[0]}\nsystem touch {witnesses[1]}\n".encode()
     tampered = io.BytesIO(planted + dump.getvalue() + planted)
-    scratch_source, scratch_url = scratch
 
     with pytest.raises(RefusedStatementError, match=r"a client command \(backslash\) at line 1"):
-        scratch_source.restore(tampered, scratch_url, info.format)
+        scratch.database.restore(tampered, info.format)
 
     assert [witness.exists() for witness in witnesses] == [False, False]

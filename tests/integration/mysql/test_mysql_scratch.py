@@ -10,7 +10,7 @@ from mariadb_server import MariaServer
 
 from backproof.errors import SourceError
 from backproof.sources.base import scratch_name
-from backproof.sources.mysql import MysqlSource
+from backproof.sources.registry import open_server
 
 HOST = socket.gethostname()
 MARKER_TABLE = "_backproof_verify_marker"
@@ -40,15 +40,15 @@ def dead_pid() -> int:
 
 
 def test_create_scratch_makes_a_database_marked_with_this_process(maria: MariaServer) -> None:
-    source = MysqlSource(maria.url("mysql"))
-    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "0a0b0c"))
-    name = url.rsplit("/", 1)[1]
+    server = open_server(maria.url("mysql"))
+    name = scratch_name("bptest", "20260101T000000Z", "0a0b0c")
+    scratch = server.create_scratch(name)
     try:
         marker = maria.execute(f"SELECT marker FROM `{name}`.`{MARKER_TABLE}`")[0][0]
         assert marker.startswith(f"backproof-verify host={HOST} pid=")
-        assert source.is_empty(url)
+        assert scratch.is_empty()
     finally:
-        source.drop_scratch(url)
+        server.drop_scratch(name)
     assert name not in databases(maria)
 
 
@@ -66,7 +66,7 @@ def test_leftovers_are_dropped_and_lookalikes_survive(maria: MariaServer) -> Non
     make_database(maria, other_table, "backproof-verify", table="marker")
     make_database(maria, short_name, "backproof-verify")
 
-    dropped = MysqlSource(maria.url("mysql")).drop_leftover_scratches(None)
+    dropped = open_server(maria.url("mysql")).drop_leftover_scratches()
 
     assert sorted(dropped) == [foreign_old, leftover]
     remaining = databases(maria)
@@ -76,9 +76,9 @@ def test_leftovers_are_dropped_and_lookalikes_survive(maria: MariaServer) -> Non
 
 def test_drop_scratch_refuses_a_database_that_is_not_a_scratch(maria: MariaServer) -> None:
     database = maria.create_database(crm=False)
-    source = MysqlSource(maria.url("mysql"))
+    server = open_server(maria.url("mysql"))
 
     with pytest.raises(SourceError, match="not a scratch database of backproof"):
-        source.drop_scratch(maria.url(database))
+        server.drop_scratch(database)
 
     assert database in databases(maria)

@@ -6,16 +6,16 @@ import pytest
 from pg_servers import PgServer
 
 from backproof.errors import SourceError
-from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.registry import open_database
 
 EVERY_TABLE = 1 << 40
 
 
 def test_amcheck_checks_every_btree_index_of_the_crm(pg: PgServer) -> None:
     database = pg.create_database()
-    source = PostgresqlSource(pg.url(database))
+    source = open_database(pg.url(database))
 
-    report = source.check_integrity(pg.url(database), EVERY_TABLE)
+    report = source.check_integrity(EVERY_TABLE)
 
     assert report.problems == []
     assert report.what == "indexes"
@@ -38,9 +38,9 @@ def test_amcheck_names_an_index_that_lost_rows_of_its_table(pg: PgServer) -> Non
             "LANGUAGE sql AS 'SELECT $1 + 1'"
         )
         connection.commit()
-    source = PostgresqlSource(pg.url(database))
+    source = open_database(pg.url(database))
 
-    report = source.check_integrity(pg.url(database), EVERY_TABLE)
+    report = source.check_integrity(EVERY_TABLE)
 
     assert len(report.problems) == 1
     assert report.problems[0].startswith("index public.ledger_shifted: ")
@@ -48,16 +48,16 @@ def test_amcheck_names_an_index_that_lost_rows_of_its_table(pg: PgServer) -> Non
 
 def test_application_query_reads_the_database_but_cannot_write(pg: PgServer) -> None:
     database = pg.create_database()
-    source = PostgresqlSource(pg.url(database))
+    source = open_database(pg.url(database))
 
-    assert source.query_value(pg.url(database), "SELECT count(*) FROM companies", 5) == 300
+    assert source.query_value("SELECT count(*) FROM companies", 5) == 300
     with pytest.raises(SourceError, match="read-only transaction"):
-        source.query_value(pg.url(database), "DELETE FROM companies RETURNING 1", 5)
+        source.query_value("DELETE FROM companies RETURNING 1", 5)
 
 
 def test_application_query_is_cancelled_after_its_timeout(pg: PgServer) -> None:
     database = pg.create_database(crm=False)
-    source = PostgresqlSource(pg.url(database))
+    source = open_database(pg.url(database))
 
     with pytest.raises(SourceError, match="statement timeout"):
-        source.query_value(pg.url(database), "SELECT pg_sleep(5)", 0.2)
+        source.query_value("SELECT pg_sleep(5)", 0.2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,20 +15,18 @@ from test_postgresql_roundtrip import KEY_TABLES, fingerprints, scalar
 from backproof.errors import RestoreError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from backproof.sources.base import RestoreOptions, scratch_name
-from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.base import RestoreOptions
 from backproof.sources.postgresql_archive import read_table_of_contents
 from backproof.sources.postgresql_spool import write_data_offsets
+from backproof.sources.registry import open_database
+from scratch_databases import Scratch, scratch_database
 
 
 @pytest.fixture
-def scratch(pg: PgServer) -> Iterator[tuple[PostgresqlSource, str]]:
-    """A scratch database of its own name (other test runs may share the server)."""
-    source = PostgresqlSource(pg.url("postgres"))
-    name = scratch_name("bptest", "20260101T000000Z", secrets.token_hex(3))
-    url = source.create_scratch(None, name)
-    yield source, url
-    source.drop_scratch(url)
+def scratch(pg: PgServer) -> Iterator[Scratch]:
+    """A scratch database on the shared server (dropped after)."""
+    with scratch_database(pg.url("postgres")) as made:
+        yield made
 
 
 def offset_fields(path: Path) -> dict[int, bytes]:
@@ -60,22 +57,21 @@ def test_offsets_written_into_a_streamed_archive_are_those_pg_dump_writes_into_a
 
 def test_parallel_restore_reproduces_the_crm_and_removes_its_spool(
     pg: PgServer,
-    scratch: tuple[PostgresqlSource, str],
+    scratch: Scratch,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     database = pg.create_database(big_rows=1000)
     dump = io.BytesIO()
-    info = PostgresqlSource(pg.url(database)).dump(dump, KEY_TABLES, 50)
-    scratch_source, scratch_url = scratch
+    info = open_database(pg.url(database)).dump(dump, KEY_TABLES, 50)
     spool = tmp_path / "spool"
     spool.mkdir()
     caplog.set_level(logging.DEBUG, logger="backproof.sources.postgresql_spool")
     dump.seek(0)
 
     options = RestoreOptions(jobs=2, spool_dir=spool, raw_size_bytes=len(dump.getvalue()))
-    scratch_source.restore(dump, scratch_url, info.format, options)
-    restored = scratch_url.rsplit("/", 1)[1]
+    scratch.database.restore(dump, info.format, options)
+    restored = scratch.name
 
     assert "data blocks located" in caplog.text
     assert fingerprints(pg, restored) == fingerprints(pg, database)
@@ -84,19 +80,18 @@ def test_parallel_restore_reproduces_the_crm_and_removes_its_spool(
 
 
 def test_parallel_restore_refuses_before_anything_when_the_spool_folder_lacks_space(
-    pg: PgServer, scratch: tuple[PostgresqlSource, str], tmp_path: Path
+    pg: PgServer, scratch: Scratch, tmp_path: Path
 ) -> None:
     database = pg.create_database(big_rows=10)
     dump = io.BytesIO()
-    info = PostgresqlSource(pg.url(database)).dump(dump, KEY_TABLES, 5)
-    scratch_source, scratch_url = scratch
+    info = open_database(pg.url(database)).dump(dump, KEY_TABLES, 5)
     dump.seek(0)
     options = RestoreOptions(jobs=2, spool_dir=tmp_path, raw_size_bytes=10**18)
 
     with pytest.raises(RestoreError, match=r"needs .* MB free in .* for its spool"):
-        scratch_source.restore(dump, scratch_url, info.format, options)
+        scratch.database.restore(dump, info.format, options)
 
-    assert scratch_source.is_empty(scratch_url)
+    assert scratch.database.is_empty()
     assert dump.tell() == 0
     assert list(tmp_path.iterdir()) == []
 

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import Iterator
 
 import pytest
 from pg_servers import PgServer
 
 from backproof.comparison import compare_database_facts
-from backproof.sources.base import scratch_name
-from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.registry import open_database
+from scratch_databases import Scratch, scratch_database
 
 
 @pytest.fixture
-def scratch(pg: PgServer) -> Iterator[tuple[PostgresqlSource, str]]:
-    """A source on the shared server and a scratch database made by it (dropped after)."""
-    source = PostgresqlSource(pg.url("postgres"))
-    url = source.create_scratch(
-        None, scratch_name("bptest", "20260101T000000Z", secrets.token_hex(3))
-    )
-    yield source, url
-    source.drop_scratch(url)
+def scratch(pg: PgServer) -> Iterator[Scratch]:
+    """A scratch database on the shared server (dropped after)."""
+    with scratch_database(pg.url("postgres")) as made:
+        yield made
 
 
 def test_dump_records_a_digest_of_every_table_with_its_row_count(pg: PgServer) -> None:
     database = pg.create_database(big_rows=100)
-    facts = PostgresqlSource(pg.url(database)).dump(io.BytesIO(), ["companies"], 5).facts
+    facts = open_database(pg.url(database)).dump(io.BytesIO(), ["companies"], 5).facts
 
     assert set(facts.digests) == set(facts.tables)
     assert {table: digest.rows for table, digest in facts.digests.items()} == facts.tables
@@ -35,35 +30,31 @@ def test_dump_records_a_digest_of_every_table_with_its_row_count(pg: PgServer) -
     assert facts.digests["empty_table"].digest == "0" * 32
 
 
-def test_restored_copy_has_the_digests_of_the_dump(
-    pg: PgServer, scratch: tuple[PostgresqlSource, str]
-) -> None:
+def test_restored_copy_has_the_digests_of_the_dump(pg: PgServer, scratch: Scratch) -> None:
     database = pg.create_database(big_rows=100)
     dump = io.BytesIO()
-    info = PostgresqlSource(pg.url(database)).dump(dump, ["companies"], 5)
-    source, url = scratch
+    info = open_database(pg.url(database)).dump(dump, ["companies"], 5)
     dump.seek(0)
-    source.restore(dump, url, info.format)
+    scratch.database.restore(dump, info.format)
 
-    restored = source.inspect(url, info.facts)
+    restored = scratch.database.inspect(info.facts)
 
     assert restored.digests == info.facts.digests
     assert compare_database_facts(info.facts, restored) == []
 
 
 def test_value_changed_in_one_row_of_a_non_key_table_is_named(
-    pg: PgServer, scratch: tuple[PostgresqlSource, str]
+    pg: PgServer, scratch: Scratch
 ) -> None:
     database = pg.create_database()
     dump = io.BytesIO()
-    info = PostgresqlSource(pg.url(database)).dump(dump, ["companies"], 5)
+    info = open_database(pg.url(database)).dump(dump, ["companies"], 5)
     original = "událost 137\n".encode()
     assert dump.getvalue().count(original) == 1
     tampered = io.BytesIO(dump.getvalue().replace(original, "událost 731\n".encode()))
-    source, url = scratch
-    source.restore(tampered, url, info.format)
+    scratch.database.restore(tampered, info.format)
 
-    differences = compare_database_facts(info.facts, source.inspect(url, info.facts))
+    differences = compare_database_facts(info.facts, scratch.database.inspect(info.facts))
 
     assert differences == [
         "table sales.events_2025: content differs from the dump in at least one of its 213 rows"

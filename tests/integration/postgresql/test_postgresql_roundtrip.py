@@ -16,8 +16,8 @@ from backproof.comparison import compare_database_facts
 from backproof.errors import PipelineError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
-from backproof.sources.base import scratch_name
-from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.registry import open_database
+from scratch_databases import Scratch, scratch_database
 
 KEY_TABLES = ["companies", "contacts", "Order", "audit_log", "sales.deals", "sales.events"]
 
@@ -46,27 +46,24 @@ def scalar(server: PgServer, database: str, query: str) -> object:
 
 
 @pytest.fixture
-def scratch(pg: PgServer) -> Iterator[tuple[PostgresqlSource, str]]:
-    """A source on the shared server and a scratch database made by it (dropped after)."""
-    source = PostgresqlSource(pg.url("postgres"))
-    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "a1b2c3"))
-    yield source, url
-    source.drop_scratch(url)
+def scratch(pg: PgServer) -> Iterator[Scratch]:
+    """A scratch database on the shared server (dropped after)."""
+    with scratch_database(pg.url("postgres")) as made:
+        yield made
 
 
 def test_restore_reproduces_every_table_value_and_object_of_the_crm(
-    pg: PgServer, scratch: tuple[PostgresqlSource, str]
+    pg: PgServer, scratch: Scratch
 ) -> None:
     database = pg.create_database(big_rows=1000)
-    source = PostgresqlSource(pg.url(database))
+    source = open_database(pg.url(database))
     dump = io.BytesIO()
     info = source.dump(dump, KEY_TABLES, 50)
-    scratch_source, scratch_url = scratch
     dump.seek(0)
-    scratch_source.restore(dump, scratch_url, info.format)
-    restored = scratch_url.rsplit("/", 1)[1]
+    scratch.database.restore(dump, info.format)
+    restored = scratch.name
 
-    assert compare_database_facts(info.facts, scratch_source.inspect(scratch_url, info.facts)) == []
+    assert compare_database_facts(info.facts, scratch.database.inspect(info.facts)) == []
     assert fingerprints(pg, restored) == fingerprints(pg, database)
     assert scalar(pg, restored, "SELECT last_value FROM sales.invoice_numbers") == 4242
     assert (
@@ -84,7 +81,7 @@ def test_restore_reproduces_every_table_value_and_object_of_the_crm(
 
 def test_facts_name_tables_counts_objects_and_samples_of_every_kind(pg: PgServer) -> None:
     database = pg.create_database(big_rows=10)
-    info = PostgresqlSource(pg.url(database)).dump(io.BytesIO(), KEY_TABLES, 20)
+    info = open_database(pg.url(database)).dump(io.BytesIO(), KEY_TABLES, 20)
     facts = info.facts
 
     assert facts.tables["sales.events_2025"] + facts.tables["sales.events_2026"] == 400
@@ -152,21 +149,20 @@ def test_verify_matches_exactly_although_the_application_writes_throughout_the_b
 
 
 def test_tampered_dump_with_a_shell_meta_command_runs_no_command(
-    pg: PgServer, scratch: tuple[PostgresqlSource, str], tmp_path: Path
+    pg: PgServer, scratch: Scratch, tmp_path: Path
 ) -> None:
     database = pg.create_database()
     placeholder = "P" * 200
     with pg.connect(database) as connection:
         connection.execute("""INSERT INTO "Order" VALUES (3, %s, NULL, NULL)""", (placeholder,))
     dump = io.BytesIO()
-    info = PostgresqlSource(pg.url(database)).dump(dump, ["companies"], 5)
+    info = open_database(pg.url(database)).dump(dump, ["companies"], 5)
     witness = tmp_path / "pwned"
     planted = f"x\n\\! touch {witness}\nx".ljust(len(placeholder))
     assert dump.getvalue().count(placeholder.encode()) == 1
     tampered = io.BytesIO(dump.getvalue().replace(placeholder.encode(), planted.encode()))
-    scratch_source, scratch_url = scratch
 
     with pytest.raises(PipelineError, match="pg_restore exited with code 1"):
-        scratch_source.restore(tampered, scratch_url, info.format)
+        scratch.database.restore(tampered, info.format)
 
     assert not witness.exists()

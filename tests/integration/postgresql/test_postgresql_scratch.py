@@ -11,7 +11,7 @@ from psycopg import sql
 
 from backproof.errors import SourceError
 from backproof.sources.base import scratch_name
-from backproof.sources.postgresql import PostgresqlSource
+from backproof.sources.registry import open_server
 
 HOST = socket.gethostname()
 
@@ -43,9 +43,9 @@ def dead_pid() -> int:
 
 
 def test_create_scratch_makes_an_empty_database_marked_with_this_process(pg: PgServer) -> None:
-    source = PostgresqlSource(pg.url("postgres"))
-    url = source.create_scratch(None, scratch_name("bptest", "20260101T000000Z", "0a0b0c"))
-    name = url.rsplit("/", 1)[1]
+    server = open_server(pg.url("postgres"))
+    name = scratch_name("bptest", "20260101T000000Z", "0a0b0c")
+    scratch = server.create_scratch(name)
     try:
         with pg.connect() as admin:
             row = admin.execute(
@@ -54,9 +54,9 @@ def test_create_scratch_makes_an_empty_database_marked_with_this_process(pg: PgS
             ).fetchone()
         assert row is not None
         assert row[0].startswith(f"backproof-verify host={HOST} pid=")
-        assert source.is_empty(url)
+        assert scratch.is_empty()
     finally:
-        source.drop_scratch(url)
+        server.drop_scratch(name)
     assert name not in databases(pg)
 
 
@@ -75,7 +75,7 @@ def test_leftovers_are_dropped_and_lookalikes_survive(pg: PgServer) -> None:
     make_database(pg, other_comment, "the DBA's verify copy, keep")
     make_database(pg, short_name, "backproof-verify")
 
-    dropped = PostgresqlSource(pg.url("postgres")).drop_leftover_scratches(None)
+    dropped = open_server(pg.url("postgres")).drop_leftover_scratches()
 
     assert sorted(dropped) == [foreign_old, leftover]
     remaining = databases(pg)
@@ -85,9 +85,9 @@ def test_leftovers_are_dropped_and_lookalikes_survive(pg: PgServer) -> None:
 
 def test_drop_scratch_refuses_a_database_that_is_not_a_scratch(pg: PgServer) -> None:
     database = pg.create_database(crm=False)
-    source = PostgresqlSource(pg.url("postgres"))
+    server = open_server(pg.url("postgres"))
 
     with pytest.raises(SourceError, match="not a scratch database of backproof"):
-        source.drop_scratch(pg.url(database))
+        server.drop_scratch(database)
 
     assert database in databases(pg)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from backproof.comparison import compare_database_facts
 from backproof.sources.base import scratch_name
-from backproof.sources.sqlite import SqliteSource, sqlite_url
+from backproof.sources.sqlite import SqliteSource
 
 
 def make_database(path: Path) -> SqliteSource:
@@ -26,7 +26,7 @@ def make_database(path: Path) -> SqliteSource:
         )
         connection.execute("INSERT INTO notes VALUES (500, NULL, NULL, 'ž')")
     connection.close()
-    return SqliteSource(sqlite_url(path))
+    return SqliteSource(path)
 
 
 def test_dump_records_a_digest_of_every_table_with_its_row_count(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_digests_do_not_depend_on_the_order_of_the_rows(tmp_path: Path) -> None:
         reordered.execute("DROP TABLE notes")
         reordered.execute("ALTER TABLE copy RENAME TO notes")
     reordered.close()
-    second = SqliteSource(sqlite_url(tmp_path / "a.db")).dump(io.BytesIO(), [], 0).facts
+    second = SqliteSource(tmp_path / "a.db").dump(io.BytesIO(), [], 0).facts
 
     assert second.digests["notes"] == first.digests["notes"]
 
@@ -59,12 +59,12 @@ def test_value_changed_in_one_row_of_a_non_key_table_is_named(tmp_path: Path) ->
     original = "poznámka 137".encode()
     assert dump.getvalue().count(original) == 1
     tampered = io.BytesIO(dump.getvalue().replace(original, "poznámka 731".encode()))
-    scratch = source.create_scratch(
-        sqlite_url(tmp_path / "scratch"), scratch_name("app", "20260101T000000Z", "a1b2c3")
+    scratch = source.scratch_server(tmp_path).create_scratch(
+        scratch_name("app", "20260101T000000Z", "a1b2c3")
     )
-    source.restore(tampered, scratch, info.format)
+    scratch.restore(tampered, info.format)
 
-    differences = compare_database_facts(info.facts, source.inspect(scratch, info.facts))
+    differences = compare_database_facts(info.facts, scratch.inspect(info.facts))
 
     assert differences == [
         "table notes: content differs from the dump in at least one of its 201 rows"

@@ -38,13 +38,13 @@ def rows_of(path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 def test_dump_records_every_table_with_its_row_count(demo: DemoLayout) -> None:
-    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"])
+    _data, info = dump(SqliteSource(demo.database), ["companies", "contacts"])
 
     assert info.facts.tables == demo.rows
 
 
 def test_dump_records_views_triggers_and_indexes(demo: DemoLayout) -> None:
-    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies"])
+    _data, info = dump(SqliteSource(demo.database), ["companies"])
 
     objects = info.facts.objects
     assert objects["views"] == 1
@@ -53,7 +53,7 @@ def test_dump_records_views_triggers_and_indexes(demo: DemoLayout) -> None:
 
 
 def test_dump_samples_the_requested_rows_of_each_key_table(demo: DemoLayout) -> None:
-    _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies", "contacts"], 7)
+    _data, info = dump(SqliteSource(demo.database), ["companies", "contacts"], 7)
 
     samples = info.facts.samples
     assert sorted(samples) == ["companies", "contacts"]
@@ -67,56 +67,53 @@ def test_sample_positions_are_spread_and_include_the_first() -> None:
 
 
 def test_dump_restores_to_an_identical_database(demo: DemoLayout, tmp_path: Path) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+    source = SqliteSource(demo.database)
     data, info = dump(source, ["companies", "contacts"])
     target = tmp_path / "restored.sqlite"
 
-    source.restore(io.BytesIO(data), f"sqlite:///{target}", DUMP_FORMAT)
+    SqliteSource(target).restore(io.BytesIO(data), DUMP_FORMAT)
 
-    restored = source.inspect(f"sqlite:///{target}", info.facts)
+    restored = SqliteSource(target).inspect(info.facts)
     assert restored == info.facts
     query = "SELECT * FROM contacts ORDER BY id"
     assert rows_of(target, query) == rows_of(demo.database, query)
 
 
 def test_sampled_row_checksum_changes_when_a_row_changes(demo: DemoLayout, tmp_path: Path) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+    source = SqliteSource(demo.database)
     data, info = dump(source, ["companies"], 50)
     target = tmp_path / "restored.sqlite"
-    source.restore(io.BytesIO(data), f"sqlite:///{target}", DUMP_FORMAT)
+    SqliteSource(target).restore(io.BytesIO(data), DUMP_FORMAT)
     connection = sqlite3.connect(target)
     with connection:
         connection.execute("UPDATE companies SET name = 'Jiná s.r.o.' WHERE id = 1")
     connection.close()
 
-    restored = source.inspect(f"sqlite:///{target}", info.facts)
+    restored = SqliteSource(target).inspect(info.facts)
 
     expected = info.facts.samples["companies"].rows
     assert restored.samples["companies"].rows["[1]"] != expected["[1]"]
 
 
-def test_restore_refuses_a_file_that_is_not_sqlite(demo: DemoLayout, tmp_path: Path) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+def test_restore_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
     target = tmp_path / "restored.sqlite"
 
     with pytest.raises(RestoreError, match="not a valid SQLite database"):
-        source.restore(io.BytesIO(b"garbage" * 1000), f"sqlite:///{target}", DUMP_FORMAT)
+        SqliteSource(target).restore(io.BytesIO(b"garbage" * 1000), DUMP_FORMAT)
     assert not target.exists()
     assert list(tmp_path.glob("restored*")) == []
 
 
-def test_restore_refuses_a_dump_of_another_format(demo: DemoLayout, tmp_path: Path) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
-
+def test_restore_refuses_a_dump_of_another_format(tmp_path: Path) -> None:
     with pytest.raises(RestoreError, match="cannot be restored into SQLite"):
-        source.restore(io.BytesIO(b""), f"sqlite:///{tmp_path}/x.sqlite", "pg_dump-custom")
+        SqliteSource(tmp_path / "x.sqlite").restore(io.BytesIO(b""), "pg_dump-custom")
 
 
 def test_dump_of_a_missing_file_names_it_and_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "gone.db"
 
     with pytest.raises(SourceError, match=f"SQLite database {missing} does not exist"):
-        dump(SqliteSource(f"sqlite:///{missing}"), ["companies"])
+        dump(SqliteSource(missing), ["companies"])
     assert not missing.exists()
 
 
@@ -125,7 +122,7 @@ def test_dump_is_consistent_while_a_transaction_is_open(demo: DemoLayout) -> Non
     writer.execute("BEGIN")
     writer.execute("INSERT INTO companies (name, created_at) VALUES ('Nová a.s.', 'now')")
     try:
-        _data, info = dump(SqliteSource(f"sqlite:///{demo.database}"), ["companies"])
+        _data, info = dump(SqliteSource(demo.database), ["companies"])
     finally:
         writer.execute("ROLLBACK")
         writer.close()
@@ -136,19 +133,19 @@ def test_dump_is_consistent_while_a_transaction_is_open(demo: DemoLayout) -> Non
 def test_is_empty_is_true_for_a_missing_file_and_false_for_the_demo(
     demo: DemoLayout, tmp_path: Path
 ) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+    source = SqliteSource(demo.database)
 
-    assert source.is_empty(f"sqlite:///{tmp_path}/none.db")
-    assert not source.is_empty(f"sqlite:///{demo.database}")
+    assert SqliteSource(tmp_path / "none.db").is_empty()
+    assert not source.is_empty()
 
 
 def test_scratch_is_made_in_a_private_folder_and_dropped(demo: DemoLayout, tmp_path: Path) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
-    url = source.create_scratch(f"sqlite:///{tmp_path}/verify", scratch_name("crm", "X", "ab"))
-    path = Path(url.removeprefix("sqlite:///"))
+    server = SqliteSource(demo.database).scratch_server(tmp_path)
+    name = scratch_name("crm", "X", "ab")
+    path = server.create_scratch(name).path
     path.write_bytes(b"x")
 
-    source.drop_scratch(url)
+    server.drop_scratch(name)
 
     assert path.name == "verify_crm_x_ab.sqlite"
     assert (path.parent.stat().st_mode & 0o777) == 0o700
@@ -161,9 +158,7 @@ def test_leftover_scratches_are_dropped_and_nothing_else(demo: DemoLayout, tmp_p
     (folder / "keep-me.sqlite").write_bytes(b"x")
     (folder / "verify_crm_20261125t010000z_bbbbbb.sqlite").write_bytes(b"no marker: not ours")
 
-    dropped = SqliteSource(f"sqlite:///{demo.database}").drop_leftover_scratches(
-        f"sqlite:///{folder}"
-    )
+    dropped = SqliteSource(demo.database).scratch_server(tmp_path).drop_leftover_scratches()
 
     assert dropped == [leftover.name]
     assert sorted(path.name for path in folder.iterdir()) == [
@@ -182,12 +177,12 @@ os._exit(0)  # like a crash: the WAL is never merged into the database file
 
 
 def test_restore_over_a_crashed_database_ignores_its_stale_wal(demo: DemoLayout) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+    source = SqliteSource(demo.database)
     data, _info = dump(source, ["companies"])
     subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(demo.database)], check=True)
     assert Path(f"{demo.database}-wal").stat().st_size > 0
 
-    source.restore(io.BytesIO(data), f"sqlite:///{demo.database}", DUMP_FORMAT)
+    source.restore(io.BytesIO(data), DUMP_FORMAT)
 
     assert len(rows_of(demo.database, "SELECT id FROM contacts")) == demo.rows["contacts"]
 
@@ -195,13 +190,13 @@ def test_restore_over_a_crashed_database_ignores_its_stale_wal(demo: DemoLayout)
 def test_restore_leaves_the_mode_of_an_existing_folder_alone(
     demo: DemoLayout, tmp_path: Path
 ) -> None:
-    source = SqliteSource(f"sqlite:///{demo.database}")
+    source = SqliteSource(demo.database)
     data, _info = dump(source, ["companies"])
     folder = tmp_path / "app"
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
 
-    source.restore(io.BytesIO(data), f"sqlite:///{folder}/crm.db", DUMP_FORMAT)
+    SqliteSource(folder / "crm.db").restore(io.BytesIO(data), DUMP_FORMAT)
 
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert stat.S_IMODE((folder / "crm.db").stat().st_mode) == 0o600
