@@ -9,6 +9,9 @@ Conditions, each with its event key ``<condition>:<target>``:
   fires on that failure and on each further one; the first passing verify resolves it.
 - ``no_valid_dump``: the newest valid backup is older than the RPO (``health.rpo_hours``). It
   fires once when it becomes true and resolves when a fresh backup exists.
+- ``backup_unrestorable``: a kept backup's latest proof failed (a re-proof found it no longer
+  restores: bit rot, a lost part or key). Fires once when the first such backup appears and
+  resolves when none is left (each proved again or deleted by retention).
 - ``health_failing``: health has a failing check that the conditions above do not already cover
   (they cover ``rpo`` and ``verify_streak``), so one problem is one message, at the threshold
   the user chose. Fires once, resolves when no such check fails.
@@ -83,6 +86,7 @@ def derive_events(
         _backup_event(figures, rules, previous),
         _verify_event(figures, rules, previous),
         _rpo_event(figures, rules, previous),
+        _unrestorable_event(figures, previous),
         _health_event(health, previous),
     )
     return [event for event in candidates if event is not None]
@@ -177,6 +181,26 @@ def _rpo_event(
         "resolved": f"resolved: {target} has a valid dump again ({age_text} old)",
     }
     return AlertEvent(key, "no_valid_dump", target, kind, titles[kind], context)
+
+
+def _unrestorable_event(
+    figures: TargetFigures, previous: Mapping[str, AlertMemory]
+) -> AlertEvent | None:
+    failing, target = figures.failing_backups, figures.target
+    key = event_key("backup_unrestorable", target)
+    kind = transition(previous.get(key), holds=bool(failing), clears=not failing, occurrence=None)
+    if kind is None:
+        return None
+    context: dict[str, Any] = {
+        "target": target,
+        "backups": {str(row.backup_id): _run_context(row) for row in failing},
+    }
+    titles = {
+        "firing": f"kept backups of {target} that no longer restore: "
+        + ", ".join(str(row.backup_id) for row in failing[:5]),
+        "resolved": f"resolved: every kept backup of {target} proves again",
+    }
+    return AlertEvent(key, "backup_unrestorable", target, kind, titles[kind], context)
 
 
 def _health_event(health: TargetHealth, previous: Mapping[str, AlertMemory]) -> AlertEvent | None:

@@ -16,6 +16,8 @@ from backproof.units import format_hours, format_seconds
 
 Status = Literal["ok", "warning", "failing", "pending"]
 SEVERITY: dict[str, int] = {"ok": 0, "pending": 1, "warning": 2, "failing": 3}
+KEPT_BACKUPS_NAMED = 5
+MESSAGE_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def evaluate_health(
         _check_restore_duration(figures),
         _check_signing(figures, allow_unsigned),
         _check_clock(figures),
+        _check_kept_backups(figures),
     )
     return TargetHealth(figures.target, worst([check.status for check in checks]), checks)
 
@@ -210,3 +213,30 @@ def _check_clock(figures: TargetFigures) -> Check:
         message = f"times cannot be believed, never taken as newest: {listed}"
         return Check("clock", "warning", len(reasons), 0, message)
     return Check("clock", "ok", 0, 0, "every backup's times agree with the clock and storage")
+
+
+def _check_kept_backups(figures: TargetFigures) -> Check:
+    """Warn while a kept backup's latest proof failed: it no longer restores (bit rot, a lost
+    part or key), until it is proved again or retention deletes it."""
+    failing = figures.failing_backups
+    if not failing:
+        return Check("kept_backups", "ok", 0, 0, "no kept backup failed its latest proof")
+    listed = "; ".join(
+        f"backup {row.backup_id} (proof of {(row.finished_at or row.started_at):%Y-%m-%d %H:%M}"
+        f" failed: {_first_line(row.message)})"
+        for row in failing[:KEPT_BACKUPS_NAMED]
+    )
+    hidden = len(failing) - KEPT_BACKUPS_NAMED
+    more = f" and {hidden} more" if hidden > 0 else ""
+    counted = (
+        "1 kept backup no longer restores"
+        if len(failing) == 1
+        else (f"{len(failing)} kept backups no longer restore")
+    )
+    message = f"{counted}: {listed}{more}"
+    return Check("kept_backups", "warning", len(failing), 0, message)
+
+
+def _first_line(message: str | None) -> str:
+    text = message.splitlines()[0] if message else "no message"
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1] + "…"

@@ -4,7 +4,9 @@ Only the newest backup is proved on its day; the others were proved once and the
 them may have rotted since. So each scheduled verify also proves again the kept backups whose
 last proof is oldest (never proved first, then the oldest proof), as many as it takes for every
 kept backup to be proved within ``reprove_days`` when the verify runs once a day:
-``ceil(kept / reprove_days)``. A backup proved within the last ``RECENT`` is not proved again.
+``ceil(kept / reprove_days)``. A backup whose latest proof failed comes before all of them (a
+failure of the verify server must not leave it failed for ``reprove_days``). A backup proved
+within the last ``RECENT`` is not proved again.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ RECENT = timedelta(hours=20)
 
 @dataclass(frozen=True)
 class KeptBackup:
-    """A committed backup and when a verify last finished on it (None: never)."""
+    """A committed backup, when a verify last finished on it (None: never) and whether that
+    verify failed."""
 
     id: str
     created_at: datetime
     last_proof_at: datetime | None
+    last_proof_failed: bool = False
 
 
 def plan_reproofs(
@@ -42,6 +46,7 @@ def plan_reproofs(
     return [backup.id for backup in candidates[:per_run]]
 
 
-def _overdue_first(backup: KeptBackup) -> tuple[bool, datetime, datetime]:
+def _overdue_first(backup: KeptBackup) -> tuple[bool, bool, datetime, datetime]:
     never = backup.last_proof_at is None
-    return (not never, backup.last_proof_at or backup.created_at, backup.created_at)
+    at = backup.last_proof_at or backup.created_at
+    return (not backup.last_proof_failed, not never, at, backup.created_at)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from backproof.clock import SKEW_TOLERANCE
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.records import BackupMeta, VerifyMeta
+from backproof.state.trail_queries import failing_kept_backups
 
 FINISHED = ("success", "failed")
 # The last run of each job a target's figures show, read in one statement: the last finished
@@ -24,6 +25,10 @@ LAST_RUNS = (
     ("ack", ("success",)),
 )
 TREND_POINTS = 30
+# How many verifies are read back for the kept backups that no longer restore: a backup whose
+# latest proof failed is proved again first by each scheduled verify, so its latest proof is
+# always among the recent ones.
+PROOFS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class TargetFigures:
     # Successful backups dated ahead of the clock (made while the host's clock was wrong):
     # never the newest, a warning while they are recorded.
     skewed_backups: tuple[Activity, ...] = ()
+    # The failed verify of each kept backup whose latest proof failed (it no longer restores):
+    # a warning while the backup is kept, until it is proved again or deleted.
+    failing_backups: tuple[Activity, ...] = ()
 
     @property
     def backup_success_rate(self) -> float | None:
@@ -108,8 +116,8 @@ class TargetFigures:
 def collect_figures(
     log: ActivityLog, target: str, now: datetime, window_days: int
 ) -> TargetFigures:
-    """Return a target's figures as of ``now``, read with four or five indexed queries; runs
-    before the last ``health ack`` don't count."""
+    """Return a target's figures as of ``now``, read with a few indexed queries; runs before
+    the last ``health ack`` don't count."""
     last_backup, last_cleanup, last_passed_cleanup, last_health, acknowledgement = log.latest_each(
         target, LAST_RUNS
     )
@@ -127,8 +135,12 @@ def collect_figures(
         for row in log.find(job="backup", target=target, statuses=["success"], since=ahead, limit=5)
         if acknowledgement is None or row.id > acknowledgement.id
     ]
-    recent_verifies = log.find(job="verify", target=target, statuses=FINISHED, limit=TREND_POINTS)
+    proofs = log.find(job="verify", target=target, statuses=FINISHED, limit=PROOFS_READ)
+    recent_verifies = proofs[:TREND_POINTS]
     passed = [activity for activity in recent_verifies if activity.status == "success"]
+    # A re-proof of an older backup that fails is judged as that backup's lasting warning
+    # (failing_backups), not as a failure of the newest backup's verify.
+    ordinary = [row for row in recent_verifies if not VerifyMeta.read(row).reproof]
     return TargetFigures(
         target=target,
         now=now,
@@ -140,15 +152,16 @@ def collect_figures(
         newest_backup=good_backups[0] if good_backups else None,
         previous_backup=good_backups[1] if len(good_backups) > 1 else None,
         last_backup=last_backup,
-        last_verify=recent_verifies[0] if recent_verifies else None,
+        last_verify=ordinary[0] if ordinary else None,
         last_passed_verify=passed[0] if passed else log.latest("verify", target, ["success"]),
-        consecutive_verify_failures=_leading_failures(recent_verifies, acknowledged_at),
+        consecutive_verify_failures=_leading_failures(ordinary, acknowledged_at),
         restore_trend=_restore_trend(passed),
         acknowledged_at=acknowledged_at,
         last_cleanup=last_cleanup,
         last_passed_cleanup=last_passed_cleanup,
         last_health=last_health,
         skewed_backups=tuple(skewed),
+        failing_backups=tuple(failing_kept_backups(log, target, proofs, acknowledged_at)),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cli_user import User
 
 
@@ -58,3 +60,31 @@ def test_check_finds_a_deleted_part_of_an_old_backup(user: User) -> None:
     assert result.returncode == 1
     assert f"backup {older} part db.sqlite.zst is missing" in result.stderr
     assert user.activities("check")[0]["status"] == "failed"
+
+
+def kept_backups_check(user: User) -> dict[str, object]:
+    """Return the ``kept_backups`` check of ``health --json``."""
+    (target,) = json.loads(user.run("health", "--json").stdout)["targets"]
+    return next(check for check in target["checks"] if check["name"] == "kept_backups")
+
+
+def test_an_old_backup_that_no_longer_restores_warns_until_it_proves_again(user: User) -> None:
+    older = user.backup()
+    user.backup()
+    user.ok("verify")
+    part = user.part(older, "db.sqlite.zst")
+    intact = part.read_bytes()
+    part.write_bytes(intact[:-1])
+
+    assert user.run("verify", "--all").returncode == 1
+    check = kept_backups_check(user)
+    assert check["status"] == "warning"
+    assert f"1 kept backup no longer restores: backup {older}" in str(check["message"])
+    assert user.run("health").returncode == 1
+    user.ok("verify")  # the newest passing again does not clear it
+    assert kept_backups_check(user)["status"] == "warning"
+
+    part.write_bytes(intact)
+    user.ok("verify", "--backup", older)
+
+    assert kept_backups_check(user)["status"] == "ok"

@@ -239,3 +239,29 @@ def test_success_that_resolves_is_one_message_not_two() -> None:
         event_key("verify_failed", "crm"): AlertMemory(False, "11"),
     }
     assert [event.kind for event in events_of(figures(), previous, rules=rules)] == ["resolved"]
+
+
+def unrestorable(*backup_ids: str) -> TargetFigures:
+    """Return figures where the kept ``backup_ids`` failed their latest proof."""
+    rows = tuple(
+        dataclasses.replace(run("verify", 40 + index, "failed"), backup_id=backup_id)
+        for index, backup_id in enumerate(backup_ids)
+    )
+    return figures(failing_backups=rows)
+
+
+def test_a_kept_backup_that_no_longer_restores_fires_once_naming_it() -> None:
+    (event,) = events_of(unrestorable("20261120T010000Z-aa"))
+
+    assert (event.key, event.kind) == ("backup_unrestorable:crm", "firing")
+    assert "20261120T010000Z-aa" in event.title
+    memory = {event.key: AlertMemory(active=True)}
+    assert events_of(unrestorable("20261120T010000Z-aa", "20261121T010000Z-bb"), memory) == []
+
+
+def test_no_kept_backup_failing_any_more_resolves_unrestorable() -> None:
+    memory = {event_key("backup_unrestorable", "crm"): AlertMemory(active=True)}
+
+    (event,) = events_of(figures(), memory)
+
+    assert (event.condition, event.kind) == ("backup_unrestorable", "resolved")

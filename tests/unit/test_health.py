@@ -222,3 +222,26 @@ def test_signing_is_ok_when_every_manifest_must_be_signed():
     verdict = evaluate_health(healthy_figures(), SETTINGS)
 
     assert next(check for check in verdict.checks if check.name == "signing").status == "ok"
+
+
+def failed_proof(backup_id: str, hours_ago: float) -> Activity:
+    """Return the failed re-proof of a kept backup."""
+    row = activity("verify", hours_ago, "failed", reproof=True)
+    return dataclasses.replace(row, backup_id=backup_id, message="part db is missing\nmore")
+
+
+def test_a_kept_backup_whose_latest_proof_failed_is_a_warning_naming_it() -> None:
+    figures = healthy_figures(failing_backups=(failed_proof("20261120T010000Z-aa", 2),))
+
+    check = check_named("kept_backups", figures)
+
+    assert check.status == "warning"
+    assert check.message == (
+        "1 kept backup no longer restores: backup 20261120T010000Z-aa "
+        "(proof of 2026-11-26 04:00 failed: part db is missing)"
+    )
+    assert evaluate_health(figures, SETTINGS).status == "warning"
+
+
+def test_kept_backups_that_all_pass_their_latest_proof_are_ok() -> None:
+    assert check_named("kept_backups", healthy_figures()).status == "ok"

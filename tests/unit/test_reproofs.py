@@ -37,3 +37,10 @@ def test_the_newest_and_recently_proved_backups_are_left_alone() -> None:
     backups = [kept(0, None), kept(1, 0.2), kept(2, 0.5)]
 
     assert plan_reproofs(backups, NOW, reprove_days=30, skip=["b00"]) == []
+
+
+def test_a_backup_whose_last_proof_failed_is_proved_again_before_any_overdue_one() -> None:
+    failed = KeptBackup("b03", NOW - timedelta(days=3), NOW - timedelta(days=1), True)
+    backups = [kept(1, 1), failed, kept(5, 29), kept(9, None)]
+
+    assert plan_reproofs(backups, NOW, reprove_days=30) == ["b03"]

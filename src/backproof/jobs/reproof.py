@@ -79,8 +79,9 @@ def _due(context: Context, target: str) -> list[str]:
     ids = [manifest.id for manifest in committed]
     proofs = context.activities.latest_proofs(target, ids)
     kept = [
-        KeptBackup(manifest.id, manifest.created_at, proofs.get(manifest.id, ("", None))[1])
+        KeptBackup(manifest.id, manifest.created_at, at, status == "failed")
         for manifest in committed
+        for status, at in [proofs.get(manifest.id, ("", None))]
     ]
     newest = committed[0].id  # committed: newest first
     reprove_days = context.settings.verify.reprove_days

@@ -92,3 +92,54 @@ def latest_of_backups(
         if row.job == job and row.target == target and row.status in wanted:
             newest.setdefault(row.backup_id or "", row)
     return newest
+
+
+# At most this many such backups are named and looked up among the cleanups' deletions: the
+# lookup is one statement of a fixed shape, so that a scrape's queries never vary.
+FAILING_NAMED = 10
+
+
+def failing_kept_backups(
+    log: ActivityLog, target: str, proofs: list[Activity], since: datetime | None
+) -> list[Activity]:
+    """Return the failed verify of each backup whose latest proof (among ``proofs``, the
+    target's recent finished verifies, newest first) failed after ``since`` and that no cleanup
+    has deleted since, newest first: the kept backups that no longer restore.
+
+    One more statement at most: the cleanups since the oldest failure that name one of the
+    ``FAILING_NAMED`` newest failing backups.
+    """
+    latest: dict[str, Activity] = {}
+    for row in proofs:
+        if row.backup_id:
+            latest.setdefault(row.backup_id, row)
+    failing = [
+        row
+        for row in latest.values()
+        if row.status == "failed" and (since is None or row.started_at > since)
+    ][:FAILING_NAMED]
+    if not failing:
+        return []
+    oldest = min(row.started_at for row in failing)
+    deleted = _deleted_since(log, target, [str(row.backup_id) for row in failing], oldest)
+    return [row for row in failing if row.backup_id not in deleted]
+
+
+def _deleted_since(
+    log: ActivityLog, target: str, backup_ids: list[str], since: datetime
+) -> set[str]:
+    """Return which of ``backup_ids`` a cleanup (not a dry run) deleted since ``since``."""
+    text = sa.cast(table.c.meta, sa.Text)
+    padded = (backup_ids * FAILING_NAMED)[:FAILING_NAMED]  # the statement's shape never varies
+    statement = (
+        sa.select(table.c.meta)
+        .where(*conditions("cleanup", target, ["success", "failed"], since, None))
+        .where(sa.or_(*(text.contains(backup_id) for backup_id in padded)))
+    )
+    deleted: set[str] = set()
+    with log.engine.connect() as connection:
+        for (meta,) in connection.execute(statement):
+            if meta and not meta.get("dry_run"):
+                for ids in (meta.get("deleted") or {}).values():
+                    deleted.update(ids)
+    return deleted & set(backup_ids)

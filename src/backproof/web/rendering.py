@@ -42,6 +42,7 @@ CHECK_UNITS = {
     "dump_size": "% smaller",
     "emptied_tables": "tables",
     "destinations": "missing",
+    "kept_backups": "failing",
 }
 CHECK_FORMATS: dict[str, Callable[[float], str]] = {
     "rpo": format_hours,
