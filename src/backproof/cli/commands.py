@@ -27,7 +27,6 @@ from backproof.cli.main import (
 )
 from backproof.cli.progress import show_progress
 from backproof.errors import OperationError, UsageError
-from backproof.units import format_seconds
 
 if TYPE_CHECKING:
     from backproof.jobs.backup import BackupResult
@@ -251,6 +250,10 @@ def list_command(
     "--target", "target", metavar="T", help="Target the backup belongs to (default: found by ID)."
 )
 @click.option("--from", "source", metavar="NAME", help="Destination to read (default: primary).")
+@click.option(
+    "--table", "table", metavar="T", help="Restore only this table into the --to database."
+)
+@click.option("--replace", is_flag=True, help="With --table: replace a table of that name.")
 @JSON_OPTION
 @pass_invocation
 def restore(
@@ -261,13 +264,21 @@ def restore(
     force: bool,
     target: str | None,
     source: str | None,
+    table: str | None,
+    replace: bool,
     as_json: bool,
 ) -> None:
-    """Restore a backup into a database and/or its files into a folder."""
+    """Restore a backup (or one of its tables) into a database and/or its files into a folder."""
     from backproof.cli.json_output import to_json_value  # noqa: PLC0415
     from backproof.config.loading import resolve_url  # noqa: PLC0415
-    from backproof.jobs.restore import run_restore  # noqa: PLC0415
+    from backproof.jobs.restore import (  # noqa: PLC0415
+        TableChoice,
+        describe_restore,
+        run_restore,
+    )
 
+    if replace and table is None:
+        raise UsageError("--replace goes with --table T")
     context = checked_context(invocation, target, source)
     if database_url:
         # A relative sqlite:///file is relative to where the user runs the command.
@@ -280,9 +291,9 @@ def restore(
         force=force,
         target_name=target,
         destination_name=source,
+        table=TableChoice(table, replace) if table is not None else None,
     )
-    text = f"backup {result.backup_id} restored in {format_seconds(result.duration_seconds)}"
-    emit(to_json_value(result), text, as_json)
+    emit(to_json_value(result), describe_restore(result), as_json)
 
 
 @cli.command()

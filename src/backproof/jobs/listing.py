@@ -40,6 +40,7 @@ class ListedBackup:
             "created_at": isoformat(self.manifest.created_at),
             "size_bytes": self.size_bytes,
             "parts": [part.model_dump() for part in self.manifest.parts],
+            "tables": dict(self.manifest.facts.tables),
             "verified": self.verified_at is not None,
             "verified_at": isoformat(self.verified_at),
             "proof": {"result": self.proof, "at": isoformat(self.proof_at), "depth": self.depth},

@@ -17,6 +17,7 @@ from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.keyring import reading_keys
 from backproof.jobs.lifecycle import recorded_run
 from backproof.jobs.restoring import restore_database_part
+from backproof.jobs.table_restore import restore_table_part
 from backproof.masking import mask_url
 from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_database
@@ -34,6 +35,16 @@ class RestoreResult:
     database_url: str | None
     files_folder: Path | None
     duration_seconds: float
+    table: str | None = None
+    table_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class TableChoice:
+    """``restore --table``: the one table to restore, and whether it may replace one."""
+
+    name: str
+    replace: bool = False
 
 
 def run_restore(
@@ -45,26 +56,33 @@ def run_restore(
     force: bool = False,
     target_name: str | None = None,
     destination_name: str | None = None,
+    table: TableChoice | None = None,
 ) -> RestoreResult:
-    """Check a backup's integrity, then restore it.
+    """Check a backup's integrity, then restore it (or only ``table`` of it).
 
     Raises UsageError when nothing to restore was asked for, RestoreError when the database is
     not empty (without ``force``) or of another engine, IntegrityError when the backup is corrupt.
     """
-    if database_url is None and files_folder is None:
-        raise UsageError("say where to restore: --to URL and/or --files-to DIR")
+    _check_request(database_url, files_folder, force, table)
     storage = context.storage(destination_name)
     manifest = find_backup(storage, context.settings, backup_id, target_name)
     meta = RestoreMeta(
         to=mask_url(database_url) if database_url else None,
         files_to=str(files_folder) if files_folder else None,
+        table=table.name if table else None,
     )
     with recorded_run(context, meta, manifest.target) as record:
         record.backup_id = manifest.id
         keys = reading_keys(context)
         record.meta.authentication = check_backup(storage, manifest, keys)
         started = time.monotonic()
-        if database_url is not None:
+        table_rows: tuple[str, int] | None = None
+        if database_url is not None and table is not None:
+            table_rows = restore_table_part(
+                storage, manifest, keys, context.settings, database_url, table.name, table.replace
+            )
+            record.meta.table, record.meta.table_rows = table_rows
+        elif database_url is not None:
             _restore_database(storage, manifest, database_url, force, keys)
         if files_folder is not None:
             _restore_files(
@@ -72,8 +90,39 @@ def run_restore(
             )
         duration = round(time.monotonic() - started, 3)
         record.meta.duration_seconds = duration
-        record.message = f"backup {manifest.id} restored in {format_seconds(duration)}"
-        return RestoreResult(manifest.id, manifest.target, database_url, files_folder, duration)
+        result = RestoreResult(
+            manifest.id,
+            manifest.target,
+            database_url,
+            files_folder,
+            duration,
+            *(table_rows or (None, None)),
+        )
+        record.message = describe_restore(result)
+        return result
+
+
+def describe_restore(result: RestoreResult) -> str:
+    """Return the line that says what was restored and how long it took."""
+    took = format_seconds(result.duration_seconds)
+    if result.table is None:
+        return f"backup {result.backup_id} restored in {took}"
+    rows = f"{result.table_rows} row{'' if result.table_rows == 1 else 's'}"
+    return f"table {result.table} of backup {result.backup_id} restored ({rows}) in {took}"
+
+
+def _check_request(
+    database_url: str | None, files_folder: Path | None, force: bool, table: TableChoice | None
+) -> None:
+    """Raise UsageError for a request that cannot be run as asked."""
+    if database_url is None and files_folder is None:
+        raise UsageError("say where to restore: --to URL and/or --files-to DIR")
+    if table is None:
+        return
+    if database_url is None or files_folder is not None:
+        raise UsageError("--table restores one table into a database: give --to URL only")
+    if force:
+        raise UsageError("--table never empties a database: use --replace to replace the table")
 
 
 def _restore_database(

@@ -71,13 +71,16 @@ def write_pipeline(
     *,
     stdout: BinaryIO | None = None,
     timeout_seconds: float | None = None,
+    may_stop_reading: bool = False,
 ) -> bytes:
     """Start ``commands`` chained, call ``produce`` on the first stdin, close it, judge all.
 
     Returns the last 64 KiB of the last stage's stdout when ``stdout`` is None; otherwise
     streams that output into ``stdout`` and returns ``b""``.
     Raises PipelineError when any stage fails or times out, when an executable is missing, or
-    when the first stage stops reading before ``produce`` is done (broken pipe). When
+    when the first stage stops reading before ``produce`` is done (broken pipe; unless
+    ``may_stop_reading``: a first stage that picks what it needs, as ``pg_restore --table``,
+    may end early and succeed). When
     ``produce`` raises anything else, stages are killed and its exception re-raised (or
     PipelineError raised from it when a stage had failed on its own).
     """
@@ -91,6 +94,8 @@ def write_pipeline(
     except BrokenPipeError as error:
         _close_quietly(feed)
         pipeline.finish(is_consumer_ok=True, cause=error)
+        if may_stop_reading:
+            return pipeline.captured()
         # Every stage succeeded, yet the first one left part of the input unread.
         first = pipeline.stages[0]
         summary = f"{first.command.name} stopped reading its input before the end (broken pipe)"

@@ -156,12 +156,15 @@ class CleanupMeta(ActivityMeta):
 
 
 class RestoreMeta(ActivityMeta):
-    """A restore: where to, the signature, how long it took."""
+    """A restore: where to (one table of the backup, with its rows, for ``--table``), the
+    signature, how long it took."""
 
     job: ClassVar[str] = "restore"
 
     to: str | None = None
     files_to: str | None = None
+    table: str | None = None
+    table_rows: int | None = None
     authentication: str | None = None
     duration_seconds: float | None = None
 

@@ -1,0 +1,125 @@
+"""One table of a PostgreSQL backup restored into another database (``restore --table``).
+
+pg_restore picks the table out of the custom archive by its schema and name (``--schema``,
+``--table``): its definition and its rows, nothing else (pg_restore's rule for ``--table``: no
+indexes, constraints, triggers or defaults, which may name objects the database lacks). It
+runs in one transaction, so a failure leaves the database as it was; ``replace`` adds
+``--clean --if-exists``, which drops the table in that same transaction. pg_restore stops
+reading the archive once it has what it picked: that early end is its success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace as replaced
+from typing import BinaryIO
+
+import psycopg
+from psycopg import sql
+
+from backproof.errors import RestoreError
+from backproof.process import Command, write_pipeline
+from backproof.sources.postgresql_labels import PUBLIC_SCHEMA
+from backproof.sources.postgresql_tools import (
+    RESTORE_TOOL,
+    connect,
+    require_client_for,
+    restore_command,
+    translate,
+)
+from backproof.sources.server_urls import parse_server_url
+from backproof.storage.base import CHUNK_BYTES
+
+DUMP_FORMAT = "postgresql-custom"
+_DATABASE_EXISTS = "SELECT count(*) FROM pg_database WHERE datname = %s"
+_TABLE_EXISTS = (
+    "SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relname = %s"
+)
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """Return the schema and name of a table labelled as in the facts (``postgresql_labels``):
+    ``companies`` is ``public.companies``, ``"a.b"`` the table ``a.b`` of ``public``."""
+    parts: list[str] = []
+    position = 0
+    while position < len(label):
+        if label.startswith('"', position):
+            end = position + 1
+            while not (label.startswith('"', end) and not label.startswith('""', end)):
+                end += 2 if label.startswith('""', end) else 1
+            parts.append(label[position + 1 : end].replace('""', '"'))
+            position = end + 2  # past the closing quote and the dot
+        else:
+            dot = label.find(".", position)
+            end = len(label) if dot < 0 else dot
+            parts.append(label[position:end])
+            position = end + 1
+    if len(parts) == 1:
+        return PUBLIC_SCHEMA, parts[0]
+    return parts[0], parts[1]
+
+
+class PostgresqlTable:
+    """A PostgreSQL database that receives one table of a backup."""
+
+    def __init__(self, url: str) -> None:
+        self.server = parse_server_url(url)
+        self.password = self.server.password
+        self.database = self.server.database or ""
+
+    def exists(self) -> bool:
+        """Return True when the database exists."""
+        with connect(self.server.with_database(None), self.password, autocommit=True) as link:
+            row = link.execute(_DATABASE_EXISTS, (self.database,)).fetchone()
+        return bool(row and row[0])
+
+    def has_table(self, label: str) -> bool:
+        """Return True when the database has a relation of that schema and name."""
+        with connect(self.server, self.password, autocommit=True) as link:
+            row = link.execute(_TABLE_EXISTS, split_label(label)).fetchone()
+        return bool(row and row[0])
+
+    def count_rows(self, label: str) -> int:
+        """Return the number of rows of the table (its own, not its partitions')."""
+        schema, name = split_label(label)
+        query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(name)
+        )
+        with connect(self.server, self.password, autocommit=True) as link:
+            try:
+                row = link.execute(query).fetchone()
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot count the rows of {label}") from exc
+        return int(row[0]) if row else 0
+
+    def restore_table(self, dump: BinaryIO, dump_format: str, label: str, replace: bool) -> None:
+        """Restore the table ``label`` of the custom archive ``dump``, with its schema.
+
+        Raises RestoreError for another format, PipelineError when pg_restore fails (nothing
+        of the table then stays).
+        """
+        if dump_format != DUMP_FORMAT:
+            raise RestoreError(f"a {dump_format} dump cannot be restored into PostgreSQL")
+        schema, name = split_label(label)
+        with connect(self.server, self.password, autocommit=True) as link:
+            require_client_for(RESTORE_TOOL, link.info.server_version)
+            try:
+                link.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot create the schema {schema!r}") from exc
+        command = self._command(schema, name, replace)
+
+        def produce(feed: BinaryIO) -> None:
+            while chunk := dump.read(CHUNK_BYTES):
+                feed.write(chunk)
+
+        write_pipeline([command], produce, may_stop_reading=True)
+
+    def _command(self, schema: str, name: str, replace: bool) -> Command:
+        command = restore_command(self.server, self.password, self.database)
+        picked: tuple[str, ...] = ("--single-transaction", f"--schema={schema}", f"--table={name}")
+        if replace:
+            picked = (*picked, "--clean", "--if-exists")
+        return replaced(command, argv=(*command.argv, *picked))

@@ -1,0 +1,56 @@
+"""One table of a backup restored into another database: the interface and its engines.
+
+Each engine module binds the database it restores into (``postgresql_table``, ``mysql_table``,
+``sqlite_table``); ``open_table_target`` picks the one of a URL's engine.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Protocol
+
+from backproof.config.models import normalize_url_scheme
+from backproof.errors import RestoreError
+from backproof.sources.registry import engine_of
+
+
+class TableTarget(Protocol):
+    """A database that receives one table of a backup."""
+
+    def exists(self) -> bool:
+        """Return True when the database exists."""
+        ...
+
+    def has_table(self, table: str) -> bool:
+        """Return True when the database already has a table (or view) of that name."""
+        ...
+
+    def count_rows(self, table: str) -> int:
+        """Return the number of rows of the table."""
+        ...
+
+    def restore_table(self, dump: BinaryIO, dump_format: str, table: str, replace: bool) -> None:
+        """Restore the table ``table`` (as the facts name it) from the decoded ``dump``;
+        ``replace`` lets it replace a table of that name."""
+        ...
+
+
+def open_table_target(url: str) -> TableTarget:
+    """Return the database at ``url`` as the receiver of one table.
+
+    Raises RestoreError for an engine that cannot receive one.
+    """
+    url = normalize_url_scheme(url)
+    engine = engine_of(url)
+    if engine == "sqlite":
+        from backproof.sources.sqlite_table import SqliteTable  # noqa: PLC0415
+
+        return SqliteTable(url)
+    if engine == "postgresql":
+        from backproof.sources.postgresql_table import PostgresqlTable  # noqa: PLC0415
+
+        return PostgresqlTable(url)
+    if engine == "mysql":
+        from backproof.sources.mysql_table import MysqlTable  # noqa: PLC0415
+
+        return MysqlTable(url)
+    raise RestoreError(f"one table cannot be restored into a {engine} database")
