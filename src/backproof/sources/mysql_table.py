@@ -193,7 +193,8 @@ class MysqlTable:
         """Load the statements of ``table`` from the SQL dump, every statement checked first.
 
         The dump's own ``DROP TABLE IF EXISTS`` replaces the table (the job refuses an
-        existing one unless ``replace``). Raises RestoreError for another format,
+        existing one unless ``replace``); a table created by a restore that fails is dropped
+        again (a replaced one is gone: MariaDB commits each DDL statement). Raises RestoreError for another format,
         RefusedStatementError for a statement the guard refuses, PipelineError when the client
         fails.
         """
@@ -208,8 +209,15 @@ class MysqlTable:
             feed.write(selector.feed(guard.finish() + b"\n"))
 
         tool = find_tool(CLIENT_TOOLS)
-        with options_file(self.password) as leading:
-            write_pipeline([client_command(tool, leading, self.server, self.database)], produce)
+        existed = self.has_table(table)
+        try:
+            with options_file(self.password) as leading:
+                command = client_command(tool, leading, self.server, self.database)
+                write_pipeline([command], produce)
+        except Exception:
+            if not existed:  # DDL commits as it goes: what was created goes again
+                self._query(f"DROP TABLE IF EXISTS {quote(self.database)}.{quote(table)}")
+            raise
 
     def _query(self, statement: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with connect(self.server.with_database(None), self.password) as link:
