@@ -194,9 +194,9 @@ class MysqlTable:
 
         The dump's own ``DROP TABLE IF EXISTS`` replaces the table (the job refuses an
         existing one unless ``replace``); a table created by a restore that fails is dropped
-        again (a replaced one is gone: MariaDB commits each DDL statement). Raises RestoreError for another format,
-        RefusedStatementError for a statement the guard refuses, PipelineError when the client
-        fails.
+        again (a replaced one is gone: MariaDB commits each DDL statement). Raises
+        RestoreError for another format, RefusedStatementError for a statement the guard
+        refuses, PipelineError when the client fails.
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into MySQL/MariaDB")
