@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,11 @@ class BlobIndex:
             if not path.exists():
                 os.close(open_private_file(path))  # 0600 whatever the umask, before SQLite opens it
         self.key = key
-        self.connection = sqlite3.connect(str(path) if path else ":memory:")
+        # Shared by the threads of a backup or a restore, one statement at a time.
+        self.lock = threading.Lock()
+        self.connection = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False
+        )
         self.connection.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -89,7 +94,7 @@ class BlobIndex:
 
     def add_pack(self, pack: PackName, blobs: list[BlobEntry]) -> None:
         """Record a pack and its blobs."""
-        with self.connection:
+        with self.lock, self.connection:
             self.connection.execute(
                 "insert or ignore into packs values (?, ?)", (pack.text, self.key.key_id)
             )
@@ -100,16 +105,22 @@ class BlobIndex:
 
     def locate(self, address: str) -> Iterator[tuple[PackName, BlobEntry]]:
         """Yield every copy of a blob: its pack and its place there."""
-        rows = self.connection.execute(
-            "select pack, offset, length, raw_length from blobs where address = ?", (address,)
-        ).fetchall()
+        with self.lock:
+            rows = self.connection.execute(
+                "select pack, offset, length, raw_length from blobs where address = ?", (address,)
+            ).fetchall()
         for pack_text, offset, length, raw_length in rows:
             backup_id, _, pack_id = pack_text.partition("/")
             yield PackName(backup_id, pack_id), BlobEntry(address, offset, length, raw_length)
 
     def has(self, address: str) -> bool:
         """Return True when the destination holds the blob."""
-        row = self.connection.execute(
-            "select 1 from blobs where address = ? limit 1", (address,)
-        ).fetchone()
-        return row is not None
+        return self.first_pack(address) is not None
+
+    def first_pack(self, address: str) -> str | None:
+        """Return the name (``<backup-id>/<pack-id>``) of a pack holding the blob, or None."""
+        with self.lock:
+            row = self.connection.execute(
+                "select pack from blobs where address = ? limit 1", (address,)
+            ).fetchone()
+        return None if row is None else str(row[0])

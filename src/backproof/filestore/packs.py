@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,10 @@ def decode_index(key: AddressKey, data: bytes, where: str) -> PackIndex:
 class Packer:
     """Fills packs for one destination and uploads each when it is full (or at ``flush``).
 
-    ``on_pack`` learns of every uploaded pack and its blobs (the local index records them).
+    With an ``uploader`` a full pack is encrypted and uploaded on its thread while the next one
+    fills (one upload at a time: ``wait`` collects it, and raises its StorageError).
+    ``on_pack`` learns of every uploaded pack and its blobs (the local index records them), on
+    the thread that fills the packs.
     """
 
     storage: Storage
@@ -77,8 +81,12 @@ class Packer:
     key: AddressKey
     recipients: list[Any]
     on_pack: Callable[[PackName, list[BlobEntry]], None]
-    buffer: bytearray = field(default_factory=bytearray)
+    uploader: Executor | None = None
+    pieces: list[bytes] = field(default_factory=list)  # joined once, at the upload
+    buffered_bytes: int = 0
     pending: dict[str, BlobEntry] = field(default_factory=dict)
+    uploading: dict[str, BlobEntry] = field(default_factory=dict)
+    upload: Future[tuple[PackName, int]] | None = None
     written: list[PackName] = field(default_factory=list)
     stored_bytes: int = 0
 
@@ -86,29 +94,51 @@ class Packer:
         """Put a blob in the open pack; upload the pack once it is full."""
         if address in self.pending:
             return
-        entry = BlobEntry(address, len(self.buffer), len(compressed), raw_length)
+        entry = BlobEntry(address, self.buffered_bytes, len(compressed), raw_length)
         self.pending[address] = entry
-        self.buffer.extend(compressed)
-        if len(self.buffer) >= PACK_TARGET_BYTES or len(self.pending) >= PACK_MAX_BLOBS:
+        self.pieces.append(compressed)
+        self.buffered_bytes += len(compressed)
+        if self.buffered_bytes >= PACK_TARGET_BYTES or len(self.pending) >= PACK_MAX_BLOBS:
             self.flush()
+
+    def holds(self, address: str) -> bool:
+        """Return True when the blob is in the open pack or the one being uploaded."""
+        return address in self.pending or address in self.uploading
 
     def flush(self) -> None:
         """Upload the open pack (if it holds anything), then its index; the pack comes first,
         so an index never names a pack that is not there."""
         if not self.pending:
             return
-        plain = bytes(self.buffer)
+        self.wait()
+        pieces, self.pieces, self.buffered_bytes = self.pieces, [], 0
+        self.uploading, self.pending = self.pending, {}
+        if self.uploader is None:
+            self._record(*self._upload(pieces, list(self.uploading.values())))
+        else:
+            self.upload = self.uploader.submit(self._upload, pieces, list(self.uploading.values()))
+
+    def wait(self) -> None:
+        """Wait for the pack being uploaded and record it; raise its StorageError."""
+        if self.upload is not None:
+            upload, self.upload = self.upload, None
+            self._record(*upload.result())
+
+    def _upload(self, pieces: list[bytes], blobs: list[BlobEntry]) -> tuple[PackName, int]:
+        plain = b"".join(pieces)
+        pieces.clear()  # the pack is held once, not twice, while it is sealed and sent
         stored = pyrage.encrypt(plain, self.recipients) if self.key.is_keyed else plain
         pack = PackName(self.backup_id, hashlib.sha256(stored).hexdigest())
-        blobs = list(self.pending.values())
         self.storage.put_bytes(pack.pack_key, stored)
         self.storage.put_bytes(
             pack.index_key, encode_index(self.key, PackIndex(self.key.key_id, blobs))
         )
-        self.stored_bytes += len(stored)
+        return pack, len(stored)
+
+    def _record(self, pack: PackName, size_bytes: int) -> None:
+        self.stored_bytes += size_bytes
         self.written.append(pack)
-        self.buffer.clear()
-        self.pending.clear()
+        blobs, self.uploading = list(self.uploading.values()), {}
         self.on_pack(pack, blobs)
 
 

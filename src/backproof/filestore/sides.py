@@ -22,12 +22,17 @@ class Side:
     def take(self, address: str) -> bool:
         """Return True when the destination holds the blob (stored or pending), and reference
         the pack that holds it; False when it must be stored."""
-        if address in self.packer.pending:
+        if self.packer.holds(address):
             return True
-        for pack, _entry in self.index.locate(address):
-            self.referenced.add(pack.text)
-            return True
-        return False
+        pack = self.index.first_pack(address)
+        if pack is None:
+            return False
+        self.referenced.add(pack)
+        return True
+
+    def holds(self, address: str) -> bool:
+        """Return True when the destination holds the blob (asked from the worker threads)."""
+        return self.packer.holds(address) or self.index.has(address)
 
     def on_pack(self, pack: PackName, blobs: list[BlobEntry]) -> None:
         """Record a pack just uploaded: every blob in it was put there for this backup."""

@@ -15,11 +15,11 @@ import socket
 import stat
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import zstandard
 from pyfastcdc import FastCDC
 
 from backproof.archive.manifest import FilesFacts
@@ -27,18 +27,32 @@ from backproof.archive.streams import Writer
 from backproof.errors import BackproofError, SourceError, StorageError
 from backproof.filestore.addressing import AddressKey, store_key
 from backproof.filestore.blob_index import BlobIndex
-from backproof.filestore.entries import FileEntry, ListHeader, encode_entry, encode_header
+from backproof.filestore.entries import FileEntry, ListHeader, encode_header
 from backproof.filestore.files_cache import CachedFile, FilesCache
 from backproof.filestore.layout import lock_key, refs_key
+from backproof.filestore.listing import (
+    Listing,
+    Pending,
+    SmallBatch,
+    check_read_failure,
+    read_batch,
+)
 from backproof.filestore.packs import Packer
+from backproof.filestore.pipeline import (
+    READ_ATTEMPTS,
+    Blob,
+    BlobMaker,
+    FileRead,
+    OrderedWork,
+    worker_count,
+)
 from backproof.filestore.sides import Side
-from backproof.sources.files import TreeDigest, walk_tree
+from backproof.sources.files import walk_tree
 from backproof.storage.base import Storage
 
 CHUNK_AVERAGE_BYTES = 1024 * 1024
 CHUNK_MIN_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
-READ_ATTEMPTS = 3
 SMALL_FILE_BYTES = 2 * CHUNK_MIN_BYTES  # smaller files are one blob
 
 
@@ -51,24 +65,6 @@ class StoreOptions:
     recipients: list[Any]
     compression_level: int = 3
     reread_days: float = 30.0
-
-
-@dataclass
-class _Read:
-    """One read of a file."""
-
-    content: CachedFile
-    size_bytes: int
-    before: os.stat_result
-    after: os.stat_result
-    read_at: float
-
-    @property
-    def is_torn(self) -> bool:
-        """Return True when the file changed while it was read."""
-        keys = ("st_size", "st_mtime_ns", "st_ctime_ns")
-        moved = any(getattr(self.before, k) != getattr(self.after, k) for k in keys)
-        return moved or self.size_bytes != self.after.st_size
 
 
 @dataclass
@@ -85,6 +81,10 @@ class FilesStoreSession:
     files_read: int = 0
     files_unchanged: int = 0
     cache: FilesCache | None = None
+    # Encrypts and uploads full packs while the next ones fill.
+    uploader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-packs")
+    )
 
     def open(self) -> None:
         """Mark the backup on every destination, then learn what each holds.
@@ -108,7 +108,12 @@ class FilesStoreSession:
             max_size=CHUNK_MAX_BYTES,
             seed=key.chunker_seed(),
         )
-        self.compressor = zstandard.ZstdCompressor(level=options.compression_level)
+        self.maker = BlobMaker(key, options.compression_level, self._lacking)
+
+    def _lacking(self, address: str) -> frozenset[str]:
+        """Return the destinations lacking a blob (asked from the worker threads)."""
+        sides = tuple(self.sides.items())
+        return frozenset(name for name, side in sides if not side.holds(address))
 
     def _open_side(self, name: str, storage: Storage) -> None:
         lock = {"host": socket.gethostname(), "pid": os.getpid(), "target": self.target}
@@ -122,6 +127,7 @@ class FilesStoreSession:
             index,
             Packer(storage, self.backup_id, key, self.options.recipients, lambda pack, blobs: None),
         )
+        side.packer.uploader = self.uploader
         side.packer.on_pack = side.on_pack
         self.sides[name] = side
 
@@ -138,18 +144,25 @@ class FilesStoreSession:
         """
         chunker = {"avg": CHUNK_AVERAGE_BYTES, "min": CHUNK_MIN_BYTES, "max": CHUNK_MAX_BYTES}
         sink.write(encode_header(ListHeader(self.options.key.key_id, chunker)))
-        tree = TreeDigest()
-        for root in paths:
-            if not root.exists() and not root.is_symlink():
-                raise SourceError(f"{root} does not exist: check targets[].files")
-            for path, name in walk_tree(root, exclude):
-                entry = self._entry(path, name)
-                if entry is not None:
-                    sink.write(encode_entry(entry))
-                    tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
-        return tree.result()
+        listing = Listing(sink, self._start_batch)
+        self.work = OrderedWork(worker_count(), self._store_result)
+        self.batch = SmallBatch()
+        try:
+            for root in paths:
+                if not root.exists() and not root.is_symlink():
+                    raise SourceError(f"{root} does not exist: check targets[].files")
+                for path, name in walk_tree(root, exclude):
+                    listing.add(self._entry(path, name))
+                    self.work.take_done()
+                    listing.emit_ready(self._finish_read)
+            self._start_batch(self.batch)
+            self.work.take_all()
+            listing.emit_ready(self._finish_read, keep=0)
+        finally:
+            self.work.close()
+        return listing.tree.result()
 
-    def _entry(self, path: Path, name: str) -> FileEntry | None:
+    def _entry(self, path: Path, name: str) -> FileEntry | Pending | None:
         try:
             info = os.lstat(path)
             mode, mtime_ns = stat.S_IMODE(info.st_mode), info.st_mtime_ns
@@ -159,85 +172,96 @@ class FilesStoreSession:
                 return FileEntry(name, "l", mode, mtime_ns, link=os.readlink(path))  # noqa: PTH115 - exact
             if stat.S_ISREG(info.st_mode):
                 return self._file_entry(path, name, info)
-        except FileNotFoundError:
-            return None  # deleted since its folder was listed, as GNU tar would skip it
-        except PermissionError as exc:
-            raise SourceError(
-                f"cannot read {path}: permission denied; let the backup user read it "
-                "or remove it from targets[].files"
-            ) from exc
         except OSError as exc:
-            raise SourceError(f"cannot store {path}: {exc.strerror or exc}") from exc
+            check_read_failure(path, exc)
+            return None
         self.warnings.append(f"{name}: a socket, FIFO or device file is not backed up")
         return None
 
-    def _file_entry(self, path: Path, name: str, info: os.stat_result) -> FileEntry:
+    def _file_entry(self, path: Path, name: str, info: os.stat_result) -> FileEntry | Pending:
         assert self.cache is not None  # noqa: S101 - open() made it
         cached = self.cache.lookup(name, info)
         if cached is not None and self._take_all(cached.chunks):
             self.files_unchanged += 1
             return _file(name, info, cached, info.st_size)
+        if info.st_size < SMALL_FILE_BYTES:
+            batch = self.batch
+            pending = Pending(name, batch, batch.add(path, info.st_size))
+            if batch.is_full:
+                self._start_batch(batch)
+            return pending
         for _attempt in range(READ_ATTEMPTS):
-            read = self._read(path)
+            read, chunks = self._read_chunked(path)
             if not read.is_torn:
-                self.cache.record(name, read.after, read.content, read.read_at)
                 break
-        else:
+        return Pending(name, read, chunks=chunks)
+
+    def _start_batch(self, batch: SmallBatch) -> None:
+        """Start reading a batch of small files (a new one opens when it was the open one)."""
+        if batch.future is None and batch.paths:
+            batch.future = self.work.submit(batch.size_bytes, read_batch, self.maker, batch.paths)
+        if batch is self.batch:
+            self.batch = SmallBatch()
+
+    def _finish_read(self, name: str, read: FileRead) -> FileEntry:
+        """Record a read file in the cache (or warn that it moved); return its entry."""
+        assert self.cache is not None  # noqa: S101 - open() made it
+        if read.is_torn:
             self.warnings.append(
                 f"{name} changed while it was read ({READ_ATTEMPTS} tries): "
                 "stored as last read, which may mix old and new content"
             )
+        else:
+            self.cache.record(name, read.after, read.content, read.read_at)
         self.files_read += 1
         return _file(name, read.after, read.content, read.size_bytes)
 
     def _take_all(self, addresses: list[str]) -> bool:
         return all(side.take(address) for side in self.sides.values() for address in addresses)
 
-    def _read(self, path: Path) -> _Read:
+    def _read_chunked(self, path: Path) -> tuple[FileRead, list[Future[Blob]]]:
+        """Read a large file in content-defined chunks, each a blob made in the pool (the
+        file's own sha256 runs here meanwhile)."""
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
-            if before.st_size < SMALL_FILE_BYTES:
-                sha256, addresses, size_bytes = self._read_small(stream)
-            else:
-                sha256, addresses, size_bytes = self._read_chunked(stream)
+            digest, size_bytes = hashlib.sha256(), 0
+            futures: list[Future[Blob]] = []
+            for chunk in self.chunker.cut_stream(stream):
+                piece = bytes(chunk.data)
+                futures.append(self.work.submit(len(piece), self.maker.make, piece))
+                digest.update(piece)
+                size_bytes += len(piece)
             after = os.fstat(fd)
-        return _Read(CachedFile(sha256, addresses), size_bytes, before, after, read_at)
+        if not futures:  # emptied since its size was read: one empty blob, as a small file
+            futures.append(self.work.submit(0, self.maker.make, b""))
+        content = CachedFile(digest.hexdigest(), [])  # its addresses once the jobs are done
+        return FileRead(content, size_bytes, before, after, read_at), futures
 
-    def _read_small(self, stream: Any) -> tuple[str, list[str], int]:
-        """Read a file that is one blob; unkeyed, its address is its sha256 (hashed once)."""
-        data = stream.readall()
-        address = self._store(data)
-        sha256 = hashlib.sha256(data).hexdigest() if self.options.key.is_keyed else address
-        return sha256, [address], len(data)
+    def _store_result(self, result: Blob | list[FileRead | None]) -> None:
+        """Put the blobs of a finished job in the packs of every destination lacking them."""
+        if isinstance(result, Blob):
+            self._store_blob(result)
+            return
+        for read in result:
+            for blob in read.blobs if read else []:
+                self._store_blob(blob)
 
-    def _read_chunked(self, stream: Any) -> tuple[str, list[str], int]:
-        """Read a large file in content-defined chunks, each a blob."""
-        digest = hashlib.sha256()
-        addresses: list[str] = []
-        size_bytes = 0
-        for chunk in self.chunker.cut_stream(stream):
-            piece = bytes(chunk.data)
-            digest.update(piece)
-            size_bytes += len(piece)
-            addresses.append(self._store(piece))
-        if not addresses:  # emptied since its size was read: one empty blob, as a small file
-            return self._read_small(stream)
-        return digest.hexdigest(), addresses, size_bytes
-
-    def _store(self, data: bytes) -> str:
-        address = self.options.key.address(data)
-        compressed: bytes | None = None
+    def _store_blob(self, blob: Blob) -> None:
         for name, side in list(self.sides.items()):
-            if side.take(address):
+            # What lacked the blob a moment ago gained it only through its open packs.
+            if name in blob.lacking:
+                if side.packer.holds(blob.address):
+                    continue
+            elif side.take(blob.address):
                 continue
-            compressed = compressed or self.compressor.compress(data)
             try:
-                side.packer.add(address, compressed, len(data))
+                side.packer.add(blob.address, self.maker.compressed_of(blob), blob.raw_length)
             except StorageError as exc:
                 self._drop(name, exc)
-        return address
+        # Its entry may wait a while yet (the rest of a large file): only the address is kept.
+        blob.raw = blob.compressed = None
 
     def _drop(self, name: str, error: StorageError) -> None:
         self.failures[name] = error
@@ -254,6 +278,7 @@ class FilesStoreSession:
             side = self.sides[name]
             try:
                 side.packer.flush()
+                side.packer.wait()
                 refs = json.dumps(sorted(side.referenced)).encode()
                 side.storage.put_bytes(refs_key(self.target, self.backup_id), refs)
             except StorageError as exc:
@@ -262,6 +287,7 @@ class FilesStoreSession:
     def close(self, *, completed: bool) -> None:
         """Remove the markers and close the local indexes (keeping what was learnt when the
         backup ``completed``)."""
+        self.uploader.shutdown(wait=True)  # a pack being uploaded lands before its marker goes
         for storage in self.storages.values():
             try:
                 storage.delete_objects([lock_key(self.backup_id)])

@@ -1,0 +1,178 @@
+"""Reading, hashing and compressing blobs on every core, handed back in the walk's order.
+
+hashlib and zstandard release the GIL on large buffers, so a few threads hash and compress
+independent files (and the chunks of a large file) at once while the walk goes on. What they
+produce is taken back strictly in the order it was submitted: packs fill in the same order
+whatever the timing, and the file list keeps the walk's order. The work in flight is bounded by
+bytes and by count, so memory does not grow with the number of files or the size of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import zstandard
+
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.files_cache import CachedFile
+
+IN_FLIGHT_BYTES = 16 * 1024 * 1024  # a few of the largest chunks per thread
+IN_FLIGHT_ITEMS = 1024
+READ_ATTEMPTS = 3
+
+
+def worker_count() -> int:
+    """Return how many threads hash and compress: one per core this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+@dataclass
+class Blob:
+    """A blob ready for the packs: its address and, when some destination lacks it, its
+    compressed bytes (else its raw bytes, compressed later only if still needed).
+
+    ``lacking`` names the destinations that lacked it when it was made: the others hold it.
+    """
+
+    address: str
+    raw: bytes | None
+    compressed: bytes | None
+    raw_length: int
+    lacking: frozenset[str] = frozenset()
+
+
+@dataclass
+class FileRead:
+    """One read of a file: its content, the metadata around the read, its blobs."""
+
+    content: CachedFile
+    size_bytes: int
+    before: os.stat_result
+    after: os.stat_result
+    read_at: float
+    blobs: list[Blob] = field(default_factory=list)
+    attempts: int = 1
+
+    @property
+    def is_torn(self) -> bool:
+        """Return True when the file changed while it was read."""
+        keys = ("st_size", "st_mtime_ns", "st_ctime_ns")
+        moved = any(getattr(self.before, k) != getattr(self.after, k) for k in keys)
+        return moved or self.size_bytes != self.after.st_size
+
+
+class BlobMaker:
+    """Turns bytes into blobs: addressed, and compressed when a destination lacks them.
+
+    ``lacking`` (the destinations that lack an address) is asked from the worker threads; an
+    answer made stale by a pack filling meanwhile costs at most a blob stored twice or a
+    compression moved to the thread that fills the packs (``compressed_of``).
+    """
+
+    def __init__(
+        self, key: AddressKey, level: int, lacking: Callable[[str], frozenset[str]]
+    ) -> None:
+        self.key = key
+        self.level = level
+        self.lacking = lacking
+        self.local = threading.local()  # a zstd context is not shared between threads
+
+    def make(self, data: bytes) -> Blob:
+        """Return the blob of ``data``."""
+        address = self.key.address(data)
+        lacking = self.lacking(address)
+        if lacking:
+            return Blob(address, None, self._compressor().compress(data), len(data), lacking)
+        return Blob(address, data, None, len(data))
+
+    def compressed_of(self, blob: Blob) -> bytes:
+        """Return the blob's compressed bytes, compressing them now if the worker did not."""
+        if blob.compressed is None:
+            assert blob.raw is not None  # noqa: S101 - a blob holds one or the other
+            blob.compressed = self._compressor().compress(blob.raw)
+            blob.raw = None
+        return blob.compressed
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        compressor: zstandard.ZstdCompressor | None = getattr(self.local, "compressor", None)
+        if compressor is None:
+            compressor = self.local.compressor = zstandard.ZstdCompressor(level=self.level)
+        return compressor
+
+    def read_small(self, path: str) -> FileRead:
+        """Read a file that is one blob, again when it changed meanwhile (a few times); unkeyed,
+        its address is its sha256, hashed once."""
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            read = self._read_small_once(path)
+            read.attempts = attempt
+            if not read.is_torn:
+                break
+        return read
+
+    def _read_small_once(self, path: str) -> FileRead:
+        read_at = time.time()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            before = os.fstat(fd)
+            data = stream.readall()
+            after = os.fstat(fd)
+        blob = self.make(data)
+        sha256 = hashlib.sha256(data).hexdigest() if self.key.is_keyed else blob.address
+        content = CachedFile(sha256, [blob.address])
+        return FileRead(content, len(data), before, after, read_at, [blob])
+
+
+class OrderedWork:
+    """Jobs run on a thread pool, their results taken back in submission order.
+
+    ``take`` receives each result, in order, on the calling thread; the jobs in flight stay
+    under ``IN_FLIGHT_BYTES`` (as the submitter weighs them) and ``IN_FLIGHT_ITEMS``.
+    """
+
+    def __init__(self, workers: int, take: Callable[[Any], None]) -> None:
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="backproof-filestore")
+        self.take = take
+        self.queue: deque[tuple[Future[Any], int]] = deque()
+        self.weight = 0
+
+    def submit(self, weight: int, job: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``job(*args)`` in the pool; wait for older jobs first when too much is in flight."""
+        while self.queue and (
+            self.weight + weight > IN_FLIGHT_BYTES or len(self.queue) >= IN_FLIGHT_ITEMS
+        ):
+            self._take_first()
+        future = self.pool.submit(job, *args)
+        self.queue.append((future, weight))
+        self.weight += weight
+        self.take_done()
+        return future
+
+    def take_done(self) -> None:
+        """Take the results at the front that are ready, without waiting."""
+        while self.queue and self.queue[0][0].done():
+            self._take_first()
+
+    def take_all(self) -> None:
+        """Wait for every job and take its result."""
+        while self.queue:
+            self._take_first()
+
+    def _take_first(self) -> None:
+        future, weight = self.queue.popleft()
+        self.weight -= weight
+        self.take(future.result())
+
+    def close(self) -> None:
+        """Drop what is queued and wait for the threads (after a failure, nothing is taken)."""
+        for future, _weight in self.queue:
+            future.cancel()
+        self.queue.clear()
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,102 @@
+"""The backup's thread pool: results in submission order, bounded work, blobs stored once."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from pathlib import Path
+
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.entries import read_list
+from backproof.filestore.layout import INDEX
+from backproof.filestore.packs import decode_index
+from backproof.filestore.pipeline import IN_FLIGHT_BYTES, OrderedWork
+from backproof.filestore.writer import FilesStoreSession, StoreOptions
+from backproof.storage.memory import MemoryStorage
+
+BACKUP_ID = "20261130T230000Z-00abcd"
+
+
+def test_results_are_taken_in_submission_order_whatever_finishes_first() -> None:
+    taken: list[int] = []
+    work = OrderedWork(2, taken.append)
+
+    def late_first(number: int) -> int:
+        time.sleep(0.02 if number % 2 == 0 else 0)
+        return number
+
+    for number in range(20):
+        work.submit(1, late_first, number)
+    work.take_all()
+    work.close()
+
+    assert taken == list(range(20))
+
+
+def test_work_in_flight_stays_under_its_byte_bound() -> None:
+    release = threading.Event()
+    work = OrderedWork(2, lambda result: None)
+    weights: list[int] = []
+
+    for _number in range(10):
+        work.submit(IN_FLIGHT_BYTES // 4, lambda: release.wait(0.01))
+        weights.append(work.weight)
+    release.set()
+    work.take_all()
+    work.close()
+
+    assert max(weights) <= IN_FLIGHT_BYTES
+
+
+def backup_folder(folder: Path, storage: MemoryStorage) -> bytes:
+    """Back up ``folder`` into ``storage`` with a session; return the file list written."""
+    options = StoreOptions(None, AddressKey(), [])
+    session = FilesStoreSession({"local": storage}, "crm", BACKUP_ID, options)
+    session.open()
+    written = bytearray()
+
+    class Sink:
+        def write(self, data: bytes, /) -> int:
+            written.extend(data)
+            return len(data)
+
+    session.write_list([folder], Sink())
+    session.finish(["local"])
+    session.close(completed=True)
+    return bytes(written)
+
+
+def test_identical_files_read_at_once_are_stored_once(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    for number in range(300):
+        (folder / f"copy-{number:03d}.jpg").write_bytes(b"the same thumbnail" * 100)
+    storage = MemoryStorage()
+
+    backup_folder(folder, storage)
+
+    indexes = [key for key in storage.objects if key.startswith(INDEX)]
+    blobs = [
+        blob.address
+        for key in indexes
+        for blob in decode_index(AddressKey(), storage.objects[key], key).blobs
+    ]
+    assert len(blobs) == 1
+
+
+def test_the_file_list_keeps_the_walk_order_with_large_and_small_files_mixed(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    for number in range(40):
+        size = 3 * 1024 * 1024 if number % 10 == 0 else 1000 + number
+        (folder / f"file-{number:02d}.bin").write_bytes(os.urandom(size))
+
+    listing = backup_folder(folder, MemoryStorage())
+
+    _header, entries = read_list(io.BytesIO(listing))
+    names = [entry.path for entry in entries]
+    assert names == ["uploads", *(f"uploads/file-{number:02d}.bin" for number in range(40))]
