@@ -1,15 +1,18 @@
-"""The after-run hooks the faces register on a job context: alerts and the metrics push.
+"""The hooks the faces register on a job context: alerts and the metrics push after each job,
+the dead man's switch around each run of the chain.
 
-The CLI and the service (and any later face, such as a worker) open their context with
-``after_run_hooks(settings)``; ``jobs.lifecycle`` calls each hook with the finished row. A job
-itself knows nobody who listens, and a job test that opens a bare context sends no alert.
+The CLI and the service (and the fleet's worker) open their context with
+``after_run_hooks(settings)`` and ``chain_hooks()``; ``jobs.lifecycle`` calls each hook with the
+finished row, or with the run's outcome. A job itself knows nobody who listens, and a job test
+that opens a bare context sends no alert and no ping.
 """
 
 from __future__ import annotations
 
 from backproof.alert_dispatch import alert_after_job
+from backproof.alerts.deadman import DeadManSwitch
 from backproof.config.models import Settings
-from backproof.jobs.context import AfterRunHook, Context
+from backproof.jobs.context import AfterRunHook, ChainHook, ChainOutcome, Context
 from backproof.state.activities import Activity
 
 
@@ -32,3 +35,23 @@ def push_metrics_after_run(context: Context, finished: Activity) -> None:
     from backproof.pushgateway import push_metrics  # noqa: PLC0415
 
     push_metrics(context)
+
+
+def chain_hooks() -> list[ChainHook]:
+    """Return the hooks around a run of the chain: the dead man's switch."""
+    return [PingDeadManSwitch()]
+
+
+class PingDeadManSwitch:
+    """Pings ``alerts.healthcheck_url`` (read when the run starts and ends; nothing without
+    one): ``/start``, then success or ``/fail`` by the run's own outcome, its steps as the body."""
+
+    def chain_started(self, context: Context, target: str) -> None:
+        """Ping ``/start`` (a failed ping is logged by the switch)."""
+        DeadManSwitch.from_settings(context.settings.alerts).start()
+
+    def chain_finished(self, context: Context, outcome: ChainOutcome) -> None:
+        """Ping success or ``/fail`` with the run's summary."""
+        DeadManSwitch.from_settings(context.settings.alerts).finish(
+            outcome.succeeded, outcome.summary
+        )

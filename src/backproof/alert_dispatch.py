@@ -28,11 +28,12 @@ from typing import Any, Protocol
 
 from backproof.alert_events import AlertRules, derive_events
 from backproof.alert_ratelimit import Claim, claim_event, claim_pending, memory_of, undo
-from backproof.alerts.base import AlertMessage, describe_error, make_message
+from backproof.alerts.base import AlertMessage, make_message
 from backproof.alerts.delivery import DeliveryReport, deliver
 from backproof.alerts.registry import ChannelSet, open_channels
 from backproof.config.models import Settings
 from backproof.health import TargetHealth, evaluate_health
+from backproof.masking import describe_error
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.alerts import AlertStore
 from backproof.state.records import AlertMeta, HealthMeta

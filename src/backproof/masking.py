@@ -115,3 +115,9 @@ def looks_like_aws_secret(candidate: str) -> bool:
 
 def _mask_aws_secret(match: re.Match[str]) -> str:
     return MASK if looks_like_aws_secret(match[0]) else match[0]
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return an error as one masked line for a log, an activity, an alert or a ping's body."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return mask_text(text)

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import apprise
 
-from backproof.alerts.base import AlertMessage, DeliveryError, describe_error
+from backproof.alerts.base import AlertMessage, DeliveryError
+from backproof.masking import describe_error
 
 
 def apprise_body(message: AlertMessage) -> str:

@@ -91,9 +91,3 @@ def mask_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_value(item) for item in value]
     return value
-
-
-def describe_error(exc: BaseException) -> str:
-    """Return an error as one masked line for a log, an activity or ``alert test``."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return mask_text(text)

@@ -1,5 +1,8 @@
 """The dead man's switch: healthchecks-style pings around ``run``.
 
+The faces (CLI, service, worker) register it as a chain hook (``after_run.PingDeadManSwitch``);
+the chain itself knows nobody who listens.
+
 ``<url>/start`` when a run begins, ``<url>`` when every job of it ran and succeeded, ``<url>/fail``
 when one did not: the run's own outcome. The health verdict is in the body, not the ping: a
 warning carried by older history is not a failure of this run. The monitoring service alerts when
@@ -12,15 +15,12 @@ A ping that fails is logged and changes nothing else: monitoring must never brea
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from backproof.alerts.base import describe_error
 from backproof.config.models import AlertSettings
-from backproof.masking import mask_text
+from backproof.masking import describe_error, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -29,45 +29,11 @@ BODY_MAX_CHARACTERS = 10_000
 ALLOWED_SCHEMES = ("http", "https")
 
 
-class StepLike(Protocol):
-    """What the switch reads of one step of the chain (``jobs.run.StepOutcome``)."""
-
-    @property
-    def job(self) -> str:
-        """Return the job's name."""
-        ...
-
-    @property
-    def error(self) -> Exception | None:
-        """Return the error that ended the job, if any."""
-        ...
-
-    @property
-    def skipped_because(self) -> str | None:
-        """Return why the job did not run, if it did not."""
-        ...
-
-
 def ping_url(base_url: str, suffix: str = "") -> str:
     """Return ``base_url`` with ``/suffix`` added to its path (query kept), or as is."""
     parts = urlsplit(base_url)
     path = parts.path.rstrip("/") + (f"/{suffix}" if suffix else "")
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def summarize_steps(target: str, steps: Iterable[StepLike], verdict: str | None = None) -> str:
-    """Return one line per step of a run and the health verdict, for the body of the ping."""
-    lines = [f"backproof run of {target}"]
-    for step in steps:
-        if step.skipped_because is not None:
-            lines.append(f"{step.job}: skipped ({step.skipped_because})")
-        elif step.error is not None:
-            lines.append(f"{step.job}: failed: {describe_error(step.error)}")
-        else:
-            lines.append(f"{step.job}: ok")
-    if verdict is not None:
-        lines.append(f"health verdict: {verdict}")
-    return "\n".join(lines)
 
 
 class DeadManSwitch:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from backproof.alerts.base import AlertMessage, Channel, DeliveryError, describe_error
+from backproof.alerts.base import AlertMessage, Channel, DeliveryError
 from backproof.alerts.registry import ChannelSet
+from backproof.masking import describe_error
 
 logger = logging.getLogger(__name__)
 

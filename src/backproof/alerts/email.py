@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from backproof.alerts.base import AlertMessage, DeliveryError, describe_error
+from backproof.alerts.base import AlertMessage, DeliveryError
 from backproof.config.models import EmailSettings
+from backproof.masking import describe_error
 
 SUBJECT_MAX_CHARACTERS = 180
 

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from backproof.alerts.base import AlertMessage, DeliveryError, describe_error
+from backproof.alerts.base import AlertMessage, DeliveryError
+from backproof.masking import describe_error
 
 ALLOWED_SCHEMES = ("http", "https")
 RESPONSE_EXCERPT_CHARACTERS = 200

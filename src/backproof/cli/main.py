@@ -54,11 +54,13 @@ class Invocation:
     def context(self) -> Context:
         """Return the job context, opening the state database once."""
         if self._context is None:
-            from backproof.after_run import after_run_hooks  # noqa: PLC0415
+            from backproof.after_run import after_run_hooks, chain_hooks  # noqa: PLC0415
             from backproof.jobs.context import open_context  # noqa: PLC0415
 
             settings = self.settings()
-            self._context = open_context(settings, after_run=after_run_hooks(settings))
+            self._context = open_context(
+                settings, after_run=after_run_hooks(settings), around_chain=chain_hooks()
+            )
         return self._context
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from celery import Celery, Task, signals
 
-from backproof.after_run import after_run_hooks
-from backproof.alerts.deadman import DeadManSwitch
+from backproof.after_run import after_run_hooks, chain_hooks
 from backproof.config.models import Settings
 from backproof.fleet.app import STEP_TASK, build_celery
 from backproof.fleet.steps import StepRecord, exit_code_of, run_step, steps_of
-from backproof.jobs.context import Context, open_context, open_state
+from backproof.jobs.context import ChainOutcome, Context, open_context, open_state
+from backproof.jobs.lifecycle import call_chain_finished, call_chain_started
 from backproof.state.queue import JobQueueLog, WorkerRow
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ class WorkerRuntime:
         pid = os.getpid()
         if pid not in self._opened:
             self._opened.clear()  # those of the parent, before the fork: never used here
-            context = open_context(self.settings, after_run=after_run_hooks(self.settings))
+            context = open_context(
+                self.settings, after_run=after_run_hooks(self.settings), around_chain=chain_hooks()
+            )
             self._opened[pid] = (context, JobQueueLog(context.activities.engine))
         return self._opened[pid]
 
@@ -109,9 +111,8 @@ def step_task(
     context, log = runtime.open()
     jobs = steps_of(submitted_job)
     log.mark_step(entry_id, job, runtime.name)
-    switch = DeadManSwitch.from_settings(context.settings.alerts)
     if submitted_job == "run" and job == jobs[0]:
-        switch.start()
+        call_chain_started(context, target)
     # A SIGTERM past the grace period raises SystemExit here: the job finishes its row as
     # interrupted, the pool process ends, and Celery gives the message back to the broker.
     record = run_step(context, job, target, previous, backup_id)
@@ -122,7 +123,8 @@ def step_task(
     exit_code = exit_code_of(steps)
     log.finish(entry_id, steps, exit_code)
     if submitted_job == "run":
-        switch.finish(exit_code == 0, "\n".join([f"backproof run of {target}", *_lines(steps)]))
+        summary = "\n".join([f"backproof run of {target}", *_lines(steps)])
+        call_chain_finished(context, ChainOutcome(target, exit_code == 0, summary))
     return steps
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -21,6 +22,28 @@ ProgressCallback = Callable[[str, int], None]
 AfterRunHook = Callable[["Context", Activity], None]
 
 
+@dataclass(frozen=True)
+class ChainOutcome:
+    """How one run of the chain (``backproof run``) of a target ended: whether every job of it
+    ran and succeeded (the run's own outcome, not the health verdict), and one line per step."""
+
+    target: str
+    succeeded: bool
+    summary: str
+
+
+class ChainHook(Protocol):
+    """A side effect around a run of the chain (a dead man's switch), registered by the face."""
+
+    def chain_started(self, context: Context, target: str) -> None:
+        """Say that a run of ``target`` begins; never raises."""
+        ...
+
+    def chain_finished(self, context: Context, outcome: ChainOutcome) -> None:
+        """Say how the run ended; never raises."""
+        ...
+
+
 def _no_progress(_label: str, _size_bytes: int) -> None:
     """Progress is optional: jobs report bytes, the CLI decides whether to draw a bar."""
 
@@ -35,6 +58,7 @@ class Context:
     progress: ProgressCallback = _no_progress
     storages: dict[str, Storage] = field(default_factory=dict)
     after_run: list[AfterRunHook] = field(default_factory=list)
+    around_chain: list[ChainHook] = field(default_factory=list)
 
     def storage(self, name: str | None = None) -> Storage:
         """Return the destination called ``name`` (the primary when None), opened once."""
@@ -62,8 +86,11 @@ def open_context(
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
     after_run: list[AfterRunHook] | None = None,
+    around_chain: list[ChainHook] | None = None,
 ) -> Context:
-    """Return a context on the configured state database, with the face's after-run hooks."""
+    """Return a context on the configured state database, with the face's hooks: after each
+    job's run, and around each run of the chain."""
     context = Context(settings, ActivityLog(open_state(settings), clock), clock)
     context.after_run.extend(after_run or [])
+    context.around_chain.extend(around_chain or [])
     return context

@@ -1,5 +1,6 @@
 """The life of a job run: a lock, the audit row written first and finished whatever happens,
-then the after-run hooks the face registered on the context (alerts, a metrics push).
+then the after-run hooks the face registered on the context (alerts, a metrics push); and around
+a run of the whole chain, the chain hooks (a dead man's switch).
 
 A job knows nobody who listens: it returns its result, and each hook is called with the row
 once it is finished (or recorded ``skipped``). A hook that raises is logged and never changes
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from backproof.errors import BackproofError, ConfigError, LockTimeoutError
-from backproof.jobs.context import Context
+from backproof.jobs.context import ChainHook, ChainOutcome, Context
 from backproof.state.activities import Activity
 from backproof.state.locks import hold_run_lock
 from backproof.state.records import ActivityMeta
@@ -110,3 +111,31 @@ def call_after_run_hooks(context: Context, finished: Activity) -> None:
                 type(exc).__name__,
                 exc,
             )
+
+
+def call_chain_started(context: Context, target: str) -> None:
+    """Tell every chain hook of ``context`` that a run of ``target`` begins; never raises."""
+    for hook in context.around_chain:
+        with _hook_logged(hook, target):
+            hook.chain_started(context, target)
+
+
+def call_chain_finished(context: Context, outcome: ChainOutcome) -> None:
+    """Tell every chain hook of ``context`` how the run ended, in order; never raises."""
+    for hook in context.around_chain:
+        with _hook_logged(hook, outcome.target):
+            hook.chain_finished(context, outcome)
+
+
+@contextmanager
+def _hook_logged(hook: ChainHook, target: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # a side effect never changes the run's result
+        logger.error(
+            "around the run of %s: %s failed: %s: %s",
+            target,
+            type(hook).__name__,
+            type(exc).__name__,
+            exc,
+        )

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backproof.alerts.deadman import DeadManSwitch, summarize_steps
 from backproof.assessment import HealthResult
 from backproof.errors import BackproofError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
-from backproof.jobs.context import Context
+from backproof.jobs.context import ChainOutcome, Context
 from backproof.jobs.health import run_health
+from backproof.jobs.lifecycle import call_chain_finished, call_chain_started
 from backproof.jobs.report import run_report
 from backproof.jobs.reproof import run_scheduled_verify
+from backproof.masking import describe_error
 
 
 @dataclass
@@ -63,19 +64,34 @@ def run_chain(
     remaining jobs are skipped, so a stopping service only waits for the job already running.
     """
     target = context.settings.target(target_name).name
-    dead_man_switch = DeadManSwitch.from_settings(context.settings.alerts)  # issue 5: pings
-    dead_man_switch.start()
+    call_chain_started(context, target)
     result = RunResult(target)
     try:
         _run_steps(context, target, result, should_stop)
     except BaseException:
-        # An interrupt or a bug still tells the dead man's switch that this run failed.
-        dead_man_switch.finish(False, summarize_steps(target, result.steps))
+        # An interrupt or a bug still tells the chain hooks that this run failed.
+        call_chain_finished(context, ChainOutcome(target, False, summarize_steps(result)))
         raise
     verdict = result.health.status if result.health else None
     jobs_succeeded = all(step.succeeded for step in result.steps)
-    dead_man_switch.finish(jobs_succeeded, summarize_steps(target, result.steps, verdict))
+    summary = summarize_steps(result, verdict)
+    call_chain_finished(context, ChainOutcome(target, jobs_succeeded, summary))
     return result
+
+
+def summarize_steps(result: RunResult, verdict: str | None = None) -> str:
+    """Return one line per step of a run and the health verdict (a dead man's switch's body)."""
+    lines = [f"backproof run of {result.target}"]
+    for step in result.steps:
+        if step.skipped_because is not None:
+            lines.append(f"{step.job}: skipped ({step.skipped_because})")
+        elif step.error is not None:
+            lines.append(f"{step.job}: failed: {describe_error(step.error)}")
+        else:
+            lines.append(f"{step.job}: ok")
+    if verdict is not None:
+        lines.append(f"health verdict: {verdict}")
+    return "\n".join(lines)
 
 
 # The chain, in order: each job's call, and whether it still runs after a failed backup. The

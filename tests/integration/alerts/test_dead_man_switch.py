@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
+
 import pytest
 from alert_receivers import WebhookReceiver
 from pydantic import SecretStr
 
+from backproof.after_run import chain_hooks
 from backproof.alerts.deadman import DeadManSwitch
 from backproof.jobs.context import Context
 from backproof.jobs.run import run_chain
@@ -15,8 +19,19 @@ PING_PATH = "/ping/5f2c0c4e-6a1e-4c55-9d4f-1b2f3a4b5c6d"
 
 @pytest.fixture
 def pinged(context: Context, webhook: WebhookReceiver) -> Context:
+    """A context with the faces' chain hooks and a switch pointed at the receiver."""
     context.settings.alerts.healthcheck_url = SecretStr(webhook.url(PING_PATH))
+    context.around_chain.extend(chain_hooks())
     return context
+
+
+def test_run_without_the_faces_hooks_pings_nothing(
+    context: Context, webhook: WebhookReceiver
+) -> None:
+    context.settings.alerts.healthcheck_url = SecretStr(webhook.url(PING_PATH))
+
+    assert run_chain(context).succeeded
+    assert webhook.requests == []
 
 
 def test_successful_run_pings_start_then_success(pinged: Context, webhook: WebhookReceiver) -> None:
@@ -85,4 +100,16 @@ def test_interrupted_run_pings_fail_and_reraises(pinged: Context, webhook: Webho
         f"{PING_PATH}/start",
         f"{PING_PATH}/fail",
     ]
+    assert b"backup: ok" in webhook.requests[-1].body
+
+
+def test_cli_run_pings_the_switch_with_the_runs_outcome(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]], webhook: WebhookReceiver
+) -> None:
+    environment = {"BACKPROOF_ALERTS__HEALTHCHECK_URL": webhook.url(PING_PATH)}
+
+    finished = run_cli("run", env=environment)
+
+    assert finished.returncode == 0, finished.stderr
+    assert [request.path for request in webhook.requests] == [f"{PING_PATH}/start", PING_PATH]
     assert b"backup: ok" in webhook.requests[-1].body
