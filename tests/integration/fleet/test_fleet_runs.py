@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alert_receivers import WebhookReceiver
 from fleet_processes import (
     RedisBroker,
     StateDatabase,
@@ -97,6 +98,31 @@ def test_submit_run_all_wait_proves_every_target_on_three_workers_without_overla
     )
     assert len(pg_verifies) == 4
     assert _most_at_once([(row[0], row[1]) for row in pg_verifies]) <= 2
+
+
+def test_a_run_on_a_worker_pings_the_dead_mans_switch_with_its_outcome(
+    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
+) -> None:
+    receiver = WebhookReceiver().start()
+    try:
+        config = write_config(tmp_path, state_db.url, redis_broker.url, _targets(tmp_path, 1))
+        with config.open("a", encoding="utf-8") as text:
+            text.write(f'\n[alerts]\nhealthcheck_url = "{receiver.url("/ping/fleet")}"\n')
+        workers.start("w1", "--concurrency", "1")
+        workers.wait_ready(state_db, 1)
+
+        done = run_backproof(
+            "--config", str(config), "submit", "run", "--wait", cwd=tmp_path, timeout=300
+        )
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert [request.path for request in receiver.requests] == [
+            "/ping/fleet/start",
+            "/ping/fleet",
+        ]
+        assert receiver.requests[-1].body.startswith(b"backproof run of shop000")
+    finally:
+        receiver.stop()
 
 
 def test_submit_twice_queues_the_same_job_of_a_target_once(
