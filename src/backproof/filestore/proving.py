@@ -22,6 +22,7 @@ from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.entries import FileEntry, read_list
 from backproof.filestore.layout import PACKS, pack_under
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage, file_digest
+from backproof.filestore.restoring import write_tree
 from backproof.sources.files import TreeDigest
 from backproof.storage.base import Storage
 
@@ -142,27 +143,10 @@ def restore_store(
     with open_stored_list(storage, manifest, keys, cache_dir) as stored:
         try:
             with ConfinedTree(folder) as tree:
-                for entry in stored.entries:
-                    try:
-                        content = _restore_entry(tree, stored.reader, entry)
-                    except BlobMissingError as exc:
-                        damage.add(str(exc), entry.path)
-                        continue
-                    digest.add_entry(entry.kind, entry.path, entry.size, content)
+                write_tree(tree, stored.reader, stored.entries, digest, damage)
                 tree.finish()
         except OSError as exc:
             raise RestoreError(f"cannot restore the files into {folder}: {exc}") from exc
     if damage.damaged_files:
         raise RestoreError(f"backup {manifest.id}: {damage.summary()}")
     return digest.result()
-
-
-def _restore_entry(tree: ConfinedTree, reader: BlobReader, entry: FileEntry) -> str:
-    mtime = entry.mtime_ns / 1e9
-    if entry.kind == "d":
-        tree.make_directory(entry.path, entry.mode, mtime)
-        return ""
-    if entry.kind == "l":
-        tree.make_symlink(entry.path, entry.link)
-        return entry.link
-    return tree.write_file(entry.path, reader.file_pieces(entry), entry.mode, mtime)

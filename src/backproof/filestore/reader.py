@@ -2,14 +2,16 @@
 
 Blobs are found through the destination's pack indexes (preferring the packs the backup's refs
 name) and cut from packs held decrypted in a small cache (restores and verifies mostly walk
-packs in the order they were written). A missing or corrupt pack does not stop the reading:
-every file that depends on it is named at the end.
+packs in the order they were written); a restore's threads share it, each pack read once. A
+missing or corrupt pack does not stop the reading: every file that depends on it is named at
+the end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -59,6 +61,29 @@ class Damage:
         return f"{self.damaged_files} files cannot be read: " + "; ".join(parts)
 
 
+class _HeldPack:
+    """A pack's decrypted bytes (or what kept them from being read), once its loader is done."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.value: bytes | Exception | None = None
+
+    def load(self, read: Callable[[], bytes]) -> None:
+        """Read the pack, keeping the error instead when it fails."""
+        try:
+            self.value = read()
+        except Exception as exc:  # handed to every thread waiting for it
+            self.value = exc
+        finally:
+            self.ready.set()
+
+    def wait(self) -> bytes | Exception:
+        """Return the pack's bytes or the error, once loaded."""
+        self.ready.wait()
+        assert self.value is not None  # noqa: S101 - load() set it before ready
+        return self.value
+
+
 class BlobReader:
     """Reads blobs of one destination, checking each against its address."""
 
@@ -70,7 +95,9 @@ class BlobReader:
         self.index = index
         self.identities: Callable[[], list[Any]] | None = keys.identities if key.is_keyed else None
         self.preferred: set[str] = set()
-        self.held: OrderedDict[str, bytes | IntegrityError] = OrderedDict()
+        # Packs are read by the threads of a restore at once: each is loaded by one of them.
+        self.lock = threading.Lock()
+        self.held: OrderedDict[str, _HeldPack] = OrderedDict()
 
     def prefer_refs(self, target: str, backup_id: str) -> None:
         """Prefer the packs a backup's refs name (when another copy of a blob exists)."""
@@ -108,19 +135,25 @@ class BlobReader:
         raise error
 
     def _pack(self, pack: PackName) -> bytes:
-        held = self.held.get(pack.text)
-        if held is None:
-            try:
-                held = read_pack(self.storage, pack, self.identities)
-            except IntegrityError as exc:
-                held = exc
-            self.held[pack.text] = held
-            while len(self.held) > PACKS_HELD:
-                self.held.popitem(last=False)
-        self.held.move_to_end(pack.text)
-        if isinstance(held, IntegrityError):
-            raise held
-        return held
+        with self.lock:
+            held = self.held.get(pack.text)
+            is_loader = held is None
+            if held is None:
+                held = self.held[pack.text] = _HeldPack()
+                while len(self.held) > PACKS_HELD:
+                    self.held.popitem(last=False)
+            self.held.move_to_end(pack.text)
+        if is_loader:
+            held.load(lambda: read_pack(self.storage, pack, self.identities))
+        value = held.wait()
+        if isinstance(value, IntegrityError):
+            raise value  # kept: the pack is damaged for every file that needs it
+        if isinstance(value, Exception):
+            with self.lock:
+                if self.held.get(pack.text) is held:
+                    del self.held[pack.text]  # a storage error: the next reader tries again
+            raise value
+        return value
 
     def file_pieces(self, entry: FileEntry) -> Iterator[bytes]:
         """Yield a file's content blob by blob."""

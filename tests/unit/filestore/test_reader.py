@@ -1,0 +1,72 @@
+"""Reading blobs back from packs by several threads: each pack read once, errors not kept."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import zstandard
+
+from backproof.archive.encryption import ReadingKeys
+from backproof.errors import StorageError
+from backproof.filestore.addressing import AddressKey
+from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.layout import PACKS
+from backproof.filestore.packs import Packer
+from backproof.filestore.reader import BlobReader
+from backproof.storage.memory import MemoryStorage
+
+BACKUP_ID = "20261130T230000Z-00abcd"
+
+
+class CountingStorage(MemoryStorage):
+    """Counts the reads of packs; fails the first ``failures`` of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pack_reads = 0
+        self.failures = 0
+
+    def get_bytes(self, key: str) -> bytes:
+        if key.startswith(PACKS):
+            self.pack_reads += 1
+            if self.failures:
+                self.failures -= 1
+                raise StorageError(f"{self.name}: {key} timed out")
+        return super().get_bytes(key)
+
+
+def reader_of(contents: list[bytes]) -> tuple[BlobReader, CountingStorage, list[str]]:
+    """Return a reader of one pack holding ``contents``, its storage, the blobs' addresses."""
+    storage = CountingStorage()
+    key = AddressKey()
+    index = BlobIndex(None, key)
+    packer = Packer(storage, BACKUP_ID, key, [], index.add_pack)
+    compressor = zstandard.ZstdCompressor()
+    addresses = [key.address(data) for data in contents]
+    for address, data in zip(addresses, contents, strict=True):
+        packer.add(address, compressor.compress(data), len(data))
+    packer.flush()
+    return BlobReader(storage, key, index, ReadingKeys()), storage, addresses
+
+
+def test_threads_reading_blobs_of_one_pack_read_it_once() -> None:
+    contents = [f"thumbnail {number}".encode() * 50 for number in range(64)]
+    reader, storage, addresses = reader_of(contents)
+
+    with ThreadPoolExecutor(8) as pool:
+        read = list(pool.map(reader.read, addresses))
+
+    assert read == contents
+    assert storage.pack_reads == 1
+
+
+def test_a_storage_error_is_not_kept_and_the_next_read_tries_again() -> None:
+    reader, storage, addresses = reader_of([b"an upload"])
+    storage.failures = 1
+
+    with pytest.raises(StorageError):
+        reader.read(addresses[0])
+
+    assert reader.read(addresses[0]) == b"an upload"
+    assert storage.pack_reads == 2
