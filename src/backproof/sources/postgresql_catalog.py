@@ -23,6 +23,9 @@ from backproof.sources.postgresql_labels import table_label
 from backproof.sources.rows import row_digest, row_key
 
 # Schemas of the system; everything else (public included) belongs to the application.
+# Where verify installs amcheck in a restored copy: neither the schema nor the extension in it
+# counts as an object, so the checks may run while the copy's facts are read.
+AMCHECK_SCHEMA = "backproof_amcheck"
 USER_SCHEMA = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
 NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_depend AS e WHERE e.classid = {catalog}::regclass "
@@ -60,13 +63,15 @@ SELECT
       OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
       AND {NOT_EXTENSION_MEMBER.format(catalog="'pg_type'", oid="t.oid")}) AS types,
   (SELECT count(*) FROM pg_namespace AS n WHERE {USER_SCHEMA} AND n.nspname <> 'public'
+      AND n.nspname <> '{AMCHECK_SCHEMA}'
       AND {NOT_EXTENSION_MEMBER.format(catalog="'pg_namespace'", oid="n.oid")}) AS schemas,
   (SELECT count(*) FROM pg_constraint AS k JOIN pg_namespace AS n ON n.oid = k.connamespace
     WHERE {USER_SCHEMA}) AS constraints,
   (SELECT count(*) FROM pg_description AS d JOIN pg_class AS c
       ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid
     JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE {USER_SCHEMA}) AS comments,
-  (SELECT count(*) FROM pg_extension) AS extensions,
+  (SELECT count(*) FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
+    WHERE n.nspname <> '{AMCHECK_SCHEMA}') AS extensions,
   (SELECT count(*) FROM pg_largeobject_metadata) AS large_objects
 """
 

@@ -3,8 +3,9 @@
 ``bt_index_check`` proves an index's pages are in order and consistent, under a lock that
 blocks no reader; with ``heapallindexed`` it also proves that every row of the table is in the
 index, at the cost of one pass over the table per index, so it is done for tables up to a size.
-amcheck is installed in the scratch database, in a schema of its own, after the restore was
-compared with its dump (it would otherwise count as an object the dump did not have).
+amcheck is installed in the scratch database, in a schema of its own that the object counts
+leave out (``postgresql_catalog.AMCHECK_SCHEMA``), so the checks run while verify reads the
+restored copy's facts and digests.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import psycopg
 from psycopg import sql
 
 from backproof.sources.base import IntegrityReport
-from backproof.sources.postgresql_catalog import USER_SCHEMA
+from backproof.sources.postgresql_catalog import AMCHECK_SCHEMA, USER_SCHEMA
 from backproof.sources.postgresql_tools import connect, translate
 from backproof.sources.server_urls import ServerUrl
 
-AMCHECK_SCHEMA = "backproof_amcheck"
 _AMCHECK_INSTALLED = (
     "SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace "
     "WHERE e.extname = 'amcheck'"

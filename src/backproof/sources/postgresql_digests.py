@@ -21,6 +21,7 @@ from backproof.sources.postgresql_tools import (
     conninfo,
     tool_environment,
 )
+from backproof.sources.prefetch import read_ahead
 from backproof.sources.server_urls import ServerUrl
 from backproof.storage.base import CHUNK_BYTES
 
@@ -97,8 +98,10 @@ def digest_database(
     """
 
     def consume(stream: BinaryIO) -> dict[str, TableDigest]:
+        # Read ahead: pg_dump goes on writing while the rows are hashed (the sum of both
+        # otherwise; a pipe holds 64 KiB).
         digester = ArchiveDigester()
-        while chunk := stream.read(CHUNK_BYTES):
+        for chunk in read_ahead(stream, CHUNK_BYTES):
             digester.feed(chunk)
         return digester.finish()
 
