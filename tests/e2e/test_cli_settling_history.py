@@ -10,7 +10,8 @@ from cli_user import User
 STRICT_RATES = {"BACKPROOF_HEALTH__MIN_RUNS": "1"}
 
 
-def test_configuration_error_in_a_run_exits_2_and_records_nothing(user: User) -> None:
+def unset_password(user: User) -> None:
+    """Make the demo's target read its password from a variable that is not set."""
     config = user.demo.config
     config.write_text(
         config.read_text("utf-8").replace(
@@ -19,11 +20,31 @@ def test_configuration_error_in_a_run_exits_2_and_records_nothing(user: User) ->
         "utf-8",
     )
 
+
+def test_configuration_error_in_a_backup_exits_2_and_records_nothing(user: User) -> None:
+    unset_password(user)
+
     process = user.run("backup")
 
     assert process.returncode == 2
     assert "BP_TEST_UNSET_PASSWORD is not set" in process.stderr
     assert user.audit_rows("backup") == []
+    assert list(user.backups.rglob("*")) == []
+
+
+def test_configuration_error_in_a_run_exits_2_and_records_no_job_at_all(user: User) -> None:
+    unset_password(user)
+
+    process = user.run("run")
+    as_json = user.run("run", "--json")
+
+    for ran in (process, as_json):
+        assert ran.returncode == 2
+        assert ran.stderr.strip().splitlines() == [
+            "backproof: error: at targets[0].password: environment variable "
+            "BP_TEST_UNSET_PASSWORD is not set"
+        ]
+    assert user.activities() == []
     assert list(user.backups.rglob("*")) == []
 
 

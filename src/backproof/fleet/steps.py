@@ -12,13 +12,15 @@ from typing import Any
 
 from backproof.assessment import HealthResult
 from backproof.cli.render import render_step
-from backproof.errors import BackproofError, LockTimeoutError
+from backproof.errors import BackproofError, ConfigError, LockTimeoutError
 from backproof.fleet.slots import hold_verify_slot, verify_server_of
 from backproof.jobs.context import Context
 from backproof.jobs.run import CHAIN_JOBS, StepOutcome, run_chain_step
 from backproof.jobs.verify import run_verify
 
 JOBS = (*CHAIN_JOBS, "run")
+# A step that found a configuration error: it ran nothing, and the steps after it do not run.
+REFUSED = "refused"
 StepRecord = dict[str, Any]
 
 
@@ -39,6 +41,8 @@ def run_step(
     A verify first takes a slot of its verify server (``queue.verifies_per_server``); it proves
     ``backup_id`` when given (the dashboard's "Verify" of one backup), else the newest.
     """
+    if any(step["status"] == REFUSED for step in previous):
+        return to_record(StepOutcome(job, skipped_because="a configuration error stopped the run"))
     backup_failed = any(
         step["job"] == "backup" and step["status"] != "success" for step in previous
     )
@@ -59,6 +63,8 @@ def to_record(outcome: StepOutcome) -> StepRecord:
     """Return the JSON record of one step: status, exit code and the line a person reads."""
     if outcome.skipped_because is not None:
         status, exit_code = "skipped", 0
+    elif isinstance(outcome.error, ConfigError):
+        status, exit_code = REFUSED, outcome.error.exit_code  # nothing ran, nothing recorded
     elif outcome.error is not None:
         skipped = isinstance(outcome.error, LockTimeoutError)
         status, exit_code = ("skipped" if skipped else "failed"), outcome.error.exit_code

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backproof.assessment import HealthResult
-from backproof.errors import BackproofError
+from backproof.errors import BackproofError, ConfigError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import ChainOutcome, Context
@@ -59,6 +59,9 @@ def run_chain(
     should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Run the chain for one target; after a failed backup only report and health run.
+
+    Raises ConfigError when a job finds a configuration error: the chain stops there (the jobs
+    before it stay recorded; that job records nothing) and the dead man's switch hears /fail.
 
     ``should_stop`` (the service's shutdown) is asked before each job; once it answers True the
     remaining jobs are skipped, so a stopping service only waits for the job already running.
@@ -130,4 +133,8 @@ def _run_steps(
             continue
         outcome = run_chain_step(context, job, target, backup_failed)
         result.steps.append(outcome)
+        if isinstance(outcome.error, ConfigError):
+            # Nothing ran (the job discarded its row): the chain stops with exit 2, and no
+            # report or health records a run that a setup mistake prevented.
+            raise outcome.error
         backup_failed = backup_failed or (job == "backup" and not outcome.succeeded)

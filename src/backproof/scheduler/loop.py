@@ -20,6 +20,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from backproof.errors import ConfigError
 from backproof.jobs.context import Context
 from backproof.jobs.run import RunResult, run_chain
 from backproof.scheduler.actions import ACTION_EXECUTOR, ACTION_WORKERS, Action, ActionQueue
@@ -132,6 +133,8 @@ class ChainScheduler:
             progress = self.progress.reporter("backup", target)
             chain_context = replace(self.context, storages={}, progress=progress)
             self.run_target(chain_context, target, self.stopping.is_set)
+        except ConfigError as exc:  # nothing ran and nothing is recorded: the log says why
+            logger.error("the chain of %s did not run: %s", target, exc)
         except Exception:
             logger.exception("the chain of %s ended with an internal error", target)
         finally:

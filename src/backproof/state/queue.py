@@ -20,6 +20,8 @@ from backproof.clock import isoformat, utc_now
 from backproof.state.schema import ops_queue, ops_workers
 
 UNFINISHED = ("queued", "running")
+# How a submission ended, by its exit code: 2 is a configuration error, where nothing ran.
+QUEUE_STATUS_BY_EXIT_CODE = {0: "success", 2: "refused"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class JobQueueLog:
     def finish(self, entry_id: str, steps: list[dict[str, Any]], exit_code: int) -> None:
         """Finish the entry with its steps and exit code; the same job may be queued again."""
         values = {
-            "status": "success" if exit_code == 0 else "failed",
+            "status": QUEUE_STATUS_BY_EXIT_CODE.get(exit_code, "failed"),
             "pending_key": None,
             "step": None,
             "finished_at": self.clock(),

@@ -195,3 +195,22 @@ def test_the_daily_chain_skips_every_job_when_the_service_is_stopping(context: C
 
     assert [step.skipped_because for step in result.steps] == ["the service is stopping"] * 5
     assert context.activities.find() == []
+
+
+def test_a_configuration_error_stops_the_daily_chain_and_is_logged_not_recorded(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = settings.targets[0].model_copy(update={"password_env": "BP_TEST_UNSET_PASSWORD"})
+    context = open_context(settings.model_copy(update={"targets": [target]}))
+    scheduler = ChainScheduler(context)
+
+    scheduler.run_once(target.name)
+
+    assert context.activities.find() == []
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.getMessage() for record in errors] == [
+        f"the chain of {target.name} did not run: at targets[0].password: environment variable "
+        "BP_TEST_UNSET_PASSWORD is not set"
+    ]
+    assert errors[0].exc_info is None
+    context.activities.engine.dispose()
