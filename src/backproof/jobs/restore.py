@@ -9,6 +9,7 @@ from pathlib import Path
 from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import Manifest
 from backproof.archive.reading import check_backup, find_backup, open_decoded_part
+from backproof.archive.staged_folder import staged_folder
 from backproof.comparison import compare_files_facts, summarize
 from backproof.errors import RestoreError, UsageError
 from backproof.filestore.proving import restore_store
@@ -157,11 +158,14 @@ def _restore_files(
         raise RestoreError(f"backup {manifest.id} has no files part")
     if not force and folder.exists() and any(folder.iterdir()):
         raise RestoreError(f"{folder} is not empty: choose an empty folder or pass --force")
-    if uses_store(manifest):
-        facts = restore_store(storage, manifest, keys, cache, folder)
-    else:
-        with open_decoded_part(storage, manifest, part, keys) as stream:
-            facts = extract_files(stream, folder)
-    differences = compare_files_facts(manifest.facts.files, facts)
-    if differences:
-        raise RestoreError(f"restored files differ from the backup: {summarize(differences)}")
+    # Written beside the folder and put in place only once every entry passed and the tree
+    # matches the backup's facts: a refused restore leaves the folder as it was.
+    with staged_folder(folder) as staging:
+        if uses_store(manifest):
+            facts = restore_store(storage, manifest, keys, cache, staging)
+        else:
+            with open_decoded_part(storage, manifest, part, keys) as stream:
+                facts = extract_files(stream, staging)
+        differences = compare_files_facts(manifest.facts.files, facts)
+        if differences:
+            raise RestoreError(f"restored files differ from the backup: {summarize(differences)}")
