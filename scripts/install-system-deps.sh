@@ -4,9 +4,10 @@
 # redis-server (the fleet tests run a broker of their own, to stop and restart it), and Chromium
 # for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
 # restic is the anchor of the files-store benchmark (benchmarks/bench_files.py); faketime makes
-# one backup with a wrong clock (issue 9).
+# one backup with a wrong clock (issue 9); mydumper (mydumper and myloader) is the anchor of the
+# MariaDB benchmarks (benchmarks/bench_dump.py, issue 12).
 set -euo pipefail
-packages=(zstd postgresql-client mariadb-client prometheus prometheus-pushgateway redis-server chromium restic faketime)
+packages=(zstd postgresql-client mariadb-client mydumper prometheus prometheus-pushgateway redis-server chromium restic faketime)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -277,8 +277,9 @@ class VerifySettings(Section):
         None,
         ge=1,
         le=64,
-        description="PostgreSQL: pg_restore workers of a verify (above 1, the dump is first "
-        "written to a local spool as large as the uncompressed dump); default: the cores",
+        description="parallel restore of a verify: PostgreSQL pg_restore workers (above 1, "
+        "the dump is first written to a local spool as large as the uncompressed dump); "
+        "MySQL/MariaDB connections for the INSERT statements; default: the cores",
     )
     spool_dir: Path | None = Field(
         None, description="folder of that spool (default: the system's temporary folder)"

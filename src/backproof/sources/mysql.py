@@ -15,9 +15,10 @@ command but ``DELIMITER`` and ``\\C``) and ``--sandbox`` where the client has it
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,9 +31,8 @@ from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
 from backproof.sources import mysql_checks
 from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
-from backproof.sources.mysql_definers import DefinerStripper
 from backproof.sources.mysql_digests import DIGEST_METHOD
-from backproof.sources.mysql_guard import StatementGuard
+from backproof.sources.mysql_import import checked_parts, import_parts, write_parts
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
@@ -153,8 +153,10 @@ class MysqlSource:
         Every statement is checked before the client receives it (``mysql_guard``): a dump
         that reaches beyond its database raises RefusedStatementError naming the statement and
         its line. Into a scratch database the definers of views, triggers, routines and events
-        are left out (see ``mysql_definers``). Raises RestoreError for another format, PipelineError
-        when the client fails (it stops at the first error).
+        are left out (see ``mysql_definers``). With ``options.jobs`` above 1 the INSERT
+        statements run over that many connections of their own (``mysql_import``). Raises
+        RestoreError for another format or a failed INSERT, PipelineError when the client fails
+        (it stops at the first error).
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into MySQL/MariaDB")
@@ -165,18 +167,19 @@ class MysqlSource:
             f"CREATE DATABASE IF NOT EXISTS {catalog.quote(database)} CHARACTER SET utf8mb4",
         )
         tool = find_tool(CLIENT_TOOLS)
-        stripper = DefinerStripper() if is_scratch_name(database) else None
-        guard = StatementGuard()
-
-        def produce(feed: BinaryIO) -> None:
-            while chunk := dump.read(CHUNK_BYTES):
-                checked = guard.feed(chunk)
-                feed.write(stripper.feed(checked) if stripper else checked)
-            checked = guard.finish()
-            feed.write(stripper.feed(checked) + stripper.finish() if stripper else checked)
-
+        parts = checked_parts(dump, strip_definers=is_scratch_name(database))
+        jobs = options.jobs if options is not None else 1
         with options_file(self.password) as leading:
-            write_pipeline([client_command(tool, leading, self.server, database)], produce)
+            command = client_command(tool, leading, self.server, database, unbuffered=jobs > 1)
+            if jobs == 1:
+                write_pipeline([command], lambda feed: write_parts(parts, feed))
+                return
+
+            def run_client(produce: Callable[[BinaryIO], None], output: BinaryIO) -> None:
+                write_pipeline([command], produce, stdout=output)
+
+            opened = functools.partial(connect, self.server, self.password, database)
+            import_parts(parts, run_client, opened, jobs)
 
     def inspect(self, expected: Facts) -> Facts:
         """Return the facts of this (restored) database."""

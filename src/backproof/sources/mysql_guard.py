@@ -26,6 +26,7 @@ never holds the beginning of a refused statement.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from backproof.errors import RestoreError
 from backproof.sources.mysql_guard_rules import IGNORED, refusal_of
@@ -67,6 +68,20 @@ _OPEN_NAME = re.compile(rb"(?:/\*!40000 ALTER TABLE )?`(?:[^`]|``)*+\Z")
 _SHOWN = re.compile(rb"[A-Za-z_][\w]*|.", re.S)
 
 
+# The kinds of checked text ``feed_parts`` returns: statements and lines outside data sections;
+# the ``LOCK TABLES `t` WRITE;`` line that opens a data section at a statement boundary while
+# the delimiter is ``;`` (a client may import that section's rows over other connections);
+# the rows of a data section; the ``UNLOCK TABLES;`` line that closes it.
+OUTSIDE, SECTION, SECTION_ROWS, SECTION_END = "outside", "section", "rows", "end"
+
+
+class Part(NamedTuple):
+    """A piece of checked text and what it is (one of the kinds above)."""
+
+    kind: str
+    text: bytes
+
+
 class RefusedStatementError(RestoreError):
     """The dump holds a statement that mariadb-dump does not write."""
 
@@ -93,38 +108,48 @@ class StatementGuard:
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the checked complete statements and rows of ``pending + chunk``."""
+        return b"".join(part.text for part in self.feed_parts(chunk))
+
+    def finish(self) -> bytes:
+        """Return what is left once checked: the client runs an unterminated last statement."""
+        return b"".join(part.text for part in self.finish_parts())
+
+    def feed_parts(self, chunk: bytes) -> list[Part]:
+        """Return what ``feed`` returns, cut where data sections open and close."""
         data = self._pending + chunk if self._pending else chunk
         end = data.rfind(b"\n") + 1
-        pieces: list[bytes] = []
+        parts: list[Part] = []
         position = 0
         while position < end:
             if self._in_data:
-                checked = self._read_data(data, position, end, pieces)
+                checked = self._read_data(data, position, end, parts)
                 if checked == position or (self._in_data and checked < end):
                     break  # a line whose quoted name goes on in the next chunk waits for it
                 position = checked
             else:
                 newline = data.index(b"\n", position, end) + 1
-                pieces.append(self._read_line(data[position:newline]))
+                text = self._read_line(data[position:newline])
+                opens = self._in_data and self._delimiter == b";"
+                parts.append(Part(SECTION if opens else OUTSIDE, text))
                 position = newline
         self._pending = data[position:]
         if self._in_data and len(self._pending) > MAX_STATEMENT_BYTES:
             self._check_rows(self._pending)  # a name that never closes: refused, not buffered
-        return b"".join(pieces)
+        return [part for part in parts if part.text]
 
-    def finish(self) -> bytes:
-        """Return what is left once checked: the client runs an unterminated last statement."""
+    def finish_parts(self) -> list[Part]:
+        """Return what ``finish`` returns, as parts."""
         rest, self._pending = self._pending, b""
         if self._in_data:
             self._check_rows(rest)
-            return rest
+            return [Part(SECTION_ROWS, rest)]
         out = self._read_line(rest) if rest else b""
         if self._statement and _has_code(self._statement):
             self._check(self._statement, self._statement_line)
         rest, self._statement = self._statement, b""
-        return out + rest
+        return [Part(OUTSIDE, out + rest)]
 
-    def _read_data(self, data: bytes, position: int, end: int, pieces: list[bytes]) -> int:
+    def _read_data(self, data: bytes, position: int, end: int, parts: list[Part]) -> int:
         """Check the rows from ``position`` up to ``UNLOCK TABLES;``; return where to go on.
 
         At the end of a chunk, a last line inside a quoted name (a newline in a table's name)
@@ -134,7 +159,9 @@ class StatementGuard:
         rows_end = end if stop < 0 else stop
         checked = position + self._check_rows(data[position:rows_end], is_last=stop >= 0)
         region_end = stop + len(END_OF_DATA) if stop >= 0 else checked
-        pieces.append(data[position:region_end])
+        parts.append(Part(SECTION_ROWS, data[position : stop if stop >= 0 else checked]))
+        if stop >= 0:
+            parts.append(Part(SECTION_END, END_OF_DATA))
         self._line += data.count(b"\n", position, region_end)
         self._in_data = stop < 0
         return region_end

@@ -171,13 +171,21 @@ def dump_command(tool: str, leading: tuple[str, ...], server: ServerUrl) -> Comm
 
 
 def client_command(
-    tool: str, leading: tuple[str, ...], server: ServerUrl, database: str
+    tool: str,
+    leading: tuple[str, ...],
+    server: ServerUrl,
+    database: str,
+    *,
+    unbuffered: bool = False,
 ) -> Command:
     """Return the client reading a dump on stdin into ``database``: binary mode (no client
-    commands but ``DELIMITER``), sandboxed when the client can be, stopping at the first error."""
+    commands but ``DELIMITER``), sandboxed when the client can be, stopping at the first error;
+    ``unbuffered``: printing each query's result at once (a parallel import reads it)."""
     options = ["--binary-mode", "--default-character-set=utf8mb4", "--batch"]
     if supports_sandbox(tool):
         options.append("--sandbox")
+    if unbuffered:
+        options.append("--unbuffered")
     arguments = connection_arguments(server)
     return Command(name=tool, argv=(tool, *leading, *arguments, *options, database))
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backproof.sources.mysql_guard import RefusedStatementError, StatementGuard
+from backproof.sources.mysql_guard import (
+    OUTSIDE,
+    SECTION,
+    SECTION_END,
+    SECTION_ROWS,
+    RefusedStatementError,
+    StatementGuard,
+)
 
 DUMP = b"""\
 /*M!999999\\- enable the sandbox mode */\x20
@@ -63,6 +70,37 @@ def guard_all(data: bytes, chunk_bytes: int = 1 << 20) -> bytes:
 @pytest.mark.parametrize("chunk_bytes", [1, 7, 64, 1 << 20])
 def test_a_mariadb_dump_passes_whole_whatever_the_chunks(chunk_bytes: int) -> None:
     assert guard_all(DUMP, chunk_bytes) == DUMP
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 64, 1 << 20])
+def test_parts_cut_the_passed_text_where_its_data_section_opens_and_closes(
+    chunk_bytes: int,
+) -> None:
+    guard = StatementGuard()
+    parts = [
+        part
+        for i in range(0, len(DUMP), chunk_bytes)
+        for part in guard.feed_parts(DUMP[i : i + chunk_bytes])
+    ]
+    parts += guard.finish_parts()
+
+    assert b"".join(part.text for part in parts) == DUMP
+    kinds = [part.kind for part in parts]
+    assert kinds.count(SECTION) == 1
+    assert parts[kinds.index(SECTION)].text == b"LOCK TABLES `t` WRITE;\n"
+    inside = kinds[kinds.index(SECTION) + 1 : kinds.index(SECTION_END)]
+    assert set(inside) == {SECTION_ROWS}
+    assert set(kinds) == {OUTSIDE, SECTION, SECTION_ROWS, SECTION_END}
+
+
+def test_a_data_section_opened_under_another_delimiter_is_not_a_section_part() -> None:
+    dump = b"DELIMITER ;;\nLOCK TABLES `t` WRITE;\nINSERT INTO `t` VALUES (1);\nUNLOCK TABLES;\n"
+    guard = StatementGuard()
+
+    parts = guard.feed_parts(dump) + guard.finish_parts()
+
+    assert SECTION not in [part.kind for part in parts]
+    assert b"".join(part.text for part in parts) == dump
 
 
 @pytest.mark.parametrize(
