@@ -16,7 +16,9 @@ The policy follows borg/borgmatic ``prune`` (the defaults of DESIGN), read as ca
    ``--keep-within-daily`` and the like): it does not stretch back over a gap in the history
    (the newest backup stays protected), and what a rule keeps never depends on other rules.
 4. **storage cap** — while the kept backups together exceed ``max_storage_mb`` (1 MB is
-   1,000,000 bytes), the oldest kept backup that is not protected is deleted.
+   1,000,000 bytes), the oldest kept backup that is not protected is deleted. What they take
+   together is their own parts plus every pack of the files store that one of them names,
+   each pack counted once: deleting a backup frees only the packs no kept backup names.
 5. **clock skew** (issue 9) — backups whose times cannot be believed (``backproof.archive.skew``)
    take part in none of the rules above: they are kept and protected, and never "newest". The
    backup the audit trail says was made last is protected too, whatever its manifest says.
@@ -34,7 +36,8 @@ newest of its period or of all), and the cap stops as soon as the kept size fits
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,6 +66,8 @@ class BackupEntry:
     created_at: datetime
     size_bytes: int
     verified: bool = False
+    # The packs of the files store it names (shared with other backups; see ``SharedPacks``).
+    packs: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Stored in UTC: Python compares and subtracts two datetimes sharing a tzinfo by their
@@ -82,7 +87,7 @@ class RetentionPlan:
     ``newest verified``, ``all 7d``, ``daily``, ``weekly``, ``monthly``, ``yearly``); ``delete``
     lists the ids to delete, oldest first; ``reasons_to_delete`` says why for each
     (``outside retention`` or ``over storage cap 5000 MB``); ``kept_size_bytes`` is the total
-    size of the kept backups.
+    size of the kept backups (the files-store packs they name counted once each).
     """
 
     keep: dict[str, tuple[str, ...]]
@@ -193,21 +198,55 @@ def retention_reasons(
     return reasons
 
 
+class SharedPacks:
+    """The packs some backups name, each counted once, and what deleting a backup frees."""
+
+    def __init__(self, entries: Iterable[BackupEntry], pack_sizes: Mapping[str, int]) -> None:
+        self.pack_sizes = pack_sizes
+        self.names = Counter(pack for entry in entries for pack in entry.packs)
+
+    @property
+    def size_bytes(self) -> int:
+        """Return the bytes of the packs still named (a pack not listed counts 0)."""
+        return sum(self.pack_sizes.get(pack, 0) for pack in self.names)
+
+    def drop(self, entry: BackupEntry) -> int:
+        """Forget ``entry``; return the bytes of the packs no other backup names now."""
+        freed = 0
+        for pack in entry.packs:
+            self.names[pack] -= 1
+            if self.names[pack] == 0:
+                del self.names[pack]
+                freed += self.pack_sizes.get(pack, 0)
+        return freed
+
+
+def kept_size(entries: Sequence[BackupEntry], pack_sizes: Mapping[str, int]) -> int:
+    """Return what ``entries`` take together: their parts and the packs they name, once each."""
+    return sum(entry.size_bytes for entry in entries) + SharedPacks(entries, pack_sizes).size_bytes
+
+
 def ids_over_cap(
-    kept_oldest_first: Sequence[BackupEntry], protected_ids: set[str], cap_bytes: float
+    kept_oldest_first: Sequence[BackupEntry],
+    protected_ids: set[str],
+    cap_bytes: float,
+    pack_sizes: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Return the ids to delete, oldest first, so the kept size fits under ``cap_bytes``.
 
-    Protected backups are skipped; when only they remain the kept size may stay over the cap.
+    The kept size counts each pack of the files store once (``pack_sizes``: name → bytes), so a
+    deleted backup frees only the packs no kept backup names. Protected backups are skipped;
+    when only they remain the kept size may stay over the cap.
     """
-    total_bytes = sum(entry.size_bytes for entry in kept_oldest_first)
+    shared = SharedPacks(kept_oldest_first, pack_sizes or {})
+    total_bytes = sum(entry.size_bytes for entry in kept_oldest_first) + shared.size_bytes
     deleted: list[str] = []
     for entry in kept_oldest_first:
         if total_bytes <= cap_bytes:
             break
         if entry.id not in protected_ids:
             deleted.append(entry.id)
-            total_bytes -= entry.size_bytes
+            total_bytes -= entry.size_bytes + shared.drop(entry)
     return deleted
 
 
@@ -218,12 +257,14 @@ def plan_retention(
     *,
     flagged: Collection[str] = (),
     made_last: str | None = None,
+    pack_sizes: Mapping[str, int] | None = None,
 ) -> RetentionPlan:
     """Return which of ``backups`` to keep and which to delete at ``now`` under ``policy``.
 
     See the module docstring for the rules. ``backups`` may come in any order. ``flagged`` are
     the ids whose times cannot be believed (clock skew): kept, never newest. ``made_last`` is
     the backup the audit trail says was made last: never deleted, whatever its manifest says.
+    ``pack_sizes`` (pack name → bytes) sizes the files-store packs the backups name.
     Raises ValueError when ``now`` is naive or two backups share an id.
     """
     now = to_utc(now, "now")
@@ -241,7 +282,8 @@ def plan_retention(
     ordered = everything
     kept = [entry for entry in ordered if entry.id in reasons]
     cap_reason = f"over storage cap {policy.max_storage_mb:g} MB"
-    capped = set(ids_over_cap(kept, protected_ids, policy.max_storage_mb * BYTES_PER_MB))
+    cap_bytes = policy.max_storage_mb * BYTES_PER_MB
+    capped = set(ids_over_cap(kept, protected_ids, cap_bytes, pack_sizes))
     reasons_to_delete: dict[str, str] = {}
     for entry in ordered:
         if entry.id not in reasons:
@@ -253,7 +295,7 @@ def plan_retention(
         keep={entry.id: tuple(reasons[entry.id]) for entry in survivors},
         delete=tuple(reasons_to_delete),
         reasons_to_delete=reasons_to_delete,
-        kept_size_bytes=sum(entry.size_bytes for entry in survivors),
+        kept_size_bytes=kept_size(survivors, pack_sizes or {}),
     )
 
 

@@ -179,6 +179,35 @@ def test_plan_retention_cap_deletes_oldest_first() -> None:
     assert plan.kept_size_bytes == 4500 * BYTES_PER_MB
 
 
+def with_packs(entry: BackupEntry, *packs: str) -> BackupEntry:
+    """Return ``entry`` naming ``packs`` of the files store."""
+    return BackupEntry(
+        entry.id, entry.created_at, entry.size_bytes, entry.verified, frozenset(packs)
+    )
+
+
+def test_plan_retention_cap_counts_a_pack_shared_by_backups_once() -> None:
+    backups = [
+        with_packs(make_entry(NOW - timedelta(hours=hours), 1), "uploads") for hours in (1, 2, 3)
+    ]
+    plan = plan_retention(
+        backups, NOW, RetentionSettings(), pack_sizes={"uploads": 4000 * BYTES_PER_MB}
+    )
+    assert plan.delete == ()
+    assert plan.kept_size_bytes == 4003 * BYTES_PER_MB
+
+
+def test_plan_retention_cap_frees_only_the_packs_no_kept_backup_names() -> None:
+    old = with_packs(make_entry(NOW - timedelta(hours=3), 1), "old-only", "shared")
+    middle = with_packs(make_entry(NOW - timedelta(hours=2), 1), "shared")
+    newest = with_packs(make_entry(NOW - timedelta(hours=1), 1), "shared", "new-only")
+    sizes = dict.fromkeys(("old-only", "shared", "new-only"), 2000 * BYTES_PER_MB)
+    plan = plan_retention([old, middle, newest], NOW, RetentionSettings(), pack_sizes=sizes)
+    assert plan.delete == (old.id,)
+    assert plan.reasons_to_delete == {old.id: "over storage cap 5000 MB"}
+    assert plan.kept_size_bytes == 4002 * BYTES_PER_MB
+
+
 def test_plan_retention_keeps_newest_and_newest_verified_when_they_alone_exceed_cap() -> None:
     newest = make_entry(NOW - timedelta(hours=1), 6000)
     verified = make_entry(NOW - timedelta(days=3), 3000, verified=True)

@@ -205,3 +205,23 @@ def _condemned(storage: Storage) -> Iterable[tuple[PackName, str]]:
         parts = item.key[len(CONDEMNED) :].split("/")
         if len(parts) == 3:
             yield PackName(parts[1], parts[2]), item.key
+
+
+def packs_named(
+    storage: Storage, target: str, backup_ids: Iterable[str]
+) -> tuple[dict[str, int], dict[str, frozenset[str]]]:
+    """Return the size of every pack on ``storage`` and the packs each of ``target``'s
+    ``backup_ids`` names (its refs), for the storage cap; nothing is read without packs."""
+    sizes = {
+        pack.text: item.size_bytes
+        for item in storage.list_objects(PACKS)
+        if (pack := pack_under(item.key, PACKS)) is not None
+    }
+    named: dict[str, frozenset[str]] = {}
+    if sizes:
+        wanted = set(backup_ids)
+        for item in storage.list_objects(f"{REFS}{target}/"):
+            backup_id = item.key.rpartition("/")[2]
+            if backup_id in wanted:
+                named[backup_id] = frozenset(_names(storage, item.key))
+    return sizes, named

@@ -9,10 +9,16 @@ from backproof.archive.catalog import backup_prefix, manifest_key, scan_target
 from backproof.archive.manifest import parse_backup_time
 from backproof.archive.skew import flag_skewed
 from backproof.errors import StorageError
-from backproof.filestore.collection import Collection, Horizon, collect_garbage
+from backproof.filestore.collection import Collection, Horizon, collect_garbage, packs_named
 from backproof.jobs.context import Context
 from backproof.jobs.lifecycle import recorded_run
-from backproof.retention import BackupEntry, RetentionPlan, plan_debris, plan_retention
+from backproof.retention import (
+    BackupEntry,
+    RetentionPlan,
+    kept_size,
+    plan_debris,
+    plan_retention,
+)
 from backproof.state.records import CleanupMeta, FilesCollected, StoredSummary
 from backproof.storage.base import Storage
 
@@ -115,18 +121,23 @@ def _clean_destination(
     # often it passed before: retention never keeps it as the newest verified one.
     proofs = context.activities.latest_proofs(target, [m.id for m in listing.committed])
     verified = {backup_id for backup_id, (status, _at) in proofs.items() if status == "success"}
+    # The storage cap counts the packs of the files store the backups name, each once.
+    pack_sizes, named = packs_named(storage, target, (m.id for m in listing.committed))
     entries = [
         BackupEntry(
             manifest.id,
             manifest.created_at,
             listing.sizes.get(manifest.id, 0),
             manifest.id in verified,
+            named.get(manifest.id, frozenset()),
         )
         for manifest in listing.committed
     ]
     flagged = flag_skewed(listing.committed, listing.stored_at, now)
     made_last = context.activities.last_backup_made(target)
-    plan = plan_retention(entries, now, retention, flagged=flagged, made_last=made_last)
+    plan = plan_retention(
+        entries, now, retention, flagged=flagged, made_last=made_last, pack_sizes=pack_sizes
+    )
     in_progress = backups_in_progress(context, target)
     debris = [
         backup_id
@@ -140,7 +151,7 @@ def _clean_destination(
     )
     if dry_run:
         outcome.stored_backups = len(entries)
-        outcome.stored_size_bytes = sum(entry.size_bytes for entry in entries)
+        outcome.stored_size_bytes = kept_size(entries, pack_sizes)
     else:
         outcome.stored_backups, outcome.stored_size_bytes = len(plan.keep), plan.kept_size_bytes
     if not dry_run:

@@ -396,3 +396,22 @@ def restored_tree(context: Context, backup_id: str, folder: Path) -> dict[str, b
     """Restore a backup's files into ``folder`` and return everything below it."""
     run_restore(context, backup_id, None, folder)
     return {path.name: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_the_storage_cap_counts_the_packs_the_backups_share(
+    memory_context: Context, memory_storage: MemoryStorage, manual_clock: Any
+) -> None:
+    old = run_backup(memory_context).backup_id
+    manual_clock.now += timedelta(hours=1)
+    new = run_backup(memory_context).backup_id
+    sizes = scan_target(memory_storage, "crm").sizes
+    pack_bytes = sum(len(memory_storage.objects[key]) for key in pack_keys(memory_storage))
+    # Room for the newest backup and the packs once: not for a second copy of its parts.
+    memory_context.settings.retention.max_storage_mb = (sizes[new] + pack_bytes) / 1_000_000
+
+    result = run_cleanup(memory_context)
+
+    outcome = result.destinations[0]
+    assert outcome.deleted == {old: f"over storage cap {(sizes[new] + pack_bytes) / 1e6:g} MB"}
+    assert outcome.stored_size_bytes == sizes[new] + pack_bytes
+    assert run_verify(memory_context, backup_id=new).files == 18
