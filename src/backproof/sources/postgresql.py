@@ -104,8 +104,12 @@ class PostgresqlSource:
             _check_tables(where, tables, key_tables)
 
             def read_facts() -> Facts:
+                # Only the key tables are counted by a query (their samples are spread by
+                # it); the others' rows are counted in the dump stream: the source is read once.
                 try:
-                    return catalog.read_facts(cursor, tables, key_tables, sample_rows, None)
+                    return catalog.read_facts(
+                        cursor, tables, key_tables, sample_rows, None, counted=key_tables
+                    )
                 except psycopg.Error as exc:
                     raise translate(exc, f"cannot read the facts of {where}") from exc
 
@@ -130,8 +134,8 @@ class PostgresqlSource:
                 if isinstance(exc.__cause__, SourceError):
                     raise exc.__cause__ from exc
                 raise
+            facts = _with_digests(facts, _complete_counts(cursor, tables, facts, digests), digests)
             connection.rollback()
-        facts = _with_digests(facts, digests)
         info = SourceInfo(
             engine=self.engine,
             server_version=str(server_version),
@@ -278,11 +282,29 @@ def _check_tables(where: str, tables: list[catalog.Table], key_tables: Sequence[
         raise SourceError(f"key table {', '.join(absent)} not in {where}: fix targets[].key_tables")
 
 
-def _with_digests(facts: Facts, digests: DumpDigests) -> Facts:
-    """Return ``facts`` with the digests of the tables read from the dump stream."""
-    recorded, warnings = digests.result(facts.tables)
+def _complete_counts(
+    cursor: catalog.Cursor, tables: list[catalog.Table], facts: Facts, digests: DumpDigests
+) -> dict[str, int]:
+    """Return the row count of every plain table: the key tables' as counted, the others' as
+    the dump stream held them, and those the stream could not give counted now, in the dump's
+    snapshot (the transaction that exported it is still open)."""
+    counts = {**digests.row_counts(), **facts.tables}
+    plain = {table.label for table in tables if table.kind == "r"}
+    missing = [table for table in tables if table.label in plain - set(counts)]
+    try:
+        counts.update(catalog.count_rows(cursor, missing))
+    except psycopg.Error as exc:
+        raise translate(exc, "cannot count the rows of the dumped tables") from exc
+    return {table.label: counts[table.label] for table in tables if table.label in plain}
+
+
+def _with_digests(facts: Facts, counts: dict[str, int], digests: DumpDigests) -> Facts:
+    """Return ``facts`` with every table's row count and the digests of the tables read from
+    the dump stream (those whose rows agree with the counts)."""
+    recorded, warnings = digests.result(counts)
     return facts.model_copy(
         update={
+            "tables": counts,
             "digests": recorded,
             "digest_method": DIGEST_METHOD if recorded else "",
             "warnings": [*facts.warnings, *warnings],

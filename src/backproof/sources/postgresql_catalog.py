@@ -11,7 +11,7 @@ after.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,18 +122,16 @@ def read_facts(
     key_tables: Sequence[str],
     sample_rows: int,
     expected: Facts | None,
+    counted: Collection[str] | None = None,
 ) -> Facts:
     """Return the facts of ``tables`` (row counts of plain tables), objects and samples.
 
     With ``expected``, the sampled rows are the ones it names; otherwise ``sample_rows`` rows
-    evenly spread in key order.
+    evenly spread in key order. With ``counted``, only those tables' rows are counted (a
+    backup counts the others' rows in its dump stream).
     """
-    counts: dict[str, int] = {}
-    for table in tables:
-        if table.kind == "r":
-            query = sql.SQL("SELECT count(*) FROM {}").format(table.from_clause())
-            cursor.execute(query)
-            counts[table.label] = _single(cursor)
+    chosen = [table for table in tables if counted is None or table.label in counted]
+    counts = count_rows(cursor, chosen)
     by_label = {table.label: table for table in tables}
     samples = {}
     for label in key_tables:
@@ -145,6 +143,16 @@ def read_facts(
             elif wanted is not None:
                 samples[label] = _lookup(cursor, table, wanted)
     return Facts(tables=counts, samples=samples, objects=count_objects(cursor))
+
+
+def count_rows(cursor: Cursor, tables: Sequence[Table]) -> dict[str, int]:
+    """Return the row count of each plain table of ``tables``."""
+    counts: dict[str, int] = {}
+    for table in tables:
+        if table.kind == "r":
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(table.from_clause()))
+            counts[table.label] = _single(cursor)
+    return counts
 
 
 def count_objects(cursor: Cursor) -> dict[str, int]:

@@ -45,6 +45,15 @@ class DumpDigests:
         except ArchiveFormatError as exc:
             self._give_up(str(exc))
 
+    def row_counts(self) -> dict[str, int]:
+        """Return the rows of each table the stream held (none when it could not be read)."""
+        if self._digester is None:
+            return {}
+        try:
+            return {table: digest.rows for table, digest in self._digester.finish().items()}
+        except ArchiveFormatError:
+            return {}
+
     def result(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
         """Return the digests of the tables whose rows agree with ``counts`` (read in the
         dump's snapshot), and a warning for each table without a digest."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -59,3 +60,24 @@ def test_value_changed_in_one_row_of_a_non_key_table_is_named(
     assert differences == [
         "table sales.events_2025: content differs from the dump in at least one of its 213 rows"
     ]
+
+
+def table_scans(pg: PgServer, database: str) -> dict[str, int]:
+    """Return how many scans (sequential and by index) each table has had."""
+    query = "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables"
+    with pg.connect(database) as connection:
+        return {str(name): int(scans) for name, scans in connection.execute(query)}
+
+
+def test_a_backup_reads_a_table_that_is_not_a_key_table_once(pg: PgServer) -> None:
+    database = pg.create_database(big_rows=100)
+    before = table_scans(pg, database)
+
+    facts = open_database(pg.url(database)).dump(io.BytesIO(), ["companies"], 5).facts
+
+    deadline = time.monotonic() + 10
+    while (after := table_scans(pg, database))["companies"] - before["companies"] < 3:
+        assert time.monotonic() < deadline, "the backup's scans never showed in the statistics"
+        time.sleep(0.1)  # a backend's statistics reach the others when it ends
+    assert after["audit_log"] - before["audit_log"] == 1  # pg_dump's COPY, no count(*)
+    assert facts.tables["audit_log"] == facts.digests["audit_log"].rows
