@@ -8,9 +8,10 @@ For each engine: the backup against ``pg_dump | zstd -T0 > file`` (and the same 
 the format backproof stores, and the naive ``| gzip``), or ``mariadb-dump --single-transaction
 | zstd -T0 > file`` (and ``| gzip``); the verify against the raw import of that file into a fresh
 database plus the drop (``zstd -dc | psql``, ``| pg_restore``, and ``pg_restore -j2`` of a
-directory dump; ``zstd -dc | mariadb``). backproof runs as a user runs it (``python -m
-backproof``, a local destination); its peak memory is the largest resident set of the process
-and the tools it waited for. Prints a Markdown table.
+directory dump; ``zstd -dc | mariadb`` and ``myloader -t 2`` of a ``mydumper -t 2`` directory).
+Each verify runs with every check and without the checks after the restore. backproof runs as
+a user runs it (``python -m backproof``, a local destination); its peak memory is the largest
+resident set of the process and the tools it waited for. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 PG = "-h 127.0.0.1 -p 5432 -U postgres"
 MARIA = "-h 127.0.0.1 -P 3306 -u root --protocol=TCP"
+MYDUMPER = "-h 127.0.0.1 -P 3306 -u root"
 CONFIG = """\
 [state]
 url = "sqlite:///state/state.db"
@@ -36,7 +38,7 @@ url = "sqlite:///state/state.db"
 name = "bench"
 database = "{url}"
 key_tables = ["companies", "contacts"]
-
+{checks}
 [[destinations]]
 name = "local"
 url = "file:backups"
@@ -78,23 +80,31 @@ def size_mb(path: Path) -> float:
     return sum(item.stat().st_size for item in files) / 1e6
 
 
-def backproof(folder: Path, engine: str, measures: list[Measure]) -> None:
-    """Back up as a user does, then verify streaming (jobs = 1) and in parallel (jobs = 2);
-    record each, and the restore alone (``restore_duration_seconds`` of the activity)."""
+# How verify runs: (jobs, whether the checks after the restore run: the digests' second read of
+# every row and the integrity checks; off is ``integrity_checks = content_digests = false``)
+VERIFIES = ((1, True), (2, True), (2, False))
+NO_CHECKS = "integrity_checks = false\ncontent_digests = false\n"
+
+
+def backproof(folder: Path, engine: str, url: str, measures: list[Measure]) -> None:
+    """Back up as a user does, then verify streaming (jobs = 1) and in parallel (jobs = 2),
+    with the checks after the restore and without them; record each, and the restore alone
+    (``restore_duration_seconds`` of the activity)."""
     config = folder / "backproof.toml"
+    config.write_text(CONFIG.format(url=url, checks=""), encoding="utf-8")
     command = [sys.executable, "-m", "backproof", "--config", str(config)]
     seconds, peak = timed([*command, "backup"], cwd=folder)
     measures.append(Measure(engine, "backproof backup", seconds, peak, size_mb(folder / "backups")))
-    base = config.read_text(encoding="utf-8").split("\n[verify]")[0]
-    for jobs in (1, 2):
-        config.write_text(f"{base}\n[verify]\njobs = {jobs}\n", encoding="utf-8")
+    for jobs, checks in VERIFIES:
+        text = CONFIG.format(url=url, checks="" if checks else NO_CHECKS)
+        config.write_text(f"{text}\n[verify]\njobs = {jobs}\n", encoding="utf-8")
         seconds, peak = timed([*command, "verify"], cwd=folder)
-        measures.append(
-            Measure(engine, f"backproof verify, jobs = {jobs} (all checks)", seconds, peak)
-        )
-        measures.append(
-            Measure(engine, f"backproof verify, jobs = {jobs}: restore", restored(command))
-        )
+        what = "all checks" if checks else "no checks after the restore"
+        measures.append(Measure(engine, f"backproof verify, jobs = {jobs} ({what})", seconds, peak))
+        if checks:
+            measures.append(
+                Measure(engine, f"backproof verify, jobs = {jobs}: restore", restored(command))
+            )
 
 
 def restored(command: list[str]) -> float:
@@ -112,10 +122,7 @@ def bench_postgresql(database: str, folder: Path) -> list[Measure]:
     """Measure PostgreSQL."""
     measures: list[Measure] = []
     fresh = f"{database}_import"
-    (folder / "backproof.toml").write_text(
-        CONFIG.format(url=f"postgresql://postgres@127.0.0.1:5432/{database}"), encoding="utf-8"
-    )
-    backproof(folder, "postgresql", measures)
+    backproof(folder, "postgresql", f"postgresql://postgres@127.0.0.1:5432/{database}", measures)
     plain, custom, gzipped = folder / "plain.sql.zst", folder / "custom.zst", folder / "plain.gz"
     directory = folder / "directory"
     for what, pipeline, output in (
@@ -153,10 +160,7 @@ def bench_mariadb(database: str, folder: Path) -> list[Measure]:
     """Measure MariaDB."""
     measures: list[Measure] = []
     fresh = f"{database}_import"
-    (folder / "backproof.toml").write_text(
-        CONFIG.format(url=f"mysql://root@127.0.0.1:3306/{database}"), encoding="utf-8"
-    )
-    backproof(folder, "mariadb", measures)
+    backproof(folder, "mariadb", f"mysql://root@127.0.0.1:3306/{database}", measures)
     dump = f"mariadb-dump {MARIA} --single-transaction --routines --events --triggers {database}"
     plain, gzipped = folder / "maria.sql.zst", folder / "maria.sql.gz"
     for what, pipeline, output in (
@@ -166,10 +170,16 @@ def bench_mariadb(database: str, folder: Path) -> list[Measure]:
     ):
         seconds = shell(pipeline)
         measures.append(Measure("mariadb", what, seconds, 0, size_mb(output) if output else 0))
+    directory = folder / "mydumper"
+    seconds = shell(f"mydumper {MYDUMPER} -t 2 -G -E -R -B {database} -o {directory}")
+    measures.append(Measure("mariadb", "mydumper -t 2", seconds, 0, size_mb(directory)))
     client = f"mariadb {MARIA}"
+    drop = f"{client} -e 'DROP DATABASE `{fresh}`'"
     shell(f"{client} -e 'CREATE DATABASE `{fresh}`'")
-    load = f"zstd -dc {plain} | {client} {fresh} && {client} -e 'DROP DATABASE `{fresh}`'"
+    load = f"zstd -dc {plain} | {client} {fresh} && {drop}"
     measures.append(Measure("mariadb", "zstd -dc | mariadb, + drop", shell(load)))
+    load = f"myloader {MYDUMPER} -t 2 -d {directory} -B {fresh} && {drop}"
+    measures.append(Measure("mariadb", "myloader -t 2, + drop", shell(load)))
     return measures
 
 
@@ -197,19 +207,23 @@ def render(measures: list[Measure]) -> str:
 PAIRS = (
     ("postgresql", "backproof backup", "pg_dump -Fc -Z0 | zstd -T0 > file"),
     ("postgresql", "backproof verify, jobs = 1 (all checks)", "zstd -dc | pg_restore, + drop"),
-    (
-        "postgresql",
-        "backproof verify, jobs = 2 (all checks)",
-        "pg_restore -j2 (directory dump), + drop",
-    ),
-    (
-        "postgresql",
-        "backproof verify, jobs = 2: restore",
-        "pg_restore -j2 (directory dump), + drop",
-    ),
     ("postgresql", "backproof verify, jobs = 1: restore", "zstd -dc | pg_restore, + drop"),
+    *(
+        (
+            "postgresql",
+            f"backproof verify, jobs = 2{what}",
+            "pg_restore -j2 (directory dump), + drop",
+        )
+        for what in (" (all checks)", " (no checks after the restore)", ": restore")
+    ),
     ("mariadb", "backproof backup", "mariadb-dump | zstd -T0 > file"),
+    ("mariadb", "backproof backup", "mydumper -t 2"),
     ("mariadb", "backproof verify, jobs = 1 (all checks)", "zstd -dc | mariadb, + drop"),
+    ("mariadb", "backproof verify, jobs = 1: restore", "zstd -dc | mariadb, + drop"),
+    *(
+        ("mariadb", f"backproof verify, jobs = 2{what}", "myloader -t 2, + drop")
+        for what in (" (all checks)", " (no checks after the restore)", ": restore")
+    ),
 )
 
 

@@ -7,8 +7,10 @@ Interleaved in pairs so the machine's drift touches both sides alike, for each e
 
 - backup: ``backproof backup`` (digests of every table read from the dump stream) against the
   raw ``pg_dump -Fc -Z0 | zstd -T0 > file`` / ``mariadb-dump --single-transaction | zstd -T0``;
-- verify: ``backproof verify`` with the integrity checks (amcheck / CHECK TABLE) and without
-  them (``integrity_checks = false``), against the raw import of the same dump plus the drop;
+- verify: ``backproof verify`` with every check, without the integrity checks (amcheck / CHECK
+  TABLE: ``integrity_checks = false``), and without any check after the restore (also
+  ``content_digests = false``: no second read of the restored rows), against the raw import of
+  the same dump plus the drop;
 - the digest alone: the CPU seconds of reading the stored dump's rows into digests
   (``ArchiveDigester`` / ``DumpScanner``), which is what a backup adds to its stream.
 
@@ -39,6 +41,7 @@ name = "bench"
 database = "{url}"
 key_tables = ["companies", "contacts"]
 integrity_checks = {integrity}
+content_digests = {digests}
 
 [[destinations]]
 name = "local"
@@ -47,9 +50,19 @@ url = "file:backups"
 CHUNK = 1 << 20
 
 
-def run_backproof(folder: Path, url: str, integrity: bool, *arguments: str) -> float:
+# (what the verify runs after the restore, integrity_checks, content_digests)
+VARIANTS = (
+    ("all checks", True, True),
+    ("without integrity checks", False, True),
+    ("without the checks after the restore", False, False),
+)
+
+
+def run_backproof(
+    folder: Path, url: str, *arguments: str, integrity: bool = True, digests: bool = True
+) -> float:
     """Run one backproof command with the given config; return its wall time."""
-    config = CONFIG.format(url=url, integrity=str(integrity).lower())
+    config = CONFIG.format(url=url, integrity=str(integrity).lower(), digests=str(digests).lower())
     (folder / "backproof.toml").write_text(config, encoding="utf-8")
     command = [sys.executable, "-m", "backproof", "--config", str(folder / "backproof.toml")]
     return timed([*command, *arguments], cwd=folder)[0]
@@ -94,18 +107,15 @@ def bench(engine: str, database: str, repeat: int) -> list[str]:
         drop = f"{client} -e 'DROP DATABASE `{database}_import`'"
     rows = []
     for _run in range(repeat):
-        ours = run_backproof(folder, url, True, "backup")
+        ours = run_backproof(folder, url, "backup")
         theirs = shell(f"{dump} | zstd -q -T0 > {folder / 'raw.zst'}")
         rows.append((f"{engine} backup (digests)", ours, "raw dump | zstd", theirs))
-        for integrity in (True, False):
-            ours = run_backproof(folder, url, integrity, "verify")
+        for what, integrity, digests in VARIANTS:
+            ours = run_backproof(folder, url, "verify", integrity=integrity, digests=digests)
             shell(f"{dump} > {raw}")
             shell(create)
             theirs = shell(f"{load} && {drop}")
-            what = "with" if integrity else "without"
-            rows.append(
-                (f"{engine} verify ({what} integrity checks)", ours, "raw import + drop", theirs)
-            )
+            rows.append((f"{engine} verify ({what})", ours, "raw import + drop", theirs))
     shell(f"{dump} > {raw}")
     cpu = digest_seconds(raw, engine)
     size_mb = raw.stat().st_size / 1e6

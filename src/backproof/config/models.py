@@ -153,6 +153,12 @@ class TargetSettings(Section):
         description="run the database's own checks on the restored copy (amcheck, CHECK TABLE, "
         "integrity_check); off only for very large databases",
     )
+    content_digests: bool = Field(
+        True,
+        description="verify compares every table's content with the digests the backup read "
+        "from the dump (a second read of every restored row); off: tables, row counts and "
+        "sampled rows only",
+    )
     checks: list[ApplicationCheck] = Field(
         default_factory=list, description="application checks run on every restored copy"
     )

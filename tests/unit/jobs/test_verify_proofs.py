@@ -87,3 +87,15 @@ def test_integrity_checks_can_be_turned_off_per_target(memory_context: Context) 
 
     meta = VerifyMeta.read(memory_context.activities.find(job="verify")[0])
     assert meta.integrity_checked is None
+
+
+def test_content_digests_can_be_turned_off_per_target(memory_context: Context) -> None:
+    memory_context.settings.targets[0].content_digests = False
+    run_backup(memory_context)
+
+    run_verify(memory_context)
+
+    activity = memory_context.activities.find(job="verify")[0]
+    meta = VerifyMeta.read(activity)
+    assert (meta.depth, meta.digested_tables) == ("counts", 0)
+    assert "tables identical" not in activity.message
