@@ -11,10 +11,13 @@ import pytest
 from backproof.config.loading import resolve_paths
 from backproof.config.models import Settings
 from backproof.demo import CONFIG_TEMPLATE
+from backproof.jobs.files_store import cache_dir
+from backproof.jobs.keyring import generated_key_path
 from backproof.sources.sqlite import sqlite_path
+from backproof.storage.registry import local_path
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "systemd"
-UNITS = ["backproof.service", "backproof-run.service"]
+UNITS = ["backproof.service", "backproof-run.service", "backproof-worker@.service"]
 CONFIG_FOLDER = Path("/etc/backproof")
 # systemd's own folders for StateDirectory=, CacheDirectory=, LogsDirectory=, RuntimeDirectory=.
 MANAGED_FOLDERS = {
@@ -59,16 +62,29 @@ def writable_roots(directives: dict[str, list[str]]) -> list[Path]:
 
 
 def written_paths(settings: Settings) -> dict[str, Path]:
-    """Return every path a backproof of ``settings`` creates or writes, named by its key."""
+    """Return every path a backproof of ``settings`` creates or writes, named by its key, as
+    the jobs themselves derive them (the state folder is the lock folder's parent)."""
     paths = {
         "state.lock_dir": settings.state.lock_dir,
         "report.output": settings.report.output,
+        "files store caches": cache_dir(settings),
     }
-    if settings.state.url.startswith("sqlite:"):
-        paths["state.url"] = sqlite_path(settings.state.url)
+    if settings.encryption.signing_key_file is None:
+        paths["the generated signing key"] = generated_key_path(settings)
+    if settings.encryption.address_key_file is not None:
+        paths["encryption.address_key_file"] = settings.encryption.address_key_file
+    if settings.verify.spool_dir is not None:
+        paths["verify.spool_dir"] = settings.verify.spool_dir
+    for url, key in [(settings.state.url, "state.url"), (settings.verify.url, "verify.url")]:
+        if url is not None and url.startswith("sqlite:"):
+            paths[key] = sqlite_path(url)
+    if settings.verify.url is None and any(
+        (target.database or "").startswith("sqlite:") for target in settings.targets
+    ):
+        paths["verify's SQLite scratch copies"] = settings.state.lock_dir.parent / "verify"
     for index, destination in enumerate(settings.destinations):
         if destination.url.startswith("file:"):
-            paths[f"destinations[{index}].url"] = Path(destination.url.removeprefix("file://"))
+            paths[f"destinations[{index}].url"] = local_path(destination.url)
     return paths
 
 
@@ -104,3 +120,40 @@ def test_relative_paths_of_a_config_in_etc_are_caught_as_unwritable(unit: str) -
 
     assert set(caught) >= {"state.url", "state.lock_dir", "report.output"}
     assert all(path.is_relative_to(CONFIG_FOLDER) for path in caught.values())
+
+
+# Each setting of the shipped config moved outside the units' sandbox, and what it makes
+# unwritable (the state folder, the lock folder's parent, holds the keys and the caches).
+OUTSIDE = [
+    (
+        "state.lock_dir",
+        "/run/backproof/locks",
+        {"state.lock_dir", "files store caches", "the generated signing key"},
+    ),
+    ("destinations.url", "file:///srv/backups", {"destinations[0].url"}),
+    ("report.output", "/srv/reports/report.md", {"report.output"}),
+    ("verify.spool_dir", "/srv/spool", {"verify.spool_dir"}),
+    ("encryption.address_key_file", "address.key", {"encryption.address_key_file"}),
+    ("verify.url", "sqlite:////srv/scratch", {"verify.url"}),
+]
+
+
+def shipped_settings_with(key: str, value: str) -> Settings:
+    """Return the settings of the shipped server config in /etc/backproof with ``key`` (a
+    section and a name; the first destination for ``destinations``) set to ``value``."""
+    raw = tomllib.loads((DEPLOY / "backproof.toml").read_text("utf-8"))
+    section, name = key.split(".")
+    table = raw[section][0] if section == "destinations" else raw.setdefault(section, {})
+    table[name] = value
+    return resolve_paths(Settings.model_validate(raw), CONFIG_FOLDER)
+
+
+@pytest.mark.parametrize(("key", "value", "caught"), OUTSIDE)
+@pytest.mark.parametrize("unit", UNITS)
+def test_a_path_written_outside_the_sandbox_is_caught(
+    unit: str, key: str, value: str, caught: set[str]
+) -> None:
+    settings = shipped_settings_with(key, value)
+    roots = writable_roots(service_directives(DEPLOY / unit))
+
+    assert set(unwritable(settings, roots)) == caught
