@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from cli_user import User
 from prometheus_client.parser import text_string_to_metric_families
 
+from backproof.units import format_size_bytes
+
 SPEC_METRICS = (
     "crm_ops_last_db_dump_age_minutes",
     "crm_ops_last_verify_restore_age_hours",
@@ -46,6 +48,17 @@ def test_list_json_shows_committed_backups_newest_first(user: User) -> None:
     assert is_utc_iso(item["created_at"])
     assert [part["name"] for part in item["parts"]] == ["db", "files"]
     assert item["verified"] is False
+
+
+def test_list_shows_the_size_the_backup_printed(user: User) -> None:
+    printed = user.json("backup")["outcomes"][0]["result"]
+
+    listed = user.json("list")["backups"][0]
+    text = user.ok("list")
+
+    assert listed["size_bytes"] == printed["size_bytes"]
+    assert listed["size_bytes"] == sum(part["size_bytes"] for part in printed["parts"])
+    assert format_size_bytes(printed["size_bytes"]) in text
 
 
 def test_list_marks_a_verified_backup_with_when(user: User) -> None:

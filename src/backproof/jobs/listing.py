@@ -72,7 +72,7 @@ def list_backups(
                 ListedBackup(
                     manifest,
                     storage.name,
-                    listing.sizes.get(manifest.id, 0),
+                    manifest.size_bytes,  # the size every other view shows: its parts
                     verified.get(manifest.id),
                     PROOF_RESULTS.get(status, status),
                     proof_at,
