@@ -81,6 +81,8 @@ def _sqlite_sizes(url: str) -> list[TableSize]:
 
 
 def _postgresql_sizes(url: str, password: str | None) -> list[TableSize]:
+    from psycopg import sql  # noqa: PLC0415
+
     from backproof.sources.postgresql_catalog import list_tables  # noqa: PLC0415
     from backproof.sources.postgresql_tools import connect  # noqa: PLC0415
 
@@ -89,11 +91,17 @@ def _postgresql_sizes(url: str, password: str | None) -> list[TableSize]:
         sizes = []
         for table in list_tables(cursor):
             cursor.execute(
-                "SELECT pg_total_relation_size(%s), greatest(reltuples, 0)::bigint "
-                "FROM pg_class WHERE oid = %s",
+                "SELECT pg_total_relation_size(%s), reltuples::bigint FROM pg_class WHERE oid = %s",
                 (table.oid, table.oid),
             )
             size_bytes, rows = cursor.fetchone() or (0, 0)
+            if rows < 0:  # never analyzed (a database loaded just now): has it a row at all?
+                cursor.execute(
+                    sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1) AS one").format(
+                        table.from_clause()
+                    )
+                )
+                rows = (cursor.fetchone() or (0,))[0]
             sizes.append(TableSize(table.label, int(size_bytes), int(rows)))
     return _largest_first(sizes)
 

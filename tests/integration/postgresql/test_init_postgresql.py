@@ -7,6 +7,7 @@ from pathlib import Path
 from pg_servers import PgServer
 
 from app_folders import init_and_run, make_django, make_laravel
+from backproof.init.tables import list_table_sizes, propose_key_tables
 
 
 def test_init_of_a_django_app_keeps_the_password_in_a_private_file_and_proposes_the_crm(
@@ -63,3 +64,17 @@ def test_init_of_a_laravel_app_on_postgresql_proposes_its_largest_own_tables(
     assert "key tables: orders, customers" in created
     assert "password_file" not in config
     assert "✓ verify passed" in chain
+
+
+def test_init_proposes_the_tables_of_a_database_loaded_just_now_before_any_analyze(
+    pg: PgServer,
+) -> None:
+    database = pg.create_database(crm=False)
+    with pg.connect(database) as connection:
+        connection.execute("CREATE TABLE orders (id serial PRIMARY KEY, note text)")
+        connection.execute("INSERT INTO orders (note) SELECT 'o' FROM generate_series(1, 50)")
+        connection.execute("CREATE TABLE unused (id serial PRIMARY KEY, note text)")
+
+    tables = list_table_sizes(pg.url(database), None)
+
+    assert propose_key_tables(tables) == ["orders"]
