@@ -88,3 +88,9 @@ def format_number(value: float | None) -> str:
 def format_percent(ratio: float | None) -> str:
     """Return a ratio (0..1) as a percentage with one decimal: ``99.5 %``."""
     return MISSING if ratio is None else f"{ratio * 100:.1f} %"
+
+
+def format_count(count: int, noun: str) -> str:
+    """Return ``count`` with thousands separators and ``noun``, plural unless it is one:
+    ``1 file``, ``3,600 rows``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -8,6 +8,7 @@ import pytest
 
 from backproof.units import (
     MISSING,
+    format_count,
     format_duration_ms,
     format_hours,
     format_seconds,
@@ -66,3 +67,10 @@ def test_format_time_writes_utc_to_the_second_whatever_the_offset() -> None:
 
 def test_unknown_quantities_print_a_dash() -> None:
     assert {format_size_bytes(None), format_seconds(None), format_time(None)} == {MISSING}
+
+
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 files"), (1, "1 file"), (2, "2 files"), (3600, "3,600 files")]
+)
+def test_format_count_says_one_in_the_singular(count: int, text: str) -> None:
+    assert format_count(count, "file") == text

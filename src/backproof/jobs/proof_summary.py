@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from backproof.units import format_count
+
 if TYPE_CHECKING:
     from backproof.jobs.verify import VerifyResult
     from backproof.sources.base import IntegrityReport
@@ -15,7 +17,7 @@ def describe_proof(result: VerifyResult) -> list[str]:
     """Return what a passed verify proved, one phrase per kind of proof."""
     phrases = []
     if result.depth == "content":
-        phrases.append(f"all {result.tables} tables identical ({result.rows:,} rows)")
+        phrases.append(f"all {result.tables} tables identical ({format_count(result.rows, 'row')})")
     elif result.tables:
         phrases.append(
             f"{result.tables} tables, {result.rows:,} rows and {result.sampled_rows} sampled "
@@ -24,7 +26,7 @@ def describe_proof(result: VerifyResult) -> list[str]:
     phrases += describe_integrity(result.proof.integrity)
     phrases += describe_checks(result.proof.checks)
     if result.files:
-        phrases.append(f"files identical ({result.files:,} files)")
+        phrases.append(f"files identical ({format_count(result.files, 'file')})")
     return phrases
 
 

@@ -24,7 +24,7 @@ from backproof.sources.files import extract_files
 from backproof.sources.registry import engine_of, open_database
 from backproof.state.records import RestoreMeta
 from backproof.storage.base import Storage
-from backproof.units import format_seconds
+from backproof.units import format_count, format_seconds
 
 
 @dataclass
@@ -108,7 +108,7 @@ def describe_restore(result: RestoreResult) -> str:
     took = format_seconds(result.duration_seconds)
     if result.table is None:
         return f"backup {result.backup_id} restored in {took}"
-    rows = f"{result.table_rows} row{'' if result.table_rows == 1 else 's'}"
+    rows = format_count(result.table_rows or 0, "row")
     return f"table {result.table} of backup {result.backup_id} restored ({rows}) in {took}"
 
 
