@@ -9,11 +9,15 @@ that opens a bare context sends no alert and no ping.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from backproof.alert_dispatch import alert_after_job
-from backproof.alerts.deadman import DeadManSwitch
 from backproof.config.models import Settings
 from backproof.jobs.context import AfterRunHook, ChainHook, ChainOutcome, Context
 from backproof.state.activities import Activity
+
+if TYPE_CHECKING:
+    from backproof.alerts.deadman import DeadManSwitch
 
 
 def after_run_hooks(settings: Settings) -> list[AfterRunHook]:
@@ -48,10 +52,15 @@ class PingDeadManSwitch:
 
     def chain_started(self, context: Context, target: str) -> None:
         """Ping ``/start`` (a failed ping is logged by the switch)."""
-        DeadManSwitch.from_settings(context.settings.alerts).start()
+        _switch(context).start()
 
     def chain_finished(self, context: Context, outcome: ChainOutcome) -> None:
         """Ping success or ``/fail`` with the run's summary."""
-        DeadManSwitch.from_settings(context.settings.alerts).finish(
-            outcome.succeeded, outcome.summary
-        )
+        _switch(context).finish(outcome.succeeded, outcome.summary)
+
+
+def _switch(context: Context) -> DeadManSwitch:
+    # httpx loads only when a chain runs, so that `list` and friends start light.
+    from backproof.alerts.deadman import DeadManSwitch  # noqa: PLC0415
+
+    return DeadManSwitch.from_settings(context.settings.alerts)

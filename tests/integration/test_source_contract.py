@@ -23,8 +23,8 @@ from pg_servers import shared_server as shared_postgresql
 
 from backproof.comparison import compare_database_facts
 from backproof.demo import create_demo
-from backproof.errors import SourceError
-from backproof.sources.base import DatabaseSource, ScratchServer, scratch_name
+from backproof.errors import SourceError, UsageError
+from backproof.sources.base import DatabaseSource, ScratchServer, largest_first, scratch_name
 from backproof.sources.registry import open_database, open_server
 from backproof.sources.sqlite import sqlite_url
 
@@ -125,3 +125,30 @@ def test_source_makes_its_scratch_databases_where_it_says(engine: Engine, tmp_pa
     # A file-based engine keeps its copies in backproof's private state, a server beside the
     # source's database.
     assert in_private_state == (engine.name == "sqlite")
+
+
+def test_database_says_it_is_reachable_and_lists_its_tables_largest_first(engine: Engine) -> None:
+    source = engine.source()
+
+    line = source.describe_reachability()
+    sizes = source.list_table_sizes()
+
+    assert " reachable (" in line or " readable (" in line
+    assert set(KEY_TABLES) <= {table.name for table in sizes}
+    assert sizes == largest_first(sizes)
+
+
+def test_only_a_server_has_a_verify_user_to_judge_and_to_set_up(engine: Engine) -> None:
+    server = engine.server()
+
+    problems = server.verify_user_problems()
+
+    if engine.name == "sqlite":
+        assert problems is None
+        with pytest.raises(UsageError, match="no user to set up"):
+            server.verify_user_script("backproof_verify", "pw", "%")
+    else:
+        assert isinstance(problems, list)
+        script = server.verify_user_script("backproof_verify", "pw", "%")
+        assert "backproof_verify" in script.sql
+        assert 'url = "' in script.config

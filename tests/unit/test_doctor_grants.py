@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from backproof.doctor.privileges import mysql_grant_problems
+from backproof.sources.mysql_privileges import grant_problems
 
 
 def test_root_holds_everything_on_every_database() -> None:
     grants = ["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"]
 
-    assert mysql_grant_problems(grants) == ["holds ALL PRIVILEGES, GRANT OPTION on *.*"]
+    assert grant_problems(grants) == ["holds ALL PRIVILEGES, GRANT OPTION on *.*"]
 
 
 def test_a_user_limited_to_verify_databases_has_no_problem() -> None:
@@ -17,7 +17,7 @@ def test_a_user_limited_to_verify_databases_has_no_problem() -> None:
         "GRANT ALL PRIVILEGES ON `verify\\_%`.* TO `verify`@`%`",
     ]
 
-    assert mysql_grant_problems(grants) == []
+    assert grant_problems(grants) == []
 
 
 def test_rights_on_another_database_and_file_are_named() -> None:
@@ -26,7 +26,7 @@ def test_rights_on_another_database_and_file_are_named() -> None:
         "GRANT SELECT, INSERT ON `crm`.* TO `verify`@`%`",
     ]
 
-    assert mysql_grant_problems(grants) == [
+    assert grant_problems(grants) == [
         "holds FILE on *.*",
         "holds SELECT, INSERT on crm",
     ]

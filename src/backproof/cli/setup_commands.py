@@ -30,13 +30,9 @@ def verify_user(
     The user may create, fill and drop ``verify_…`` databases and nothing else. Run the SQL as
     an administrator of the verify server; backproof itself never creates users.
     """
-    from backproof.sources.registry import engine_of  # noqa: PLC0415 - a light --help
+    from backproof.sources.registry import open_server  # noqa: PLC0415 - a light --help
     from backproof.sources.server_urls import parse_server_url  # noqa: PLC0415
-    from backproof.sources.verify_users import (  # noqa: PLC0415
-        DEFAULT_USER,
-        PASSWORD_VARIABLE,
-        verify_user_script,
-    )
+    from backproof.sources.verify_users import DEFAULT_USER, PASSWORD_VARIABLE  # noqa: PLC0415
     from backproof.web.security import is_loopback_host  # noqa: PLC0415
 
     del print_only  # printing is all this command does
@@ -44,15 +40,13 @@ def verify_user(
     target_lookup(settings, target)
     chosen = next(item for item in settings.targets if target in (None, item.name))
     url = settings.verify.url or chosen.database
-    if url is None or engine_of(url) not in ("mysql", "postgresql"):
-        raise UsageError(
-            f"target {chosen.name} verifies on SQLite or has no database: no user to set up"
-        )
+    if url is None:
+        raise UsageError(f"target {chosen.name} has no database: no user to set up")
     server = parse_server_url(url)
     client_host = "127.0.0.1" if is_loopback_host(server.host or "localhost") else "%"
     password = secrets.token_urlsafe(18)
     name = user or DEFAULT_USER
-    script = verify_user_script(engine_of(url), server, name, password, client_host)
+    script = open_server(url).verify_user_script(name, password, client_host)
     where = server.with_database(None).label
     click.echo(f"-- run as an administrator of {where} (nothing has been run):")
     click.echo(script.sql)

@@ -15,8 +15,7 @@ from backproof.config.models import DestinationSettings, Settings, TargetSetting
 from backproof.doctor.checks import DoctorCheck, failed, ok, warning
 from backproof.doctor.safety import local_destination_path
 from backproof.errors import BackproofError
-from backproof.sources.registry import engine_of
-from backproof.sources.sqlite import sqlite_path, sqlite_url
+from backproof.jobs.scratch_servers import open_scratch_server
 from backproof.storage.registry import open_storage
 from backproof.units import format_size_bytes
 
@@ -69,12 +68,7 @@ def check_verify_space(settings: Settings, now: datetime) -> Iterator[DoctorChec
 
 
 def _local_scratch_folder(settings: Settings, target: TargetSettings) -> Path | None:
-    url = settings.verify.url or (
-        sqlite_url(settings.state.lock_dir.parent / "verify")
-        if engine_of(target.database or "") == "sqlite"
-        else None
-    )
-    return sqlite_path(url) if url and engine_of(url) == "sqlite" else None
+    return open_scratch_server(settings, target, with_password=False).local_folder
 
 
 def _newest_raw_size(settings: Settings, target: TargetSettings, now: datetime) -> int | None:

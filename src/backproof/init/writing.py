@@ -17,8 +17,9 @@ from backproof.config.loading import load_settings
 from backproof.errors import UsageError
 from backproof.init.config_text import ConfigPlan, render_config
 from backproof.init.detect import AppDatabase, detect_application
-from backproof.init.tables import TableSize, list_table_sizes, propose_key_tables
+from backproof.init.tables import list_table_sizes, propose_key_tables
 from backproof.privacy import make_private_dir, open_private_file
+from backproof.sources.base import TableSize
 
 Ask = Callable[[str, str], str]
 """Asks a person: (question, proposed answer) -> answer. None in ``--non-interactive``."""

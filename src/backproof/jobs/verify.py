@@ -12,8 +12,7 @@ from backproof.archive.manifest import ID_TIME_FORMAT, Facts, Manifest, Part
 from backproof.archive.reading import check_backup, choose_backup, open_decoded_part
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
 from backproof.config.models import TargetSettings, VerifySettings
-from backproof.config.secrets import database_password, read_secret
-from backproof.errors import ConfigError, RestoreError, VerificationError
+from backproof.errors import RestoreError, VerificationError
 from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
@@ -22,9 +21,10 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proof_summary import describe_proof
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy
 from backproof.jobs.restoring import restore_database_part
+from backproof.jobs.scratch_servers import open_scratch_server
 from backproof.sources.base import DatabaseSource, RestoreOptions, ScratchServer, scratch_name
 from backproof.sources.files import inspect_archive
-from backproof.sources.registry import engine_of, open_database, open_server
+from backproof.sources.registry import engine_of
 from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
 from backproof.units import format_seconds
@@ -180,16 +180,6 @@ def restore_options(context: Context, part: Part) -> RestoreOptions:
     return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes)
 
 
-def drop_leftover_scratches(context: Context, target: TargetSettings) -> list[str]:
-    """Drop the temporary databases a crashed verify of ``target`` left; return their names.
-
-    The service calls this at start-up. Raises SourceError when the server cannot be reached.
-    """
-    if context.settings.verify.url is None and target.database is None:
-        return []
-    return open_scratch_server(context, target).drop_leftover_scratches()
-
-
 def _scratch_server(context: Context, manifest: Manifest) -> ScratchServer:
     target = context.settings.target(manifest.target)
     url = context.settings.verify.url or target.database
@@ -198,27 +188,7 @@ def _scratch_server(context: Context, manifest: Manifest) -> ScratchServer:
         raise RestoreError(
             f"backup {manifest.id} is a {engine} dump; set verify.url to a {engine} server"
         )
-    return open_scratch_server(context, target)
-
-
-def open_scratch_server(context: Context, target: TargetSettings) -> ScratchServer:
-    """Return where verify makes the temporary databases of ``target``: the server of
-    ``verify.url`` with its password, else where the target's database says (its own server,
-    with its password; a private folder of the state for SQLite).
-
-    Raises ConfigError when neither ``verify.url`` nor the target's database is set.
-    """
-    verify = context.settings.verify
-    if verify.url is not None and verify.url != target.database:
-        password = read_secret(verify.password_env, verify.password_file, "verify.password")
-        return open_server(verify.url, password)
-    if target.database is None:
-        raise ConfigError([f"target {target.name!r} has no database to verify"])
-    password = database_password(target, context.settings.targets.index(target))
-    if verify.url is not None:
-        return open_server(verify.url, password)
-    database = open_database(target.database, password)
-    return database.scratch_server(context.settings.state.lock_dir.parent)
+    return open_scratch_server(context.settings, target)
 
 
 def _verify_files(

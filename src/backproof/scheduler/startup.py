@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from backproof.errors import BackproofError
 from backproof.jobs.context import Context
-from backproof.jobs.verify import drop_leftover_scratches
+from backproof.jobs.scratch_servers import drop_leftover_scratches
 
 logger = logging.getLogger(__name__)
 

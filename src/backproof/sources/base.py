@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol
 
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
+from backproof.sources.verify_users import VerifyUserScript
 
 SCRATCH_PREFIX = "verify_"
 
@@ -47,6 +48,20 @@ class IntegrityReport:
     what: str
     problems: list[str] = field(default_factory=list)
     skipped: str = ""
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """One table as ``init`` sees it: its name in facts and how much it holds."""
+
+    name: str
+    size_bytes: int
+    rows: int
+
+
+def largest_first(sizes: list[TableSize]) -> list[TableSize]:
+    """Return ``sizes`` largest first (rows, then names, break ties)."""
+    return sorted(sizes, key=lambda table: (-table.size_bytes, -table.rows, table.name))
 
 
 class DatabaseSource(Protocol):
@@ -90,6 +105,19 @@ class DatabaseSource(Protocol):
         """Return True when this database has no tables (or does not exist yet)."""
         ...
 
+    def describe_reachability(self) -> str:
+        """Return one line for ``doctor``: the database reached, and the tools found fit for
+        its server. Raises SourceError (or ConfigError) saying what is missing."""
+        ...
+
+    def list_table_sizes(self) -> list[TableSize]:
+        """Return the tables of this database, largest first (``init``).
+
+        Raises SourceError when the database cannot be reached (the server's reason in the
+        message).
+        """
+        ...
+
     def scratch_server(self, private_dir: Path) -> ScratchServer:
         """Return where temporary copies of this database go when ``verify.url`` is not set:
         a server engine answers its own server; a file-based engine a folder under
@@ -102,6 +130,12 @@ class ScratchServer(Protocol):
     ``registry.open_server`` (or by ``DatabaseSource.scratch_server``)."""
 
     engine: str
+
+    @property
+    def local_folder(self) -> Path | None:
+        """Return the folder of this host where the scratch copies go, or None when they go
+        to a database server (``doctor`` measures the free space of the folder)."""
+        ...
 
     def create_scratch(self, name: str) -> DatabaseSource:
         """Create an empty temporary database called ``name``, marked as backproof's; return
@@ -118,6 +152,17 @@ class ScratchServer(Protocol):
     def drop_leftover_scratches(self) -> list[str]:
         """Drop temporary databases left by crashed runs: ours by name pattern and marker,
         never anything else. Return their names."""
+        ...
+
+    def verify_user_problems(self) -> list[str] | None:
+        """Return what the user verify works as here may do beyond its scratch databases
+        (``doctor``; empty: nothing), or None where there are no users (files). A first line
+        starting ``cannot`` says verify cannot work as that user at all."""
+        ...
+
+    def verify_user_script(self, user: str, password: str, client_host: str) -> VerifyUserScript:
+        """Return the SQL that makes a least-privileged verify ``user`` here, and the config
+        lines (``setup verify-user``). Raises UsageError where there are no users."""
         ...
 
 

@@ -29,8 +29,14 @@ from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
 from backproof.sources import mysql_catalog as catalog
-from backproof.sources import mysql_checks
-from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
+from backproof.sources import mysql_checks, mysql_privileges, mysql_probe
+from backproof.sources.base import (
+    DumpInfo,
+    IntegrityReport,
+    RestoreOptions,
+    TableSize,
+    missing_key_tables,
+)
 from backproof.sources.mysql_digests import DIGEST_METHOD
 from backproof.sources.mysql_import import checked_parts, import_parts, write_parts
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
@@ -50,6 +56,7 @@ from backproof.sources.mysql_tools import (
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
+from backproof.sources.verify_users import VerifyUserScript, verify_user_script
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -218,6 +225,14 @@ class MysqlSource:
         )
         return not rows or int(rows[0][0]) == 0
 
+    def describe_reachability(self) -> str:
+        """Return the database reached, its server's version and the tools fit for it."""
+        return mysql_probe.describe_reachability(self.server, self.password)
+
+    def list_table_sizes(self) -> list[TableSize]:
+        """Return the tables with their sizes, largest first."""
+        return mysql_probe.list_table_sizes(self.server, self.password)
+
     def scratch_server(self, private_dir: Path) -> MysqlServer:
         """Return this database's own server: temporary databases go beside it."""
         return MysqlServer(self.server, self.password)
@@ -236,6 +251,11 @@ class MysqlServer:
     def from_url(cls, url: str, password: str | None = None) -> MysqlServer:
         """Return the server ``url`` names (``password`` overrides the URL's)."""
         return cls(parse_server_url(url), password)
+
+    @property
+    def local_folder(self) -> Path | None:
+        """Return None: the scratch databases live on the server."""
+        return None
 
     def create_scratch(self, name: str) -> MysqlSource:
         """Create the empty database ``name`` holding our marker table; return it."""
@@ -268,6 +288,14 @@ class MysqlServer:
                 continue
             dropped.append(name)
         return dropped
+
+    def verify_user_problems(self) -> list[str]:
+        """Return what the user verify works as here may do beyond its scratch databases."""
+        return mysql_privileges.verify_user_problems(self.server, self.password)
+
+    def verify_user_script(self, user: str, password: str, client_host: str) -> VerifyUserScript:
+        """Return the SQL of a least-privileged verify ``user`` here, and the config lines."""
+        return verify_user_script("mysql", self.server, user, password, client_host)
 
     def _marker_of(self, name: str) -> str | None:
         table = f"{catalog.quote(name)}.{catalog.quote(catalog.MARKER_TABLE)}"

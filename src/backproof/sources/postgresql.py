@@ -29,8 +29,14 @@ from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, run_command, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
-from backproof.sources import postgresql_checks
-from backproof.sources.base import DumpInfo, IntegrityReport, RestoreOptions, missing_key_tables
+from backproof.sources import postgresql_checks, postgresql_privileges, postgresql_probe
+from backproof.sources.base import (
+    DumpInfo,
+    IntegrityReport,
+    RestoreOptions,
+    TableSize,
+    missing_key_tables,
+)
 from backproof.sources.postgresql_databases import (
     create_database,
     database_exists,
@@ -52,6 +58,7 @@ from backproof.sources.postgresql_tools import (
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
+from backproof.sources.verify_users import VerifyUserScript, verify_user_script
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -220,6 +227,14 @@ class PostgresqlSource:
             row = connection.execute(_HAS_RELATIONS).fetchone()
         return not (row and row[0])
 
+    def describe_reachability(self) -> str:
+        """Return the database reached, its server's version and the tools fit for it."""
+        return postgresql_probe.describe_reachability(self.server, self.password)
+
+    def list_table_sizes(self) -> list[TableSize]:
+        """Return the tables with their sizes, largest first."""
+        return postgresql_probe.list_table_sizes(self.server, self.password)
+
     def scratch_server(self, private_dir: Path) -> PostgresqlServer:
         """Return this database's own server: temporary databases go beside it."""
         return PostgresqlServer(self.server, self.password)
@@ -238,6 +253,11 @@ class PostgresqlServer:
     def from_url(cls, url: str, password: str | None = None) -> PostgresqlServer:
         """Return the server ``url`` names (``password`` overrides the URL's)."""
         return cls(parse_server_url(url), password)
+
+    @property
+    def local_folder(self) -> Path | None:
+        """Return None: the scratch databases live on the server."""
+        return None
 
     def create_scratch(self, name: str) -> PostgresqlSource:
         """Create the empty database ``name``, commented with our marker; return it."""
@@ -266,6 +286,14 @@ class PostgresqlServer:
             drop_leftover_role(self.server, self.password, name)
             dropped.append(name)
         return dropped
+
+    def verify_user_problems(self) -> list[str]:
+        """Return what the user verify works as here may do beyond its scratch databases."""
+        return postgresql_privileges.verify_user_problems(self.server, self.password)
+
+    def verify_user_script(self, user: str, password: str, client_host: str) -> VerifyUserScript:
+        """Return the SQL of a least-privileged verify ``user`` here, and the config lines."""
+        return verify_user_script("postgresql", self.server, user, password, client_host)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ as soon as it has been streamed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sqlite3
@@ -20,9 +19,9 @@ from typing import BinaryIO
 from urllib.parse import quote as quote_path
 from urllib.parse import unquote, urlsplit
 
-from backproof.archive.manifest import Facts, SampledRows, SourceInfo
+from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
-from backproof.errors import RestoreError, SourceError
+from backproof.errors import RestoreError, SourceError, UsageError
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.sources import sqlite_checks
 from backproof.sources.base import (
@@ -30,10 +29,10 @@ from backproof.sources.base import (
     DumpInfo,
     IntegrityReport,
     RestoreOptions,
+    TableSize,
     missing_key_tables,
 )
-from backproof.sources.rows import pick_sample_positions, row_digest, row_key
-from backproof.sources.sqlite_digests import DIGEST_METHOD, digest_tables
+from backproof.sources.sqlite_facts import read_facts, table_names, table_sizes
 from backproof.sources.sqlite_scratch import (
     MARKER_SUFFIX,
     SCRATCH_FILE_SUFFIXES,
@@ -42,10 +41,10 @@ from backproof.sources.sqlite_scratch import (
     is_leftover_scratch,
     write_scratch_marker,
 )
+from backproof.sources.verify_users import VerifyUserScript
 from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "sqlite-database"
-OBJECT_KINDS = {"view": "views", "trigger": "triggers", "index": "indexes"}
 JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
@@ -105,7 +104,7 @@ class SqliteSource:
         with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
             snapshot = Path(folder) / "snapshot.sqlite"
             self._snapshot(snapshot)
-            facts = read_facts(snapshot, key_tables, sample_rows, None)
+            facts = _read_facts(snapshot, key_tables, sample_rows, None)
             if not facts.tables:
                 raise SourceError(f"SQLite database {self.path} has no tables: nothing to back up")
             absent = missing_key_tables(list(facts.tables), key_tables)
@@ -161,7 +160,7 @@ class SqliteSource:
 
     def inspect(self, expected: Facts) -> Facts:
         """Read the facts of this file, sampling the rows ``expected`` sampled."""
-        return read_facts(self.path, list(expected.samples), 0, expected)
+        return _read_facts(self.path, list(expected.samples), 0, expected)
 
     def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
         """Run ``integrity_check`` and ``foreign_key_check`` on this file."""
@@ -186,6 +185,27 @@ class SqliteSource:
         with connect(self.path, read_only=True) as connection:
             return not table_names(connection)
 
+    def describe_reachability(self) -> str:
+        """Return the file and how many tables it holds."""
+        with self._reading() as connection:
+            tables = len(table_names(connection))
+        return f"SQLite {self.path} readable ({tables} tables)"
+
+    def list_table_sizes(self) -> list[TableSize]:
+        """Return the tables by rows, largest first."""
+        with self._reading() as connection:
+            return table_sizes(connection)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if not self.path.is_file():
+            raise SourceError(f"SQLite database {self.path} does not exist")
+        try:
+            with connect(self.path, read_only=True) as connection:
+                yield connection
+        except sqlite3.Error as exc:
+            raise SourceError(f"cannot read SQLite database {self.path}: {exc}") from exc
+
     def scratch_server(self, private_dir: Path) -> SqliteScratchFolder:
         """Return a private folder of backproof's state: temporary copies never land beside
         the application's database."""
@@ -204,6 +224,11 @@ class SqliteScratchFolder:
     def from_url(cls, url: str) -> SqliteScratchFolder:
         """Return the scratch folder a ``sqlite:///folder`` URL names."""
         return cls(sqlite_path(url))
+
+    @property
+    def local_folder(self) -> Path:
+        """Return the scratch folder."""
+        return self.folder
 
     def create_scratch(self, name: str) -> SqliteSource:
         """Return the new file ``<folder>/<name>.sqlite``, marked as ours.
@@ -235,6 +260,14 @@ class SqliteScratchFolder:
         markers = sorted(self.folder.glob(f"{SCRATCH_PREFIX}*{SCRATCH_SUFFIX}{MARKER_SUFFIX}"))
         return [drop_leftover_scratch(marker) for marker in markers if is_leftover_scratch(marker)]
 
+    def verify_user_problems(self) -> None:
+        """Return None: scratch copies are files of this host, no server user is involved."""
+        return
+
+    def verify_user_script(self, user: str, password: str, client_host: str) -> VerifyUserScript:
+        """Raise UsageError: verify into SQLite files needs no user."""
+        raise UsageError("verify restores into SQLite files: there is no user to set up")
+
 
 def _check_integrity(path: Path) -> None:
     try:
@@ -246,84 +279,11 @@ def _check_integrity(path: Path) -> None:
         raise RestoreError(f"restored SQLite database fails its integrity check: {verdict}")
 
 
-def table_names(connection: sqlite3.Connection) -> list[str]:
-    rows = connection.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name"
-    )
-    return [row[0] for row in rows]
-
-
-def quote(name: str) -> str:
-    """Quote an SQLite identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def read_facts(
+def _read_facts(
     path: Path, key_tables: Sequence[str], sample_rows: int, expected: Facts | None
 ) -> Facts:
-    """Return tables, row counts, object counts and sampled-row checksums of a SQLite file.
-
-    With ``expected``, the rows sampled are the ones ``expected`` names; otherwise they are
-    chosen evenly in key order, ``sample_rows`` per key table.
-    """
     try:
         with connect(path, read_only=True, immutable=True) as connection:
-            tables = {
-                name: connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
-                for name in table_names(connection)
-            }
-            objects = dict.fromkeys(OBJECT_KINDS.values(), 0)
-            for kind, count in connection.execute(
-                "SELECT type, count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                "GROUP BY type"
-            ):
-                if kind in OBJECT_KINDS:
-                    objects[OBJECT_KINDS[kind]] = count
-            samples = {}
-            for table in key_tables:
-                if table in tables:
-                    wanted = expected.samples[table] if expected else None
-                    samples[table] = _sample(connection, table, tables[table], sample_rows, wanted)
-            with_digests = expected is None or bool(expected.digests)
-            digests = digest_tables(connection, tables, quote) if with_digests else {}
+            return read_facts(connection, key_tables, sample_rows, expected)
     except sqlite3.Error as exc:
         raise SourceError(f"cannot read SQLite database {path}: {exc}") from exc
-    method = DIGEST_METHOD if digests else ""
-    return Facts(
-        tables=tables, samples=samples, objects=objects, digests=digests, digest_method=method
-    )
-
-
-def _key_columns(connection: sqlite3.Connection, table: str) -> list[str]:
-    info = connection.execute(f"PRAGMA table_info({quote(table)})").fetchall()
-    keyed = sorted((row[5], row[1]) for row in info if row[5] > 0)
-    return [name for _position, name in keyed] or ["rowid"]
-
-
-def _sample(
-    connection: sqlite3.Connection,
-    table: str,
-    row_count: int,
-    sample_rows: int,
-    wanted: SampledRows | None,
-) -> SampledRows:
-    key_columns = wanted.key_columns if wanted else _key_columns(connection, table)
-    key_list = ", ".join(quote(column) if column != "rowid" else "rowid" for column in key_columns)
-    if wanted is None:
-        positions = set(pick_sample_positions(row_count, sample_rows))
-        cursor = connection.execute(f"SELECT {key_list} FROM {quote(table)} ORDER BY {key_list}")
-        keys = [row for index, row in enumerate(cursor) if index in positions]
-    else:
-        keys = [tuple(json.loads(key)) for key in wanted.rows]
-    condition = " AND ".join(
-        f"{quote(column) if column != 'rowid' else 'rowid'} IS ?" for column in key_columns
-    )
-    digests: dict[str, str] = {}
-    for key in keys:
-        cursor = connection.execute(f"SELECT * FROM {quote(table)} WHERE {condition}", key)
-        row = cursor.fetchone()
-        if row is not None:
-            columns = [description[0] for description in cursor.description]
-            digests[row_key(key)] = row_digest(columns, row)
-    return SampledRows(key_columns=key_columns, rows=digests)

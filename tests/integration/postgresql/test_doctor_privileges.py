@@ -6,10 +6,11 @@ from pg_servers import PgServer
 from psycopg import sql
 
 from backproof.doctor.privileges import check_verify_privileges
+from backproof.sources.registry import open_server
 
 
 def test_verify_importing_as_a_superuser_is_a_warning(pg: PgServer) -> None:
-    check = check_verify_privileges(pg.url("postgres"), None, used_by_default=True)
+    check = check_verify_privileges(open_server(pg.url("postgres")), used_by_default=True)
 
     assert check.status == "warning"
     assert "a superuser" in check.message
@@ -19,7 +20,9 @@ def test_verify_importing_as_a_superuser_is_a_warning(pg: PgServer) -> None:
 def test_a_role_that_may_only_create_databases_is_ok(pg: PgServer) -> None:
     role = pg.create_role("secret", "CREATEDB")
 
-    check = check_verify_privileges(pg.url("postgres", user=role), "secret", used_by_default=False)
+    check = check_verify_privileges(
+        open_server(pg.url("postgres", user=role), "secret"), used_by_default=False
+    )
 
     assert check.status == "ok", check.message
 
@@ -34,7 +37,9 @@ def test_a_role_owning_another_database_is_a_warning_naming_it(pg: PgServer) -> 
             )
         )
 
-    check = check_verify_privileges(pg.url("postgres", user=role), "secret", used_by_default=False)
+    check = check_verify_privileges(
+        open_server(pg.url("postgres", user=role), "secret"), used_by_default=False
+    )
 
     assert check.status == "warning"
     assert f"owns or may create in other databases ({database})" in check.message
@@ -43,7 +48,9 @@ def test_a_role_owning_another_database_is_a_warning_naming_it(pg: PgServer) -> 
 def test_a_role_that_cannot_create_databases_fails(pg: PgServer) -> None:
     role = pg.create_role("secret")
 
-    check = check_verify_privileges(pg.url("postgres", user=role), "secret", used_by_default=False)
+    check = check_verify_privileges(
+        open_server(pg.url("postgres", user=role), "secret"), used_by_default=False
+    )
 
     assert check.status == "failed"
     assert "lacks CREATEDB" in check.message
