@@ -3,6 +3,7 @@ application declares, key tables proposed, no password in it, a backup proven at
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -101,3 +102,23 @@ def test_init_refuses_to_replace_a_config_without_force(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert "pass --force" in process.stderr
     assert config.read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_init_json_is_one_document_and_asks_nothing(tmp_path: Path) -> None:
+    app = make_laravel(tmp_path / "shop", {"DB_CONNECTION": "sqlite"})
+    fill_shop(app / "database" / "database.sqlite")
+    config = tmp_path / "home" / "backproof.toml"
+
+    process = run_backproof(
+        *("--config", str(config), "init", "--json", "--app", str(app)),
+        *("--data-dir", str(tmp_path / "home" / "data")),
+        cwd=app,
+    )
+
+    assert process.returncode == 0, process.stderr
+    document = json.loads(process.stdout)
+    assert document["config"] == str(config)
+    assert document["framework"] == "Laravel"
+    assert document["key_tables"] == ["orders", "customers"]
+    assert document["next"].endswith(f"--config {config} run")
+    assert config.is_file()

@@ -65,3 +65,14 @@ def test_restore_help_says_the_target_is_found_from_the_id(user: User) -> None:
 
     assert "default: found by ID" in help_text
     assert "every target" not in help_text
+
+
+def test_demo_json_names_the_folder_the_config_and_the_next_command(user: User) -> None:
+    folder = user.demo.folder / "another"
+
+    document = user.json("demo", "--dir", str(folder))
+
+    assert document["folder"] == str(folder)
+    assert document["config"] == str(folder / "backproof.toml")
+    assert document["rows"]["contacts"] == 1200
+    assert document["next"].endswith(" run")

@@ -338,12 +338,25 @@ def metrics(invocation: Invocation) -> None:
 @cli.command()
 @click.option("--dir", "folder", default=".", show_default=True, help="Folder to create it in.")
 @click.option("--force", is_flag=True, help="Replace an existing demo in the folder.")
-def demo(folder: str, force: bool) -> None:
+@JSON_OPTION
+def demo(folder: str, force: bool, as_json: bool) -> None:
     """Create a sample CRM (SQLite database + uploads folder) and a config for it."""
     from backproof.demo import create_demo  # noqa: PLC0415
 
     layout = create_demo(Path(folder).absolute(), overwrite=force)
     rows = ", ".join(f"{count} {table}" for table, count in layout.rows.items())
-    click.echo(f"sample CRM in {layout.folder}: {rows}")
-    click.echo(f"config: {layout.config}")
-    click.echo(f"next: cd {shlex.quote(str(layout.folder))} && {command_to_run()} run")
+    next_command = f"cd {shlex.quote(str(layout.folder))} && {command_to_run()} run"
+    text = "\n".join(
+        [
+            f"sample CRM in {layout.folder}: {rows}",
+            f"config: {layout.config}",
+            f"next: {next_command}",
+        ]
+    )
+    document = {
+        "folder": str(layout.folder),
+        "config": str(layout.config),
+        "rows": dict(layout.rows),
+        "next": next_command,
+    }
+    emit(document, text, as_json)

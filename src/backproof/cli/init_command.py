@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from backproof.cli.commands import JSON_OPTION
 from backproof.cli.invocation_name import command_to_run
-from backproof.cli.main import Invocation, cli, pass_invocation
+from backproof.cli.main import Invocation, cli, emit, pass_invocation
 
 
 @cli.command()
@@ -25,6 +26,7 @@ from backproof.cli.main import Invocation, cli, pass_invocation
 @click.option("--name", metavar="NAME", help="Target name (default: the folder's name).")
 @click.option("--non-interactive", is_flag=True, help="Ask nothing; take the proposals.")
 @click.option("--force", is_flag=True, help="Replace an existing config.")
+@JSON_OPTION
 @pass_invocation
 def init(
     invocation: Invocation,
@@ -36,6 +38,7 @@ def init(
     name: str | None,
     non_interactive: bool,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Write a commented config for an existing application (Laravel, Django, Rails, a URL)."""
     from backproof.init.writing import InitRequest, run_init  # noqa: PLC0415
@@ -51,15 +54,26 @@ def init(
         data_folder=Path(data_dir).expanduser().absolute() if data_dir else None,
         force=force,
     )
-    ask = None if non_interactive else _ask
+    ask = None if non_interactive or as_json else _ask  # a JSON document asks nothing
     result = run_init(request, ask)
-    click.echo(f"{result.framework} application: {len(result.tables)} tables")
-    click.echo(f"key tables: {', '.join(result.key_tables) or 'none'}")
-    if result.password_file is not None:
-        click.echo(f"password written to {result.password_file} (0600), not to the config")
-    click.echo(f"config written to {result.config_path}")
     config = shlex.quote(str(result.config_path))
-    click.echo(f"next: {command_to_run()} --config {config} run")
+    next_command = f"{command_to_run()} --config {config} run"
+    lines = [
+        f"{result.framework} application: {len(result.tables)} tables",
+        f"key tables: {', '.join(result.key_tables) or 'none'}",
+    ]
+    if result.password_file is not None:
+        lines.append(f"password written to {result.password_file} (0600), not to the config")
+    lines += [f"config written to {result.config_path}", f"next: {next_command}"]
+    document = {
+        "config": str(result.config_path),
+        "framework": result.framework,
+        "tables": [table.name for table in result.tables],
+        "key_tables": result.key_tables,
+        "password_file": str(result.password_file) if result.password_file else None,
+        "next": next_command,
+    }
+    emit(document, "\n".join(lines), as_json)
 
 
 def _ask(question: str, proposal: str) -> str:

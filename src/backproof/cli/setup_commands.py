@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import click
 
+from backproof.cli.commands import JSON_OPTION
 from backproof.cli.main import Invocation, cli, pass_invocation, target_lookup
 from backproof.errors import UsageError
 
@@ -21,9 +23,10 @@ def setup() -> None:
 @click.option(
     "--print", "print_only", is_flag=True, default=True, help="Print the SQL (the only mode)."
 )
+@JSON_OPTION
 @pass_invocation
 def verify_user(
-    invocation: Invocation, target: str | None, user: str | None, print_only: bool
+    invocation: Invocation, target: str | None, user: str | None, print_only: bool, as_json: bool
 ) -> None:
     """Print the SQL that makes a least-privileged verify user, and the config lines.
 
@@ -48,6 +51,16 @@ def verify_user(
     name = user or DEFAULT_USER
     script = open_server(url).verify_user_script(name, password, client_host)
     where = server.with_database(None).label
+    if as_json:
+        document = {
+            "server": where,
+            "user": name,
+            "sql": script.sql,
+            "config": script.config,
+            "environment": {PASSWORD_VARIABLE: password},
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
     click.echo(f"-- run as an administrator of {where} (nothing has been run):")
     click.echo(script.sql)
     click.echo("# then in backproof.toml:")

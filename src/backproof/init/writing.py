@@ -140,7 +140,11 @@ def _write_checked(path: Path, text: str, password_file: Path | None, password: 
     """Write ``text`` to ``path`` only once it loads as a valid config (ConfigError otherwise),
     and the password, if any, to its private file (0600 in a 0700 folder) just before."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # /etc/backproof on a new server
+        partial.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the config in {path.parent}: {exc.strerror}") from exc
     try:
         load_settings(partial, environ={})
         if password_file is not None and password is not None:
