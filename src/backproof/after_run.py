@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backproof.alert_dispatch import alert_after_job
 from backproof.config.models import Settings
 from backproof.jobs.context import AfterRunHook, ChainHook, ChainOutcome, Context
 from backproof.state.activities import Activity
@@ -30,6 +29,9 @@ def after_run_hooks(settings: Settings) -> list[AfterRunHook]:
 
 def send_alerts(context: Context, finished: Activity) -> None:
     """Judge and send the alerts a finished run may change (never raises)."""
+    # The alert decisions load after a run, not at start-up (issue 12).
+    from backproof.alert_dispatch import alert_after_job  # noqa: PLC0415
+
     alert_after_job(context, finished)
 
 

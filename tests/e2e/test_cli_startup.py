@@ -37,10 +37,19 @@ NEVER_AT_START = {
 }
 # `--help` reads no configuration and opens no state database.
 NOT_FOR_HELP = NEVER_AT_START | {"pydantic", "sqlalchemy", "tomllib"}
+# Modules `list` does not run: the pipeline that starts processes (its state database needs only
+# `backproof.process.liveness`; the git check of the destination loads it on demand), the alert
+# decisions and the dead man's switch (they run after a job, not at start-up).
+NOT_FOR_LIST = {
+    "backproof.process.pipeline",
+    "backproof.process.commands",
+    "backproof.alert_dispatch",
+    "backproof.alerts.deadman",
+}
 
 
-def imported_packages(demo: DemoLayout, *args: str) -> set[str]:
-    """Run ``backproof ARGS…`` in the demo folder; return the top-level packages it imported."""
+def imported_modules(demo: DemoLayout, *args: str) -> set[str]:
+    """Run ``backproof ARGS…`` in the demo folder; return the modules it imported."""
     process = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "backproof", *args],
         cwd=demo.folder,
@@ -53,8 +62,12 @@ def imported_packages(demo: DemoLayout, *args: str) -> set[str]:
     assert process.returncode == 0, process.stderr[-2000:]
     lines = [line for line in process.stderr.splitlines() if line.startswith("import time:")]
     assert lines, "python -X importtime printed no import lines"
-    names = {line.rsplit("|", 1)[-1].strip() for line in lines}
-    return {name.split(".")[0] for name in names}
+    return {line.rsplit("|", 1)[-1].strip() for line in lines}
+
+
+def imported_packages(demo: DemoLayout, *args: str) -> set[str]:
+    """Return the top-level packages ``backproof ARGS…`` imported."""
+    return {name.split(".")[0] for name in imported_modules(demo, *args)}
 
 
 def test_help_imports_no_configuration_database_or_engine_library(demo: DemoLayout) -> None:
@@ -65,6 +78,9 @@ def test_help_imports_no_configuration_database_or_engine_library(demo: DemoLayo
 
 def test_list_imports_neither_web_nor_engine_nor_codec_libraries(demo: DemoLayout) -> None:
     imported_packages(demo, "list")  # the first command migrates the new state database
-    loaded = imported_packages(demo, "list")
+    modules = imported_modules(demo, "list")
+    loaded = {name.split(".")[0] for name in modules}
     assert {"pydantic", "sqlalchemy"} <= loaded
     assert loaded & NEVER_AT_START == set()
+    assert "backproof.process.liveness" in modules
+    assert modules & NOT_FOR_LIST == set()

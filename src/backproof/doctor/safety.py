@@ -18,8 +18,6 @@ from urllib.parse import unquote, urlsplit
 
 from backproof.config.models import Settings
 from backproof.errors import ConfigError, PipelineError
-from backproof.process.commands import Command
-from backproof.process.pipeline import run_command
 
 GIT_TIMEOUT_SECONDS = 10.0
 
@@ -94,6 +92,10 @@ def git_problem(path: Path) -> str | None:
 def is_git_ignored(work_tree: Path, path: Path) -> bool | None:
     """Return True when git ignores the folder ``path``, False when not, None when git cannot
     tell (not installed, not a repository)."""
+    # The pipeline (subprocess, threads) loads only when a destination is in a work tree.
+    from backproof.process.commands import Command  # noqa: PLC0415
+    from backproof.process.pipeline import run_command  # noqa: PLC0415
+
     command = Command(
         "git check-ignore",
         ("git", "-C", str(work_tree), "check-ignore", "--quiet", f"{path}/"),
