@@ -30,10 +30,11 @@ class RowDigest:
     total: int = 0
 
     def add(self, rows: Iterable[bytes]) -> None:
-        """Add the canonical bytes of some rows (a list is fastest: hashed and summed in C)."""
-        hashes = list(map(_hash, rows))
-        self.rows += len(hashes)
-        self.total = (self.total + sum(hashes)) % DIGEST_MODULUS
+        """Add the canonical bytes of some rows (a list is fastest: hashed and summed in C,
+        without a list of the hashes)."""
+        listed = rows if isinstance(rows, list) else list(rows)
+        self.rows += len(listed)
+        self.total = (self.total + sum(map(_hash, listed))) % DIGEST_MODULUS
 
     def result(self) -> TableDigest:
         """Return the digest as the manifest records it."""
