@@ -23,6 +23,7 @@ create table if not exists files (
     sha256 text, chunks text, read_at real, generation integer);
 """
 RACY_NANOSECONDS = 1_000_000_000
+SEEN_BATCH = 1000  # rows marked seen in one statement: a backup of unchanged files is mostly this
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,13 @@ class FilesCache:
         self.now = now
         row = self.connection.execute("select max(generation) from files").fetchone()
         self.generation = (row[0] or 0) + 1
+        self.seen: list[tuple[int, str]] = []
 
     def close(self, *, completed: bool) -> None:
         """Keep what this backup learnt when it ``completed`` (dropping the rows of files it did
         not meet), or nothing of it; then close. One transaction per backup, not per file."""
         if completed:
+            self._mark_seen()
             self.connection.execute("delete from files where generation < ?", (self.generation,))
             self.connection.commit()
         else:
@@ -73,10 +76,15 @@ class FilesCache:
             return None
         if self.now - row[6] >= self.reread_seconds * _spread(path):
             return None
-        self.connection.execute(
-            "update files set generation = ? where path = ?", (self.generation, path)
-        )
+        self.seen.append((self.generation, path))
+        if len(self.seen) >= SEEN_BATCH:
+            self._mark_seen()
         return CachedFile(row[4], row[5].split(" ") if row[5] else [])
+
+    def _mark_seen(self) -> None:
+        """Keep the rows of the files met unchanged (the others are dropped at the end)."""
+        self.connection.executemany("update files set generation = ? where path = ?", self.seen)
+        self.seen.clear()
 
     def record(self, path: str, info: os.stat_result, content: CachedFile, read_at: float) -> None:
         """Remember what a read of ``path`` found (unless it was modified just before)."""
