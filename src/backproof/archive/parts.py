@@ -61,8 +61,10 @@ def write_part(
     level: int | None,
     encryptor: Encryptor | None,
     on_progress: Callable[[int], None],
+    is_threaded: bool = True,
 ) -> tuple[T, PartOutcome]:
     """Stream what ``produce`` writes to ``key`` on every destination; commit the uploads.
+    ``is_threaded`` False compresses on one thread, in constant memory (a file list).
 
     Destinations that fail are dropped and reported in ``PartOutcome.failures``; when every
     destination fails, or ``produce`` raises, every upload is aborted and the error raised.
@@ -80,7 +82,7 @@ def write_part(
         if not uploads:
             raise next(iter(failures.values()))
         fanout = FanoutWriter(uploads)
-        writer = PartWriter(compression, fanout, level, encryptor)
+        writer = PartWriter(compression, fanout, level, encryptor, is_threaded)
         result = produce(ProgressWriter(writer, on_progress))
         writer.finish()
     except BaseException:

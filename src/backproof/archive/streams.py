@@ -105,10 +105,14 @@ class StreamStage:
     """Stops a stage that runs a thread (encryption) without flushing; None: nothing to stop."""
 
 
-def open_compressor(kind: str, level: int | None, sink: Writer) -> StreamStage:
-    """Return a stage that compresses into ``sink`` with zstd (multi-threaded) or gzip."""
+def open_compressor(
+    kind: str, level: int | None, sink: Writer, *, is_threaded: bool = True
+) -> StreamStage:
+    """Return a stage that compresses into ``sink`` with zstd (multi-threaded unless not
+    ``is_threaded``: its buffers grow to tens of MB on a long stream) or gzip."""
     if kind == "zstd":
-        compressor = zstandard.ZstdCompressor(level=level or ZSTD_DEFAULT_LEVEL, threads=-1)
+        threads = -1 if is_threaded else 0
+        compressor = zstandard.ZstdCompressor(level=level or ZSTD_DEFAULT_LEVEL, threads=threads)
         # zstandard and gzip only call write() on the sink; their stubs ask for a whole file.
         target = cast(IO[bytes], sink)
         stream = compressor.stream_writer(target, closefd=False, write_size=CHUNK_BYTES)
@@ -147,6 +151,7 @@ class PartWriter:
     fanout: FanoutWriter
     level: int | None = None
     encryptor: Encryptor | None = None
+    is_threaded: bool = True
     raw_size_bytes: int = 0
     hasher: HashingWriter = field(init=False)
     stages: list[StreamStage] = field(init=False)
@@ -155,7 +160,10 @@ class PartWriter:
         self.hasher = HashingWriter(self.fanout)
         encrypted = self.encryptor(self.hasher) if self.encryptor else None
         compressed = open_compressor(
-            self.compression, self.level, encrypted_writer(encrypted) or self.hasher
+            self.compression,
+            self.level,
+            encrypted_writer(encrypted) or self.hasher,
+            is_threaded=self.is_threaded,
         )
         self.stages = [compressed] + ([encrypted] if encrypted else [])
 

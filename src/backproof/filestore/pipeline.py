@@ -25,7 +25,7 @@ from backproof.filestore.addressing import AddressKey
 from backproof.filestore.files_cache import CachedFile
 
 IN_FLIGHT_BYTES = 16 * 1024 * 1024  # a few of the largest chunks per thread
-IN_FLIGHT_ITEMS = 1024
+IN_FLIGHT_ITEMS = 64  # jobs: a batch of small files is one, so a few thousand files at most
 READ_ATTEMPTS = 3
 
 

@@ -71,7 +71,14 @@ class _Assembly:
     encryptor: Encryptor | None = None
     store: FilesStoreSession | None = None
 
-    def write(self, name: str, extension: str, produce: Callable[[Writer], T]) -> tuple[T, Part]:
+    def write(
+        self,
+        name: str,
+        extension: str,
+        produce: Callable[[Writer], T],
+        *,
+        is_threaded: bool = True,
+    ) -> tuple[T, Part]:
         encrypted = self.encryptor is not None
         file_name = part_file_name(name, extension, self.target.compression, encrypted=encrypted)
         key = part_key(self.target.name, self.backup_id, file_name)
@@ -83,6 +90,7 @@ class _Assembly:
             level=self.target.compression_level,
             encryptor=self.encryptor,
             on_progress=lambda size: self.context.progress(name, size),
+            is_threaded=is_threaded,
         )
         self._drop_failed(outcome)
         part = Part(
@@ -224,8 +232,13 @@ def _write_store(assembly: _Assembly, facts: Facts) -> Facts:
     settings = assembly.context.settings
     assembly.store = store = open_files_session(settings, target, assembly.backup_id, assembly.live)
     assembly.drop(store.failures)
+    # One thread compresses the list: zstd's threads would buffer tens of MB of a long list
+    # (memory would grow with the number of files), and the store's own pool is busy.
     files_facts, part = assembly.write(
-        "files", "list", lambda sink: store.write_list(target.files, sink, target.exclude)
+        "files",
+        "list",
+        lambda sink: store.write_list(target.files, sink, target.exclude),
+        is_threaded=False,
     )
     part.format = STORE_FORMAT
     store.finish(list(assembly.live))
