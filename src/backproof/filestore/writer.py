@@ -81,6 +81,7 @@ class FilesStoreSession:
     files_read: int = 0
     files_unchanged: int = 0
     cache: FilesCache | None = None
+    dropped: list[Side] = field(default_factory=list)
     # Encrypts and uploads full packs while the next ones fill.
     uploader: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-packs")
@@ -265,7 +266,8 @@ class FilesStoreSession:
 
     def _drop(self, name: str, error: StorageError) -> None:
         self.failures[name] = error
-        self.sides.pop(name).index.close()
+        # Closed at the end: a worker thread may be asking its index at this very moment.
+        self.dropped.append(self.sides.pop(name))
         if not self.sides:
             raise error
 
@@ -273,7 +275,7 @@ class FilesStoreSession:
         """Upload the open packs, then the refs of the backup, on every ``live`` destination."""
         for name in list(self.sides):
             if name not in live:
-                self.sides.pop(name).index.close()
+                self.dropped.append(self.sides.pop(name))
                 continue
             side = self.sides[name]
             try:
@@ -293,7 +295,7 @@ class FilesStoreSession:
                 storage.delete_objects([lock_key(self.backup_id)])
             except BackproofError:
                 continue  # a stale marker only delays collection until it is old
-        for side in self.sides.values():
+        for side in [*self.sides.values(), *self.dropped]:
             side.index.close()
         if self.cache is not None:
             self.cache.close(completed=completed)
