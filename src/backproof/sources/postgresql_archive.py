@@ -70,6 +70,18 @@ class _Entry:
     label: str
 
 
+@dataclass(frozen=True)
+class TocEntry:
+    """One entry of the table of contents: its dump id, kind (``TABLE``, ``INDEX``…), schema,
+    name, and the dump ids it depends on."""
+
+    dump_id: int
+    description: str
+    namespace: str | None
+    tag: str | None
+    dependencies: tuple[int, ...]
+
+
 @dataclass
 class ArchiveDigester:
     """Feed the bytes of a custom archive; ``digests()`` returns each table's digest.
@@ -186,11 +198,28 @@ def read_table_of_contents(data: bytes) -> TableOfContents:
     return TableOfContents(cursor.int_size, offset_size, cursor.position, offset_fields)
 
 
+def read_toc_entries(data: bytes) -> list[TocEntry] | None:
+    """Return every entry of the table of contents that ``data`` starts with, in order; None
+    when ``data`` ends before the table does.
+
+    Raises ArchiveFormatError when it is not an uncompressed custom archive.
+    """
+    every_entry: list[TocEntry] = []
+    try:
+        _read_header_and_toc(_Cursor(data), every_entry=every_entry)
+    except _IncompleteError:
+        return None
+    return every_entry
+
+
 def _read_header_and_toc(
-    cursor: _Cursor, offset_fields: dict[int, int] | None = None
+    cursor: _Cursor,
+    offset_fields: dict[int, int] | None = None,
+    every_entry: list[TocEntry] | None = None,
 ) -> dict[int, _Entry]:
     """Return the TABLE DATA entries by dump id; note in ``offset_fields`` where each entry
-    with data has its offset. Raises _IncompleteError, ArchiveFormatError."""
+    with data has its offset, and in ``every_entry`` each entry. Raises _IncompleteError,
+    ArchiveFormatError."""
     if cursor.take(len(MAGIC)) != MAGIC:
         raise ArchiveFormatError("not a pg_dump custom archive")
     major, minor, revision = cursor.take(3)
@@ -209,17 +238,19 @@ def _read_header_and_toc(
         cursor.string()
     entries = {}
     for _index in range(cursor.integer()):
-        dump_id, entry, offset_at = _read_entry(cursor, version, offset_size)
+        entry, offset_at = _read_entry(cursor, version, offset_size)
         if offset_fields is not None and cursor.data[offset_at] != OFFSET_NO_DATA:
-            offset_fields[dump_id] = offset_at
-        if entry is not None:
-            entries[dump_id] = entry
+            offset_fields[entry.dump_id] = offset_at
+        if every_entry is not None:
+            every_entry.append(entry)
+        if entry.description == "TABLE DATA" and entry.tag is not None:
+            entries[entry.dump_id] = _Entry(table_label(entry.namespace, entry.tag))
     return entries
 
 
 def _read_entry(
     cursor: _Cursor, version: tuple[int, int, int], offset_size: int
-) -> tuple[int, _Entry | None, int]:
+) -> tuple[TocEntry, int]:
     dump_id = cursor.integer()
     cursor.integer()  # had dumper
     cursor.string(), cursor.string()  # table oid, oid
@@ -231,13 +262,13 @@ def _read_entry(
     if version >= (1, 16, 0):
         cursor.integer()  # relkind
     cursor.string(), cursor.string()  # owner, "with oids"
-    while cursor.string() is not None:  # dependencies
-        pass
+    dependencies = []
+    while (dependency := cursor.string()) is not None:
+        dependencies.append(int(dependency))
     offset_at = cursor.position
     cursor.take(1 + offset_size)  # the data offset (unknown in a streamed archive)
-    if description != "TABLE DATA" or tag is None:
-        return dump_id, None, offset_at
-    return dump_id, _Entry(table_label(namespace, tag)), offset_at
+    entry = TocEntry(dump_id, description or "", namespace, tag, tuple(dependencies))
+    return entry, offset_at
 
 
 def _skip_block(cursor: _Cursor, *, large_objects: bool) -> None:

@@ -1,16 +1,20 @@
 """One table of a PostgreSQL backup restored into another database (``restore --table``).
 
-pg_restore picks the table out of the custom archive by its schema and name (``--schema``,
-``--table``): its definition and its rows, nothing else (pg_restore's rule for ``--table``: no
-indexes, constraints, triggers or defaults, which may name objects the database lacks). It
-runs in one transaction, so a failure leaves the database as it was; ``replace`` adds
-``--clean --if-exists``, which drops the table in that same transaction. pg_restore stops
-reading the archive once it has what it picked: that early end is its success.
+The custom archive's table of contents is read from the head of the stream; the entries picked
+are the table, its rows, and what depends on the table alone: its indexes, primary key,
+unique and check constraints, comments, statistics, and the sequences it owns with their
+column defaults (a foreign key, a trigger, a policy or anything that names another object is
+left out: the database may lack it). pg_restore restores the picked entries (``--use-list``)
+in one transaction, so a failure leaves the database as it was; ``replace`` adds ``--clean
+--if-exists``, which drops them first in that same transaction. pg_restore stops reading the
+archive once it has what it picked: that early end is its success.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace as replaced
+from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
@@ -18,6 +22,7 @@ from psycopg import sql
 
 from backproof.errors import RestoreError
 from backproof.process import Command, write_pipeline
+from backproof.sources.postgresql_archive import ArchiveFormatError, TocEntry, read_toc_entries
 from backproof.sources.postgresql_labels import PUBLIC_SCHEMA
 from backproof.sources.postgresql_tools import (
     RESTORE_TOOL,
@@ -30,6 +35,21 @@ from backproof.sources.server_urls import parse_server_url
 from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "postgresql-custom"
+# What comes with a table when it depends on the table alone (and on what came with it).
+TABLE_PARTS = frozenset(
+    {
+        "TABLE DATA",
+        "CONSTRAINT",
+        "CHECK CONSTRAINT",
+        "INDEX",
+        "COMMENT",
+        "STATISTICS",
+        "SEQUENCE",
+        "SEQUENCE OWNED BY",
+        "SEQUENCE SET",
+        "DEFAULT",
+    }
+)
 _DATABASE_EXISTS = "SELECT count(*) FROM pg_database WHERE datname = %s"
 _TABLE_EXISTS = (
     "SELECT count(*) FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
@@ -93,7 +113,8 @@ class PostgresqlTable:
         return int(row[0]) if row else 0
 
     def restore_table(self, dump: BinaryIO, dump_format: str, label: str, replace: bool) -> None:
-        """Restore the table ``label`` of the custom archive ``dump``, with its schema.
+        """Restore the table ``label`` of the custom archive ``dump`` with what comes with it
+        (see the module), its schema created when missing.
 
         Raises RestoreError for another format, PipelineError when pg_restore fails (nothing
         of the table then stays).
@@ -109,17 +130,64 @@ class PostgresqlTable:
                 )
             except psycopg.Error as exc:
                 raise translate(exc, f"cannot create the schema {schema!r}") from exc
-        command = self._command(schema, name, replace)
+        head, entries = _read_table_of_contents(dump)
+        picked = pick_entries(entries, schema, name)
 
         def produce(feed: BinaryIO) -> None:
+            feed.write(head)
             while chunk := dump.read(CHUNK_BYTES):
                 feed.write(chunk)
 
-        write_pipeline([command], produce, may_stop_reading=True)
+        with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
+            listing = Path(folder) / "picked.list"
+            listing.write_text("".join(f"{dump_id};\n" for dump_id in picked), "utf-8")
+            command = self._command(listing, replace)
+            write_pipeline([command], produce, may_stop_reading=True)
 
-    def _command(self, schema: str, name: str, replace: bool) -> Command:
+    def _command(self, listing: Path, replace: bool) -> Command:
         command = restore_command(self.server, self.password, self.database)
-        picked: tuple[str, ...] = ("--single-transaction", f"--schema={schema}", f"--table={name}")
+        picked: tuple[str, ...] = ("--single-transaction", f"--use-list={listing}")
         if replace:
             picked = (*picked, "--clean", "--if-exists")
         return replaced(command, argv=(*command.argv, *picked))
+
+
+def pick_entries(entries: list[TocEntry], schema: str, name: str) -> list[int]:
+    """Return the dump ids of the table ``schema.name`` and of the entries that depend on it
+    alone (``TABLE_PARTS``), in the archive's order.
+
+    Raises RestoreError when the archive has no such table.
+    """
+    table = next(
+        (
+            entry
+            for entry in entries
+            if entry.description == "TABLE" and (entry.namespace, entry.tag) == (schema, name)
+        ),
+        None,
+    )
+    if table is None:
+        raise RestoreError(f"the archive has no table {schema}.{name}")
+    picked = {table.dump_id}
+    for entry in entries:  # pg_dump orders the entries after what they depend on
+        depends = set(entry.dependencies)
+        if entry.description in TABLE_PARTS and depends and depends <= picked:
+            picked.add(entry.dump_id)
+    return [entry.dump_id for entry in entries if entry.dump_id in picked]
+
+
+def _read_table_of_contents(dump: BinaryIO) -> tuple[bytes, list[TocEntry]]:
+    """Read the head of ``dump`` until its table of contents is whole; return the bytes read
+    and the entries. Raises RestoreError when the archive ends first or is not one."""
+    head = b""
+    while True:
+        try:
+            entries = read_toc_entries(head)
+        except ArchiveFormatError as exc:
+            raise RestoreError(f"cannot read the archive's table of contents: {exc}") from exc
+        if entries is not None:
+            return head, entries
+        chunk = dump.read(CHUNK_BYTES)
+        if not chunk:
+            raise RestoreError("the archive ends inside its table of contents")
+        head += chunk

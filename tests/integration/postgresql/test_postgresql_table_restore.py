@@ -81,6 +81,13 @@ def test_one_table_restores_into_another_database_with_the_rows_of_the_source(
     assert rows_of(pg, other, "public", "big_table") == rows_of(pg, source, "public", "big_table")
     assert rows_of(pg, other, "public", "Order") == rows_of(pg, source, "public", "Order")
     assert rows_of(pg, other, "sales", "line.items") == rows_of(pg, source, "sales", "line.items")
+    with pg.connect(other) as connection:
+        indexes = connection.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index "
+            "WHERE indrelid IN ('public.big_table'::regclass, 'public.\"Order\"'::regclass) "
+            "ORDER BY 1"
+        ).fetchall()
+    assert indexes == [('"Order_pkey"',), ("big_table_pkey",)]
     metas = [row["meta"] for row in json.loads(as_json.stdout)["activities"]]
     assert {(meta["table"], meta["table_rows"]) for meta in metas} == {
         ("big_table", 300),
