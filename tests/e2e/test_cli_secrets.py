@@ -99,3 +99,24 @@ def test_unencoded_at_in_the_password_is_refused_without_showing_it(
     assert backup.returncode == 2
     assert "percent-encode it as %40" in backup.stderr
     assert "SECRET" not in backup.stderr
+
+
+def test_unreadable_password_file_stops_backup_in_one_line_but_not_list(
+    tmp_path: Path, receiver: str
+) -> None:
+    config = tmp_path / "backproof.toml"
+    text = CONFIG.format(database="postgresql://backproof@127.0.0.1:1/crm", webhook=receiver)
+    config.write_text(
+        text.replace('name = "crm"\n', 'name = "crm"\npassword_file = "gone/db-password"\n', 1),
+        encoding="utf-8",
+    )
+
+    listed = run_backproof("--config", str(config), "list", cwd=tmp_path, timeout=60)
+    report = run_backproof("--config", str(config), "report", cwd=tmp_path, timeout=60)
+    backup = run_backproof("--config", str(config), "backup", cwd=tmp_path, timeout=60)
+
+    assert listed.returncode == 0, listed.stderr
+    assert report.returncode == 0, report.stderr
+    assert backup.returncode == 2
+    [line] = backup.stderr.strip().splitlines()
+    assert f"cannot read a password from {tmp_path / 'gone' / 'db-password'}" in line

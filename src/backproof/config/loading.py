@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import ValidationError
 
 from backproof.config.models import Settings
+from backproof.config.secrets import resolve_secrets
 from backproof.errors import ConfigError
 from backproof.secret_values import remember_secrets, secrets_of, secrets_of_environment
 
@@ -58,7 +59,9 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     if problems:
         raise ConfigError(problems, str(path))
     remember_secrets([*secrets_of(settings), *secrets_of_environment(environ)])
-    return resolve_paths(settings, path.parent)
+    settings = resolve_paths(settings, path.parent)
+    resolve_secrets(settings, environ)
+    return settings
 
 
 def format_validation_errors(error: ValidationError) -> list[str]:

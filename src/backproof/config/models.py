@@ -10,8 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
+from backproof.config.resolved_secrets import ResolvedSecret
 from backproof.masking import mask_url
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -173,6 +182,16 @@ class TargetSettings(Section):
     hooks: HookSettings = Field(
         default_factory=HookSettings, description="commands around a backup"
     )
+    # The database's password as the load found it (config/secrets.py); never serialized.
+    _password: ResolvedSecret | None = PrivateAttr(None)
+
+    def resolved_password(self) -> ResolvedSecret | None:
+        """Return the password resolved when the configuration loaded (None: not yet)."""
+        return self._password
+
+    def keep_password(self, secret: ResolvedSecret) -> None:
+        """Keep the password resolved for this target."""
+        self._password = secret
 
     @field_validator("database")
     @classmethod
@@ -302,6 +321,16 @@ class VerifySettings(Section):
         None, description="environment variable holding the password of verify.url"
     )
     password_file: Path | None = Field(None, description="file holding the password of verify.url")
+    # verify.url's password as the load found it (config/secrets.py); never serialized.
+    _password: ResolvedSecret | None = PrivateAttr(None)
+
+    def resolved_password(self) -> ResolvedSecret | None:
+        """Return the password resolved when the configuration loaded (None: not yet)."""
+        return self._password
+
+    def keep_password(self, secret: ResolvedSecret) -> None:
+        """Keep the password resolved for ``verify.url``."""
+        self._password = secret
 
     @field_validator("url")
     @classmethod

@@ -8,7 +8,7 @@ backproof's state for SQLite (``DatabaseSource.scratch_server``).
 from __future__ import annotations
 
 from backproof.config.models import Settings, TargetSettings
-from backproof.config.secrets import database_password, read_secret
+from backproof.config.secrets import database_password, verify_password
 from backproof.errors import ConfigError
 from backproof.jobs.context import Context
 from backproof.sources.base import ScratchServer
@@ -26,11 +26,7 @@ def open_scratch_server(
     """
     verify = settings.verify
     if verify.url is not None and verify.url != target.database:
-        password = (
-            read_secret(verify.password_env, verify.password_file, "verify.password")
-            if with_password
-            else None
-        )
+        password = verify_password(verify) if with_password else None
         return open_server(verify.url, password)
     if target.database is None:
         raise ConfigError([f"target {target.name!r} has no database to verify"])
