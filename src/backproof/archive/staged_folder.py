@@ -1,12 +1,13 @@
 """A files restore written beside its destination and put in place only once it all passed.
 
 ``staged_folder`` yields a new folder next to the destination (same file system, so a rename
-is atomic). The restore writes there through ``ConfinedTree`` and checks what it wrote; only
-when the block ends without an error does the staged tree take the destination's place: a
-destination that is missing or empty is replaced by one rename (an empty folder keeps its
-mode); a destination that is not empty (``restore --force``) receives the staged entries one
-by one, each renamed over what held its name, after a first pass has found nothing in the way.
-When the block raises, the staged folder is removed and the destination is as it was.
+is atomic; inside the destination when only the destination may be written). The restore
+writes there through ``ConfinedTree`` and checks what it wrote; only when the block ends
+without an error does the staged tree take the destination's place: a destination that is
+missing or empty is replaced by one rename (an empty folder keeps its mode); a destination
+that is not empty (``restore --force``) receives the staged entries one by one, each renamed
+over what held its name, after a first pass has found nothing in the way. When the block
+raises, the staged folder is removed and the destination is as it was.
 
 The merge walks the destination as ``ConfinedTree`` does: from descriptors, following no link.
 A folder of the backup where the destination has a file or a link, or a file where it has a
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from backproof.archive.safe_extract import UnsafeMemberError
+from backproof.errors import RestoreError
 
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 STAGING_MARK = ".backproof-restore-"
@@ -35,18 +37,38 @@ def staged_folder(destination: Path) -> Iterator[Path]:
     without an error, remove it when the block raises.
 
     Raises UnsafeMemberError when the staged tree cannot merge into a destination that is
-    not empty (nothing then moved).
+    not empty (nothing then moved), RestoreError when nothing may be written there.
     """
     destination = Path(os.path.realpath(destination))
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.parent / f".{destination.name}{STAGING_MARK}{secrets.token_hex(4)}"
-    staging.mkdir(0o777)  # as a folder the restore would have made (the umask applies)
+    staging = _make_staging(destination)
     try:
         yield staging
         _publish(staging, destination)
     finally:
         if os.path.lexists(staging):
             shutil.rmtree(staging)
+
+
+def _make_staging(destination: Path) -> Path:
+    """Make the staged folder beside ``destination``; inside it when the folder that holds it
+    may not be written (``/srv/app`` of root, ``uploads`` of the application's user).
+
+    Raises RestoreError when neither may be written.
+    """
+    name = f"{STAGING_MARK}{secrets.token_hex(4)}"
+    staging = destination.parent / f".{destination.name}{name}"
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir(0o777)  # as a folder the restore would have made (the umask applies)
+    except PermissionError as exc:
+        if not destination.is_dir():
+            raise RestoreError(f"cannot create {destination}: {exc.strerror}") from exc
+        staging = destination / name
+        try:
+            staging.mkdir(0o777)
+        except PermissionError as inner:
+            raise RestoreError(f"cannot write in {destination}: {inner.strerror}") from inner
+    return staging
 
 
 def _publish(staging: Path, destination: Path) -> None:

@@ -4,6 +4,8 @@ folder that is not empty without following a link and without moving anything wh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -57,3 +59,27 @@ def test_a_folder_in_the_destination_where_a_file_goes_is_refused(tmp_path: Path
         (staging / "a.txt").write_text("a", "utf-8")
 
     assert (out / "a.txt").is_dir()
+
+
+def test_a_folder_whose_parent_may_not_be_written_is_staged_inside_itself(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", "utf-8")
+    make_folder = Path.mkdir
+
+    def refuse_beside(path: Path, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
+        if path.parent == tmp_path and path.name.startswith(".out"):
+            raise PermissionError(13, "Permission denied")  # the parent is root's
+        make_folder(path, mode, *args, **kwargs)
+
+    with (
+        patch.object(Path, "mkdir", autospec=True, side_effect=refuse_beside),
+        staged_folder(out) as staging,
+    ):
+        assert staging.parent == out
+        (staging / "a.txt").write_text("a", "utf-8")
+
+    assert sorted(path.name for path in out.iterdir()) == ["a.txt", "keep.txt"]
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
