@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import stat
-import threading
 from pathlib import Path
 
 import pytest
 from mariadb_server import ContextMaker, MariaServer
-from test_mysql_failures import wait_for_blocked_child
 
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
+from dump_processes import BackupThread, wait_for_blocked_dump
 
 BACKUP_PASSWORD = "zálohovací-Heslo-x7$\"'"
 VERIFY_PASSWORD = "ověřovací-Heslo-q9&"
@@ -60,20 +59,11 @@ def test_password_reaches_the_dump_tool_through_a_private_file_never_its_command
     password_file = tmp_path / "backup-password"
     password_file.write_text(BACKUP_PASSWORD + "\n", encoding="utf-8")
     context = make_context(maria.url(database, user), password_file=password_file)
-    errors: list[BaseException] = []
-
-    def back_up() -> None:
-        try:
-            run_backup(context)
-        except BaseException as error:
-            errors.append(error)
-
     blocker = maria.connect(database)
     with blocker.cursor() as cursor:
         cursor.execute("LOCK TABLES companies WRITE")
-        backup = threading.Thread(target=back_up)
-        backup.start()
-        dump_process = wait_for_blocked_child("mariadb-dump")
+        backup = BackupThread(context).start()
+        dump_process = wait_for_blocked_dump("mariadb-dump")
         arguments = dump_process.cmdline()
         command_line = Path(f"/proc/{dump_process.pid}/cmdline").read_bytes()
         environment = Path(f"/proc/{dump_process.pid}/environ").read_bytes()
@@ -85,7 +75,7 @@ def test_password_reaches_the_dump_tool_through_a_private_file_never_its_command
     blocker.close()
     backup.join(60)
 
-    assert errors == []
+    assert backup.errors == []
     assert BACKUP_PASSWORD.encode() not in command_line
     assert BACKUP_PASSWORD.encode() not in environment
     assert arguments[1].startswith("--defaults-extra-file=")

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from pg_servers import ContextMaker, PgServer, private_cluster, shared_server
-
-from backproof.config.models import Settings
-from backproof.jobs.context import Context, open_context
-
-# Integration databases are the CRM: its key tables are compared by sampled rows.
-CRM_KEY_TABLES = ["companies", "contacts"]
+from pg_servers import PgServer, shared_server
 
 
 @pytest.fixture
@@ -23,41 +16,8 @@ def pg() -> Iterator[PgServer]:
     server.clean_up()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgServer]:
-    """A private cluster of the session that checks passwords."""
-    yield from private_cluster()
-
-
 @pytest.fixture
 def pg_private(pg_cluster: PgServer) -> Iterator[PgServer]:
     """The private cluster; what a test makes on it is dropped afterwards."""
     yield pg_cluster
     pg_cluster.clean_up()
-
-
-@pytest.fixture
-def make_context(tmp_path: Path) -> Iterator[ContextMaker]:
-    """Build a job context on a local destination for a target database URL."""
-    contexts: list[Context] = []
-
-    def make(database: str, **target: object) -> Context:
-        settings = Settings.model_validate(
-            {
-                "state": {
-                    "url": f"sqlite:///{tmp_path / 'state.db'}",
-                    "lock_dir": str(tmp_path / "locks"),
-                },
-                "targets": [
-                    {"name": "bptest", "database": database, "key_tables": CRM_KEY_TABLES, **target}
-                ],
-                "destinations": [{"name": "local", "url": f"file://{tmp_path / 'backups'}"}],
-            }
-        )
-        context = open_context(settings)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.activities.engine.dispose()

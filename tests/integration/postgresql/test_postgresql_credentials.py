@@ -3,15 +3,14 @@ checks passwords)."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from pg_servers import ContextMaker, PgServer
-from test_postgresql_failures import wait_for_child, wait_until_blocked
 
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
+from dump_processes import BackupThread, wait_for_blocked_dump
 
 BACKUP_PASSWORD = "zálohovací-Heslo-" + "x7$"
 VERIFY_PASSWORD = "ověřovací-Heslo-" + "q9&"
@@ -67,27 +66,17 @@ def test_password_reaches_pg_dump_through_its_environment_never_its_command_line
     role = backup_role(pg_private, database)
     monkeypatch.setenv("BP_TEST_BACKUP_PASSWORD", BACKUP_PASSWORD)
     context = make_context(pg_private.url(database, role), password_env="BP_TEST_BACKUP_PASSWORD")
-    errors: list[BaseException] = []
-
-    def back_up() -> None:
-        try:
-            run_backup(context)
-        except BaseException as error:
-            errors.append(error)
-
     with pg_private.connect(database) as blocker:
         blocker.execute("BEGIN")
         blocker.execute("LOCK TABLE companies IN ACCESS EXCLUSIVE MODE")
-        backup = threading.Thread(target=back_up)
-        backup.start()
-        dump_process = wait_for_child("pg_dump", "--snapshot")
-        wait_until_blocked(dump_process)
+        backup = BackupThread(context).start()
+        dump_process = wait_for_blocked_dump("pg_dump")
         command_line = Path(f"/proc/{dump_process.pid}/cmdline").read_bytes()
         environment = Path(f"/proc/{dump_process.pid}/environ").read_bytes().split(b"\0")
         blocker.execute("ROLLBACK")
     backup.join(60)
 
-    assert errors == []
+    assert backup.errors == []
     assert BACKUP_PASSWORD.encode() not in command_line
     assert b"pg_dump" in command_line
     assert f"PGPASSWORD={BACKUP_PASSWORD}".encode() in environment

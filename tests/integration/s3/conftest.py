@@ -9,7 +9,7 @@ metadata lookup (a request off loopback) is disabled.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from s3_server import ConfigWriter, SeaweedServer, empty_bucket
 from backproof.config.loading import load_settings
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout
-from backproof.jobs.context import Context, open_context
 
 
 @pytest.fixture(autouse=True)
@@ -103,21 +102,6 @@ def write_config(demo: DemoLayout) -> ConfigWriter:
         return load_settings(demo.config, environ={})
 
     return write
-
-
-@pytest.fixture
-def open_job_context() -> Iterator[Callable[[Settings], Context]]:
-    """Open job contexts on settings; their state engines are disposed after the test."""
-    contexts: list[Context] = []
-
-    def open_one(settings: Settings) -> Context:
-        context = open_context(settings)
-        contexts.append(context)
-        return context
-
-    yield open_one
-    for context in contexts:
-        context.activities.engine.dispose()
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backproof.config.models import Settings
+from backproof.config.models import DestinationSettings, Settings
+from backproof.storage.s3 import S3Storage
 
 # A fixture that writes the demo's config with extra tables and loads it.
 ConfigWriter = Callable[..., Settings]
@@ -262,3 +263,10 @@ def s3_destination(
         "max_attempts": 2,
         "timeout_seconds": 10,
     } | options
+
+
+def open_s3(endpoint: str, bucket: str, **options: object) -> S3Storage:
+    """Return the storage of an ``offsite`` destination under ``prod/`` of ``bucket`` on the
+    test server, as the admin (``options`` override any key: another key, concurrency…)."""
+    table = s3_destination("offsite", endpoint, bucket, timeout_seconds=5) | options
+    return S3Storage.from_settings(DestinationSettings.model_validate(table))

@@ -7,32 +7,14 @@ import secrets
 
 import pytest
 from s3_proxy import Fault, FaultProxy
-from s3_server import READER_KEY, SeaweedServer, free_ports, incomplete_uploads
+from s3_server import READER_KEY, SeaweedServer, free_ports, incomplete_uploads, open_s3
 
-from backproof.config.models import DestinationSettings
 from backproof.errors import StorageError
 from backproof.storage.s3 import S3Storage
 
 pytestmark = pytest.mark.s3
 
 MEGABYTE = 1024 * 1024
-
-
-def open_s3(endpoint: str, bucket: str, **options: object) -> S3Storage:
-    settings = DestinationSettings.model_validate(
-        {
-            "name": "offsite",
-            "url": f"s3://{bucket}/prod",
-            "endpoint_url": endpoint,
-            "access_key_id": "backproof-admin",
-            "secret_access_key": "backproof-admin-secret",
-            "part_size_mb": 5,
-            "max_attempts": 2,
-            "timeout_seconds": 5,
-        }
-        | options
-    )
-    return S3Storage.from_settings(settings)
 
 
 def upload(storage: S3Storage, key: str, data: bytes, chunk_bytes: int = 1024 * 1024) -> int:

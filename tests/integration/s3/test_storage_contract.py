@@ -12,35 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from s3_server import SeaweedServer
+from s3_server import SeaweedServer, open_s3
 
-from backproof.config.models import DestinationSettings
 from backproof.errors import NotFoundError
 from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage
 from backproof.storage.memory import MemoryStorage
-from backproof.storage.s3 import S3Storage
 
 pytestmark = pytest.mark.s3
 
 # Above S3's smallest part (5 MiB), so that an unfinished upload exists on the server to sweep.
 UNFINISHED_BYTES = 5 * 1024 * 1024 + 1
-
-
-def open_s3(endpoint: str, bucket: str) -> S3Storage:
-    settings = DestinationSettings.model_validate(
-        {
-            "name": "offsite",
-            "url": f"s3://{bucket}/prod",
-            "endpoint_url": endpoint,
-            "access_key_id": "backproof-admin",
-            "secret_access_key": "backproof-admin-secret",
-            "part_size_mb": 5,
-            "max_attempts": 2,
-            "timeout_seconds": 5,
-        }
-    )
-    return S3Storage.from_settings(settings)
 
 
 @pytest.fixture(params=["memory", "local", "s3"])
