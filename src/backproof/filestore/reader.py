@@ -95,6 +95,8 @@ class BlobReader:
         self.index = index
         self.identities: Callable[[], list[Any]] | None = keys.identities if key.is_keyed else None
         self.preferred: set[str] = set()
+        # False: packs are not hashed whole (every blob cut from them is checked anyway).
+        self.checks_packs = True
         # Packs are read by the threads of a restore at once: each is loaded by one of them.
         self.lock = threading.Lock()
         self.held: OrderedDict[str, _HeldPack] = OrderedDict()
@@ -144,7 +146,9 @@ class BlobReader:
                     self.held.popitem(last=False)
             self.held.move_to_end(pack.text)
         if is_loader:
-            held.load(lambda: read_pack(self.storage, pack, self.identities))
+            held.load(
+                lambda: read_pack(self.storage, pack, self.identities, is_checked=self.checks_packs)
+            )
         value = held.wait()
         if isinstance(value, IntegrityError):
             raise value  # kept: the pack is damaged for every file that needs it
