@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,9 +46,11 @@ from backproof.sources.mysql_tools import (
     client_command,
     connect,
     dump_command,
+    execute,
     find_tool,
     options_file,
     parse_version,
+    password_of,
     reason,
     tool_version,
 )
@@ -83,7 +84,7 @@ class MysqlSource:
 
     def __init__(self, server: ServerUrl, password: str | None = None) -> None:
         self.server = server
-        self.password = _password_of(server, password)
+        self.password = password_of(server, password)
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None) -> MysqlSource:
@@ -245,7 +246,7 @@ class MysqlServer:
 
     def __init__(self, server: ServerUrl, password: str | None = None) -> None:
         self.server = server.with_database(None)
-        self.password = _password_of(server, password)
+        self.password = password_of(server, password)
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None) -> MysqlServer:
@@ -307,27 +308,6 @@ class MysqlServer:
 
     def _execute(self, statement: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         return execute(self.server, self.password, statement, parameters)
-
-
-def execute(
-    server: ServerUrl, password: str | None, statement: str, parameters: Sequence[object] = ()
-) -> list[tuple[Any, ...]]:
-    """Run one statement on ``server`` without choosing a database; return its rows."""
-    with connect(server.with_database(None), password) as connection:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, parameters or None)
-                return list(cursor.fetchall())
-        except pymysql.MySQLError as exc:
-            raise SourceError(f"on {server.label}: {reason(exc)}") from exc
-
-
-def _password_of(server: ServerUrl, password: str | None) -> str | None:
-    """Return ``password``, else the URL's, else ``MYSQL_PWD``: what the mariadb and mysql
-    tools read, which PyMySQL needs to be told."""
-    if password is not None:
-        return password
-    return server.password if server.password is not None else os.environ.get("MYSQL_PWD")
 
 
 def _database_of(server: ServerUrl) -> str:

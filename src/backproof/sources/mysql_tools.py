@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -225,3 +225,24 @@ def reason(error: pymysql.MySQLError) -> str:
     """Return the server's message of a PyMySQL error."""
     arguments = error.args
     return str(arguments[1]) if len(arguments) > 1 else str(error)
+
+
+def execute(
+    server: ServerUrl, password: str | None, statement: str, parameters: Sequence[object] = ()
+) -> list[tuple[Any, ...]]:
+    """Run one statement on ``server`` without choosing a database; return its rows."""
+    with connect(server.with_database(None), password) as connection:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, parameters or None)
+                return list(cursor.fetchall())
+        except pymysql.MySQLError as exc:
+            raise SourceError(f"on {server.label}: {reason(exc)}") from exc
+
+
+def password_of(server: ServerUrl, password: str | None) -> str | None:
+    """Return ``password``, else the URL's, else ``MYSQL_PWD``: what the mariadb and mysql
+    tools read, which PyMySQL needs to be told."""
+    if password is not None:
+        return password
+    return server.password if server.password is not None else os.environ.get("MYSQL_PWD")
