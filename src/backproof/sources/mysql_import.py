@@ -58,8 +58,10 @@ _INSERT_HEAD = re.compile(
 # Rows whose backquotes are all inside strings (strings never span lines in a checked section).
 _ROWS_WITHOUT_NAMES = re.compile(rb"(?:'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'|[^'`]++)*+")
 _LOCK_NAME = re.compile(rb"LOCK TABLES (`(?:[^`\n]|``)++`) WRITE;\n")
-# The header's session settings: ``/*!40101 SET NAMES utf8mb4 */;`` and the like, one a line.
-_SESSION_SETTING = re.compile(rb"/\*M?!\d+ SET [^\n]*\*/;")
+# The header's session settings: ``/*!40101 SET NAMES utf8mb4 */;`` and the like, one a line
+# (not MariaDB's ``/*M!…`` ones: a MySQL server reads them as an empty query, and they set only
+# how notes are reported).
+_SESSION_SETTING = re.compile(rb"/\*!\d+ SET [^\n]*\*/;")
 
 
 class ClientProgress:
