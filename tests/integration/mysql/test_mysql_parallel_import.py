@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-import test_mysql_proof
+import test_mysql_roundtrip
 from mariadb_server import MariaServer
 from test_mysql_roundtrip import KEY_TABLES, checksums, scalar
 
@@ -17,7 +17,7 @@ from backproof.sources.registry import open_database
 from scratch_databases import Scratch
 
 PARALLEL = RestoreOptions(jobs=3)
-scratch = test_mysql_proof.scratch  # the fixture: a scratch database, dropped after
+scratch = test_mysql_roundtrip.scratch  # the fixture: a scratch database, dropped after
 # Rows inserted before the trigger exists, a zero in an AUTO_INCREMENT column (kept only under
 # the header's NO_AUTO_VALUE_ON_ZERO), a TIMESTAMP (dumped in UTC), and enough rows for many
 # INSERT statements (mariadb-dump cuts them at about 1 MiB).
