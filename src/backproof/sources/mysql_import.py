@@ -242,12 +242,7 @@ class ParallelImport:
         if statement == b"/*!40000 ALTER TABLE " + self._table + b" DISABLE KEYS */;\n":
             self._to_client(statement)
             return True
-        head = _INSERT_HEAD.match(statement)
-        if head is None or head.group(1) != self._table:
-            return False
-        start, end = head.end(), len(statement) - len(_STATEMENT_END)
-        named = statement.find(b"`", start, end) >= 0
-        if named and _ROWS_WITHOUT_NAMES.fullmatch(statement, start, end) is None:
+        if not is_whole_insert(statement, self._table):
             return False
         if self._client_ahead:
             self._progress.wait(self._client)
@@ -268,6 +263,19 @@ class ParallelImport:
         self._workers.drain()
         self._client.write(text)
         self._client_ahead = True
+
+
+def is_whole_insert(statement: bytes, table: bytes) -> bool:
+    """Return True when ``statement``, cut from a checked data section at a statement boundary
+    up to the first ``;`` that ends a line, is certainly one whole ``INSERT`` into ``table``
+    (quoted): its head names the table and columns on one line, and no backquote stands among
+    its rows outside a string (so the ``;`` that ends it ends no name either)."""
+    head = _INSERT_HEAD.match(statement)
+    if head is None or head.group(1) != table or not statement.endswith(_STATEMENT_END):
+        return False
+    start, end = head.end(), len(statement) - len(_STATEMENT_END)
+    named = statement.find(b"`", start, end) >= 0
+    return not named or _ROWS_WITHOUT_NAMES.fullmatch(statement, start, end) is not None
 
 
 def import_parts(
