@@ -26,7 +26,7 @@ from backproof.demo import create_demo
 from backproof.errors import SourceError, UsageError
 from backproof.sources.base import DatabaseSource, ScratchServer, largest_first, scratch_name
 from backproof.sources.registry import open_database, open_server
-from backproof.sources.sqlite import sqlite_url
+from backproof.sources.sqlite import sqlite_path, sqlite_url
 
 KEY_TABLES = ["companies", "contacts"]
 
@@ -152,3 +152,15 @@ def test_only_a_server_has_a_verify_user_to_judge_and_to_set_up(engine: Engine) 
         script = server.verify_user_script("backproof_verify", "pw", "%")
         assert "backproof_verify" in script.sql
         assert 'url = "' in script.config
+
+
+def test_one_database_has_one_identity_however_its_url_is_spelled(engine: Engine) -> None:
+    spelled_otherwise = engine.crm_url.replace("127.0.0.1", "localhost").replace("/./", "/")
+    if engine.name == "sqlite":
+        path = sqlite_path(engine.crm_url)
+        spelled_otherwise = sqlite_url(path.parent / "." / path.name)
+
+    same = open_database(spelled_otherwise).identity()
+
+    assert same == engine.source().identity()
+    assert engine.source(engine.empty_url).identity() != same

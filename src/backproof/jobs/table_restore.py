@@ -12,18 +12,14 @@ from __future__ import annotations
 from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import Manifest
 from backproof.archive.reading import open_decoded_part
-from backproof.config.models import Settings, normalize_url_scheme
+from backproof.config.models import Settings
 from backproof.errors import RestoreError
 from backproof.masking import mask_url
-from backproof.sources.registry import engine_of
-from backproof.sources.server_urls import parse_server_url
-from backproof.sources.sqlite import sqlite_path
+from backproof.sources.registry import engine_of, open_database
 from backproof.sources.table_restore import open_table_target
 from backproof.storage.base import Storage
 
 PUBLIC_PREFIX = "public."
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
-LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
 SHOWN_TABLES = 8
 
 
@@ -52,22 +48,7 @@ def find_table(manifest: Manifest, wanted: str) -> str:
 def is_same_database(first: str, second: str) -> bool:
     """Return True when two database URLs name the same database (one SQLite file; the same
     server, port and database name, with the local host's names taken as one)."""
-    first, second = normalize_url_scheme(first), normalize_url_scheme(second)
-    engine = engine_of(first)
-    if engine != engine_of(second):
-        return False
-    if engine == "sqlite":
-        return sqlite_path(first).resolve() == sqlite_path(second).resolve()
-    servers = [parse_server_url(url) for url in (first, second)]
-    places = [
-        (
-            "local" if server.host in LOCAL_HOSTS else server.host,
-            server.port or DEFAULT_PORTS.get(engine),
-            server.database,
-        )
-        for server in servers
-    ]
-    return places[0] == places[1]
+    return open_database(first).identity() == open_database(second).identity()
 
 
 def restore_table_part(

@@ -105,6 +105,11 @@ class DatabaseSource(Protocol):
         """Return True when this database has no tables (or does not exist yet)."""
         ...
 
+    def identity(self) -> tuple[str, ...]:
+        """Return what names this database however its URL is spelled (its engine, then its
+        file, or its server, port and name): two sources with one identity are one database."""
+        ...
+
     def describe_reachability(self) -> str:
         """Return one line for ``doctor``: the database reached, and the tools found fit for
         its server. Raises SourceError (or ConfigError) saying what is missing."""

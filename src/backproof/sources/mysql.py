@@ -61,6 +61,7 @@ from backproof.sources.verify_users import VerifyUserScript, verify_user_script
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
+DEFAULT_PORT = 3306
 DUMP_FORMAT = "mysql-sql"
 _SCRATCHES = (
     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'verify\\\\_%' "
@@ -225,6 +226,10 @@ class MysqlSource:
             (_database_of(self.server), catalog.MARKER_TABLE),
         )
         return not rows or int(rows[0][0]) == 0
+
+    def identity(self) -> tuple[str, ...]:
+        """Return the engine, the server (this host's names as one), the port and the name."""
+        return (self.engine, *self.server.place(DEFAULT_PORT))
 
     def describe_reachability(self) -> str:
         """Return the database reached, its server's version and the tools fit for it."""

@@ -62,6 +62,7 @@ from backproof.sources.verify_users import VerifyUserScript, verify_user_script
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
+DEFAULT_PORT = 5432
 DUMP_FORMAT = "postgresql-custom"
 # Kinds of relation that make a database "not empty" for a restore.
 _RELATION_KINDS = "('r', 'p', 'v', 'm', 'S', 'f')"
@@ -226,6 +227,10 @@ class PostgresqlSource:
         with connect(self.server, self.password, autocommit=True) as connection:
             row = connection.execute(_HAS_RELATIONS).fetchone()
         return not (row and row[0])
+
+    def identity(self) -> tuple[str, ...]:
+        """Return the engine, the server (this host's names as one), the port and the name."""
+        return (self.engine, *self.server.place(DEFAULT_PORT))
 
     def describe_reachability(self) -> str:
         """Return the database reached, its server's version and the tools fit for it."""

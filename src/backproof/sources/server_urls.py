@@ -16,6 +16,9 @@ from sqlalchemy.exc import ArgumentError
 from backproof.errors import ConfigError
 from backproof.masking import mask_url
 
+# The names this host goes by: a database on any of them is the same database.
+LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
+
 
 @dataclass(frozen=True)
 class ServerUrl:
@@ -32,6 +35,12 @@ class ServerUrl:
     def with_database(self, database: str | None) -> ServerUrl:
         """Return the same server and credentials with another database."""
         return replace(self, database=database)
+
+    def place(self, default_port: int) -> tuple[str, ...]:
+        """Return what names the database whatever the URL's spelling: its server (this host's
+        names taken as one), its port and its name."""
+        host = "local" if self.host in LOCAL_HOSTS else str(self.host)
+        return (host, str(self.port or default_port), self.database or "")
 
     def render(self) -> str:
         """Return the URL without its password (safe to log, store and pass around)."""

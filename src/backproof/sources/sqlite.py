@@ -185,6 +185,10 @@ class SqliteSource:
         with connect(self.path, read_only=True) as connection:
             return not table_names(connection)
 
+    def identity(self) -> tuple[str, ...]:
+        """Return the engine and the file, its links resolved."""
+        return (self.engine, str(self.path.resolve()))
+
     def describe_reachability(self) -> str:
         """Return the file and how many tables it holds."""
         with self._reading() as connection:
