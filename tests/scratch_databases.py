@@ -4,10 +4,14 @@ server, and dropped after: the one set-up of the engines' restore tests."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import secrets
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from backproof.process.liveness import is_process_alive
 from backproof.sources.base import DatabaseSource, scratch_name
 from backproof.sources.registry import open_server
 
@@ -31,3 +35,13 @@ def scratch_database(server_url: str) -> Iterator[Scratch]:
         yield Scratch(name, database)
     finally:
         server.drop_scratch(name)
+
+
+def is_another_live_run(marker: str | None) -> bool:
+    """Return True when a scratch database's marker names another process of this host that is
+    still running (another test run on the shared server): its clean-up must leave it alone."""
+    found = re.fullmatch(r"backproof-verify host=(\S+) pid=(\d+)", marker or "")
+    if found is None or found.group(1) != socket.gethostname():
+        return False
+    pid = int(found.group(2))
+    return pid != os.getpid() and is_process_alive(pid)

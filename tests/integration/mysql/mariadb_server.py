@@ -16,6 +16,7 @@ import pymysql
 import pytest
 
 from backproof.jobs.context import Context
+from scratch_databases import is_another_live_run
 
 # A fixture that makes a job context for a test's own settings.
 ContextMaker = Callable[..., Context]
@@ -104,15 +105,24 @@ class MariaServer:
         return name
 
     def clean_up(self) -> None:
-        """Drop what the tests made, and the scratch databases of the tests' target."""
+        """Drop what the tests made, and the scratch databases of the tests' target but those of
+        another test run still going on the shared server."""
         for (name,) in self.execute("SHOW DATABASES LIKE 'verify\\\\_bptest\\\\_%'"):
-            self.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            if not is_another_live_run(self._marker_of(name)):
+                self.execute(f"DROP DATABASE IF EXISTS `{name}`")
         for name in self.made_databases:
             self.execute(f"DROP DATABASE IF EXISTS `{name}`")
         for name in self.made_users:
             self.execute(f"DROP USER IF EXISTS '{name}'@'%'")
         self.made_databases.clear()
         self.made_users.clear()
+
+    def _marker_of(self, database: str) -> str | None:
+        try:
+            rows = self.execute(f"SELECT marker FROM `{database}`.`_backproof_verify_marker`")
+        except pymysql.MySQLError:
+            return None
+        return str(rows[0][0]) if rows else None
 
 
 def shared_server() -> MariaServer:

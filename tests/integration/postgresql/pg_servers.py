@@ -21,6 +21,7 @@ import pytest
 from psycopg import sql
 
 from backproof.jobs.context import Context
+from scratch_databases import is_another_live_run
 
 # A fixture that makes a job context for a test's own settings.
 ContextMaker = Callable[..., Context]
@@ -99,11 +100,13 @@ class PgServer:
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
             rows = admin.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'verify\\_%%' "
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname LIKE 'verify\\_%%' "
                 "AND shobj_description(oid, 'pg_database') LIKE 'backproof-verify%%'"
             ).fetchall()
-            for (name,) in rows:
-                if "_bptest" in name:
+            for name, marker in rows:
+                # Another test run still going on the shared server keeps its own.
+                if "_bptest" in name and not is_another_live_run(marker):
                     admin.execute(
                         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                             sql.Identifier(name)
