@@ -88,7 +88,9 @@ class Listing:
         if item is not None:
             self.waiting.append(item)
 
-    def emit_ready(self, finish: Callable[[str, FileRead], FileEntry], keep: int = WAITING) -> None:
+    def emit_ready(
+        self, finish: Callable[[str, FileRead], FileEntry | None], keep: int = WAITING
+    ) -> None:
         """Write the entries at the front that are ready, and more (waiting for them) while
         over ``keep`` entries wait; ``finish`` turns a read into its entry."""
         while self.waiting:
@@ -118,7 +120,7 @@ def read_batch(maker: BlobMaker, paths: list[Path]) -> list[FileRead | None]:
 
 def _read_small(maker: BlobMaker, path: Path) -> FileRead | None:
     try:
-        return maker.read_small(str(path))
+        return maker.read_small(path)
     except OSError as exc:
         check_read_failure(path, exc)
         return None

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import zstandard
@@ -60,6 +61,9 @@ class FileRead:
     read_at: float
     blobs: list[Blob] = field(default_factory=list)
     attempts: int = 1
+    # Grown past the size of one blob since it was listed: left unread, to be chunked.
+    is_large: bool = False
+    path: Path | None = None
 
     @property
     def is_torn(self) -> bool:
@@ -78,11 +82,16 @@ class BlobMaker:
     """
 
     def __init__(
-        self, key: AddressKey, level: int, lacking: Callable[[str], frozenset[str]]
+        self,
+        key: AddressKey,
+        level: int,
+        lacking: Callable[[str], frozenset[str]],
+        small_bytes: int,
     ) -> None:
         self.key = key
         self.level = level
         self.lacking = lacking
+        self.small_bytes = small_bytes
         self.local = threading.local()  # a zstd context is not shared between threads
 
     def make(self, data: bytes) -> Blob:
@@ -107,7 +116,7 @@ class BlobMaker:
             compressor = self.local.compressor = zstandard.ZstdCompressor(level=self.level)
         return compressor
 
-    def read_small(self, path: str) -> FileRead:
+    def read_small(self, path: Path) -> FileRead:
         """Read a file that is one blob, again when it changed meanwhile (a few times); unkeyed,
         its address is its sha256, hashed once."""
         for attempt in range(1, READ_ATTEMPTS + 1):
@@ -117,11 +126,14 @@ class BlobMaker:
                 break
         return read
 
-    def _read_small_once(self, path: str) -> FileRead:
+    def _read_small_once(self, path: Path) -> FileRead:
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
+            if before.st_size >= self.small_bytes:
+                empty = CachedFile("", [])
+                return FileRead(empty, 0, before, before, read_at, is_large=True, path=path)
             data = stream.readall()
             after = os.fstat(fd)
         blob = self.make(data)

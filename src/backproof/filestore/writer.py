@@ -109,7 +109,7 @@ class FilesStoreSession:
             max_size=CHUNK_MAX_BYTES,
             seed=key.chunker_seed(),
         )
-        self.maker = BlobMaker(key, options.compression_level, self._lacking)
+        self.maker = BlobMaker(key, options.compression_level, self._lacking, SMALL_FILE_BYTES)
 
     def _lacking(self, address: str) -> frozenset[str]:
         """Return the destinations lacking a blob (asked from the worker threads)."""
@@ -191,6 +191,10 @@ class FilesStoreSession:
             if batch.is_full:
                 self._start_batch(batch)
             return pending
+        return self._read_large(path, name)
+
+    def _read_large(self, path: Path, name: str) -> Pending:
+        """Read a large file in chunks, again when it changed meanwhile (a few times)."""
         for _attempt in range(READ_ATTEMPTS):
             read, chunks = self._read_chunked(path)
             if not read.is_torn:
@@ -204,9 +208,18 @@ class FilesStoreSession:
         if batch is self.batch:
             self.batch = SmallBatch()
 
-    def _finish_read(self, name: str, read: FileRead) -> FileEntry:
-        """Record a read file in the cache (or warn that it moved); return its entry."""
+    def _finish_read(self, name: str, read: FileRead) -> FileEntry | None:
+        """Record a read file in the cache (or warn that it moved); return its entry (None: it
+        was deleted meanwhile)."""
         assert self.cache is not None  # noqa: S101 - open() made it
+        if read.is_large and read.path is not None:  # grown since listed: chunked, not whole
+            try:
+                grown = self._read_large(read.path, name).result()
+            except OSError as exc:
+                check_read_failure(read.path, exc)
+                return None
+            assert grown is not None  # noqa: S101 - a large file's read is never None
+            read = grown
         if read.is_torn:
             self.warnings.append(
                 f"{name} changed while it was read ({READ_ATTEMPTS} tries): "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import random
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.entries import read_list
@@ -100,3 +104,28 @@ def test_the_file_list_keeps_the_walk_order_with_large_and_small_files_mixed(
     _header, entries = read_list(io.BytesIO(listing))
     names = [entry.path for entry in entries]
     assert names == ["uploads", *(f"uploads/file-{number:02d}.bin" for number in range(40))]
+
+
+def test_a_file_grown_past_one_blob_since_it_was_listed_is_stored_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    content = random.Random(13).randbytes(3 * 1024 * 1024)  # noqa: S311 - test data
+    (folder / "grown.bin").write_bytes(content)
+    real_lstat = os.lstat
+
+    def listed_small(path: object) -> os.stat_result:
+        info = real_lstat(path)  # type: ignore[arg-type]
+        if str(path).endswith("grown.bin"):  # as it was when its folder was listed
+            return os.stat_result((*tuple(info)[:6], 1000, *tuple(info)[7:10]))
+        return info
+
+    monkeypatch.setattr(os, "lstat", listed_small)
+    listing = backup_folder(folder, MemoryStorage())
+
+    _header, entries = read_list(io.BytesIO(listing))
+    grown = next(entry for entry in entries if entry.path == "uploads/grown.bin")
+    assert grown.size == len(content)
+    assert grown.sha256 == hashlib.sha256(content).hexdigest()
+    assert len(grown.chunks) > 1
