@@ -52,6 +52,8 @@ Connect = Callable[[], AbstractContextManager[Any]]
 # writes statements of about 1 MiB (its net buffer), longer ones only for one very large row.
 MAX_PARALLEL_STATEMENT_BYTES = 4 * 1024 * 1024
 _STATEMENT_END = b";\n"
+ER_LOCK_DEADLOCK = 1213
+DEADLOCK_ATTEMPTS = 5
 _INSERT_HEAD = re.compile(
     rb"INSERT INTO (`(?:[^`\n]|``)++`) (?:\(`(?:[^`\n]|``)++`(?:, `(?:[^`\n]|``)++`)*+\) )?VALUES "
 )
@@ -163,7 +165,7 @@ class InsertWorkers:
             table, statement = item
             try:
                 if cursor is not None and self._error is None and not self._stopped:
-                    cursor.execute(statement)
+                    execute_retrying_deadlocks(cursor, statement)
             except (pymysql.MySQLError, OSError) as exc:
                 self._note(RestoreError(f"the import of table {table} failed: {_reason(exc)}"))
             finally:
@@ -263,6 +265,22 @@ class ParallelImport:
         self._workers.drain()
         self._client.write(text)
         self._client_ahead = True
+
+
+def execute_retrying_deadlocks(cursor: Any, statement: bytes) -> int:
+    """Run one autocommitted statement; run it again when InnoDB chose it as the victim of a
+    deadlock (it was rolled back whole: two connections inserting into one table can meet so).
+    Return how many times it was run; raise the error of the last attempt."""
+    attempt = 1
+    while True:
+        try:
+            cursor.execute(statement)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != ER_LOCK_DEADLOCK or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            attempt += 1
+            continue
+        return attempt
 
 
 def is_whole_insert(statement: bytes, table: bytes) -> bool:

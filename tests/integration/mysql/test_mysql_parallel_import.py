@@ -4,6 +4,8 @@ INSERT statements go to connections of their own; the result is the single-strea
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pytest
 import test_mysql_roundtrip
@@ -13,6 +15,7 @@ from test_mysql_roundtrip import KEY_TABLES, checksums, scalar
 from backproof.comparison import compare_database_facts
 from backproof.errors import PipelineError, RestoreError
 from backproof.sources.base import RestoreOptions
+from backproof.sources.mysql_import import execute_retrying_deadlocks
 from backproof.sources.registry import open_database
 from scratch_databases import Scratch
 
@@ -108,3 +111,30 @@ def test_a_failing_insert_stops_the_import_naming_its_table(
 
     with pytest.raises(RestoreError, match="the import of table stamped failed: Duplicate entry"):
         scratch.database.restore(io.BytesIO(tampered), "mysql-sql", PARALLEL)
+
+
+def test_a_statement_chosen_as_a_deadlocks_victim_runs_again(maria: MariaServer) -> None:
+    database = maria.create_database(crm=False)
+    maria.execute("CREATE TABLE t (id INT PRIMARY KEY)", database=database)
+    maria.execute("CREATE TABLE bulk (id INT PRIMARY KEY)", database=database)
+    holder, victim = maria.connect(database), maria.connect(database)
+    holder.autocommit(False)
+    attempts: list[int] = []
+    with holder.cursor() as hold, victim.cursor() as cursor:
+        # The holder's transaction has the larger undo: InnoDB rolls the other one back.
+        hold.execute("INSERT INTO bulk SELECT seq FROM seq_1_to_5000")
+        hold.execute("INSERT INTO t VALUES (1)")
+        statement = b"INSERT INTO t VALUES (2), (1)"  # takes 2, then waits for the holder's 1
+        running = threading.Thread(
+            target=lambda: attempts.append(execute_retrying_deadlocks(cursor, statement))
+        )
+        running.start()
+        time.sleep(1.0)
+        hold.execute("INSERT INTO t VALUES (2)")  # waits for the statement's 2: a cycle
+        holder.rollback()
+        running.join(30)
+    holder.close()
+    victim.close()
+
+    assert attempts == [2]
+    assert maria.execute("SELECT id FROM t ORDER BY id", database=database) == ((1,), (2,))
