@@ -16,10 +16,9 @@ from backproof.config.models import Settings
 from backproof.errors import RestoreError
 from backproof.masking import mask_url
 from backproof.sources.registry import engine_of, open_database
-from backproof.sources.table_restore import open_table_target
+from backproof.sources.table_restore import facts_table_names, open_table_target
 from backproof.storage.base import Storage
 
-PUBLIC_PREFIX = "public."
 SHOWN_TABLES = 8
 
 
@@ -30,13 +29,10 @@ def find_table(manifest: Manifest, wanted: str) -> str:
     Raises RestoreError naming a few of its tables and where to see them all.
     """
     tables = manifest.facts.tables
-    if wanted in tables:
-        return wanted
     engine = manifest.source.engine if manifest.source else ""
-    if engine == "postgresql" and wanted.startswith(PUBLIC_PREFIX):
-        bare = wanted.removeprefix(PUBLIC_PREFIX)
-        if bare in tables:
-            return bare
+    for name in facts_table_names(engine, wanted):
+        if name in tables:
+            return name
     names = sorted(tables)
     shown = ", ".join(names[:SHOWN_TABLES]) + (", …" if len(names) > SHOWN_TABLES else "")
     raise RestoreError(

@@ -12,6 +12,10 @@ from backproof.config.models import normalize_url_scheme
 from backproof.errors import RestoreError
 from backproof.sources.registry import engine_of
 
+# How a user may name a table beside how the facts name it: PostgreSQL's facts leave out the
+# default schema (``public.t`` is ``t`` there).
+_DEFAULT_SCHEMA_PREFIX = {"postgresql": "public."}
+
 
 class TableTarget(Protocol):
     """A database that receives one table of a backup."""
@@ -32,6 +36,15 @@ class TableTarget(Protocol):
         """Restore the table ``table`` (as the facts name it) from the decoded ``dump``;
         ``replace`` lets it replace a table of that name."""
         ...
+
+
+def facts_table_names(engine: str, wanted: str) -> tuple[str, ...]:
+    """Return the names under which the facts of a backup of ``engine`` may hold the table a
+    user called ``wanted``, the name as written first."""
+    prefix = _DEFAULT_SCHEMA_PREFIX.get(engine)
+    if prefix and wanted.startswith(prefix):
+        return (wanted, wanted.removeprefix(prefix))
+    return (wanted,)
 
 
 def open_table_target(url: str) -> TableTarget:
