@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -79,6 +80,15 @@ def record_backup_at(context: Context, clock: PinnableClock, moment: datetime) -
     clock.pinned = None
 
 
+def latest_local_one_oclock(now: datetime) -> datetime:
+    """Return the newest 01:00 in Prague (the loop's cron) at or before ``now``."""
+    local = now.astimezone(ZoneInfo("Europe/Prague"))
+    fire = local.replace(hour=1, minute=0, second=0, microsecond=0)
+    if fire > local:
+        fire = (local - timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
+    return fire.astimezone(now.tzinfo)
+
+
 def in_thread(call: Callable[[], Any]) -> threading.Thread:
     thread = threading.Thread(target=call, daemon=True)
     thread.start()
@@ -102,7 +112,11 @@ def test_start_runs_an_overdue_target_at_once(
 def test_start_waits_for_the_schedule_when_the_last_run_is_recent(
     loop_context: Context, clock: PinnableClock, chain: HeldChain
 ) -> None:
-    record_backup_at(loop_context, clock, utc_now() - timedelta(minutes=1))
+    # Between the schedule's latest time and now, whatever the time of day the test runs at
+    # (a run a minute ago was before the schedule's time when the test ran at 01:00 Prague).
+    now = utc_now()
+    latest_fire = latest_local_one_oclock(now)
+    record_backup_at(loop_context, clock, latest_fire + (now - latest_fire) / 2)
     scheduler = ChainScheduler(loop_context, chain)
 
     overdue = scheduler.start()
