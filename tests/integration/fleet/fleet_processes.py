@@ -117,11 +117,13 @@ class StateDatabase:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
 
     def drop(self) -> None:
-        """Drop the database, ending its sessions."""
+        """Drop the database and the targets' databases made with it, ending their sessions."""
         with psycopg.connect(**PG_ADMIN, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-            )
+            for name in [self.name, *self.extra_databases]:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        self.extra_databases.clear()
 
     def count_live_workers(self) -> int:
         """Return how many workers wrote a heartbeat and did not stop (0 before migrations)."""
