@@ -24,8 +24,10 @@ def postgresql_database() -> Iterator[str]:
         )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        yield f"{POSTGRESQL}/{name}"
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        try:
+            yield f"{POSTGRESQL}/{name}"
+        finally:  # also when the caller closes the generator instead of exhausting it
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
 def mariadb_database() -> Iterator[str]:
@@ -38,8 +40,10 @@ def mariadb_database() -> Iterator[str]:
     try:
         with admin.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        yield f"{MARIADB}/{name}"
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE `{name}`")
+        try:
+            yield f"{MARIADB}/{name}"
+        finally:  # also when the caller closes the generator instead of exhausting it
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
     finally:
         admin.close()
