@@ -33,3 +33,31 @@ def run_backproof(
         timeout=timeout,
         check=False,
     )
+
+
+ONE_TARGET_CONFIG = """\
+[state]
+url = "sqlite:///state/state.db"
+
+[[targets]]
+name = "bptest"
+database = "{database}"
+key_tables = ["companies", "contacts"]
+
+[[destinations]]
+name = "local"
+url = "file:backups"
+{extra}"""
+
+
+def write_one_target_config(folder: Path, database: str, extra: str = "") -> Path:
+    """Write ``backproof.toml`` for one target ``bptest`` on ``database`` backed up to a local
+    folder (``extra`` appended); return its path."""
+    config = folder / "backproof.toml"
+    config.write_text(ONE_TARGET_CONFIG.format(database=database, extra=extra), encoding="utf-8")
+    return config
+
+
+def run_with_config(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``backproof --config CONFIG ARGS…`` in the config's folder, as a user does."""
+    return run_backproof("--config", str(config), *args, cwd=config.parent, timeout=120)

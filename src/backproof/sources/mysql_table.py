@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
-import pymysql
-
-from backproof.errors import RestoreError, SourceError
+from backproof.errors import RestoreError
 from backproof.process import write_pipeline
 from backproof.sources.mysql_catalog import quote
 from backproof.sources.mysql_guard import TOKEN, StatementGuard
@@ -25,10 +23,9 @@ from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, h
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
     client_command,
-    connect,
+    execute,
     find_tool,
     options_file,
-    reason,
 )
 from backproof.sources.server_urls import parse_server_url
 from backproof.storage.base import CHUNK_BYTES
@@ -220,10 +217,4 @@ class MysqlTable:
             raise
 
     def _query(self, statement: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with connect(self.server.with_database(None), self.password) as link:
-            try:
-                with link.cursor() as cursor:
-                    cursor.execute(statement, parameters or None)
-                    return list(cursor.fetchall())
-            except pymysql.MySQLError as exc:
-                raise SourceError(f"on {self.server.label}: {reason(exc)}") from exc
+        return execute(self.server, self.password, statement, parameters)

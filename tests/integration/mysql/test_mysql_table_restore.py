@@ -3,36 +3,18 @@ statements of the dump, its rows those of the source, the statement guard still 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mariadb_server import MariaServer
 
-from cli_process import run_backproof
+from cli_process import run_with_config as run
+from cli_process import write_one_target_config
 from dump_tampering import rewrite_db_part
 
-CONFIG = """\
-[state]
-url = "sqlite:///state/state.db"
-
-[[targets]]
-name = "bptest"
-database = "{database}"
-key_tables = ["companies", "contacts"]
-
-[[destinations]]
-name = "local"
-url = "file:backups"
-{extra}"""
 # The rewritten dump is unsigned: accepted, so that only the import's own layer stands.
 UNSIGNED = "\n[encryption]\nallow_unsigned = true\n"
-
-
-def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``backproof --config CONFIG ARGS…`` as a user does."""
-    return run_backproof("--config", str(config), *args, cwd=config.parent, timeout=120)
 
 
 def rows_of(maria: MariaServer, database: str, table: str) -> tuple[Any, ...]:
@@ -55,8 +37,7 @@ def back_up(maria: MariaServer, tmp_path: Path, extra: str = "") -> tuple[Path, 
         "SET NEW.email = LOWER(NEW.email)",
         database=source,
     )
-    config = tmp_path / "backproof.toml"
-    config.write_text(CONFIG.format(database=maria.url(source), extra=extra), encoding="utf-8")
+    config = write_one_target_config(tmp_path, maria.url(source), extra)
     backup = run(config, "backup")
     assert backup.returncode == 0, backup.stderr
     return config, source, backup.stdout.strip().splitlines()[-1]

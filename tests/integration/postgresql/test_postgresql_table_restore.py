@@ -4,33 +4,14 @@ into another database, its rows those of the source; and what is refused."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from pg_servers import PgServer
 from psycopg import sql
 
-from cli_process import run_backproof
-
-CONFIG = """\
-[state]
-url = "sqlite:///state/state.db"
-
-[[targets]]
-name = "bptest"
-database = "{database}"
-key_tables = ["companies", "contacts"]
-
-[[destinations]]
-name = "local"
-url = "file:backups"
-"""
-
-
-def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``backproof --config CONFIG ARGS…`` as a user does."""
-    return run_backproof("--config", str(config), *args, cwd=config.parent, timeout=120)
+from cli_process import run_with_config as run
+from cli_process import write_one_target_config
 
 
 def rows_of(pg: PgServer, database: str, schema: str, table: str) -> list[tuple[object, ...]]:
@@ -53,8 +34,7 @@ def backed_up(pg: PgServer, tmp_path: Path) -> tuple[Path, str, str]:
             "INSERT INTO sales.\"line.items\" SELECT g, 'položka ' || g "
             "FROM generate_series(1, 50) AS g"
         )
-    config = tmp_path / "backproof.toml"
-    config.write_text(CONFIG.format(database=pg.url(source)), encoding="utf-8")
+    config = write_one_target_config(tmp_path, pg.url(source))
     backup = run(config, "backup")
     assert backup.returncode == 0, backup.stderr
     return config, source, backup.stdout.strip().splitlines()[-1]
