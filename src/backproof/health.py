@@ -12,7 +12,7 @@ from typing import Literal
 from backproof.config.models import HealthSettings
 from backproof.state.records import BackupMeta, VerifyMeta
 from backproof.status import TargetFigures
-from backproof.units import format_hours, format_seconds
+from backproof.units import format_hours, format_seconds, format_size_bytes
 
 Status = Literal["ok", "warning", "failing", "pending"]
 SEVERITY: dict[str, int] = {"ok": 0, "pending": 1, "warning": 2, "failing": 3}
@@ -142,7 +142,10 @@ def _check_size_drop(figures: TargetFigures, settings: HealthSettings) -> Check:
     if not newest or not previous:
         return Check("dump_size", "ok", None, limit, "not enough backups to compare sizes")
     drop_percent = max(0.0, (previous - newest) / previous * 100)
-    message = f"newest dump {newest} B, previous {previous} B ({drop_percent:.0f} % smaller)"
+    message = (
+        f"newest dump {format_size_bytes(newest)}, previous {format_size_bytes(previous)} "
+        f"({drop_percent:.0f} % smaller)"
+    )
     if drop_percent >= limit:
         return Check("dump_size", "warning", drop_percent, limit, message)
     return Check("dump_size", "ok", drop_percent, limit, message)

@@ -36,21 +36,20 @@ def format_duration_ms(duration_ms: int | float | None) -> str:
     """Return a duration for people: ``850 ms``, ``12.3 s``, ``4 min 05 s``, ``1 h 02 min``."""
     if duration_ms is None:
         return MISSING
-    if duration_ms < MILLISECONDS_PER_SECOND:
-        return f"{round(duration_ms)} ms"
     return format_seconds(duration_ms / MILLISECONDS_PER_SECOND)
 
 
 def format_seconds(seconds: float | None) -> str:
-    """Return a duration given in seconds: ``0.42 s``, ``12.3 s``, ``4 min 05 s``, ``2 h 05 min``.
+    """Return a duration given in seconds: ``420 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 05 min``.
 
-    Below a second two decimals are kept (a SQLite restore takes hundredths); from two days on
-    the unit is the day (``3 d 04 h``); a zero second unit is left out (``30 h``, ``4 min``).
+    Below a second the unit is the millisecond (a SQLite restore takes a few: never ``0.00 s``),
+    as in the activity lists; from two days on the unit is the day (``3 d 04 h``); a zero second
+    unit is left out (``30 h``, ``4 min``).
     """
     if seconds is None:
         return MISSING
     if seconds < 1:
-        return f"{seconds:.2f} s"
+        return f"{round(seconds * MILLISECONDS_PER_SECOND)} ms"
     if seconds < SECONDS_PER_MINUTE:
         return f"{seconds:.1f} s"
     whole = round(seconds)

@@ -34,8 +34,9 @@ def test_format_size_bytes_uses_decimal_units(size_bytes: int, text: str) -> Non
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (0.004, "0.00 s"),
-        (0.42, "0.42 s"),
+        (0.0, "0 ms"),
+        (0.004, "4 ms"),
+        (0.42, "420 ms"),
         (12.34, "12.3 s"),
         (60, "1 min"),
         (245, "4 min 05 s"),
@@ -56,6 +57,7 @@ def test_format_hours_writes_a_small_age_in_seconds_not_as_zero_hours() -> None:
 def test_format_duration_ms_keeps_milliseconds_below_a_second() -> None:
     assert format_duration_ms(850) == "850 ms"
     assert format_duration_ms(1500) == "1.5 s"
+    assert format_duration_ms(850) == format_seconds(0.85)  # one voice for both
 
 
 def test_format_time_writes_utc_to_the_second_whatever_the_offset() -> None:

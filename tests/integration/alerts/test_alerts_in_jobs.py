@@ -137,7 +137,7 @@ def test_stale_dump_alerts_on_health_and_resolves_on_the_next_backup(
     assert headlines(webhook) == ["[OPS] no valid dump of crm for 25 h (RPO 24 h)"]
     clock.advance(hours=1)
     run_backup(alerting)
-    assert headlines(webhook)[-1] == "[OPS] resolved: crm has a valid dump again (0.00 s old)"
+    assert headlines(webhook)[-1] == "[OPS] resolved: crm has a valid dump again (0 ms old)"
 
 
 def test_database_password_never_reaches_the_message(
