@@ -4,8 +4,10 @@ Settings chosen for jobs that must not be lost or doubled: a task is acknowledge
 ran (``task_acks_late``) and is given back to the broker when the worker process running it dies
 (``task_reject_on_worker_lost``), so a worker killed with SIGKILL mid-backup has its job
 delivered again; each worker process takes one task at a time (prefetch 1), so a long verify
-never holds a backup hostage; Redis's visibility timeout is longer than the longest job. Results
-are not stored by Celery: each step writes its outcome to the shared state database.
+never holds a backup hostage; Redis's visibility timeout is longer than the longest job; no
+remote control, gossip or mingle, so a worker holds no auto-delete queue to lose in a broker
+restart. Results are not stored by Celery: each step writes its outcome to the shared state
+database.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def build_celery(queue: QueueSettings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # No remote control: its per-worker queue is an auto-delete fanout binding, and kombu's
+        # Redis channel deleting it while the consumer closes a lost connection raises
+        # AttributeError (celery/kombu#582), which ends the whole worker on a broker restart.
+        # Workers are seen through their ops_workers heartbeats and stopped with SIGTERM.
+        worker_enable_remote_control=False,
         enable_utc=True,
     )
     return app

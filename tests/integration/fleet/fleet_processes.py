@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 import sqlalchemy as sa
 from psycopg import sql
 
@@ -85,6 +86,14 @@ class RedisBroker:
                 return connection.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    def keys(self, pattern: str) -> list[bytes]:
+        """Return the keys matching ``pattern``."""
+        client = redis.Redis(host="127.0.0.1", port=self.port)
+        try:
+            return sorted(client.keys(pattern))
+        finally:
+            client.close()
 
     def stop(self) -> None:
         """Stop the server (it writes its append-only file first)."""

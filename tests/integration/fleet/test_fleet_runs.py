@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -264,6 +265,30 @@ def test_the_broker_stopped_and_restarted_mid_run_loses_no_job(
     assert waited.returncode == 0, waited.stdout + waited.stderr
     jobs = json.loads(waited.stdout)["jobs"]
     assert len(jobs) == 8 and {job["status"] for job in jobs} == {"success"}
+
+
+def test_a_worker_outlives_ten_broker_restarts_and_still_runs_jobs(
+    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
+) -> None:
+    # Each restart lands at another moment of the worker's reconnect cycle; a consumer that
+    # died while closing its channels after a lost connection (celery/kombu#582) used to end
+    # the whole worker process.
+    config = write_config(tmp_path, state_db.url, redis_broker.url, _targets(tmp_path, 1))
+    worker = workers.start("w1", "--concurrency", "1")
+    workers.wait_ready(state_db, 1)
+    # No auto-delete fanout queue (remote control, gossip) whose deletion could race.
+    assert [key for key in redis_broker.keys("_kombu.binding.*") if b"pidbox" in key] == []
+
+    for pause in itertools.islice(itertools.cycle([0.0, 0.3, 1.0, 2.5]), 10):
+        redis_broker.stop()
+        time.sleep(pause)
+        redis_broker.start()
+        time.sleep(pause)
+        assert worker.poll() is None, (tmp_path / "w1.log").read_text(encoding="utf-8")[-3000:]
+    done = run_backproof("--config", str(config), "submit", "run", "--wait", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert worker.poll() is None
 
 
 def test_submit_run_wait_proves_every_target_over_rabbitmq(
