@@ -35,7 +35,9 @@ def run_storm(demo: DemoLayout, webhook: WebhookReceiver, mode: str) -> None:
     try:
         for worker in workers:
             assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
+            if worker.stdout.readline().strip() != "ready":
+                _, stderr = worker.communicate(timeout=30)
+                pytest.fail(f"a storm worker ended before it was ready:\n{stderr}")
         for worker in workers:
             assert worker.stdin is not None
             worker.stdin.write("go\n")
@@ -47,7 +49,7 @@ def run_storm(demo: DemoLayout, webhook: WebhookReceiver, mode: str) -> None:
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
-                worker.communicate()
+            worker.communicate()  # reaps it and closes its pipes
 
 
 @pytest.mark.parametrize("mode", ["jobs", "dispatch"])
