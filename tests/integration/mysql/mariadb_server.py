@@ -110,12 +110,17 @@ class MariaServer:
         for (name,) in self.execute("SHOW DATABASES LIKE 'verify\\\\_bptest\\\\_%'"):
             if not is_another_live_run(self._marker_of(name)):
                 self.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        for name in self.made_databases:
-            self.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        for name in self.made_users:
-            self.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+        statements = [f"DROP DATABASE IF EXISTS `{name}`" for name in self.made_databases]
+        statements += [f"DROP USER IF EXISTS '{name}'@'%'" for name in self.made_users]
         self.made_databases.clear()
         self.made_users.clear()
+        failed = []
+        for statement in statements:  # every one tried, even after one failed
+            try:
+                self.execute(statement)
+            except pymysql.MySQLError as exc:
+                failed.append(f"{statement}: {exc}")
+        assert not failed, "the test's clean-up failed: " + "; ".join(failed)
 
     def _marker_of(self, database: str) -> str | None:
         try:

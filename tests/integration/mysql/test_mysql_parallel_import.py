@@ -3,6 +3,7 @@ INSERT statements go to connections of their own; the result is the single-strea
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -117,24 +118,27 @@ def test_a_statement_chosen_as_a_deadlocks_victim_runs_again(maria: MariaServer)
     database = maria.create_database(crm=False)
     maria.execute("CREATE TABLE t (id INT PRIMARY KEY)", database=database)
     maria.execute("CREATE TABLE bulk (id INT PRIMARY KEY)", database=database)
-    holder, victim = maria.connect(database), maria.connect(database)
-    holder.autocommit(False)
     attempts: list[int] = []
-    with holder.cursor() as hold, victim.cursor() as cursor:
-        # The holder's transaction has the larger undo: InnoDB rolls the other one back.
-        hold.execute("INSERT INTO bulk SELECT seq FROM seq_1_to_5000")
-        hold.execute("INSERT INTO t VALUES (1)")
-        statement = b"INSERT INTO t VALUES (2), (1)"  # takes 2, then waits for the holder's 1
-        running = threading.Thread(
-            target=lambda: attempts.append(execute_retrying_deadlocks(cursor, statement))
-        )
-        running.start()
-        time.sleep(1.0)
-        hold.execute("INSERT INTO t VALUES (2)")  # waits for the statement's 2: a cycle
-        holder.rollback()
-        running.join(30)
-    holder.close()
-    victim.close()
+    # Closed even when the test fails: an open transaction on `bulk` would hold the fixture's
+    # DROP DATABASE on its metadata lock.
+    with (
+        contextlib.closing(maria.connect(database)) as holder,
+        contextlib.closing(maria.connect(database)) as victim,
+    ):
+        holder.autocommit(False)
+        with holder.cursor() as hold, victim.cursor() as cursor:
+            # The holder's transaction has the larger undo: InnoDB rolls the other one back.
+            hold.execute("INSERT INTO bulk SELECT seq FROM seq_1_to_5000")
+            hold.execute("INSERT INTO t VALUES (1)")
+            statement = b"INSERT INTO t VALUES (2), (1)"  # takes 2, then waits for the holder's 1
+            running = threading.Thread(
+                target=lambda: attempts.append(execute_retrying_deadlocks(cursor, statement))
+            )
+            running.start()
+            time.sleep(1.0)
+            hold.execute("INSERT INTO t VALUES (2)")  # waits for the statement's 2: a cycle
+            holder.rollback()
+            running.join(30)
 
     assert attempts == [2]
     assert maria.execute("SELECT id FROM t ORDER BY id", database=database) == ((1,), (2,))
