@@ -40,8 +40,15 @@ class Point(Protocol):
 def seconds_unit(top: float) -> Callable[[float], str]:
     """Return how an axis up to ``top`` seconds writes durations: all in ms below a second."""
     if top < 1:
-        return lambda seconds: f"{seconds * 1000:.0f} ms"
+        return milliseconds
     return lambda seconds: "0 s" if seconds == 0 else format_seconds(seconds)
+
+
+def milliseconds(seconds: float) -> str:
+    """Return ``seconds`` in milliseconds, with the decimals a sub-millisecond value needs (so
+    the ticks of an axis up to 1 ms read 0.2, 0.4, …, not 0 ms four times)."""
+    value = seconds * 1000
+    return f"{value:.0f} ms" if value == 0 or value >= 100 else f"{value:.3g} ms"
 
 
 def size_unit(_top: float) -> Callable[[float], str]:
