@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -36,6 +35,8 @@ def worker(
     invocation: Invocation, concurrency: int | None, queues: str | None, name: str | None
 ) -> None:
     """Run a Celery worker that executes the jobs sent to the queue."""
+    import socket  # noqa: PLC0415 - a light --help (issue 12)
+
     from backproof.fleet.app import all_queues  # noqa: PLC0415 - Celery loads only here
     from backproof.fleet.worker import run_worker  # noqa: PLC0415
 

@@ -7,16 +7,14 @@ traceback.
 Start-up: the modules of ``cli/`` import at their top only click and what costs nothing; a
 command imports its job (and with it pydantic, SQLAlchemy, the engines, HTTP clients) in its
 body, so ``--help`` and ``list`` pay only for what they use (issue 12; a test in
-``tests/unit/cli/test_startup_imports.py`` keeps it so).
+``tests/e2e/test_cli_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +82,8 @@ def cli(click_context: click.Context, config: str | None, debug: bool) -> None:
 
 def emit(data: Any, text: str, as_json: bool) -> None:
     """Print one JSON document or the text for people, every known secret masked."""
+    import json  # noqa: PLC0415 - a light --help (issue 12)
+
     from backproof.secret_values import mask_secrets  # noqa: PLC0415 - a light --help
 
     click.echo(mask_secrets(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text))
@@ -155,6 +155,8 @@ def run_cli(argv: list[str] | None, debug: bool) -> int:
 
 def _print_error(exc: BaseException, debug: bool, prefix: str = "") -> None:
     if debug:
+        import traceback  # noqa: PLC0415 - a light --help (issue 12)
+
         traceback.print_exception(exc)
     from backproof.secret_values import mask_secrets  # noqa: PLC0415 - a light --help
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -27,6 +26,8 @@ QUIET_LOGGERS = ("alembic", "apscheduler")
 def serve(invocation: Invocation, host: str | None, port: int | None) -> int:
     """Serve the metrics and the status API, and run the daily chain on the schedule."""
     # The web stack (FastAPI, uvicorn) loads only for `serve`: every other command starts faster.
+    import logging  # noqa: PLC0415 - a light --help (issue 12)
+
     from backproof.web.security import check_bind  # noqa: PLC0415
     from backproof.web.server import run_service  # noqa: PLC0415
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-
 import click
 
 from backproof.cli.commands import JSON_OPTION
@@ -33,6 +30,9 @@ def verify_user(
     The user may create, fill and drop ``verify_…`` databases and nothing else. Run the SQL as
     an administrator of the verify server; backproof itself never creates users.
     """
+    import json  # noqa: PLC0415 - a light --help (issue 12)
+    import secrets  # noqa: PLC0415
+
     from backproof.sources.registry import open_server  # noqa: PLC0415 - a light --help
     from backproof.sources.server_urls import parse_server_url  # noqa: PLC0415
     from backproof.sources.verify_users import DEFAULT_USER, PASSWORD_VARIABLE  # noqa: PLC0415
