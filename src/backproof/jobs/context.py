@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Protocol
 
 from backproof.clock import utc_now
 from backproof.config.models import Settings
@@ -15,6 +13,9 @@ from backproof.state.activities import Activity, ActivityLog
 from backproof.state.database import create_state_engine
 from backproof.storage.base import Storage
 from backproof.storage.registry import open_storage
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 ProgressCallback = Callable[[str, int], None]
 # A side effect after a run (alerts, a metrics push): called with the finished row, never by a

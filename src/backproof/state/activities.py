@@ -21,12 +21,17 @@ from backproof.state.activity_statements import (
     latest_each_statement,
 )
 from backproof.state.locks import is_server_state
-from backproof.state.records import ActivityMeta
 from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
 
 MESSAGE_LIMIT = 4000
-STALE = ActivityMeta(stale=True).to_json()
+
+
+def stale_meta() -> dict[str, Any]:
+    """Return the ``meta`` of a row failed as stale (the records load only when one is found)."""
+    from backproof.state.records import ActivityMeta  # noqa: PLC0415 - not for `list` (issue 12)
+
+    return ActivityMeta(stale=True).to_json()
 
 
 @dataclass(frozen=True)
@@ -292,7 +297,7 @@ class ActivityLog:
                     f"stale: process {activity.pid} on {activity.host} ended without "
                     "finishing this run (killed or crashed)"
                 )
-                stale.append(self.finish(activity.id, "failed", message, STALE))
+                stale.append(self.finish(activity.id, "failed", message, stale_meta()))
         return stale
 
     def mark_abandoned(self, job: str, target: str | None) -> list[Activity]:
@@ -311,7 +316,7 @@ class ActivityLog:
         with self.engine.connect() as connection:
             rows = [_to_activity(row) for row in connection.execute(statement)]
         message = "stale: the run ended without finishing this row (killed or crashed)"
-        return [self.finish(row.id, "failed", message, STALE) for row in rows]
+        return [self.finish(row.id, "failed", message, stale_meta()) for row in rows]
 
     def _is_abandoned(self, activity: Activity, stale_after: timedelta) -> bool:
         if activity.host == self.host and activity.pid is not None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from filelock import FileLock
 from sqlalchemy.engine import Engine, make_url
 
 from backproof.errors import ConfigError, OperationError
@@ -62,6 +61,7 @@ def upgrade_schema(engine: Engine, lock_dir: Path) -> None:
         return
     from alembic import command  # noqa: PLC0415 - loaded only when a migration is due
     from alembic.config import Config  # noqa: PLC0415
+    from filelock import FileLock  # noqa: PLC0415 - it loads asyncio
 
     make_private_dir(lock_dir)
     lock = FileLock(str(lock_dir / "state-migrations.lock"), timeout=120, mode=0o600)

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection, Engine
 
 from backproof.errors import LockTimeoutError, OperationError
@@ -49,6 +48,8 @@ def hold_run_lock(
                 raise LockTimeoutError(busy)
             yield
         return
+    from filelock import FileLock, Timeout  # noqa: PLC0415 - asyncio with it; not for `list`
+
     make_private_dir(lock_dir)
     lock = FileLock(str(lock_dir / f"{job}-{target}.lock"), timeout=wait_seconds, mode=0o600)
     try:
