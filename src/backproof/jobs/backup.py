@@ -7,7 +7,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -22,7 +22,6 @@ from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError, SourceError, StorageError
 from backproof.filestore.entries import DUMP_FORMAT as STORE_FORMAT
-from backproof.filestore.writer import FilesStoreSession
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import open_files_session
 from backproof.jobs.hooks import backup_hooks
@@ -35,6 +34,9 @@ from backproof.sources.registry import open_database
 from backproof.state.records import BackupMeta, HookRecord
 from backproof.storage.base import Storage
 from backproof.units import format_size_bytes
+
+if TYPE_CHECKING:
+    from backproof.filestore.writer import FilesStoreSession
 
 T = TypeVar("T")
 

@@ -7,14 +7,16 @@ tar part of older backups (format ``tar``) is still read by verify, restore and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from backproof.archive.encryption import parse_recipients
-from backproof.archive.manifest import Manifest
-from backproof.config.models import Settings, TargetSettings
-from backproof.filestore.addressing import AddressKey, load_or_create_key
 from backproof.filestore.entries import DUMP_FORMAT
-from backproof.filestore.writer import FilesStoreSession, StoreOptions
-from backproof.storage.base import Storage
+
+if TYPE_CHECKING:
+    from backproof.archive.manifest import Manifest
+    from backproof.config.models import Settings, TargetSettings
+    from backproof.filestore.addressing import AddressKey
+    from backproof.filestore.writer import FilesStoreSession
+    from backproof.storage.base import Storage
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -24,6 +26,8 @@ def cache_dir(settings: Settings) -> Path:
 
 def writing_key(settings: Settings) -> AddressKey:
     """Return the address key backups name blobs with: keyed when encryption is on."""
+    from backproof.filestore.addressing import AddressKey, load_or_create_key  # noqa: PLC0415
+
     if not settings.encryption.recipients:
         return AddressKey()
     path = settings.encryption.address_key_file or cache_dir(settings) / "address.key"
@@ -41,6 +45,11 @@ def open_files_session(
 ) -> FilesStoreSession:
     """Return a session writing ``target``'s files to the store of ``storages``, opened (its
     markers written, the indexes read). Raises StorageError when no destination opens."""
+    # The writer (and its chunker) loads only for a backup that stores files: verify, restore
+    # and scrub read this module for ``uses_store`` and ``cache_dir`` (issue 12).
+    from backproof.archive.encryption import parse_recipients  # noqa: PLC0415
+    from backproof.filestore.writer import FilesStoreSession, StoreOptions  # noqa: PLC0415
+
     options = StoreOptions(
         cache_dir(settings),
         writing_key(settings),

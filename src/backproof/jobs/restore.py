@@ -12,7 +12,6 @@ from backproof.archive.reading import check_backup, find_backup, open_decoded_pa
 from backproof.archive.staged_folder import staged_folder
 from backproof.comparison import compare_files_facts, summarize
 from backproof.errors import RestoreError, UsageError
-from backproof.filestore.proving import restore_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.keyring import reading_keys
@@ -162,6 +161,9 @@ def _restore_files(
     # matches the backup's facts: a refused restore leaves the folder as it was.
     with staged_folder(folder) as staging:
         if uses_store(manifest):
+            # The store's reader loads only for a backup whose files are in it (issue 12).
+            from backproof.filestore.proving import restore_store  # noqa: PLC0415
+
             facts = restore_store(storage, manifest, keys, cache, staging)
         else:
             with open_decoded_part(storage, manifest, part, keys) as stream:

@@ -13,7 +13,6 @@ from backproof.archive.reading import check_backup, choose_backup, open_decoded_
 from backproof.comparison import compare_database_facts, compare_files_facts, summarize
 from backproof.config.models import TargetSettings, VerifySettings
 from backproof.errors import RestoreError, VerificationError
-from backproof.filestore.proving import rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.keyring import reading_keys
@@ -197,6 +196,9 @@ def _verify_files(
     part = manifest.part("files")
     assert part is not None and manifest.facts.files is not None  # noqa: S101
     if uses_store(manifest):
+        # The store's reader loads only for a backup whose files are in it (issue 12).
+        from backproof.filestore.proving import rolling_window, verify_store  # noqa: PLC0415
+
         # The chosen files' blobs are read and checked against their addresses and sha256s
         # (every file, or the day's window of verify.files_percent); the whole tree against
         # the facts.
