@@ -9,7 +9,11 @@ bytes; a zero length ends the block. pg_dump writes one chunk per row of ``COPY 
 So the rows of a block are found in bulk, without walking it chunk by chunk: every line ends
 with a newline followed by the next chunk's header, ``\\n\\x00`` and four length bytes, and
 nothing else in the block looks like that. ``re.split`` on that pattern yields the lines, and
-the block ends at the first newline followed by a zero length. Other blocks (large objects)
+the block ends at the first newline followed by a zero length. One pass finds both: the
+pattern captures a zero length, so a buffer inside one table (the common case: a table's rows
+span many chunks) is split once and never searched again for its end; a buffer where a block
+ends is read as before (the end found, then the rows before it split), so the work stays
+linear in the bytes however many small tables a buffer holds. Other blocks (large objects)
 are walked exactly and not digested. The same reader digests the dump at backup time and a
 dump of the restored database at verify time, so both sides are canonical by construction.
 """
@@ -96,13 +100,17 @@ class ArchiveDigester:
     _at_block_start: bool = False
     _tables: dict[str, RowDigest] = field(default_factory=dict)
     _header_pattern: re.Pattern[bytes] = re.compile(b"")
+    _rows_pattern: re.Pattern[bytes] = re.compile(b"")
     _end_of_block: bytes = b""
+    _zero_length: bytes = b""
+    _whole_buffer: bool = False
 
     def feed(self, chunk: bytes) -> None:
         """Read ``chunk``, the next bytes of the archive."""
         self._buffer = self._buffer + chunk if self._buffer else chunk
         if self._entries is None and not self._read_toc():
             return
+        self._whole_buffer = True
         while self._buffer:
             if self._table is not None:
                 if not self._read_table_data():
@@ -126,7 +134,12 @@ class ArchiveDigester:
         self._entries = entries
         self._buffer = self._buffer[cursor.position :]
         self._header_pattern = re.compile(b"\n\x00[\x00-\xff]{%d}" % self._int_size)
-        self._end_of_block = b"\n" + b"\x00" * (1 + self._int_size)
+        self._zero_length = b"\x00" * self._int_size
+        # A chunk's header: its length captured when it is zero (the end of the block).
+        self._rows_pattern = re.compile(
+            b"(?s)\n\x00(?:(%s)|.{%d})" % (self._zero_length, self._int_size)
+        )
+        self._end_of_block = b"\n\x00" + self._zero_length
         return True
 
     def _read_block(self) -> bool:
@@ -151,6 +164,34 @@ class ArchiveDigester:
 
     def _read_table_data(self) -> bool:
         """Digest the complete lines of the current table's block; True when it ended."""
+        if self._whole_buffer:
+            # The first block read from this buffer: split all of it at once; when the block
+            # ends inside, read it as a block ending here (below) instead.
+            self._whole_buffer = False
+            if self._read_rows_within():
+                return False
+        return self._read_rows_to_end()
+
+    def _read_rows_within(self) -> bool:
+        """Digest the complete lines of the buffer when the block does not end in it; return
+        False (having read nothing) when it does."""
+        assert self._table is not None  # noqa: S101 - called inside a table's block only
+        pieces = self._rows_pattern.split(self._buffer)
+        if self._zero_length in pieces[1::2]:
+            return False
+        lines = pieces[::2]
+        if len(lines) == 1:
+            return True  # not one complete line yet
+        if self._at_block_start:
+            lines.pop(0)  # what precedes the first chunk's header: nothing
+            self._at_block_start = False
+        self._buffer = lines.pop()
+        self._table.add(lines)
+        return True
+
+    def _read_rows_to_end(self) -> bool:
+        """Digest the complete lines of the current table's block, finding where it ends
+        first; True when it ended."""
         assert self._table is not None  # noqa: S101 - called inside a table's block only
         end = self._buffer.find(self._end_of_block)
         region = self._buffer if end < 0 else self._buffer[:end]
