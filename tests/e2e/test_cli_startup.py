@@ -14,24 +14,34 @@ from backproof.demo import DemoLayout
 from cli_process import clean_environment
 
 # Each is a library a command loads only when it needs it: the web stack for `serve`, HTTP for
-# alerts, rich for a progress bar on a terminal, the engines' drivers and tools for a dump or a
-# restore, compression and encryption for a part's bytes, Alembic for a due migration.
-NEVER_AT_START = {
-    "alembic",
+# alerts, rich for a progress bar on a terminal, Celery and its broker client for the fleet, the
+# engines' drivers and tools for a dump or a restore, compression, chunking and encryption for a
+# part's bytes, a file lock for a run, Alembic for a due migration.
+NOT_FOR_JOBS = {
     "apprise",
     "apscheduler",
     "boto3",
     "botocore",
-    "cryptography",
+    "celery",
     "fastapi",
     "httpx",
     "jinja2",
+    "kombu",
     "prometheus_client",
     "psycopg",
     "pymysql",
+    "redis",
     "rich",
     "starlette",
     "uvicorn",
+    "yaml",
+}
+NEVER_AT_START = NOT_FOR_JOBS | {
+    "alembic",
+    "cryptography",
+    "filelock",
+    "pyfastcdc",
+    "pyrage",
     "xxhash",
     "zstandard",
 }
@@ -39,13 +49,20 @@ NEVER_AT_START = {
 NOT_FOR_HELP = NEVER_AT_START | {"pydantic", "sqlalchemy", "tomllib"}
 # Modules `list` does not run: the pipeline that starts processes (its state database needs only
 # `backproof.process.liveness`; the git check of the destination loads it on demand), the alert
-# decisions and the dead man's switch (they run after a job, not at start-up).
+# decisions and the dead man's switch (they run after a job, not at start-up), the jobs' records
+# (only a stale row needs one) and the files store.
 NOT_FOR_LIST = {
     "backproof.process.pipeline",
     "backproof.process.commands",
     "backproof.alert_dispatch",
     "backproof.alerts.deadman",
+    "backproof.state.records",
+    "backproof.filestore.writer",
+    "backproof.filestore.proving",
 }
+# A backup or a verify of a target without files: the files store's writer and reader (and the
+# chunker) load only for a backup whose files are in the store.
+FILES_STORE = {"backproof.filestore.writer", "backproof.filestore.proving", "pyfastcdc"}
 
 
 def imported_modules(demo: DemoLayout, *args: str) -> set[str]:
@@ -84,3 +101,19 @@ def test_list_imports_neither_web_nor_engine_nor_codec_libraries(demo: DemoLayou
     assert loaded & NEVER_AT_START == set()
     assert "backproof.process.liveness" in modules
     assert modules & NOT_FOR_LIST == set()
+
+
+def test_backup_and_verify_of_a_database_only_target_load_neither_files_store_nor_services(
+    demo: DemoLayout,
+) -> None:
+    text = demo.config.read_text(encoding="utf-8")
+    without_files = "\n".join(line for line in text.splitlines() if not line.startswith("files = "))
+    assert without_files != text.rstrip("\n"), "the demo's config names no files"
+    demo.config.write_text(without_files + "\n", encoding="utf-8")
+    imported_modules(demo, "list")  # the first command migrates the new state database
+    for command in ("backup", "verify"):
+        modules = imported_modules(demo, command)
+        loaded = {name.split(".")[0] for name in modules}
+        assert {"sqlalchemy", "zstandard"} <= loaded, command
+        assert loaded & NOT_FOR_JOBS == set(), command
+        assert (modules | loaded) & FILES_STORE == set(), command

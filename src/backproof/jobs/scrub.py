@@ -17,7 +17,6 @@ from backproof.archive.encryption import ReadingKeys
 from backproof.archive.manifest import Manifest, Part
 from backproof.archive.parts import check_part
 from backproof.errors import BackproofError, IntegrityError
-from backproof.filestore.proving import check_store, rolling_window, verify_store
 from backproof.jobs.context import Context
 from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.keyring import reading_keys
@@ -133,6 +132,9 @@ def _scrub_parts(scrub: _Scrub, manifest: Manifest) -> set[str]:
 def _scrub_store(scrub: _Scrub, manifest: Manifest) -> None:
     """Check that the files of a files-store backup are in the destination's packs; with
     ``read_data``, read the chosen files (all, or the day's window) from their packs."""
+    # The store's reader loads only for a backup whose files are in it (issue 12).
+    from backproof.filestore.proving import check_store, rolling_window, verify_store  # noqa: PLC0415
+
     keys: ReadingKeys = reading_keys(scrub.context)
     folder = cache_dir(scrub.context.settings)
     storage, result, percent = scrub.storage, scrub.result, scrub.subset_percent
