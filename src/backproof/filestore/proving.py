@@ -135,13 +135,13 @@ def restore_store(
     storage: Storage, manifest: Manifest, keys: ReadingKeys, cache_dir: Path | None, folder: Path
 ) -> FilesFacts:
     """Write the backup's tree below ``folder`` through ``ConfinedTree``; return the facts of
-    what was written (each file's sha256 read back from disk).
+    what was written (each file's sha256 taken from the bytes as they were written).
 
     Raises RestoreError naming the files that could not be restored.
     """
     digest, damage = TreeDigest(), Damage()
     with open_stored_list(storage, manifest, keys, cache_dir) as stored:
-        # Each blob is checked against its address and each file read back against its sha256:
+        # Each blob is checked against its address and each file hashed as it is written:
         # hashing every pack whole as well would be a third pass over the bytes.
         stored.reader.checks_packs = False
         try:

@@ -2,8 +2,9 @@
 
 Folders and links are made here, in the list's order; each file is read from the packs
 (decompressed, checked against its addresses) and written by a thread of the pool through the
-same ``ConfinedTree``, whose every step is confined on its own (a name is walked with
-``O_NOFOLLOW`` from the root each time), so writing several files at once keeps its safety.
+same ``ConfinedTree``, whose every step is confined on its own (a folder is walked with
+``O_NOFOLLOW`` from the root, and its kept descriptor checked against its name at each use), so
+writing several files at once keeps its safety.
 The tree's digest takes each entry in the list's order, as written.
 """
 
@@ -29,8 +30,8 @@ def write_tree(
     digest: TreeDigest,
     damage: Damage,
 ) -> None:
-    """Write every entry below ``tree``, adding each to ``digest`` (a file with the sha256 read
-    back from disk); a file whose blobs cannot be read is added to ``damage`` instead.
+    """Write every entry below ``tree``, adding each to ``digest`` (a file with the sha256 of
+    the bytes written); a file whose blobs cannot be read is added to ``damage`` instead.
 
     Raises UnsafeMemberError for an entry the tree refuses, OSError for what the system refuses.
     """
@@ -76,7 +77,7 @@ def _settle(
 
 
 def _write_file(tree: ConfinedTree, reader: BlobReader, entry: FileEntry) -> str:
-    """Write a file (a job of the pool); return the sha256 read back from it."""
+    """Write a file (a job of the pool); return the sha256 of the bytes written."""
     return tree.write_file(entry.path, reader.file_pieces(entry), entry.mode, entry.mtime_ns / 1e9)
 
 

@@ -6,10 +6,12 @@ import hashlib
 import io
 import stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from backproof.archive.confined_folders import FOLDERS_HELD
 from backproof.archive.safe_extract import ConfinedTree, UnsafeMemberError, check_link_target
 from backproof.errors import RestoreError
 from backproof.sources.files import extract_files
@@ -195,3 +197,53 @@ def test_check_link_target_accepts_confined_targets(name: str, target: str) -> N
 def test_check_link_target_refuses_escaping_targets(name: str, target: str) -> None:
     with pytest.raises(UnsafeMemberError):
         check_link_target(name, target)
+
+
+def test_symlink_swapped_for_a_folder_already_written_into_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    restored = tmp_path / "restored"
+
+    with ConfinedTree(restored) as tree:
+        tree.write_file("a/first.txt", [b"first"])  # the tree now holds a descriptor of 'a'
+        (restored / "a").rename(restored / "moved")
+        (restored / "a").symlink_to(outside)
+        with pytest.raises(UnsafeMemberError, match="'a' on its way is a symbolic link"):
+            tree.write_file("a/second.txt", [b"planted"])
+
+    assert list(outside.iterdir()) == []
+    assert sorted(path.name for path in (restored / "moved").iterdir()) == ["first.txt"]
+
+
+def test_folder_swapped_for_another_folder_already_written_into_is_refused(
+    tmp_path: Path,
+) -> None:
+    with ConfinedTree(tmp_path) as tree:
+        tree.write_file("a/first.txt", [b"first"])
+        (tmp_path / "a").rename(tmp_path / "moved")
+        (tmp_path / "a").mkdir()
+        with pytest.raises(UnsafeMemberError, match="'a' on its way was replaced"):
+            tree.write_file("a/second.txt", [b"second"])
+
+    assert list((tmp_path / "a").iterdir()) == []
+
+
+def test_file_whose_content_fails_midway_is_removed(tmp_path: Path) -> None:
+    def failing_chunks() -> Iterator[bytes]:
+        yield b"half of it"
+        raise RestoreError("blob missing")
+
+    with ConfinedTree(tmp_path) as tree, pytest.raises(RestoreError, match="blob missing"):
+        tree.write_file("a/partial.txt", failing_chunks())
+
+    assert list((tmp_path / "a").iterdir()) == []
+
+
+def test_files_in_more_folders_than_held_open_are_all_written(tmp_path: Path) -> None:
+    names = [f"folder-{index}/file.txt" for index in range(FOLDERS_HELD + 10)]
+
+    with ConfinedTree(tmp_path) as tree:
+        for name in names + names[:5]:  # the first folders again, after they were let go
+            tree.write_file(name, [name.encode()])
+
+    assert all((tmp_path / name).read_text() == name for name in names)
