@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from backproof.errors import NotFoundError
@@ -29,6 +29,7 @@ create table if not exists blobs (
     length integer not null, raw_length integer not null, primary key (address, pack));
 create index if not exists blobs_pack on blobs (pack);
 """
+LOOKUP_BATCH = 500  # addresses a query asks for at once (SQLite allows 999 parameters at least)
 
 
 class BlobIndex:
@@ -112,6 +113,28 @@ class BlobIndex:
         for pack_text, offset, length, raw_length in rows:
             backup_id, _, pack_id = pack_text.partition("/")
             yield PackName(backup_id, pack_id), BlobEntry(address, offset, length, raw_length)
+
+    def locate_many(
+        self, addresses: Collection[str]
+    ) -> dict[str, list[tuple[PackName, BlobEntry]]]:
+        """Return every copy of each blob of ``addresses`` found (one query per 500 of them)."""
+        found: dict[str, list[tuple[PackName, BlobEntry]]] = {}
+        wanted = list(set(addresses))
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start : start + LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            query = (
+                "select address, pack, offset, length, raw_length from blobs"
+                f" where address in ({marks})"
+            )
+            with self.lock:
+                rows = self.connection.execute(query, batch).fetchall()
+            for address, pack_text, offset, length, raw_length in rows:
+                backup_id, _, pack_id = pack_text.partition("/")
+                found.setdefault(address, []).append(
+                    (PackName(backup_id, pack_id), BlobEntry(address, offset, length, raw_length))
+                )
+        return found
 
     def has(self, address: str) -> bool:
         """Return True when the destination holds the blob."""

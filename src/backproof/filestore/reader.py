@@ -13,7 +13,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from backproof.storage.base import Storage
 
 PACKS_HELD = 4
 FILES_NAMED = 10
+# Where blobs are (pack, place there), looked up for several files at once.
+Located = dict[str, list[tuple[PackName, BlobEntry]]]
 
 
 class BlobMissingError(IntegrityError):
@@ -108,19 +110,30 @@ class BlobReader:
         except (NotFoundError, ValueError):
             self.preferred = set()
 
-    def locations(self, address: str) -> list[tuple[PackName, BlobEntry]]:
-        """Return where a blob is, preferred packs first; BlobMissingError when nowhere."""
+    def locate_files(self, entries: Iterable[FileEntry]) -> Located:
+        """Return where the blobs of ``entries`` are, asked of the index at once."""
+        return self.index.locate_many({address for entry in entries for address in entry.chunks})
+
+    def locations(
+        self, address: str, located: Located | None = None
+    ) -> list[tuple[PackName, BlobEntry]]:
+        """Return where a blob is, preferred packs first; BlobMissingError when nowhere.
+
+        ``located`` (from ``locate_files``) spares asking the index again.
+        """
+        copies = located.get(address) if located is not None else None
         found = sorted(
-            self.index.locate(address), key=lambda item: item[0].text not in self.preferred
+            copies if copies is not None else self.index.locate(address),
+            key=lambda item: item[0].text not in self.preferred,
         )
         if not found:
             raise BlobMissingError(f"blob {address[:12]}… is in no pack", "no pack")
         return found
 
-    def read(self, address: str) -> bytes:
+    def read(self, address: str, located: Located | None = None) -> bytes:
         """Return a blob's content; BlobMissingError naming its pack when it cannot be read."""
         error: BlobMissingError | None = None
-        for pack, entry in self.locations(address):
+        for pack, entry in self.locations(address, located):
             where = f"pack {pack.text}"
             try:
                 data = blob_from_pack(self._pack(pack), entry, where)
@@ -159,10 +172,10 @@ class BlobReader:
             raise value
         return value
 
-    def file_pieces(self, entry: FileEntry) -> Iterator[bytes]:
+    def file_pieces(self, entry: FileEntry, located: Located | None = None) -> Iterator[bytes]:
         """Yield a file's content blob by blob."""
         for address in entry.chunks:
-            yield self.read(address)
+            yield self.read(address, located)
 
 
 def file_digest(reader: BlobReader, entry: FileEntry) -> str:

@@ -20,7 +20,13 @@ from backproof.filestore.pipeline import worker_count
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage
 from backproof.sources.files import TreeDigest
 
-FILES_AHEAD = 64  # files written ahead of the digest: bounds what waits, not the bytes
+BATCH_FILES = 32  # small files written by one job of the pool: one look-up, one hand-over
+BATCH_BYTES = 4 * 1024 * 1024  # a batch ends at this many bytes (a large file is one alone)
+BATCHES_AHEAD = 8  # batches written ahead of the digest: bounds what waits, not the bytes
+
+# What a job returns for each file of its batch: its sha256, or why its blobs cannot be read.
+Written = list[str | BlobMissingError]
+Pending = tuple[list[FileEntry], "Future[Written] | list[str]"]
 
 
 def write_tree(
@@ -35,50 +41,61 @@ def write_tree(
 
     Raises UnsafeMemberError for an entry the tree refuses, OSError for what the system refuses.
     """
-    waiting: deque[tuple[FileEntry, Future[str] | str]] = deque()
+    waiting: deque[Pending] = deque()
     pool = ThreadPoolExecutor(worker_count() + 1, thread_name_prefix="backproof-restore")
     try:
+        batch: list[FileEntry] = []
         for entry in entries:
             if entry.kind == "f":
-                waiting.append((entry, pool.submit(_write_file, tree, reader, entry)))
-            else:
-                waiting.append((entry, _make_other(tree, entry)))
-            _settle(waiting, digest, damage, FILES_AHEAD)
+                batch.append(entry)
+                if len(batch) < BATCH_FILES and sum(item.size for item in batch) < BATCH_BYTES:
+                    continue
+            if batch:
+                waiting.append((batch, pool.submit(_write_files, tree, reader, batch)))
+                batch = []
+            if entry.kind != "f":
+                waiting.append(([entry], [_make_other(tree, entry)]))
+            _settle(waiting, digest, damage, BATCHES_AHEAD)
+        if batch:
+            waiting.append((batch, pool.submit(_write_files, tree, reader, batch)))
         _settle(waiting, digest, damage, 0)
     finally:
-        for _entry, pending in waiting:
+        for _batch, pending in waiting:
             if isinstance(pending, Future):
                 pending.cancel()
         pool.shutdown(wait=True)
 
 
-def _settle(
-    waiting: deque[tuple[FileEntry, Future[str] | str]],
-    digest: TreeDigest,
-    damage: Damage,
-    keep: int,
-) -> None:
+def _settle(waiting: deque[Pending], digest: TreeDigest, damage: Damage, keep: int) -> None:
     """Add the entries at the front that are written; wait while more than ``keep`` wait."""
     while waiting:
-        entry, pending = waiting[0]
+        batch, pending = waiting[0]
         if isinstance(pending, Future):
             if not pending.done() and len(waiting) <= keep:
                 return
-            try:
-                content = pending.result()
-            except BlobMissingError as exc:
-                waiting.popleft()
-                damage.add(str(exc), entry.path)
-                continue
+            contents: Written | list[str] = pending.result()
         else:
-            content = pending
+            contents = pending
         waiting.popleft()
-        digest.add_entry(entry.kind, entry.path, entry.size, content)
+        for entry, content in zip(batch, contents, strict=True):
+            if isinstance(content, BlobMissingError):
+                damage.add(str(content), entry.path)
+            else:
+                digest.add_entry(entry.kind, entry.path, entry.size, content)
 
 
-def _write_file(tree: ConfinedTree, reader: BlobReader, entry: FileEntry) -> str:
-    """Write a file (a job of the pool); return the sha256 of the bytes written."""
-    return tree.write_file(entry.path, reader.file_pieces(entry), entry.mode, entry.mtime_ns / 1e9)
+def _write_files(tree: ConfinedTree, reader: BlobReader, batch: list[FileEntry]) -> Written:
+    """Write a batch of files (a job of the pool); return the sha256 of each one's bytes, or
+    why its blobs cannot be read."""
+    located = reader.locate_files(batch)
+    written: Written = []
+    for entry in batch:
+        pieces = reader.file_pieces(entry, located)
+        try:
+            written.append(tree.write_file(entry.path, pieces, entry.mode, entry.mtime_ns / 1e9))
+        except BlobMissingError as exc:
+            written.append(exc)
+    return written
 
 
 def _make_other(tree: ConfinedTree, entry: FileEntry) -> str:

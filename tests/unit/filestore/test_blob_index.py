@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backproof.filestore.addressing import AddressKey
-from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.blob_index import LOOKUP_BATCH, BlobIndex
 from backproof.filestore.layout import PackName
 from backproof.filestore.packs import BlobEntry, Packer
 from backproof.storage.memory import MemoryStorage
@@ -53,3 +53,17 @@ def test_condemned_packs_are_found_for_reading_only() -> None:
 
     assert not for_backup.has(address)
     assert [found for found, _entry in for_reading.locate(address)] == [pack]
+
+
+def test_locate_many_finds_every_copy_of_more_blobs_than_one_query_asks_for() -> None:
+    index = BlobIndex(None, KEY)
+    addresses = [KEY.address(f"upload {number}".encode()) for number in range(LOOKUP_BATCH + 7)]
+    first, second = PackName(BACKUP_ID, "a" * 64), PackName(BACKUP_ID, "b" * 64)
+    index.add_pack(first, [BlobEntry(address, 0, 1, 1) for address in addresses])
+    index.add_pack(second, [BlobEntry(addresses[-1], 5, 1, 1)])
+
+    found = index.locate_many([*addresses, KEY.address(b"not stored")])
+
+    assert set(found) == set(addresses)
+    assert [pack for pack, _entry in found[addresses[0]]] == [first]
+    assert sorted(entry.offset for _pack, entry in found[addresses[-1]]) == [0, 5]

@@ -11,6 +11,7 @@ from backproof.archive.encryption import ReadingKeys
 from backproof.errors import StorageError
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PACKS
 from backproof.filestore.packs import Packer
 from backproof.filestore.reader import BlobReader
@@ -70,3 +71,13 @@ def test_a_storage_error_is_not_kept_and_the_next_read_tries_again() -> None:
 
     assert reader.read(addresses[0]) == b"an upload"
     assert storage.pack_reads == 2
+
+
+def test_blobs_located_for_several_files_at_once_read_back_the_same() -> None:
+    contents = [f"thumbnail {number}".encode() * 50 for number in range(8)]
+    reader, _storage, addresses = reader_of(contents)
+    entries = [FileEntry(f"t{n}", "f", chunks=[address]) for n, address in enumerate(addresses)]
+
+    located = reader.locate_files(entries)
+
+    assert [b"".join(reader.file_pieces(entry, located)) for entry in entries] == contents
