@@ -1,5 +1,6 @@
 """PostgreSQL proofs beyond the shared suite (tests/integration/test_proof_digests.py): the
-digest of an empty table, and a table read once by a backup."""
+digest of an empty table, and a table read once by a backup and once by the proof of its
+restored copy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pg_servers import PgServer
 
 from backproof.sources.registry import open_database
+from scratch_databases import scratch_database
 
 
 def test_an_empty_table_has_the_digest_of_no_rows(pg: PgServer) -> None:
@@ -26,15 +28,43 @@ def table_scans(pg: PgServer, database: str) -> dict[str, int]:
         return {str(name): int(scans) for name, scans in connection.execute(query)}
 
 
+def wait_for_scans(
+    pg: PgServer, database: str, before: dict[str, int], table: str, scans: int
+) -> dict[str, int]:
+    """Return the scans of every table once ``table`` shows ``scans`` more than ``before``."""
+    deadline = time.monotonic() + 10
+    while (after := table_scans(pg, database)).get(table, 0) - before.get(table, 0) < scans:
+        assert time.monotonic() < deadline, "the scans never showed in the statistics"
+        time.sleep(0.1)  # a backend's statistics reach the others when it ends
+    return after
+
+
 def test_a_backup_reads_a_table_that_is_not_a_key_table_once(pg: PgServer) -> None:
     database = pg.create_database(big_rows=100)
     before = table_scans(pg, database)
 
     facts = open_database(pg.url(database)).dump(io.BytesIO(), ["companies"], 5).facts
 
-    deadline = time.monotonic() + 10
-    while (after := table_scans(pg, database))["companies"] - before["companies"] < 3:
-        assert time.monotonic() < deadline, "the backup's scans never showed in the statistics"
-        time.sleep(0.1)  # a backend's statistics reach the others when it ends
+    after = wait_for_scans(pg, database, before, "companies", 3)
     assert after["audit_log"] - before["audit_log"] == 1  # pg_dump's COPY, no count(*)
     assert facts.tables["audit_log"] == facts.digests["audit_log"].rows
+
+
+def test_the_proof_of_a_restored_copy_reads_a_table_that_is_not_a_key_table_once(
+    pg: PgServer,
+) -> None:
+    source = open_database(pg.url(pg.create_database(big_rows=100)))
+    dump = io.BytesIO()
+    info = source.dump(dump, ["companies"], 5)
+    with scratch_database(pg.url("postgres")) as scratch:
+        dump.seek(0)
+        scratch.database.restore(dump, info.format)
+        time.sleep(1)  # the restore's own statistics settle first
+        before = table_scans(pg, scratch.name)
+
+        facts = scratch.database.inspect(info.facts)
+
+        after = wait_for_scans(pg, scratch.name, before, "audit_log", 1)
+    assert after["audit_log"] - before.get("audit_log", 0) == 1  # pg_dump's COPY, no count(*)
+    assert facts.tables == info.facts.tables
+    assert facts.digests == info.facts.digests
