@@ -229,12 +229,24 @@ def read_table_of_contents(data: bytes) -> TableOfContents:
 
     Raises ArchiveFormatError when it is not an uncompressed custom archive or is cut short.
     """
+    contents = read_complete_table_of_contents(data)
+    if contents is None:
+        raise ArchiveFormatError("the archive ends inside its table of contents")
+    return contents
+
+
+def read_complete_table_of_contents(data: bytes) -> TableOfContents | None:
+    """Return the table of contents of the archive that ``data`` starts with; None when
+    ``data`` ends before the table does.
+
+    Raises ArchiveFormatError when it is not an uncompressed custom archive.
+    """
     cursor = _Cursor(data)
     offset_fields: dict[int, int] = {}
     try:
         _read_header_and_toc(cursor, offset_fields)
-    except _IncompleteError as exc:
-        raise ArchiveFormatError("the archive ends inside its table of contents") from exc
+    except _IncompleteError:
+        return None
     offset_size = data[len(MAGIC) + 4]
     return TableOfContents(cursor.int_size, offset_size, cursor.position, offset_fields)
 

@@ -5,8 +5,10 @@ table of contents says where the data is. An archive that pg_dump wrote to a pip
 backup is written: dump → compress → encrypt → store) has no such offsets. So a parallel
 restore first writes the checked, decrypted, decompressed stream to a private local file (the
 spool), then finds where each data block starts and writes those offsets into the table of
-contents, exactly as pg_dump writes them into a file it can seek. The spool costs disk space:
-the dump's uncompressed size, checked before anything starts (``require_spool_space``).
+contents, exactly as pg_dump writes them into a file it can seek. The blocks are found as the
+stream is written (``postgresql_blocks``); only a stream that could not be walked there is read
+again from the file. The spool costs disk space: the dump's uncompressed size, checked before
+anything starts (``require_spool_space``).
 
 A data block is a type byte, the entry's dump id and chunks (a length, then the bytes). Table
 data holds one COPY line per chunk, and a COPY line holds no raw newline or NUL; so a block
@@ -37,6 +39,7 @@ from backproof.sources.postgresql_archive import (
     TableOfContents,
     read_table_of_contents,
 )
+from backproof.sources.postgresql_blocks import BlockLocator
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -73,18 +76,21 @@ def spooled_archive(dump: BinaryIO, folder: Path, size_bytes: int) -> Iterator[P
     require_spool_space(folder, size_bytes)
     with tempfile.TemporaryDirectory(prefix="backproof-spool-", dir=folder) as name:
         path = Path(name) / SPOOL_FILE
-        _write_spool(dump, path)
-        located = write_data_offsets(path)
+        locator = BlockLocator()
+        _write_spool(dump, path, locator)
+        found = locator.located()
+        located = write_data_offsets(path) if found is None else _write_offsets(path, *found)
         logger.debug("spooled %s: %d data blocks located", path, located)
         yield path
 
 
-def _write_spool(dump: BinaryIO, path: Path) -> None:
+def _write_spool(dump: BinaryIO, path: Path, locator: BlockLocator) -> None:
     descriptor = open_private_file(path)
     try:
         with os.fdopen(descriptor, "wb") as file:
             while chunk := dump.read(CHUNK_BYTES):
                 file.write(chunk)
+                locator.feed(chunk)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise RestoreError(f"the spool folder {path.parent.parent} ran out of space") from exc
@@ -95,14 +101,22 @@ def write_data_offsets(path: Path) -> int:
     """Write where each data block starts into the archive's table of contents; return how
     many entries got their offset. An archive it cannot read is left as it is (pg_restore
     then finds the blocks itself, more slowly). Reads the file in windows: memory stays flat."""
-    descriptor = os.open(path, os.O_RDWR)
+    descriptor = os.open(path, os.O_RDONLY)
     try:
-        try:
-            contents = _read_contents(descriptor)
-            starts = _block_starts(descriptor, contents.end, contents.int_size)
-        except ArchiveFormatError as exc:
-            logger.warning("data offsets not written, pg_restore will search: %s", exc)
-            return 0
+        contents = _read_contents(descriptor)
+        starts = _block_starts(descriptor, contents.end, contents.int_size)
+    except ArchiveFormatError as exc:
+        logger.warning("data offsets not written, pg_restore will search: %s", exc)
+        return 0
+    finally:
+        os.close(descriptor)
+    return _write_offsets(path, contents, starts)
+
+
+def _write_offsets(path: Path, contents: TableOfContents, starts: dict[int, int]) -> int:
+    """Write ``starts`` (by dump id) into the offset fields of ``contents``; return how many."""
+    descriptor = os.open(path, os.O_WRONLY)
+    try:
         written = 0
         for dump_id, field in contents.offset_fields.items():
             if dump_id in starts:

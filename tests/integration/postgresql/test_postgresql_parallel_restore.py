@@ -17,6 +17,7 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
 from backproof.sources.base import RestoreOptions
 from backproof.sources.postgresql_archive import read_table_of_contents
+from backproof.sources.postgresql_blocks import BlockLocator
 from backproof.sources.postgresql_spool import write_data_offsets
 from backproof.sources.registry import open_database
 from scratch_databases import Scratch, scratch_database
@@ -53,6 +54,41 @@ def test_offsets_written_into_a_streamed_archive_are_those_pg_dump_writes_into_a
     assert written == len(unset) > 10
     assert offset_fields(seekable) != unset
     assert offset_fields(streamed) == offset_fields(seekable)
+
+
+@pytest.mark.parametrize("chunk_bytes", [5, 4096, 1 << 20])
+def test_blocks_found_as_the_stream_passes_are_those_found_in_the_file(
+    pg: PgServer, tmp_path: Path, chunk_bytes: int
+) -> None:
+    database = pg.create_database(big_rows=1000)  # with large objects and an empty table
+    streamed = tmp_path / "streamed.pgdump"
+    dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
+    streamed.write_bytes(subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout)
+    archive = streamed.read_bytes()
+    locator = BlockLocator()
+
+    for start in range(0, len(archive), chunk_bytes):
+        locator.feed(archive[start : start + chunk_bytes])
+
+    found = locator.located()
+    assert found is not None
+    contents, starts = found
+    assert contents == read_table_of_contents(archive)
+    assert write_data_offsets(streamed) == len(contents.offset_fields) > 10
+    assert [starts[dump_id] for dump_id in contents.offset_fields] == [
+        int.from_bytes(offset[1:], "little") for offset in offset_fields(streamed).values()
+    ]
+
+
+def test_a_stream_cut_inside_a_block_has_no_blocks_located(pg: PgServer) -> None:
+    database = pg.create_database(big_rows=1000)
+    dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
+    archive = subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout
+    locator = BlockLocator()
+
+    locator.feed(archive[: len(archive) - 3])
+
+    assert locator.located() is None
 
 
 def test_parallel_restore_reproduces_the_crm_and_removes_its_spool(
