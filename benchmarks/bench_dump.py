@@ -11,7 +11,8 @@ database plus the drop (``zstd -dc | psql``, ``| pg_restore``, and ``pg_restore 
 directory dump; ``zstd -dc | mariadb`` and ``myloader -t 2`` of a ``mydumper -t 2`` directory).
 Each verify runs with every check and without the checks after the restore. backproof runs as
 a user runs it (``python -m backproof``, a local destination); its peak memory is the largest
-resident set of the process and the tools it waited for. Prints a Markdown table.
+resident set of the process and the tools it waited for, its CPU seconds the user and system
+time of both (the database server's own work is not in them). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class Measure:
     seconds: float
     peak_mb: float = 0.0
     size_mb: float = 0.0
+    cpu_seconds: float = 0.0
 
 
-def timed(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
-    """Run ``command``; return its wall time and peak resident set in MB. Exit on failure."""
+def timed(command: list[str], cwd: Path | None = None) -> tuple[float, float, float]:
+    """Run ``command``; return its wall time, peak resident set in MB and CPU seconds (user and
+    system, with the processes it waited for). Exit on failure."""
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -66,12 +69,18 @@ def timed(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
     errors = (process.stderr.read() if process.stderr else b"").decode()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(command)}\n{output}\n{errors}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def shell(pipeline: str) -> float:
     """Run a shell pipeline with pipefail; return its wall time."""
-    return timed(["bash", "-o", "pipefail", "-c", pipeline])[0]
+    return shell_measured(pipeline)[0]
+
+
+def shell_measured(pipeline: str) -> tuple[float, float]:
+    """Run a shell pipeline with pipefail; return its wall time and CPU seconds."""
+    seconds, _peak, cpu = timed(["bash", "-o", "pipefail", "-c", pipeline])
+    return seconds, cpu
 
 
 def size_mb(path: Path) -> float:
@@ -93,14 +102,16 @@ def backproof(folder: Path, engine: str, url: str, measures: list[Measure]) -> N
     config = folder / "backproof.toml"
     config.write_text(CONFIG.format(url=url, checks=""), encoding="utf-8")
     command = [sys.executable, "-m", "backproof", "--config", str(config)]
-    seconds, peak = timed([*command, "backup"], cwd=folder)
-    measures.append(Measure(engine, "backproof backup", seconds, peak, size_mb(folder / "backups")))
+    seconds, peak, cpu = timed([*command, "backup"], cwd=folder)
+    stored = size_mb(folder / "backups")
+    measures.append(Measure(engine, "backproof backup", seconds, peak, stored, cpu))
     for jobs, checks in VERIFIES:
         text = CONFIG.format(url=url, checks="" if checks else NO_CHECKS)
         config.write_text(f"{text}\n[verify]\njobs = {jobs}\n", encoding="utf-8")
-        seconds, peak = timed([*command, "verify"], cwd=folder)
+        seconds, peak, cpu = timed([*command, "verify"], cwd=folder)
         what = "all checks" if checks else "no checks after the restore"
-        measures.append(Measure(engine, f"backproof verify, jobs = {jobs} ({what})", seconds, peak))
+        label = f"backproof verify, jobs = {jobs} ({what})"
+        measures.append(Measure(engine, label, seconds, peak, cpu_seconds=cpu))
         if checks:
             measures.append(
                 Measure(engine, f"backproof verify, jobs = {jobs}: restore", restored(command))
@@ -135,8 +146,9 @@ def bench_postgresql(database: str, folder: Path) -> list[Measure]:
         ),
         ("pg_dump | gzip > file", f"pg_dump {PG} {database} | gzip > {gzipped}", gzipped),
     ):
-        seconds = shell(pipeline)
-        measures.append(Measure("postgresql", what, seconds, 0, size_mb(output) if output else 0))
+        seconds, cpu = shell_measured(pipeline)
+        stored = size_mb(output) if output else 0
+        measures.append(Measure("postgresql", what, seconds, 0, stored, cpu))
     shell(f"pg_dump {PG} -Fd -Z0 -j2 -f {directory} {database}")
     create = f"createdb {PG} -T template0 {fresh}"
     drop = f"dropdb {PG} {fresh}"
@@ -152,7 +164,8 @@ def bench_postgresql(database: str, folder: Path) -> list[Measure]:
         ),
     ):
         shell(create)
-        measures.append(Measure("postgresql", what, shell(f"{load} && {drop}")))
+        seconds, cpu = shell_measured(f"{load} && {drop}")
+        measures.append(Measure("postgresql", what, seconds, cpu_seconds=cpu))
     return measures
 
 
@@ -186,8 +199,8 @@ def bench_mariadb(database: str, folder: Path) -> list[Measure]:
 def render(measures: list[Measure]) -> str:
     """Return the measures as a Markdown table: per command the fastest and the median run."""
     lines = [
-        "| engine | what | best s | median s | peak MB | stored MB |",
-        "|---|---|---:|---:|---:|---:|",
+        "| engine | what | best s | median s | median CPU s | peak MB | stored MB |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     groups: dict[tuple[str, str], list[Measure]] = {}
     for item in measures:
@@ -196,8 +209,10 @@ def render(measures: list[Measure]) -> str:
         seconds = [run.seconds for run in runs]
         peak = max(run.peak_mb for run in runs)
         stored = max(run.size_mb for run in runs)
+        cpu = statistics.median(run.cpu_seconds for run in runs)
         lines.append(
             f"| {engine} | {what} | {min(seconds):.1f} | {statistics.median(seconds):.1f} "
+            f"| {f'{cpu:.1f}' if cpu else ''} "
             f"| {f'{peak:.0f}' if peak else ''} | {f'{stored:.1f}' if stored else ''} |"
         )
     return "\n".join(lines)
@@ -249,8 +264,8 @@ def render_ratios(measures: list[Measure]) -> str:
 
 def startup(measures: list[Measure]) -> None:
     """Record how long ``python -m backproof --help`` takes: the fixed cost of every command."""
-    seconds, peak = timed([sys.executable, "-m", "backproof", "--help"])
-    measures.append(Measure("-", "backproof start-up (--help)", seconds, peak))
+    seconds, peak, cpu = timed([sys.executable, "-m", "backproof", "--help"])
+    measures.append(Measure("-", "backproof start-up (--help)", seconds, peak, cpu_seconds=cpu))
 
 
 def main() -> None:

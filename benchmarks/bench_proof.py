@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_dump import MARIA, PG, shell, timed
+from bench_dump import MARIA, PG, shell, shell_measured, timed
 
 from backproof.sources.mysql_stream import DumpScanner
 from backproof.sources.postgresql_archive import ArchiveDigester
@@ -60,12 +60,14 @@ VARIANTS = (
 
 def run_backproof(
     folder: Path, url: str, *arguments: str, integrity: bool = True, digests: bool = True
-) -> float:
-    """Run one backproof command with the given config; return its wall time."""
+) -> tuple[float, float]:
+    """Run one backproof command with the given config; return its wall time and CPU seconds
+    (user and system, with the tools it waited for)."""
     config = CONFIG.format(url=url, integrity=str(integrity).lower(), digests=str(digests).lower())
     (folder / "backproof.toml").write_text(config, encoding="utf-8")
     command = [sys.executable, "-m", "backproof", "--config", str(folder / "backproof.toml")]
-    return timed([*command, *arguments], cwd=folder)[0]
+    seconds, _peak, cpu = timed([*command, *arguments], cwd=folder)
+    return seconds, cpu
 
 
 def digest_seconds(path: Path, engine: str) -> float:
@@ -108,22 +110,25 @@ def bench(engine: str, database: str, repeat: int) -> list[str]:
     rows = []
     for _run in range(repeat):
         ours = run_backproof(folder, url, "backup")
-        theirs = shell(f"{dump} | zstd -q -T0 > {folder / 'raw.zst'}")
+        theirs = shell_measured(f"{dump} | zstd -q -T0 > {folder / 'raw.zst'}")
         rows.append((f"{engine} backup (digests)", ours, "raw dump | zstd", theirs))
         for what, integrity, digests in VARIANTS:
             ours = run_backproof(folder, url, "verify", integrity=integrity, digests=digests)
             shell(f"{dump} > {raw}")
             shell(create)
-            theirs = shell(f"{load} && {drop}")
+            theirs = shell_measured(f"{load} && {drop}")
             rows.append((f"{engine} verify ({what})", ours, "raw import + drop", theirs))
     shell(f"{dump} > {raw}")
     cpu = digest_seconds(raw, engine)
     size_mb = raw.stat().st_size / 1e6
     lines = [
-        f"| {what} | {ours:.1f} s | {raw_what} | {theirs:.1f} s | {ours / theirs:.2f} |"
+        f"| {what} | {ours[0]:.1f} s | {ours[1]:.1f} s | {raw_what} | {theirs[0]:.1f} s "
+        f"| {theirs[1]:.1f} s | {ours[0] / theirs[0]:.2f} |"
         for what, ours, raw_what, theirs in rows
     ]
-    lines.append(f"| {engine}: digest of a {size_mb:.0f} MB dump, CPU alone | {cpu:.2f} s | | | |")
+    lines.append(
+        f"| {engine}: digest of a {size_mb:.0f} MB dump, CPU alone | | {cpu:.2f} s | | | | |"
+    )
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     return lines
 
@@ -136,8 +141,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="pairs of every measure")
     arguments = parser.parse_args()
     engines = ["postgresql", "mariadb"] if arguments.engine == "both" else [arguments.engine]
-    print("| backproof | time | raw | time | ratio |")
-    print("|---|---:|---|---:|---:|")
+    print("| backproof | time | CPU | raw | time | CPU | ratio |")
+    print("|---|---:|---:|---|---:|---:|---:|")
     for engine in engines:
         for line in bench(engine, arguments.database, arguments.repeat):
             print(line, flush=True)
