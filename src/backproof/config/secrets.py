@@ -11,8 +11,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from backproof.config.models import Settings, TargetSettings, VerifySettings
 from backproof.config.resolved_secrets import ResolvedSecret, SecretOrigin
 from backproof.errors import ConfigError
@@ -90,6 +88,10 @@ def _resolve_database_password(
     origin = _database_origin(target)
     in_url = target.database is not None and "@" in target.database
     if resolved.problem is None and resolved.value is None and in_url:
+        # SQLAlchemy's URL parser, for a password written in the URL only (issue 12: loading the
+        # settings alone does not load SQLAlchemy).
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
         secret = make_url(target.database or "").password
         return ResolvedSecret(origin, None if secret is None else str(secret))
     return ResolvedSecret(origin, resolved.value, resolved.problem)
