@@ -6,10 +6,10 @@ the dump holds. The stream is read line by line outside the data sections (the s
 and in bulk inside them:
 
 - a data section runs from ``LOCK TABLES `t` WRITE;`` to ``UNLOCK TABLES;``;
-- string values never hold a raw newline (the dump escapes it as ``\\n``), so every line of a
-  data section that ends with ``),`` or ``);`` ends a row when the dump writes one row per line
-  (mariadb-dump 10.11 and later); an ``INSERT`` line ending with ``);`` may hold several rows
-  (the one-line format of older tools), which are counted outside their string literals;
+- its rows are read apart in bulk (``mysql_digests.read_rows``: a string value never holds a
+  raw newline, so every ``,`` that ends a line ends a row when the dump writes one row per line,
+  as mariadb-dump 10.11 and later do; the one-line statements of older tools are read apart
+  outside their string literals), then counted, digested and, for key tables, sampled;
 - ``DELIMITER ;;`` blocks (triggers, routines, events) are skipped: their bodies may hold
   ``INSERT`` lines of their own.
 
@@ -25,13 +25,12 @@ from dataclasses import dataclass
 
 from backproof.archive.manifest import SampledRows
 from backproof.errors import SourceError
-from backproof.sources.mysql_digests import DumpDigests
+from backproof.sources.mysql_digests import DumpDigests, read_rows
 from backproof.sources.mysql_values import (
     IDENTIFIER,
     INSERT_PREFIX,
     StrideSampler,
     parse_row,
-    split_rows,
 )
 from backproof.sources.rows import row_digest, row_key
 
@@ -42,10 +41,8 @@ LOCK_TABLE = re.compile(rb"^LOCK TABLES " + _IDENTIFIER + rb" WRITE;\Z")
 _COLUMN = re.compile(_IDENTIFIER)
 _STRING = re.compile(rb"'[^'\\]*(?:\\.[^'\\]*)*'")
 END_OF_DATA = b"UNLOCK TABLES;\n"
-_ROW_ENDS = (b"),", b");")
 # Finds every row that starts a line. re.findall is about twice as fast as bytes.count for this
-# two-byte needle (CPython 3.11: 0.4 s against 0.8 s per GB), and this count runs on every byte
-# of every data section while holding the GIL.
+# two-byte needle (CPython 3.11: 0.4 s against 0.8 s per GB).
 _ROW_START = re.compile(rb"\n\(")
 COMPLETED_LINE = b"-- Dump completed"
 
@@ -143,68 +140,41 @@ class DumpScanner:
             self.tables.setdefault(self._table, 0)
 
     def _read_data(self, data: bytes, position: int, end: int) -> int:
-        """Count the rows of the data section from ``position``; return where reading stops."""
+        """Count, digest and sample the rows of the data section from ``position``; return
+        where reading stops."""
         assert self._table is not None  # noqa: S101 - only called inside a data section
         stop = find_line(data, END_OF_DATA, position, end)
         region_end = end if stop < 0 else stop
         region = data[position:region_end]
-        self.digests.add(self._table, region)
+        rows, is_known = read_rows(region)
+        self.digests.add(self._table, rows)
         if self._table in self._key_tables:
-            self.tables[self._table] += self._sample(self._table, region)
-        else:
-            self.tables[self._table] += count_rows(region)
+            self._sample(self._table, region, rows)
+        # Rows read from lines of an unknown shape are counted apart, so that a digest is
+        # recorded only where both agree (DumpDigests.result).
+        self.tables[self._table] += len(rows) if is_known else count_rows(region)
         if stop < 0:
             return end
         self._table = None
         return stop + len(END_OF_DATA)
 
-    def _sample(self, table: str, region: bytes) -> int:
-        """Count the rows of a key table's region and keep the wanted ones; return the count.
-
-        Rows are counted in bulk; lines are looked at only when the region holds a wanted row,
-        and one by one only when a line may hold several rows (one-line statements).
-        """
+    def _sample(self, table: str, region: bytes, rows: list[bytes]) -> None:
+        """Keep the wanted ones of the ``rows`` of a key table (those of ``region``, in order)."""
         sampler = self._samplers[table]
         first = self.tables[table]
-        rows = count_rows(region)
+        if rows and not self._columns:
+            self._note_columns(table, region)
         wanted = -(-first // sampler.stride) * sampler.stride
-        if rows == 0 or (wanted >= first + rows and self._columns):
-            return rows
-        lines = region.split(b"\n")
-        if not self._columns:
-            self._note_columns(table, lines)
-        row_lines = _row_lines(lines, rows)
-        if len(row_lines) != rows:
-            return self._sample_line_by_line(table, row_lines)
-        while wanted < first + rows:
-            line = row_lines[wanted - first]
-            prefix = _INSERT_PREFIX.match(line)
-            sampler.keep(wanted, self._describe(table, split_rows(line, prefix)[0]))
+        while wanted < first + len(rows):
+            sampler.keep(wanted, self._describe(table, rows[wanted - first]))
             wanted += sampler.stride - wanted % sampler.stride
-        return rows
 
-    def _note_columns(self, table: str, lines: list[bytes]) -> None:
+    def _note_columns(self, table: str, region: bytes) -> None:
         """Remember the column list of the region's first INSERT statement, if it has one."""
-        for line in lines:
-            if line.startswith(b"INSERT INTO "):
-                prefix = _INSERT_PREFIX.match(line)
-                if prefix is not None:
-                    self._columns = _columns_of(prefix) or self._key_tables[table].columns
-                return
-
-    def _sample_line_by_line(self, table: str, row_lines: list[bytes]) -> int:
-        sampler = self._samplers[table]
-        index = self.tables[table]
-        rows = 0
-        for line in row_lines:
-            prefix = _INSERT_PREFIX.match(line)
-            if prefix is not None:
-                self._columns = _columns_of(prefix) or self._key_tables[table].columns
-            for row in split_rows(line, prefix):
-                if sampler.wants(index + rows):
-                    sampler.keep(index + rows, self._describe(table, row))
-                rows += 1
-        return rows
+        insert = find_line(region, b"INSERT INTO ", 0, len(region))
+        prefix = _INSERT_PREFIX.match(region, insert) if insert >= 0 else None
+        if prefix is not None:
+            self._columns = _columns_of(prefix) or self._key_tables[table].columns
 
     def _describe(self, table: str, row: bytes) -> tuple[str, str]:
         key_table = self._key_tables[table]
@@ -218,22 +188,6 @@ class DumpScanner:
         if not key_table.key_columns:
             return digest, digest
         return row_key([by_name.get(column) for column in key_table.key_columns]), digest
-
-
-def _row_lines(lines: list[bytes], rows: int) -> list[bytes]:
-    """Return the lines that end a row. One row a line, only the first and last lines of a
-    section are not rows: then the slice between them is the answer, checked at its ends."""
-    first = 0 if lines and lines[0].endswith(_ROW_ENDS) else 1
-    middle = lines[first : first + rows]
-    after = lines[first + rows : first + rows + 1]
-    if (
-        len(middle) == rows
-        and (not middle or (middle[0].endswith(_ROW_ENDS) and middle[-1].endswith(_ROW_ENDS)))
-        and not (after and after[0].endswith(_ROW_ENDS))
-        and len(lines) - first - rows <= 2
-    ):
-        return middle
-    return [line for line in lines if line.endswith(_ROW_ENDS)]
 
 
 def count_rows(data: bytes, start: int = 0, end: int | None = None) -> int:

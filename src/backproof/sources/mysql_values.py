@@ -74,9 +74,7 @@ def _unescape(match: re.Match[bytes]) -> bytes:
     return _UNESCAPED.get(character, character)
 
 
-def split_rows(line: bytes, prefix: re.Match[bytes] | None) -> list[bytes]:
-    """Return the rows ``(…)`` of one line of a data section (``prefix``: its INSERT part)."""
-    if prefix is None:
-        return [line[:-1]]
-    rows: list[bytes] = _TUPLE.findall(line, prefix.end())
+def split_rows(values: bytes) -> list[bytes]:
+    """Return the rows ``(…)`` of the values of a one-line ``INSERT`` statement."""
+    rows: list[bytes] = _TUPLE.findall(values)
     return rows

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from backproof.errors import SourceError
 from backproof.sources.mysql_definers import DefinerStripper
+from backproof.sources.mysql_digests import read_rows
 from backproof.sources.mysql_stream import DumpScanner, KeyTable, count_rows
 from backproof.sources.mysql_values import StrideSampler, parse_row
 from backproof.sources.rows import row_digest
@@ -81,6 +82,7 @@ def test_scanner_counts_and_samples_the_same_whatever_the_chunk_boundaries(
 
     assert pieces.tables == whole.tables
     assert pieces.samples() == whole.samples()
+    assert pieces.digests.result(pieces.tables) == whole.digests.result(whole.tables)
 
 
 def test_scanner_samples_key_rows_as_the_server_returns_their_values() -> None:
@@ -114,6 +116,42 @@ def test_count_rows_counts_a_one_line_statement_outside_its_strings() -> None:
     statement = b"INSERT INTO `t` VALUES (1,'),(\\'),('),(2,'\\\\'),(3,0x2C29);\n"
 
     assert count_rows(statement) == 3
+
+
+def test_read_rows_reads_a_one_line_statement_apart_outside_its_strings() -> None:
+    statement = b"INSERT INTO `t` VALUES (1,'),(\\'),('),(2,'\\\\'),(3,0x2C29);\n"
+
+    assert read_rows(statement) == ([b"(1,'),(\\'),(')", b"(2,'\\\\')", b"(3,0x2C29)"], True)
+
+
+def test_read_rows_returns_the_rows_of_every_statement_shape_in_the_dump_order() -> None:
+    region = (
+        b"/*!40000 ALTER TABLE `t` DISABLE KEYS */;\n"
+        b"INSERT INTO `t` (`a`) VALUES (1,'x,'),\n(2,'),'),\n(3);\n"
+        b"INSERT INTO `t` (`a`) VALUES (4),(5,'a;');\n"
+        b"INSERT INTO `t` (`a`) VALUES (6),\n(7),\n"
+    )
+
+    rows, is_known = read_rows(region)
+
+    assert rows == [b"(1,'x,')", b"(2,'),')", b"(3)", b"(4)", b"(5,'a;')", b"(6)", b"(7)"]
+    assert is_known
+    end = read_rows(b"(8),\n(9);\n/*!40000 ALTER TABLE `t` ENABLE KEYS */;\n")
+    assert end == ([b"(8)", b"(9)"], True)
+
+
+def test_read_rows_reads_an_insert_line_whose_table_name_holds_a_newline() -> None:
+    region = b"INSERT INTO `new\nline` (`a`) VALUES (1,'x'),\n(2,'y');\n"
+
+    assert read_rows(region) == ([b"(1,'x')", b"(2,'y')"], True)
+
+
+def test_read_rows_says_when_a_line_of_an_unknown_shape_was_passed_over() -> None:
+    # The region starts after a newline in a table name: its first line is not a row.
+    rows, is_known = read_rows(b"line` (`a`) VALUES (1),\n(2);\n")
+
+    assert rows == [b"(2)"]
+    assert not is_known
 
 
 def test_parse_row_reads_escapes_hex_null_and_empty_binary() -> None:
