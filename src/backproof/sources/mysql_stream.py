@@ -65,7 +65,11 @@ class DumpScanner:
         self.digests = DumpDigests()
         self.completed = False
         self._key_tables = key_tables
-        self._samplers = {name: StrideSampler(sample_rows) for name in key_tables}
+        # A kept row is read into values only if it is still kept at the end (most are
+        # thinned out as the stride doubles): its text and the columns of its statement.
+        self._samplers: dict[str, StrideSampler[tuple[bytes, list[str]]]] = {
+            name: StrideSampler(sample_rows) for name in key_tables
+        }
         self._pending = b""
         self._table: str | None = None  # inside the data section of this table
         self._columns: list[str] = []  # the columns of the INSERT statement being read
@@ -115,7 +119,10 @@ class DumpScanner:
         return {
             name: SampledRows(
                 key_columns=self._key_tables[name].key_columns,
-                rows=dict(self._samplers[name].result()),
+                rows=dict(
+                    self._describe(name, row, columns)
+                    for row, columns in self._samplers[name].result()
+                ),
             )
             for name in self._key_tables
             if name in self.tables
@@ -166,7 +173,7 @@ class DumpScanner:
             self._note_columns(table, region)
         wanted = -(-first // sampler.stride) * sampler.stride
         while wanted < first + len(rows):
-            sampler.keep(wanted, self._describe(table, rows[wanted - first]))
+            sampler.keep(wanted, (rows[wanted - first], self._columns))
             wanted += sampler.stride - wanted % sampler.stride
 
     def _note_columns(self, table: str, region: bytes) -> None:
@@ -176,9 +183,9 @@ class DumpScanner:
         if prefix is not None:
             self._columns = _columns_of(prefix) or self._key_tables[table].columns
 
-    def _describe(self, table: str, row: bytes) -> tuple[str, str]:
+    def _describe(self, table: str, row: bytes, listed: list[str]) -> tuple[str, str]:
         key_table = self._key_tables[table]
-        columns = self._columns or key_table.columns
+        columns = listed or key_table.columns
         values = parse_row(row, [column in key_table.binary_columns for column in columns])
         if values is None:
             raise SourceError(f"cannot read a row of table {table} in the dump: {row[:80]!r}")

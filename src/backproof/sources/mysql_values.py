@@ -9,8 +9,10 @@ is turned into what a client reading the server as text gets: a string, bytes fo
 from __future__ import annotations
 
 import re
+from typing import Generic, TypeVar
 
 Value = str | bytes | None
+Item = TypeVar("Item")
 
 IDENTIFIER = rb"`((?:[^`]|``)+)`"
 INSERT_PREFIX = re.compile(
@@ -23,26 +25,26 @@ _ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
 _UNESCAPED = {b"0": b"\0", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"Z": b"\x1a"}
 
 
-class StrideSampler:
+class StrideSampler(Generic[Item]):
     """Keeps every ``stride``-th item, doubling the stride to stay under twice ``limit``."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self.stride = 1
-        self._kept: list[tuple[int, tuple[str, str]]] = []
+        self._kept: list[tuple[int, Item]] = []
 
     def wants(self, index: int) -> bool:
         """Return True when the item at ``index`` (0-based) is to be kept."""
         return index % self.stride == 0
 
-    def keep(self, index: int, item: tuple[str, str]) -> None:
+    def keep(self, index: int, item: Item) -> None:
         """Keep ``item`` (the item at ``index``), thinning what was kept when over the bound."""
         self._kept.append((index, item))
         if len(self._kept) > 2 * self.limit:
             self.stride *= 2
             self._kept = [(position, kept) for position, kept in self._kept if self.wants(position)]
 
-    def result(self) -> list[tuple[str, str]]:
+    def result(self) -> list[Item]:
         """Return at most ``limit`` kept items, evenly spread, first included."""
         size = len(self._kept)
         count = min(self.limit, size)
