@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 
 def is_excluded(archive_name: str, patterns: Sequence[str]) -> bool:
     """Return True when the entry stored as ``archive_name`` matches one of ``patterns``."""
+    if not patterns:
+        return False  # the usual case, asked once per entry of a tree
     name = PurePosixPath(archive_name).name
     for pattern in patterns:
         candidate = archive_name if "/" in pattern.rstrip("/") else name
