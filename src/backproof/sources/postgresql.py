@@ -364,5 +364,6 @@ def _with_digests(facts: Facts, counts: dict[str, int], digests: DumpDigests) ->
 
 
 def _copy(dump: BinaryIO, feed: BinaryIO) -> None:
-    while chunk := dump.read(CHUNK_BYTES):
+    # The dump is decoded ahead while pg_restore reads what was decoded before.
+    for chunk in read_ahead(dump, CHUNK_BYTES):
         feed.write(chunk)

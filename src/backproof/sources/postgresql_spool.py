@@ -40,6 +40,7 @@ from backproof.sources.postgresql_archive import (
     read_table_of_contents,
 )
 from backproof.sources.postgresql_blocks import BlockLocator
+from backproof.sources.prefetch import read_ahead
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def _write_spool(dump: BinaryIO, path: Path, locator: BlockLocator) -> None:
     descriptor = open_private_file(path)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            while chunk := dump.read(CHUNK_BYTES):
+            for chunk in read_ahead(dump, CHUNK_BYTES):
                 file.write(chunk)
                 locator.feed(chunk)
     except OSError as exc:

@@ -2,7 +2,10 @@
 
 A pipe holds 64 KiB: without reading ahead, the dump tool stops each time backproof compresses,
 hashes, uploads or scans a chunk, and the backup takes the sum of both instead of the longer.
-A thread reads up to ``depth`` chunks ahead into a bounded queue (memory stays flat).
+A thread reads up to ``depth`` chunks ahead into a bounded queue (memory stays flat). A stream
+that decodes as it is read (a stored part: checked, decrypted, decompressed in C without the
+GIL) is decoded in that thread while the caller writes the bytes on: a restore's spool or
+pg_restore's input takes the longer of both, not the sum.
 
 The reading thread needs the GIL after every read, and may wait for it up to the interpreter's
 switch interval (5 ms) while the caller scans or hashes in C. On Linux the pipe is widened to
@@ -42,7 +45,9 @@ def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) ->
                 _put(chunks, chunk, stop)
                 if chunk == _END:
                     return
-        except (OSError, ValueError) as error:  # ValueError: the stream was closed under us
+        # Whatever the read raises is raised in the caller (a decoding stream raises its own
+        # errors: a part that fails its checksum; ValueError: the stream was closed under us).
+        except Exception as error:
             _put(chunks, error, stop)
 
     reader = threading.Thread(target=read, name="dump read-ahead", daemon=True)
@@ -65,8 +70,9 @@ def widen_pipe(stream: BinaryIO, size_bytes: int = PIPE_BYTES) -> None:
         return
     import fcntl  # noqa: PLC0415 - Unix only
 
-    # Not a pipe, no descriptor, or over the user's pipe quota: the default buffer serves.
-    with contextlib.suppress(OSError, ValueError):
+    # Not a pipe, no descriptor (a decoding stream has none), or over the user's pipe quota:
+    # the default buffer serves.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, size_bytes)
 
 

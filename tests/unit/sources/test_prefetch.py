@@ -7,6 +7,10 @@ import io
 import os
 from pathlib import Path
 
+import pytest
+import zstandard
+
+from backproof.errors import IntegrityError
 from backproof.sources.prefetch import PIPE_BYTES, read_ahead, widen_pipe
 
 
@@ -34,3 +38,36 @@ def test_read_ahead_yields_every_byte_in_order_when_the_stream_ends() -> None:
     chunks = list(read_ahead(io.BytesIO(data), chunk_bytes=65_536))
 
     assert b"".join(chunks) == data
+
+
+class FailingPart(io.RawIOBase):
+    """A decoding stream that yields one chunk, then finds that the part fails its checksum."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        if self.reads > 1:
+            raise IntegrityError("part db: sha256 differs from the manifest")
+        return b"x" * max(size, 1)
+
+
+def test_read_ahead_raises_a_decoding_error_of_the_stream_in_the_caller() -> None:
+    chunks = []
+
+    with pytest.raises(IntegrityError, match="sha256 differs"):
+        chunks.extend(read_ahead(FailingPart(), chunk_bytes=1024))  # type: ignore[arg-type]
+
+    assert chunks == [b"x" * 1024]
+
+
+def test_a_stream_without_a_descriptor_is_read_ahead() -> None:
+    decoded = zstandard.ZstdDecompressor().stream_reader(
+        io.BytesIO(zstandard.ZstdCompressor().compress(b"rows" * 1000))
+    )
+
+    assert b"".join(read_ahead(decoded, chunk_bytes=1024)) == b"rows" * 1000  # type: ignore[arg-type]
