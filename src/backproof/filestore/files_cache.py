@@ -24,6 +24,11 @@ create table if not exists files (
 """
 RACY_NANOSECONDS = 1_000_000_000
 SEEN_BATCH = 1000  # rows marked seen in one statement: a backup of unchanged files is mostly this
+# The rows of a folder's files are read by one query when it holds at most this many (memory
+# stays bounded); a larger folder is asked file by file.
+FOLDER_ROWS = 2000
+COLUMNS = "path, size, mtime_ns, ctime_ns, inode, sha256, chunks, read_at"
+Row = tuple[str, int, int, int, int, str, str, float]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class FilesCache:
         row = self.connection.execute("select max(generation) from files").fetchone()
         self.generation = (row[0] or 0) + 1
         self.seen: list[tuple[int, str]] = []
+        self.folder: str | None = None
+        self.folder_rows: dict[str, Row] | None = None
 
     def close(self, *, completed: bool) -> None:
         """Keep what this backup learnt when it ``completed`` (dropping the rows of files it did
@@ -67,19 +74,43 @@ class FilesCache:
 
     def lookup(self, path: str, info: os.stat_result) -> CachedFile | None:
         """Return the content of ``path`` when it is unchanged and not due to be read again."""
-        row = self.connection.execute(
-            "select size, mtime_ns, ctime_ns, inode, sha256, chunks, read_at from files "
-            "where path = ?",
-            (path,),
-        ).fetchone()
-        if row is None or tuple(row[:4]) != _signature(info):
+        row = self._row(path)
+        if row is None or row[1:5] != _signature(info):
             return None
-        if self.now - row[6] >= self.reread_seconds * _spread(path):
+        if self.now - row[7] >= self.reread_seconds * _spread(path):
             return None
         self.seen.append((self.generation, path))
         if len(self.seen) >= SEEN_BATCH:
             self._mark_seen()
-        return CachedFile(row[4], row[5].split(" ") if row[5] else [])
+        return CachedFile(row[5], row[6].split(" ") if row[6] else [])
+
+    def _row(self, path: str) -> Row | None:
+        """Return the row of ``path``: from its folder's rows, read at the folder's first file
+        (a walk lists a folder's files together), or asked alone."""
+        folder = path.rpartition("/")[0]
+        if folder != self.folder:
+            self.folder = folder
+            self.folder_rows = self._folder_rows(folder) if folder else None
+        if self.folder_rows is not None:
+            return self.folder_rows.get(path)
+        found: Row | None = self.connection.execute(
+            f"select {COLUMNS} from files where path = ?",
+            (path,),
+        ).fetchone()
+        return found
+
+    def _folder_rows(self, folder: str) -> dict[str, Row] | None:
+        """Return the rows of the files right in ``folder``; None when there are too many."""
+        prefix = folder + "/"
+        rows: list[Row] = self.connection.execute(
+            # Every name below the folder sorts between "folder/" and "folder0" ('/' < '0').
+            f"select {COLUMNS} from files where path > ? and path < ? "
+            "and instr(substr(path, ?), '/') = 0 limit ?",
+            (prefix, folder + "0", len(prefix) + 1, FOLDER_ROWS + 1),
+        ).fetchall()
+        if len(rows) > FOLDER_ROWS:
+            return None
+        return {row[0]: row for row in rows}
 
     def _mark_seen(self) -> None:
         """Keep the rows of the files met unchanged (the others are dropped at the end)."""
