@@ -122,10 +122,9 @@ class BlobIndex:
         wanted = list(set(addresses))
         for start in range(0, len(wanted), LOOKUP_BATCH):
             batch = wanted[start : start + LOOKUP_BATCH]
-            marks = ",".join("?" * len(batch))
             query = (
                 "select address, pack, offset, length, raw_length from blobs"
-                f" where address in ({marks})"
+                f" where address in ({_marks(batch)})"
             )
             with self.lock:
                 rows = self.connection.execute(query, batch).fetchall()
@@ -134,6 +133,18 @@ class BlobIndex:
                 found.setdefault(address, []).append(
                     (PackName(backup_id, pack_id), BlobEntry(address, offset, length, raw_length))
                 )
+        return found
+
+    def first_packs(self, addresses: Collection[str]) -> dict[str, str]:
+        """Return the name of a pack holding each blob of ``addresses`` found (one query per
+        500 of them)."""
+        found: dict[str, str] = {}
+        wanted = list(addresses)
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start : start + LOOKUP_BATCH]
+            query = f"select address, pack from blobs where address in ({_marks(batch)})"
+            with self.lock:
+                found.update(self.connection.execute(query, batch).fetchall())
         return found
 
     def has(self, address: str) -> bool:
@@ -147,3 +158,8 @@ class BlobIndex:
                 "select pack from blobs where address = ? limit 1", (address,)
             ).fetchone()
         return None if row is None else str(row[0])
+
+
+def _marks(values: list[str]) -> str:
+    """Return the placeholders of an ``in (...)`` list of ``values``."""
+    return ",".join("?" * len(values))

@@ -84,6 +84,12 @@ class FilesCache:
             self._mark_seen()
         return CachedFile(row[5], row[6].split(" ") if row[6] else [])
 
+    def folder_addresses(self) -> set[str]:
+        """Return the blob addresses of the files of the folder last looked up (when its rows
+        were read at once), for the caller to ask the destinations about them together."""
+        rows = self.folder_rows.values() if self.folder_rows is not None else ()
+        return {address for row in rows if row[6] for address in row[6].split(" ")}
+
     def _row(self, path: str) -> Row | None:
         """Return the row of ``path``: from its folder's rows, read at the folder's first file
         (a walk lists a folder's files together), or asked alone."""

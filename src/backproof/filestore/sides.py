@@ -18,13 +18,20 @@ class Side:
     index: BlobIndex
     packer: Packer
     referenced: set[str] = field(default_factory=set)
+    # Packs holding blobs asked about together (a folder's unchanged files): no pack leaves the
+    # destination during a backup, so what was found stays true; what was not is asked again.
+    known: dict[str, str] = field(default_factory=dict)
+
+    def learn(self, addresses: set[str]) -> None:
+        """Find the packs of ``addresses`` by one look-up, for ``take`` (forgetting the last)."""
+        self.known = self.index.first_packs(addresses)
 
     def take(self, address: str) -> bool:
         """Return True when the destination holds the blob (stored or pending), and reference
         the pack that holds it; False when it must be stored."""
         if self.packer.holds(address):
             return True
-        pack = self.index.first_pack(address)
+        pack = self.known.get(address) or self.index.first_pack(address)
         if pack is None:
             return False
         self.referenced.add(pack)

@@ -82,6 +82,8 @@ class FilesStoreSession:
     files_unchanged: int = 0
     cache: FilesCache | None = None
     dropped: list[Side] = field(default_factory=list)
+    # The folder whose unchanged files' blobs the destinations were last asked about at once.
+    learnt_folder: str | None = None
     # Encrypts and uploads full packs while the next ones fill.
     uploader: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-packs")
@@ -182,6 +184,11 @@ class FilesStoreSession:
     def _file_entry(self, path: Path, name: str, info: os.stat_result) -> FileEntry | Pending:
         assert self.cache is not None  # noqa: S101 - open() made it
         cached = self.cache.lookup(name, info)
+        if self.cache.folder != self.learnt_folder:
+            self.learnt_folder = self.cache.folder
+            addresses = self.cache.folder_addresses()
+            for side in self.sides.values():
+                side.learn(addresses)
         if cached is not None and self._take_all(cached.chunks):
             self.files_unchanged += 1
             return _file(name, info, cached, info.st_size)
