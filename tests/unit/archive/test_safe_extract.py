@@ -7,6 +7,7 @@ import io
 import stat
 import tarfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -246,4 +247,16 @@ def test_files_in_more_folders_than_held_open_are_all_written(tmp_path: Path) ->
         for name in names + names[:5]:  # the first folders again, after they were let go
             tree.write_file(name, [name.encode()])
 
+    assert all((tmp_path / name).read_text() == name for name in names)
+
+
+def test_threads_writing_into_more_folders_than_held_open_write_every_file(
+    tmp_path: Path,
+) -> None:
+    names = [f"folder-{index % (FOLDERS_HELD * 2)}/file-{index}.txt" for index in range(2000)]
+
+    with ConfinedTree(tmp_path) as tree, ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(lambda name: tree.write_file(name, [name.encode()]), names))
+
+    assert digests == [hashlib.sha256(name.encode()).hexdigest() for name in names]
     assert all((tmp_path / name).read_text() == name for name in names)
