@@ -77,7 +77,9 @@ class FilesCache:
         row = self._row(path)
         if row is None or row[1:5] != _signature(info):
             return None
-        if self.now - row[7] >= self.reread_seconds * _spread(path):
+        age = self.now - row[7]
+        # The spread is at least 0.5: a younger row is not due, whatever its path hashes to.
+        if age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path):
             return None
         self.seen.append((self.generation, path))
         if len(self.seen) >= SEEN_BATCH:

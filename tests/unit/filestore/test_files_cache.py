@@ -51,3 +51,22 @@ def test_lookup_misses_a_file_whose_size_changed(tmp_path: Path) -> None:
 
     assert cache.lookup("a/x", os.lstat(tmp_path / "tree" / "a" / "x")) is None
     assert cache.lookup("a/y", infos["a/y"]) == CachedFile("a/y", ["blob-of-a/y"])
+
+
+def cache_days_later(tmp_path: Path, days: float) -> tuple[FilesCache, os.stat_result]:
+    """Return the cache of a file recorded now, reopened ``days`` later (re-read every 30)."""
+    cache, infos = recorded_cache(tmp_path, ["a/x"])
+    cache.close(completed=True)
+    return FilesCache(tmp_path / "cache.sqlite", 30, time.time() + 10 + days * 86400), infos["a/x"]
+
+
+def test_lookup_finds_a_file_read_less_than_half_the_period_ago(tmp_path: Path) -> None:
+    cache, info = cache_days_later(tmp_path, 14.9)
+
+    assert cache.lookup("a/x", info) == CachedFile("a/x", ["blob-of-a/x"])
+
+
+def test_lookup_misses_a_file_read_a_whole_period_ago(tmp_path: Path) -> None:
+    cache, info = cache_days_later(tmp_path, 30.1)
+
+    assert cache.lookup("a/x", info) is None
