@@ -30,11 +30,11 @@ class SmallBatch:
     """Small files read by one job of the pool (a job per thumbnail would cost more than its
     reading); ``future`` is set once the job is started."""
 
-    paths: list[Path] = field(default_factory=list)
+    paths: list[str | Path] = field(default_factory=list)
     size_bytes: int = 0
     future: Future[list[FileRead | None]] | None = None
 
-    def add(self, path: Path, size_bytes: int) -> int:
+    def add(self, path: str | Path, size_bytes: int) -> int:
         """Add a file; return its place in the batch."""
         self.paths.append(path)
         self.size_bytes += size_bytes
@@ -110,7 +110,7 @@ class Listing:
                 self.tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
 
 
-def read_batch(maker: BlobMaker, paths: list[Path]) -> list[FileRead | None]:
+def read_batch(maker: BlobMaker, paths: list[str | Path]) -> list[FileRead | None]:
     """Read small files (a job of the pool); None for one gone since it was listed.
 
     Raises SourceError naming a file that cannot be read.
@@ -118,7 +118,7 @@ def read_batch(maker: BlobMaker, paths: list[Path]) -> list[FileRead | None]:
     return [_read_small(maker, path) for path in paths]
 
 
-def _read_small(maker: BlobMaker, path: Path) -> FileRead | None:
+def _read_small(maker: BlobMaker, path: str | Path) -> FileRead | None:
     try:
         return maker.read_small(path)
     except OSError as exc:
@@ -126,7 +126,7 @@ def _read_small(maker: BlobMaker, path: Path) -> FileRead | None:
         return None
 
 
-def check_read_failure(path: Path, error: OSError) -> None:
+def check_read_failure(path: str | Path, error: OSError) -> None:
     """Let a file deleted since its folder was listed be skipped (as GNU tar would).
 
     Raises SourceError naming ``path`` for any other error.

@@ -63,7 +63,7 @@ class FileRead:
     attempts: int = 1
     # Grown past the size of one blob since it was listed: left unread, to be chunked.
     is_large: bool = False
-    path: Path | None = None
+    path: str | Path | None = None
 
     @property
     def is_torn(self) -> bool:
@@ -116,7 +116,7 @@ class BlobMaker:
             compressor = self.local.compressor = zstandard.ZstdCompressor(level=self.level)
         return compressor
 
-    def read_small(self, path: Path) -> FileRead:
+    def read_small(self, path: str | Path) -> FileRead:
         """Read a file that is one blob, again when it changed meanwhile (a few times); unkeyed,
         its address is its sha256, hashed once."""
         for attempt in range(1, READ_ATTEMPTS + 1):
@@ -126,7 +126,7 @@ class BlobMaker:
                 break
         return read
 
-    def _read_small_once(self, path: Path) -> FileRead:
+    def _read_small_once(self, path: str | Path) -> FileRead:
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:

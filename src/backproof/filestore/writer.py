@@ -165,7 +165,7 @@ class FilesStoreSession:
             self.work.close()
         return listing.tree.result()
 
-    def _entry(self, path: Path, name: str) -> FileEntry | Pending | None:
+    def _entry(self, path: str, name: str) -> FileEntry | Pending | None:
         try:
             info = os.lstat(path)
             mode, mtime_ns = stat.S_IMODE(info.st_mode), info.st_mtime_ns
@@ -181,7 +181,7 @@ class FilesStoreSession:
         self.warnings.append(f"{name}: a socket, FIFO or device file is not backed up")
         return None
 
-    def _file_entry(self, path: Path, name: str, info: os.stat_result) -> FileEntry | Pending:
+    def _file_entry(self, path: str, name: str, info: os.stat_result) -> FileEntry | Pending:
         assert self.cache is not None  # noqa: S101 - open() made it
         cached = self.cache.lookup(name, info)
         if self.cache.folder != self.learnt_folder:
@@ -200,7 +200,7 @@ class FilesStoreSession:
             return pending
         return self._read_large(path, name)
 
-    def _read_large(self, path: Path, name: str) -> Pending:
+    def _read_large(self, path: str | Path, name: str) -> Pending:
         """Read a large file in chunks, again when it changed meanwhile (a few times)."""
         for _attempt in range(READ_ATTEMPTS):
             read, chunks = self._read_chunked(path)
@@ -240,7 +240,7 @@ class FilesStoreSession:
     def _take_all(self, addresses: list[str]) -> bool:
         return all(side.take(address) for side in self.sides.values() for address in addresses)
 
-    def _read_chunked(self, path: Path) -> tuple[FileRead, list[Future[Blob]]]:
+    def _read_chunked(self, path: str | Path) -> tuple[FileRead, list[Future[Blob]]]:
         """Read a large file in content-defined chunks, each a blob made in the pool (the
         file's own sha256 runs here meanwhile)."""
         read_at = time.time()

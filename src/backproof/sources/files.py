@@ -97,10 +97,11 @@ def archive_files(paths: Sequence[Path], sink: Writer, exclude: Sequence[str] = 
     return tree.result()
 
 
-def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[Path, str]]:
-    """Yield ``root`` and everything below it, sorted, each with its name in the backup;
-    entries matching an ``exclude`` pattern are left out and excluded folders not entered."""
-    yield root, root.name
+def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[str, str]]:
+    """Yield the path of ``root`` and everything below it, sorted, each with its name in the
+    backup; entries matching an ``exclude`` pattern are left out and excluded folders not
+    entered. Paths are strings: a Path an entry cost more than the walk itself."""
+    yield str(root), root.name
     if root.is_symlink() or not root.is_dir():
         return
     try:
@@ -108,7 +109,7 @@ def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[Path, s
             # Names are joined as strings: pathlib per entry cost 60 µs of the walk's 65 µs.
             relative = (Path(root.name) / Path(folder).relative_to(root)).as_posix()
             prefix = "" if relative == "." else relative + "/"
-            folder_path = Path(folder)
+            base = folder if folder.endswith("/") else folder + "/"
             # Pruned in place: os.walk does not enter an excluded folder.
             subfolders[:] = sorted(
                 name for name in subfolders if not is_excluded(prefix + name, exclude)
@@ -116,7 +117,7 @@ def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[Path, s
             for name in sorted(subfolders + names):
                 arcname = prefix + name
                 if not is_excluded(arcname, exclude):
-                    yield folder_path / name, arcname
+                    yield base + name, arcname
     except OSError as exc:
         raise SourceError(f"cannot read {exc.filename}: {exc.strerror}") from exc
 
@@ -127,14 +128,14 @@ def _raise_walk_error(error: OSError) -> None:
     raise error
 
 
-def _member(archive: tarfile.TarFile, path: Path, arcname: str) -> tarfile.TarInfo | None:
+def _member(archive: tarfile.TarFile, path: str, arcname: str) -> tarfile.TarInfo | None:
     """Return the tar header of ``path``, or None for a socket (tar cannot store one, and an
     application makes its sockets anew; GNU tar skips them too).
 
     A second hard link to a file is stored whole rather than as a link, so every entry carries
     its own content and the tree digest of the archive reads back the same.
     """
-    member = archive.gettarinfo(str(path), arcname)
+    member = archive.gettarinfo(path, arcname)
     if member is not None and member.islnk():
         member.type = tarfile.REGTYPE
         member.linkname = ""
@@ -142,13 +143,13 @@ def _member(archive: tarfile.TarFile, path: Path, arcname: str) -> tarfile.TarIn
     return member
 
 
-def _add(archive: tarfile.TarFile, path: Path, arcname: str, tree: TreeDigest) -> None:
+def _add(archive: tarfile.TarFile, path: str, arcname: str, tree: TreeDigest) -> None:
     try:
         member = _member(archive, path, arcname)
         if member is None:
             return
         if stat.S_ISREG(os.lstat(path).st_mode):
-            with path.open("rb") as stream:
+            with Path(path).open("rb") as stream:
                 reader = _HashingReader(stream)
                 archive.addfile(member, cast(BinaryIO, reader))
             tree.add(member, reader.digest.hexdigest())
