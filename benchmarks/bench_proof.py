@@ -111,7 +111,7 @@ def bench(engine: str, database: str, repeat: int) -> list[str]:
     for _run in range(repeat):
         ours = run_backproof(folder, url, "backup")
         theirs = shell_measured(f"{dump} | zstd -q -T0 > {folder / 'raw.zst'}")
-        rows.append((f"{engine} backup (digests)", ours, "raw dump | zstd", theirs))
+        rows.append((f"{engine} backup (digests)", ours, "raw dump \\| zstd", theirs))
         for what, integrity, digests in VARIANTS:
             ours = run_backproof(folder, url, "verify", integrity=integrity, digests=digests)
             shell(f"{dump} > {raw}")
