@@ -6,9 +6,10 @@ backup is written: dump → compress → encrypt → store) has no such offsets.
 restore first writes the checked, decrypted, decompressed stream to a private local file (the
 spool), then finds where each data block starts and writes those offsets into the table of
 contents, exactly as pg_dump writes them into a file it can seek. The blocks are found as the
-stream is written (``postgresql_blocks``); only a stream that could not be walked there is read
-again from the file. The spool costs disk space: the dump's uncompressed size, checked before
-anything starts (``require_spool_space``).
+stream is written (``postgresql_blocks``: the one walk of the format, which also reads a file
+in windows); an archive it cannot walk gets no offsets, and pg_restore searches, more slowly.
+The spool costs disk space: the dump's uncompressed size, checked before anything starts
+(``require_spool_space``).
 
 A data block is a type byte, the entry's dump id and chunks (a length, then the bytes). Table
 data holds one COPY line per chunk, and a COPY line holds no raw newline or NUL; so a block
@@ -32,12 +33,8 @@ from typing import BinaryIO
 from backproof.errors import RestoreError
 from backproof.privacy import open_private_file
 from backproof.sources.postgresql_archive import (
-    BLOCK_DATA,
-    BLOCK_LARGE_OBJECTS,
     OFFSET_SET,
-    ArchiveFormatError,
     TableOfContents,
-    read_table_of_contents,
 )
 from backproof.sources.postgresql_blocks import BlockLocator
 from backproof.sources.prefetch import read_ahead
@@ -49,7 +46,6 @@ SPOOL_MARGIN_BYTES = 256 * 1024 * 1024
 SPOOL_FILE = "dump.pgdump"
 # The file is read in windows of this size: a restore's memory does not grow with the dump.
 SCAN_WINDOW_BYTES = 4 * 1024 * 1024
-TOC_WINDOW_BYTES = 1024 * 1024
 
 
 def require_spool_space(folder: Path, size_bytes: int) -> None:
@@ -79,8 +75,7 @@ def spooled_archive(dump: BinaryIO, folder: Path, size_bytes: int) -> Iterator[P
         path = Path(name) / SPOOL_FILE
         locator = BlockLocator()
         _write_spool(dump, path, locator)
-        found = locator.located()
-        located = write_data_offsets(path) if found is None else _write_offsets(path, *found)
+        located = _write_located(path, locator)
         logger.debug("spooled %s: %d data blocks located", path, located)
         yield path
 
@@ -102,16 +97,21 @@ def write_data_offsets(path: Path) -> int:
     """Write where each data block starts into the archive's table of contents; return how
     many entries got their offset. An archive it cannot read is left as it is (pg_restore
     then finds the blocks itself, more slowly). Reads the file in windows: memory stays flat."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        contents = _read_contents(descriptor)
-        starts = _block_starts(descriptor, contents.end, contents.int_size)
-    except ArchiveFormatError as exc:
-        logger.warning("data offsets not written, pg_restore will search: %s", exc)
+    locator = BlockLocator()
+    with path.open("rb") as file:
+        while window := file.read(SCAN_WINDOW_BYTES):
+            locator.feed(window)
+    return _write_located(path, locator)
+
+
+def _write_located(path: Path, locator: BlockLocator) -> int:
+    """Write the offsets ``locator`` found into the file; return how many (0 when it found
+    none: pg_restore then searches)."""
+    found = locator.located()
+    if found is None:
+        logger.warning("data offsets not written, pg_restore will search: unreadable archive")
         return 0
-    finally:
-        os.close(descriptor)
-    return _write_offsets(path, contents, starts)
+    return _write_offsets(path, *found)
 
 
 def _write_offsets(path: Path, contents: TableOfContents, starts: dict[int, int]) -> int:
@@ -127,78 +127,3 @@ def _write_offsets(path: Path, contents: TableOfContents, starts: dict[int, int]
         return written
     finally:
         os.close(descriptor)
-
-
-def _read_contents(descriptor: int) -> TableOfContents:
-    """Return the table of contents, reading as much of the file's head as it takes."""
-    size = os.fstat(descriptor).st_size
-    head_bytes = TOC_WINDOW_BYTES
-    while True:
-        head = os.pread(descriptor, min(head_bytes, size), 0)
-        try:
-            return read_table_of_contents(head)
-        except ArchiveFormatError:
-            if len(head) >= size:
-                raise
-            head_bytes *= 4
-
-
-def _block_starts(descriptor: int, position: int, int_size: int) -> dict[int, int]:
-    """Return where each data block starts, by dump id (ArchiveFormatError when unreadable)."""
-    starts: dict[int, int] = {}
-    end_of_rows = b"\n" + b"\x00" * (1 + int_size)
-    size = os.fstat(descriptor).st_size
-    while position < size:
-        kind = os.pread(descriptor, 1, position)[0]
-        dump_id, after = _integer(descriptor, position + 1, int_size)
-        starts[dump_id] = position
-        if kind == BLOCK_DATA:
-            position = _end_of_data(descriptor, after, int_size, end_of_rows)
-        elif kind == BLOCK_LARGE_OBJECTS:
-            position = _end_of_large_objects(descriptor, after, int_size)
-        else:
-            raise ArchiveFormatError(f"unknown block type {kind} at byte {position}")
-    return starts
-
-
-def _end_of_data(descriptor: int, position: int, int_size: int, end_of_rows: bytes) -> int:
-    length, after = _integer(descriptor, position, int_size)
-    if length == 0:
-        return after  # a table without rows
-    found = _find(descriptor, end_of_rows, position)
-    if found < 0:
-        raise ArchiveFormatError(f"a data block at byte {position} does not end")
-    return found + len(end_of_rows)
-
-
-def _find(descriptor: int, pattern: bytes, position: int) -> int:
-    """Return where ``pattern`` first occurs at or after ``position``, -1 when nowhere."""
-    while window := os.pread(descriptor, SCAN_WINDOW_BYTES, position):
-        found = window.find(pattern)
-        if found >= 0:
-            return position + found
-        if len(window) < len(pattern):
-            return -1
-        position += len(window) - len(pattern) + 1
-    return -1
-
-
-def _end_of_large_objects(descriptor: int, position: int, int_size: int) -> int:
-    while True:
-        object_id, position = _integer(descriptor, position, int_size)
-        if object_id == 0:
-            return position
-        while True:
-            length, position = _integer(descriptor, position, int_size)
-            if length == 0:
-                break
-            position += length
-
-
-def _integer(descriptor: int, position: int, int_size: int) -> tuple[int, int]:
-    """Return the archive integer at ``position`` (a sign byte, then little-endian bytes)."""
-    raw = os.pread(descriptor, 1 + int_size, position)
-    if len(raw) < 1 + int_size:
-        raise ArchiveFormatError("the archive ends inside a data block")
-    value = int.from_bytes(raw[1:], "little")
-    return (-value if raw[0] else value), position + 1 + int_size

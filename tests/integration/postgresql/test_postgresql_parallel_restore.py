@@ -57,14 +57,14 @@ def test_offsets_written_into_a_streamed_archive_are_those_pg_dump_writes_into_a
 
 
 @pytest.mark.parametrize("chunk_bytes", [5, 4096, 1 << 20])
-def test_blocks_found_as_the_stream_passes_are_those_found_in_the_file(
+def test_blocks_found_as_the_stream_passes_are_those_pg_dump_writes_into_a_file(
     pg: PgServer, tmp_path: Path, chunk_bytes: int
 ) -> None:
     database = pg.create_database(big_rows=1000)  # with large objects and an empty table
-    streamed = tmp_path / "streamed.pgdump"
+    seekable = tmp_path / "seekable.pgdump"
     dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
-    streamed.write_bytes(subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout)
-    archive = streamed.read_bytes()
+    archive = subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run([*dump, f"--file={seekable}"], check=True)
     locator = BlockLocator()
 
     for start in range(0, len(archive), chunk_bytes):
@@ -74,10 +74,11 @@ def test_blocks_found_as_the_stream_passes_are_those_found_in_the_file(
     assert found is not None
     contents, starts = found
     assert contents == read_table_of_contents(archive)
-    assert write_data_offsets(streamed) == len(contents.offset_fields) > 10
+    # Where pg_dump itself writes them into a file it can seek back in.
     assert [starts[dump_id] for dump_id in contents.offset_fields] == [
-        int.from_bytes(offset[1:], "little") for offset in offset_fields(streamed).values()
+        int.from_bytes(offset[1:], "little") for offset in offset_fields(seekable).values()
     ]
+    assert len(starts) > 10
 
 
 def test_a_stream_cut_inside_a_block_has_no_blocks_located(pg: PgServer) -> None:
