@@ -1,17 +1,23 @@
 """Order-independent digests of a table's rows, the same code before dump and after restore.
 
-A table's digest is the sum, modulo 2**128, of the 128-bit xxh3 hash of each row's canonical
-bytes, with the row count beside it. A sum does not depend on the order of the rows (a dump
-does not promise one) and, unlike an exclusive or, counts a row that appears twice twice. The
-canonical bytes of a row are what one tool prints for it on both sides: a line of PostgreSQL's
-COPY text, the ``(…)`` tuple of a MariaDB dump, the ``repr`` of a SQLite row (see
-``docs/verification.md``). xxh3 is a C hash at about 100 ns a row; it guards against accidents,
-not against an attacker (the manifest's signature does that).
+A table's digest is the sum of a hash of each row's canonical bytes, modulo 2**bits, with the
+row count beside it. A sum does not depend on the order of the rows (a dump does not promise
+one) and, unlike an exclusive or, counts a row that appears twice twice. The canonical bytes of
+a row are what one tool prints for it on both sides: a line of PostgreSQL's COPY text, the
+``(…)`` tuple of a MariaDB dump, the ``repr`` of a SQLite row (see ``docs/verification.md``).
+
+Two widths, each named by the engine's ``digest_method``: 128 bits (xxh3-128, the first
+methods; a 128-bit Python int is a bignum, so each hash and each addition allocates) and 64
+bits (xxh3-64: about half the CPU of the hashing and summing; a changed row goes unnoticed
+with a chance of 2**-64). xxh3 is a C hash at about 100 ns a row; it guards against
+accidents, not against an attacker (the manifest's signature does that). A digest made with
+one width is only ever compared with one made with the same width: the verify side computes
+the method the manifest names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import xxhash
@@ -19,30 +25,35 @@ import xxhash
 from backproof.archive.manifest import TableDigest
 
 DIGEST_MODULUS = 1 << 128
-_hash = xxhash.xxh3_128_intdigest
+_HASHES: dict[int, Callable[[bytes], int]] = {
+    128: xxhash.xxh3_128_intdigest,
+    64: xxhash.xxh3_64_intdigest,
+}
 
 
 @dataclass
 class RowDigest:
-    """The running digest of one table: its row count and the sum of its rows' hashes."""
+    """The running digest of one table: its row count and the sum of its rows' hashes, each
+    ``bits`` wide (128 or 64)."""
 
     rows: int = 0
     total: int = 0
+    bits: int = 128
 
     def add(self, rows: Iterable[bytes]) -> None:
         """Add the canonical bytes of some rows (a list is fastest: hashed and summed in C,
         without a list of the hashes)."""
         listed = rows if isinstance(rows, list) else list(rows)
         self.rows += len(listed)
-        self.total = (self.total + sum(map(_hash, listed))) % DIGEST_MODULUS
+        self.total = (self.total + sum(map(_HASHES[self.bits], listed))) % (1 << self.bits)
 
     def result(self) -> TableDigest:
-        """Return the digest as the manifest records it."""
-        return TableDigest(rows=self.rows, digest=f"{self.total:032x}")
+        """Return the digest as the manifest records it (``bits / 4`` hex digits)."""
+        return TableDigest(rows=self.rows, digest=f"{self.total:0{self.bits // 4}x}")
 
 
-def digest_rows(rows: Iterable[bytes]) -> TableDigest:
+def digest_rows(rows: Iterable[bytes], bits: int = 128) -> TableDigest:
     """Return the digest of one table's rows."""
-    digest = RowDigest()
+    digest = RowDigest(bits=bits)
     digest.add(rows)
     return digest.result()
