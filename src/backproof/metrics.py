@@ -18,7 +18,8 @@ from backproof.assessment import assess_health
 from backproof.health import SEVERITY
 from backproof.jobs.context import Context
 from backproof.state.activities import Activity, ActivityLog
-from backproof.state.records import BackupMeta, CleanupMeta
+from backproof.state.records import CleanupMeta
+from backproof.state.trail_queries import backups_by_destinations
 from backproof.status import FINISHED, TargetFigures
 
 
@@ -206,19 +207,11 @@ def inventory_since(
     if stored is None:
         return {}
     counts = {name: (item.backups, item.size_bytes) for name, item in stored.items()}
-    backups = log.find(
-        job="backup",
-        target=target,
-        statuses=["success"],
-        since=cleanup.started_at if cleanup is not None else None,
-        limit=INVENTORY_BACKUPS_LIMIT,
-    )
-    for backup in backups:
-        meta = BackupMeta.read(backup)
-        size_bytes = meta.size_bytes or 0
-        for name in meta.destinations:
-            count, total_bytes = counts.get(name, (0, 0))
-            counts[name] = (count + 1, total_bytes + size_bytes)
+    since = cleanup.started_at if cleanup is not None else None
+    made = backups_by_destinations(log, target, since, INVENTORY_BACKUPS_LIMIT)
+    for name, (backups, size_bytes) in made.items():
+        count, total_bytes = counts.get(name, (0, 0))
+        counts[name] = (count + backups, total_bytes + size_bytes)
     return counts
 
 

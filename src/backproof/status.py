@@ -10,25 +10,34 @@ from datetime import datetime, timedelta
 
 from backproof.clock import SKEW_TOLERANCE
 from backproof.state.activities import Activity, ActivityLog
+from backproof.state.activity_statements import Slot
 from backproof.state.records import BackupMeta, VerifyMeta
-from backproof.state.trail_queries import failing_kept_backups
+from backproof.state.trail_queries import FAILING_NAMED, failing_kept_backups
 
 FINISHED = ("success", "failed")
-# The last run of each job a target's figures show, read in one statement: the last finished
-# backup, cleanup and health, the last passed cleanup (the destinations' inventory), the last
-# `health ack`.
-LAST_RUNS = (
-    ("backup", FINISHED),
-    ("cleanup", FINISHED),
-    ("cleanup", ("success",)),
-    ("health", FINISHED),
-    ("ack", ("success",)),
-)
 TREND_POINTS = 30
 # How many verifies are read back for the kept backups that no longer restore: a backup whose
 # latest proof failed is proved again first by each scheduled verify, so its latest proof is
 # always among the recent ones.
 PROOFS_READ = 100
+# Every row a target's figures show, read in one statement (``ActivityLog.rows_by_slot``), the
+# bounded slots split at the clock plus the skew tolerance: the last finished backup, cleanup
+# and health, the last passed cleanup (the destinations' inventory), the last `health ack`, the
+# last passed verify, the two newest good backups, the backups dated ahead of the clock, the
+# recent verifies (the trend and the failures in a row), and the failed verify of each backup
+# whose latest proof (among the recent ones) failed.
+FIGURE_SLOTS = (
+    Slot("backup", FINISHED),
+    Slot("cleanup", FINISHED),
+    Slot("cleanup", ("success",)),
+    Slot("health", FINISHED),
+    Slot("ack", ("success",)),
+    Slot("verify", ("success",)),
+    Slot("backup", ("success",), limit=2, bound="before"),
+    Slot("backup", ("success",), limit=5, bound="from"),
+    Slot("verify", FINISHED, limit=TREND_POINTS),
+    Slot("verify", ("failed",), limit=FAILING_NAMED, among=(FINISHED, PROOFS_READ)),
+)
 
 
 @dataclass(frozen=True)
@@ -118,25 +127,30 @@ def collect_figures(
 ) -> TargetFigures:
     """Return a target's figures as of ``now``, read with a few indexed queries; runs before
     the last ``health ack`` don't count."""
-    last_backup, last_cleanup, last_passed_cleanup, last_health, acknowledgement = log.latest_each(
-        target, LAST_RUNS
-    )
+    ahead = now + SKEW_TOLERANCE
+    (
+        last_runs_backup,
+        last_runs_cleanup,
+        last_runs_passed_cleanup,
+        last_runs_health,
+        acknowledgements,
+        last_passes,
+        good_backups,
+        ahead_backups,
+        recent_verifies,
+        failing,
+    ) = log.rows_by_slot(target, FIGURE_SLOTS, ahead)
+    acknowledgement = _first(acknowledgements)
     since = now - timedelta(days=window_days)
     acknowledged_at = acknowledgement.started_at if acknowledgement else None
     if acknowledged_at is not None:
         since = max(since, acknowledged_at)
     counts = log.count_by_job_and_status(("backup", "verify"), target, since)
-    ahead = now + SKEW_TOLERANCE
-    good_backups = log.find(job="backup", target=target, statuses=["success"], until=ahead, limit=2)
     # Rows dated ahead of the clock stay ahead for years: `health ack` (a row written after
     # them) settles them once the backup is dealt with.
     skewed = [
-        row
-        for row in log.find(job="backup", target=target, statuses=["success"], since=ahead, limit=5)
-        if acknowledgement is None or row.id > acknowledgement.id
+        row for row in ahead_backups if acknowledgement is None or row.id > acknowledgement.id
     ]
-    proofs = log.find(job="verify", target=target, statuses=FINISHED, limit=PROOFS_READ)
-    recent_verifies = proofs[:TREND_POINTS]
     passed = [activity for activity in recent_verifies if activity.status == "success"]
     # A re-proof of an older backup that fails is judged as that backup's lasting warning
     # (failing_backups), not as a failure of the newest backup's verify.
@@ -151,18 +165,22 @@ def collect_figures(
         verifies_succeeded=counts.get(("verify", "success"), 0),
         newest_backup=good_backups[0] if good_backups else None,
         previous_backup=good_backups[1] if len(good_backups) > 1 else None,
-        last_backup=last_backup,
+        last_backup=_first(last_runs_backup),
         last_verify=ordinary[0] if ordinary else None,
-        last_passed_verify=passed[0] if passed else log.latest("verify", target, ["success"]),
+        last_passed_verify=_first(last_passes),
         consecutive_verify_failures=_leading_failures(ordinary, acknowledged_at),
         restore_trend=_restore_trend(passed),
         acknowledged_at=acknowledged_at,
-        last_cleanup=last_cleanup,
-        last_passed_cleanup=last_passed_cleanup,
-        last_health=last_health,
+        last_cleanup=_first(last_runs_cleanup),
+        last_passed_cleanup=_first(last_runs_passed_cleanup),
+        last_health=_first(last_runs_health),
         skewed_backups=tuple(skewed),
-        failing_backups=tuple(failing_kept_backups(log, target, proofs, acknowledged_at)),
+        failing_backups=tuple(failing_kept_backups(log, target, failing, acknowledged_at)),
     )
+
+
+def _first(rows: list[Activity]) -> Activity | None:
+    return rows[0] if rows else None
 
 
 def _leading_failures(activities: list[Activity], acknowledged_at: datetime | None) -> int:

@@ -16,9 +16,10 @@ from backproof.clock import isoformat, utc_now
 from backproof.masking import mask_url
 from backproof.process.liveness import is_process_alive
 from backproof.state.activity_statements import (
+    Slot,
     count_statement,
     find_statement,
-    latest_each_statement,
+    slots_statement,
 )
 from backproof.state.locks import is_server_state
 from backproof.state.schema import UTCDateTime
@@ -219,16 +220,29 @@ class ActivityLog:
     def latest_each(
         self, target: str, wanted: Sequence[tuple[str, Sequence[str]]]
     ) -> list[Activity | None]:
-        """Return the newest row of each ``(job, statuses)`` of ``wanted`` on ``target``.
+        """Return the newest row of each ``(job, statuses)`` of ``wanted`` on ``target``, in
+        one statement (``rows_by_slot``)."""
+        slots = tuple(Slot(job, tuple(statuses)) for job, statuses in wanted)
+        return [rows[0] if rows else None for rows in self.rows_by_slot(target, slots)]
 
-        One statement of indexed ``LIMIT 1`` lookups joined by ``UNION ALL``, built once: a
-        scrape reads the last runs of every job with one round trip per target (issue 12).
+    def rows_by_slot(
+        self, target: str, slots: tuple[Slot, ...], moment: datetime | None = None
+    ) -> list[list[Activity]]:
+        """Return the rows of each of ``slots`` on ``target``, newest first (``moment`` bounds
+        the slots that name a bound).
+
+        One statement of indexed ``LIMIT`` lookups joined by ``UNION ALL``, built once: a
+        scrape reads the rows of a target's figures with one round trip (issue 12).
         """
-        statement = latest_each_statement(tuple((job, tuple(statuses)) for job, statuses in wanted))
-        found: list[Activity | None] = [None] * len(wanted)
+        parameters: dict[str, Any] = {"target": target}
+        if any(slot.bound is not None for slot in slots):
+            parameters["moment"] = moment
+        found: list[list[Activity]] = [[] for _ in slots]
         with self.engine.connect() as connection:
-            for row in connection.execute(statement, {"target": target}):
-                found[int(row._mapping["slot"])] = _to_activity(row)
+            for row in connection.execute(slots_statement(slots), parameters):
+                found[int(row._mapping["slot"])].append(_to_activity(row))
+        for rows in found:
+            rows.sort(key=lambda activity: (activity.started_at, activity.id), reverse=True)
         return found
 
     def verified_backups(self, target: str, backup_ids: Iterable[str]) -> dict[str, datetime]:

@@ -8,6 +8,7 @@ values (target, time, backup id) are bound at execution (issue 12).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,23 +55,73 @@ def count_statement(jobs: tuple[str, ...]) -> sa.Select[Any]:
     )
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One set of rows a target's figures read: the newest ``limit`` rows of ``job`` with one
+    of ``statuses``.
+
+    ``bound`` narrows them to rows started before ``:moment`` (``"before"``) or from it on
+    (``"from"``). With ``among`` (statuses, count), they are instead the newest row of each
+    backup among the ``count`` newest rows of ``job`` with one of those statuses, kept when its
+    own status is one of ``statuses`` (the kept backups whose latest proof failed).
+    """
+
+    job: str
+    statuses: tuple[str, ...]
+    limit: int = 1
+    bound: str | None = None
+    among: tuple[tuple[str, ...], int] | None = None
+
+
 @functools.lru_cache(maxsize=16)
-def latest_each_statement(
-    wanted: tuple[tuple[str, tuple[str, ...]], ...],
-) -> sa.CompoundSelect[Any]:
-    """Return the statement of ``latest_each`` with ``target`` bound at execution."""
+def slots_statement(slots: tuple[Slot, ...]) -> sa.CompoundSelect[Any]:
+    """Return one statement reading every slot of ``slots`` for ``:target`` (and ``:moment``
+    when a slot is bounded): indexed ``LIMIT`` lookups joined by ``UNION ALL``, each row
+    labelled with its slot's position (built once per shape)."""
     selects = []
-    for index, (job, statuses) in enumerate(wanted):
-        newest = (
-            sa.select(table)
-            .where(
-                table.c.job == job,
-                table.c.target == sa.bindparam("target"),
-                table.c.status.in_(statuses),
-            )
-            .order_by(table.c.started_at.desc(), table.c.id.desc())
-            .limit(1)
-            .subquery(f"newest_{index}")
+    for index, slot in enumerate(slots):
+        rows = _slot_rows(slot).subquery(f"slot_{index}")
+        selects.append(
+            sa.select(sa.literal(index).label("slot"), *(rows.c[c.name] for c in table.c))
         )
-        selects.append(sa.select(sa.literal(index).label("slot"), *newest.c))
     return sa.union_all(*selects)
+
+
+def _newest(job: str, statuses: tuple[str, ...], limit: int) -> sa.Select[Any]:
+    return (
+        sa.select(table)
+        .where(
+            table.c.job == job,
+            table.c.target == sa.bindparam("target"),
+            table.c.status.in_(statuses),
+        )
+        .order_by(table.c.started_at.desc(), table.c.id.desc())
+        .limit(limit)
+    )
+
+
+def _slot_rows(slot: Slot) -> sa.Select[Any]:
+    if slot.among is None:
+        statement = _newest(slot.job, slot.statuses, slot.limit)
+        moment = sa.bindparam("moment", type_=UTCDateTime())
+        if slot.bound == "before":
+            statement = statement.where(table.c.started_at < moment)
+        elif slot.bound == "from":
+            statement = statement.where(table.c.started_at >= moment)
+        return statement
+    statuses, count = slot.among
+    recent = _newest(slot.job, statuses, count).subquery("recent")
+    rank = sa.func.row_number().over(
+        partition_by=recent.c.backup_id, order_by=(recent.c.started_at.desc(), recent.c.id.desc())
+    )
+    ranked = (
+        sa.select(recent, rank.label("backup_rank"))
+        .where(recent.c.backup_id.is_not(None))
+        .subquery("ranked")
+    )
+    return (
+        sa.select(*(ranked.c[c.name] for c in table.c))
+        .where(ranked.c.backup_rank == 1, ranked.c.status.in_(slot.statuses))
+        .order_by(ranked.c.started_at.desc(), ranked.c.id.desc())
+        .limit(slot.limit)
+    )

@@ -5,14 +5,18 @@ millions of rows; writing stays with ``ActivityLog``.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from backproof.state.activities import Activity, ActivityLog
 from backproof.state.activities import _conditions as conditions
 from backproof.state.activities import _to_activity as to_activity
+from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
 
 
@@ -100,24 +104,17 @@ FAILING_NAMED = 10
 
 
 def failing_kept_backups(
-    log: ActivityLog, target: str, proofs: list[Activity], since: datetime | None
+    log: ActivityLog, target: str, failing: list[Activity], since: datetime | None
 ) -> list[Activity]:
-    """Return the failed verify of each backup whose latest proof (among ``proofs``, the
-    target's recent finished verifies, newest first) failed after ``since`` and that no cleanup
-    has deleted since, newest first: the kept backups that no longer restore.
+    """Return those of ``failing`` (the failed verify of each backup of ``target`` whose latest
+    proof failed, newest first) that failed after ``since`` and that no cleanup has deleted
+    since, newest first: the kept backups that no longer restore.
 
     One more statement at most: the cleanups since the oldest failure that name one of the
     ``FAILING_NAMED`` newest failing backups.
     """
-    latest: dict[str, Activity] = {}
-    for row in proofs:
-        if row.backup_id:
-            latest.setdefault(row.backup_id, row)
-    failing = [
-        row
-        for row in latest.values()
-        if row.status == "failed" and (since is None or row.started_at > since)
-    ][:FAILING_NAMED]
+    failing = [row for row in failing if since is None or row.started_at > since]
+    failing = failing[:FAILING_NAMED]
     if not failing:
         return []
     oldest = min(row.started_at for row in failing)
@@ -125,21 +122,80 @@ def failing_kept_backups(
     return [row for row in failing if row.backup_id not in deleted]
 
 
+@functools.cache
+def _deleted_statement() -> sa.Select[Any]:
+    """Return the statement of ``_deleted_since``, its values bound at execution (built once:
+    building it cost a scrape more than running it)."""
+    text = sa.cast(table.c.meta, sa.Text)
+    return sa.select(table.c.meta).where(
+        table.c.job == "cleanup",
+        table.c.target == sa.bindparam("target"),
+        table.c.status.in_(["success", "failed"]),
+        table.c.started_at >= sa.bindparam("since", type_=UTCDateTime()),
+        sa.or_(*(text.contains(sa.bindparam(f"backup_{index}")) for index in range(FAILING_NAMED))),
+    )
+
+
 def _deleted_since(
     log: ActivityLog, target: str, backup_ids: list[str], since: datetime
 ) -> set[str]:
     """Return which of ``backup_ids`` a cleanup (not a dry run) deleted since ``since``."""
-    text = sa.cast(table.c.meta, sa.Text)
     padded = (backup_ids * FAILING_NAMED)[:FAILING_NAMED]  # the statement's shape never varies
-    statement = (
-        sa.select(table.c.meta)
-        .where(*conditions("cleanup", target, ["success", "failed"], since, None))
-        .where(sa.or_(*(text.contains(backup_id) for backup_id in padded)))
-    )
+    parameters: dict[str, Any] = {"target": target, "since": since}
+    parameters.update({f"backup_{index}": backup_id for index, backup_id in enumerate(padded)})
     deleted: set[str] = set()
     with log.engine.connect() as connection:
-        for (meta,) in connection.execute(statement):
+        for (meta,) in connection.execute(_deleted_statement(), parameters):
             if meta and not meta.get("dry_run"):
                 for ids in (meta.get("deleted") or {}).values():
                     deleted.update(ids)
     return deleted & set(backup_ids)
+
+
+def backups_by_destinations(
+    log: ActivityLog, target: str, since: datetime | None, limit: int
+) -> dict[str, tuple[int, int]]:
+    """Return, per destination, how many of the ``limit`` newest successful backups of
+    ``target`` started since ``since`` (all when None) it received, and their stored bytes.
+
+    Counted and summed by the database, grouped by each backup's list of destinations: a few
+    rows whatever the number of backups, none of them decoded as an activity (issue 12).
+    """
+    parameters: dict[str, Any] = {"target": target}
+    if since is not None:
+        parameters["since"] = since
+    inventory: dict[str, tuple[int, int]] = {}
+    with log.engine.connect() as connection:
+        for names, backups, size_bytes in connection.execute(
+            _destinations_statement(since is not None, limit), parameters
+        ):
+            # A backup without the key reads as SQL NULL or JSON null, as the dialect has it.
+            for name in (json.loads(names) if names else None) or []:
+                count, total_bytes = inventory.get(name, (0, 0))
+                inventory[name] = (count + int(backups), total_bytes + int(size_bytes or 0))
+    return inventory
+
+
+@functools.lru_cache(maxsize=4)
+def _destinations_statement(bounded: bool, limit: int) -> sa.Select[Any]:
+    """Return the statement of ``backups_by_destinations`` (built once per shape)."""
+    conditions = [
+        table.c.job == "backup",
+        table.c.target == sa.bindparam("target"),
+        table.c.status == "success",
+    ]
+    if bounded:
+        conditions.append(table.c.started_at >= sa.bindparam("since", type_=UTCDateTime()))
+    newest = (
+        sa.select(
+            sa.cast(table.c.meta["destinations"], sa.Text).label("names"),
+            sa.cast(table.c.meta["size_bytes"].as_string(), sa.BigInteger).label("size_bytes"),
+        )
+        .where(*conditions)
+        .order_by(table.c.started_at.desc(), table.c.id.desc())
+        .limit(limit)
+        .subquery("newest")
+    )
+    return sa.select(newest.c.names, sa.func.count(), sa.func.sum(newest.c.size_bytes)).group_by(
+        newest.c.names
+    )

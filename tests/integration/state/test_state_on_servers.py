@@ -16,7 +16,10 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.context import open_context
 from backproof.jobs.verify import run_verify
 from backproof.state.activities import ActivityLog
+from backproof.state.activity_statements import Slot
 from backproof.state.database import create_state_engine
+from backproof.state.schema import ops_activities
+from backproof.state.trail_queries import backups_by_destinations, failing_kept_backups
 
 NOW = datetime(2026, 11, 26, 1, 0, 0, 123456, tzinfo=UTC)
 
@@ -134,3 +137,59 @@ def test_backup_and_verify_record_their_runs_in_a_server_state_database(
 
     assert list(verified) == [backup.backup_id]
     assert jobs == ["verify", "backup"]
+
+
+def _insert(
+    log: ActivityLog, rows: list[tuple[str, str, int, str | None, dict[str, object]]]
+) -> None:
+    """Insert finished rows of ``crm``: (job, status, hours before NOW, backup id, meta)."""
+    with log.engine.begin() as connection:
+        for job, status, hours, backup_id, meta in rows:
+            started = NOW - timedelta(hours=hours)
+            connection.execute(
+                sa.insert(ops_activities).values(
+                    job=job,
+                    target="crm",
+                    status=status,
+                    started_at=started,
+                    finished_at=started + timedelta(seconds=5),
+                    meta=meta,
+                    backup_id=backup_id,
+                )
+            )
+
+
+def test_scrape_reads_failing_backups_and_destinations_in_the_database(log: ActivityLog) -> None:
+    big = {"size_bytes": 2**40, "destinations": ["local", "offsite"]}
+    _insert(
+        log,
+        [
+            ("backup", "success", 50, "b-old", big),
+            ("cleanup", "success", 40, None, {"stored": {"local": {"backups": 1}}}),
+            ("backup", "success", 30, "b-1", big),
+            ("backup", "success", 29, "b-2", {"size_bytes": 5, "destinations": ["local"]}),
+            ("backup", "success", 28, "b-3", {}),
+            ("verify", "failed", 20, "b-1", {}),
+            ("verify", "failed", 19, "b-2", {}),
+            ("verify", "success", 18, "b-2", {}),  # proved again: no longer failing
+            ("verify", "failed", 17, "b-3", {}),
+            ("cleanup", "success", 16, None, {"deleted": {"local": ["b-3"]}}),
+        ],
+    )
+    cleanup = log.latest("cleanup", "crm", ["success"])
+    assert cleanup is not None
+
+    verifies, failing = log.rows_by_slot(
+        "crm",
+        (
+            Slot("verify", ("success", "failed"), limit=2),
+            Slot("verify", ("failed",), limit=10, among=(("success", "failed"), 100)),
+        ),
+    )
+    made = backups_by_destinations(log, "crm", NOW - timedelta(hours=45), 1000)
+
+    assert [row.backup_id for row in verifies] == ["b-3", "b-2"]
+    assert [row.backup_id for row in failing] == ["b-3", "b-1"]
+    assert [row.backup_id for row in failing_kept_backups(log, "crm", failing, None)] == ["b-1"]
+    assert made == {"local": (2, 2**40 + 5), "offsite": (1, 2**40)}
+    assert backups_by_destinations(log, "crm", None, 1000)["offsite"] == (2, 2**41)
