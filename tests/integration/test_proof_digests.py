@@ -40,7 +40,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         chosen = Engine(
             shared_postgresql(),
             "postgres",
-            "postgresql-copy-text-xxh3-128-sum",
+            "postgresql-copy-text-xxh3-64-sum",
             "událost {}\n",
             ("sales.events_2025", 213),
         )

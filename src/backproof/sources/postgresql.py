@@ -43,7 +43,12 @@ from backproof.sources.postgresql_databases import (
     drop_database,
     empty_database,
 )
-from backproof.sources.postgresql_digests import DIGEST_METHOD, DumpDigests, digest_database
+from backproof.sources.postgresql_digests import (
+    DIGEST_METHOD,
+    DumpDigests,
+    digest_database,
+    verify_method,
+)
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
 from backproof.sources.postgresql_spool import require_spool_space, spooled_archive
 from backproof.sources.postgresql_tools import (
@@ -194,15 +199,15 @@ class PostgresqlSource:
     def inspect(self, expected: Facts) -> Facts:
         """Return the facts of this (restored) database.
 
-        When ``expected`` has digests, the digests' read of every row also counts them: only
-        the tables it did not digest are counted by a query (the copy is read once, as the
-        source is at backup time).
+        When ``expected`` has digests, they are made again with the method it names, and
+        that read of every row also counts them: only the tables it did not digest are counted
+        by a query (the copy is read once, as the source is at backup time). Raises
+        SourceError when that method is unknown here.
         """
         target = self.server
+        method = verify_method(expected.digest_method) if expected.digests else ""
         digests = (
-            digest_database(target, self.password, target.database or "")
-            if expected.digests
-            else {}
+            digest_database(target, self.password, target.database or "", method) if method else {}
         )
         with connect(target, self.password, autocommit=True) as connection:
             try:
@@ -221,7 +226,7 @@ class PostgresqlSource:
             update={
                 "tables": {label: counts[label] for label in plain if label in counts},
                 "digests": digests,
-                "digest_method": DIGEST_METHOD,
+                "digest_method": method,
             }
         )
 

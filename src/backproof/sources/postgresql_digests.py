@@ -13,8 +13,15 @@ import logging
 from typing import BinaryIO
 
 from backproof.archive.manifest import TableDigest
+from backproof.errors import SourceError
 from backproof.process import Command, read_pipeline
-from backproof.sources.postgresql_archive import ArchiveDigester, ArchiveFormatError
+from backproof.sources.postgresql_archive import (
+    LINE_METHOD_64,
+    LINE_METHOD_128,
+    METHOD_BITS,
+    ArchiveDigester,
+    ArchiveFormatError,
+)
 from backproof.sources.postgresql_tools import (
     CANONICAL_ENVIRONMENT,
     DUMP_TOOL,
@@ -26,14 +33,15 @@ from backproof.sources.server_urls import ServerUrl
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
-DIGEST_METHOD = "postgresql-copy-text-xxh3-128-sum"
+# What a backup records; a verify computes what its manifest names (``METHOD_BITS``).
+DIGEST_METHOD = LINE_METHOD_64
 
 
 class DumpDigests:
     """Digests the backup's archive as it passes; a stream it cannot read only loses them."""
 
     def __init__(self) -> None:
-        self._digester: ArchiveDigester | None = ArchiveDigester()
+        self._digester: ArchiveDigester | None = ArchiveDigester(DIGEST_METHOD)
         self.problem = ""
 
     def feed(self, chunk: bytes) -> None:
@@ -98,10 +106,26 @@ def data_dump_command(server: ServerUrl, password: str | None, database: str) ->
     )
 
 
+def verify_method(recorded: str) -> str:
+    """Return the digest method that recomputes digests a manifest records with ``recorded``
+    (a manifest without a name has the first one's).
+
+    Raises SourceError for a method this version does not know (a newer backproof's).
+    """
+    method = recorded or LINE_METHOD_128
+    if method not in METHOD_BITS:
+        raise SourceError(
+            f"the table digests were made with {method!r}, which this version of backproof "
+            "cannot compute: upgrade it, or set content_digests = false for the target"
+        )
+    return method
+
+
 def digest_database(
-    server: ServerUrl, password: str | None, database: str
+    server: ServerUrl, password: str | None, database: str, method: str = DIGEST_METHOD
 ) -> dict[str, TableDigest]:
-    """Return the digest of every table of ``database`` (a restored copy).
+    """Return the digest of every table of ``database`` (a restored copy), made with
+    ``method`` (a key of ``METHOD_BITS``).
 
     Raises PipelineError when pg_dump fails, ArchiveFormatError when its output is unreadable.
     """
@@ -109,7 +133,7 @@ def digest_database(
     def consume(stream: BinaryIO) -> dict[str, TableDigest]:
         # Read ahead: pg_dump goes on writing while the rows are hashed (the sum of both
         # otherwise; a pipe holds 64 KiB).
-        digester = ArchiveDigester()
+        digester = ArchiveDigester(method)
         for chunk in read_ahead(stream, CHUNK_BYTES):
             digester.feed(chunk)
         return digester.finish()

@@ -9,7 +9,7 @@ import pytest
 from pg_servers import PgServer
 
 from backproof.archive.manifest import TableDigest
-from backproof.sources.postgresql_archive import ArchiveDigester
+from backproof.sources.postgresql_archive import METHOD_BITS, ArchiveDigester
 from backproof.sources.table_digests import digest_rows
 
 # Rows whose chunk length holds a newline byte (10 and 2560 + x bytes with the newline): the
@@ -31,7 +31,7 @@ def create_tables(pg: PgServer, database: str) -> None:
         connection.execute("CREATE TABLE no_rows (id int)")
 
 
-def copied_digests(pg: PgServer, database: str) -> dict[str, TableDigest]:
+def copied_digests(pg: PgServer, database: str, bits: int) -> dict[str, TableDigest]:
     """Return each table's digest from the lines of its ``COPY … TO STDOUT``."""
     digests = {}
     with pg.connect(database) as connection:
@@ -41,30 +41,31 @@ def copied_digests(pg: PgServer, database: str) -> dict[str, TableDigest]:
         for (table,) in tables:
             with connection.cursor().copy(f"COPY {table} TO STDOUT") as copy:
                 text = b"".join(bytes(block) for block in copy)
-            digests[str(table)] = digest_rows(text.split(b"\n")[:-1])
+            digests[str(table)] = digest_rows(text.split(b"\n")[:-1], bits)
     return digests
 
 
-def archive_digests(archive: bytes, chunk_bytes: int) -> dict[str, TableDigest]:
+def archive_digests(archive: bytes, chunk_bytes: int, method: str) -> dict[str, TableDigest]:
     """Return the digests the archive reader finds, fed ``chunk_bytes`` at a time."""
-    digester = ArchiveDigester()
+    digester = ArchiveDigester(method)
     for start in range(0, len(archive), chunk_bytes):
         digester.feed(archive[start : start + chunk_bytes])
     return digester.finish()
 
 
+@pytest.mark.parametrize("method", sorted(METHOD_BITS))
 @pytest.mark.parametrize("chunk_bytes", [97, 4096, 1 << 20])
 def test_archive_digests_are_those_of_the_copied_rows_for_any_chunking(
-    pg: PgServer, chunk_bytes: int
+    pg: PgServer, chunk_bytes: int, method: str
 ) -> None:
     database = pg.create_database(crm=False)
     create_tables(pg, database)
     dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
     archive = subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout
 
-    found = archive_digests(archive, chunk_bytes)
+    found = archive_digests(archive, chunk_bytes, method)
 
-    assert found == copied_digests(pg, database)
+    assert found == copied_digests(pg, database, METHOD_BITS[method])
     assert found["lengths"].rows == len(ROW_LENGTHS) + 3
     assert found["tiny_7"].rows == 7
     assert found["no_rows"].rows == 0

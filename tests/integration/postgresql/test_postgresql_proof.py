@@ -1,14 +1,19 @@
 """PostgreSQL proofs beyond the shared suite (tests/integration/test_proof_digests.py): the
-digest of an empty table, and a table read once by a backup and once by the proof of its
-restored copy."""
+digest of an empty table, a table read once by a backup and once by the proof of its
+restored copy, and the digests of a backup made before the 64-bit method, proved with theirs."""
 
 from __future__ import annotations
 
 import io
 import time
 
+import pytest
 from pg_servers import PgServer
 
+from backproof.archive.manifest import Facts
+from backproof.comparison import compare_database_facts
+from backproof.errors import SourceError
+from backproof.sources.postgresql_archive import LINE_METHOD_128, ArchiveDigester
 from backproof.sources.registry import open_database
 from scratch_databases import scratch_database
 
@@ -18,7 +23,7 @@ def test_an_empty_table_has_the_digest_of_no_rows(pg: PgServer) -> None:
     facts = open_database(pg.url(database)).dump(io.BytesIO(), ["companies"], 5).facts
 
     assert facts.digests["empty_table"].rows == 0
-    assert facts.digests["empty_table"].digest == "0" * 32
+    assert facts.digests["empty_table"].digest == "0" * 16
 
 
 def table_scans(pg: PgServer, database: str) -> dict[str, int]:
@@ -68,3 +73,40 @@ def test_the_proof_of_a_restored_copy_reads_a_table_that_is_not_a_key_table_once
     assert after["audit_log"] - before.get("audit_log", 0) == 1  # pg_dump's COPY, no count(*)
     assert facts.tables == info.facts.tables
     assert facts.digests == info.facts.digests
+
+
+def with_old_digests(facts: Facts, archive: bytes) -> Facts:
+    """Return ``facts`` as a backup made before 2026-12-01 recorded them: 128-bit digests."""
+    digester = ArchiveDigester(LINE_METHOD_128)
+    digester.feed(archive)
+    return facts.model_copy(update={"digests": digester.finish(), "digest_method": LINE_METHOD_128})
+
+
+def test_digests_of_an_older_method_are_proved_with_that_method(pg: PgServer) -> None:
+    source = open_database(pg.url(pg.create_database(big_rows=100)))
+    dump = io.BytesIO()
+    info = source.dump(dump, ["companies"], 5)
+    old = with_old_digests(info.facts, dump.getvalue())
+    assert old.digests["audit_log"].digest != info.facts.digests["audit_log"].digest
+    with scratch_database(pg.url("postgres")) as scratch:
+        dump.seek(0)
+        scratch.database.restore(dump, info.format)
+
+        restored = scratch.database.inspect(old)
+
+    assert restored.digest_method == LINE_METHOD_128
+    assert restored.digests == old.digests
+    assert compare_database_facts(old, restored) == []
+
+
+def test_digests_of_an_unknown_method_fail_the_proof_with_one_line(pg: PgServer) -> None:
+    source = open_database(pg.url(pg.create_database()))
+    dump = io.BytesIO()
+    info = source.dump(dump, ["companies"], 5)
+    newer = info.facts.model_copy(update={"digest_method": "postgresql-copy-text-sha3-512-sum"})
+    with scratch_database(pg.url("postgres")) as scratch:
+        dump.seek(0)
+        scratch.database.restore(dump, info.format)
+
+        with pytest.raises(SourceError, match=r"sha3-512-sum.*cannot compute: upgrade"):
+            scratch.database.inspect(newer)
