@@ -107,16 +107,24 @@ class ConfinedTree:
                 self.folder_modes[parts] = (mode & PERMISSION_BITS, mtime)
 
     def write_file(
-        self, name: str, chunks: Iterable[bytes], mode: int = 0o644, mtime: float | None = None
+        self,
+        name: str,
+        chunks: Iterable[bytes],
+        mode: int = 0o644,
+        mtime: float | None = None,
+        *,
+        sha256: str | None = None,
     ) -> str:
         """Write ``chunks`` to a new file ``name``; return the sha256 of the bytes written.
 
+        ``sha256``: the caller has already hashed these very chunks (a blob checked against
+        its plain sha256 address): they are written without hashing them a second time.
         A file whose writing fails (a chunk that cannot be read, a full disk) is removed.
         """
         with self._parent(name) as (parent_fd, leaf):
             fd = self._create(parent_fd, leaf, name)
             try:
-                digest = _write_hashing(fd, chunks)
+                digest = _write_hashing(fd, chunks, sha256)
                 os.fchmod(fd, mode & PERMISSION_BITS)
                 if mtime is not None:
                     os.utime(fd, (mtime, mtime))
@@ -191,12 +199,14 @@ class ConfinedTree:
         os.unlink(leaf, dir_fd=parent_fd)
 
 
-def _write_hashing(fd: int, chunks: Iterable[bytes]) -> str:
-    """Write every chunk to ``fd`` whole; return the sha256 of what was written."""
+def _write_hashing(fd: int, chunks: Iterable[bytes], known: str | None = None) -> str:
+    """Write every chunk to ``fd`` whole; return the sha256 of what was written (``known``,
+    when the caller hashed these chunks already)."""
     digest = hashlib.sha256()
     for chunk in chunks:
         view = memoryview(chunk)
-        digest.update(view)
+        if known is None:
+            digest.update(view)
         while view:
             view = view[os.write(fd, view) :]
-    return digest.hexdigest()
+    return known if known is not None else digest.hexdigest()

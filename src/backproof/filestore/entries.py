@@ -19,6 +19,8 @@ from backproof.errors import IntegrityError
 LIST_FORMAT = "backproof-filelist"
 LIST_VERSION = 1
 DUMP_FORMAT = "filestore"
+# One encoder for every line: json.dumps with an option makes a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass
@@ -62,7 +64,7 @@ def encode_entry(entry: FileEntry) -> bytes:
         line.update(size=entry.size, sha256=entry.sha256, chunks=entry.chunks)
     elif entry.kind == "l":
         line["link"] = entry.link
-    return json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+    return _ENCODER.encode(line).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def read_list(stream: BinaryIO) -> tuple[ListHeader, Iterator[FileEntry]]:

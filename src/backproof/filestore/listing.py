@@ -23,6 +23,7 @@ from backproof.sources.files import TreeDigest
 WAITING = 4096
 BATCH_BYTES = 1024 * 1024
 BATCH_FILES = 64
+LINES_BYTES = 64 * 1024  # the list's lines go to the part's writer in pieces of this size
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Listing:
     start: Callable[[SmallBatch], None]
     waiting: deque[Waiting] = field(default_factory=deque)
     tree: TreeDigest = field(default_factory=TreeDigest)
+    lines: list[bytes] = field(default_factory=list)  # encoded, not yet written
+    lines_bytes: int = 0
 
     def add(self, item: Waiting | None) -> None:
         """Queue an entry (None: nothing to list)."""
@@ -92,12 +95,13 @@ class Listing:
         self, finish: Callable[[str, FileRead], FileEntry | None], keep: int = WAITING
     ) -> None:
         """Write the entries at the front that are ready, and more (waiting for them) while
-        over ``keep`` entries wait; ``finish`` turns a read into its entry."""
+        over ``keep`` entries wait; ``finish`` turns a read into its entry. With ``keep`` 0
+        every line is written out before it returns."""
         while self.waiting:
             first = self.waiting[0]
             if isinstance(first, Pending):
                 if not first.is_ready() and len(self.waiting) <= keep:
-                    return
+                    break
                 if isinstance(first.read, SmallBatch):
                     self.start(first.read)
                 read = first.result()
@@ -106,8 +110,14 @@ class Listing:
                 entry = first
             self.waiting.popleft()
             if entry is not None:
-                self.sink.write(encode_entry(entry))
+                line = encode_entry(entry)
+                self.lines.append(line)
+                self.lines_bytes += len(line)
                 self.tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
+        if self.lines and (self.lines_bytes >= LINES_BYTES or keep == 0):
+            self.sink.write(b"".join(self.lines))
+            self.lines.clear()
+            self.lines_bytes = 0
 
 
 def read_batch(maker: BlobMaker, paths: list[str | Path]) -> list[FileRead | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ PACK_TARGET_BYTES = 16 * 1024 * 1024
 # of one index stay bounded whatever the number of files (200,000 thumbnails are not one pack).
 PACK_MAX_BLOBS = 4096
 INDEX_VERSION = 1
+# A zstd decompression context per thread, kept: making one per blob cost as much as
+# decompressing a small blob.
+_LOCAL = threading.local()
 
 
 @dataclass(frozen=True)
@@ -176,9 +180,16 @@ def blob_from_pack(plain: bytes, entry: BlobEntry, where: str) -> bytes:
     """Return a blob's content cut from a decrypted pack; IntegrityError when it does not decode."""
     piece = memoryview(plain)[entry.offset : entry.offset + entry.length]  # not copied
     try:
-        data = zstandard.ZstdDecompressor().decompress(piece, max_output_size=entry.raw_length)
+        data = _decompressor().decompress(piece, max_output_size=entry.raw_length)
     except zstandard.ZstdError as exc:
         raise IntegrityError(f"blob {entry.address[:12]}… in {where} does not decode") from exc
     if len(data) != entry.raw_length:
         raise IntegrityError(f"blob {entry.address[:12]}… in {where} has the wrong length")
     return data
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    decompressor: zstandard.ZstdDecompressor | None = getattr(_LOCAL, "decompressor", None)
+    if decompressor is None:
+        decompressor = _LOCAL.decompressor = zstandard.ZstdDecompressor()
+    return decompressor

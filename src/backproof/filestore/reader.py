@@ -122,10 +122,9 @@ class BlobReader:
         ``located`` (from ``locate_files``) spares asking the index again.
         """
         copies = located.get(address) if located is not None else None
-        found = sorted(
-            copies if copies is not None else self.index.locate(address),
-            key=lambda item: item[0].text not in self.preferred,
-        )
+        found = copies if copies is not None else list(self.index.locate(address))
+        if len(found) > 1:
+            found = sorted(found, key=lambda item: item[0].text not in self.preferred)
         if not found:
             raise BlobMissingError(f"blob {address[:12]}… is in no pack", "no pack")
         return found
@@ -172,6 +171,15 @@ class BlobReader:
             raise value
         return value
 
+    def known_sha256(self, entry: FileEntry) -> str | None:
+        """Return the sha256 that reading a file's blobs computes anyway: that of a file of one
+        blob under plain addresses (its address, against which the blob is checked); None for
+        a file of several blobs or under keyed addresses, whose sha256 is hashed as it is read.
+        """
+        if self.key.is_keyed or len(entry.chunks) != 1:
+            return None
+        return entry.chunks[0]
+
     def file_pieces(self, entry: FileEntry, located: Located | None = None) -> Iterator[bytes]:
         """Yield a file's content blob by blob."""
         for address in entry.chunks:
@@ -180,7 +188,9 @@ class BlobReader:
 
 def file_digest(reader: BlobReader, entry: FileEntry) -> str:
     """Return the sha256 of a file read from the store, every blob checked on the way."""
+    known = reader.known_sha256(entry)
     digest = hashlib.sha256()
     for piece in reader.file_pieces(entry):
-        digest.update(piece)
-    return digest.hexdigest()
+        if known is None:
+            digest.update(piece)
+    return known if known is not None else digest.hexdigest()

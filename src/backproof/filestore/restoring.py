@@ -45,14 +45,16 @@ def write_tree(
     pool = ThreadPoolExecutor(worker_count() + 1, thread_name_prefix="backproof-restore")
     try:
         batch: list[FileEntry] = []
+        batch_bytes = 0
         for entry in entries:
             if entry.kind == "f":
                 batch.append(entry)
-                if len(batch) < BATCH_FILES and sum(item.size for item in batch) < BATCH_BYTES:
+                batch_bytes += entry.size
+                if len(batch) < BATCH_FILES and batch_bytes < BATCH_BYTES:
                     continue
             if batch:
                 waiting.append((batch, pool.submit(_write_files, tree, reader, batch)))
-                batch = []
+                batch, batch_bytes = [], 0
             if entry.kind != "f":
                 waiting.append(([entry], [_make_other(tree, entry)]))
             _settle(waiting, digest, damage, BATCHES_AHEAD)
@@ -91,8 +93,9 @@ def _write_files(tree: ConfinedTree, reader: BlobReader, batch: list[FileEntry])
     written: Written = []
     for entry in batch:
         pieces = reader.file_pieces(entry, located)
+        mtime, sha256 = entry.mtime_ns / 1e9, reader.known_sha256(entry)
         try:
-            written.append(tree.write_file(entry.path, pieces, entry.mode, entry.mtime_ns / 1e9))
+            written.append(tree.write_file(entry.path, pieces, entry.mode, mtime, sha256=sha256))
         except BlobMissingError as exc:
             written.append(exc)
     return written
