@@ -14,6 +14,8 @@ from pg_servers import PgServer
 from pg_servers import shared_server as shared_postgresql
 
 from backproof.comparison import compare_database_facts
+from backproof.sources.mysql_digests import TUPLE_SUM_METHOD
+from backproof.sources.mysql_stream import DumpScanner
 from backproof.sources.registry import open_database
 from scratch_databases import Scratch, scratch_database
 
@@ -48,7 +50,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         chosen = Engine(
             shared_mariadb(),
             "mysql",
-            "mysql-dump-tuple-xxh3-128-sum",
+            "mysql-dump-pk-order-xxh3-128",
             "'událost {}')",
             ("deal_events", 400),
         )
@@ -83,6 +85,30 @@ def test_restored_copy_has_the_digests_of_the_dump(engine: Engine, scratch: Scra
 
     assert restored.digests == info.facts.digests
     assert compare_database_facts(info.facts, restored) == []
+
+
+def test_restored_copy_has_the_digests_of_an_older_mariadb_manifest() -> None:
+    server = shared_mariadb()
+    database = server.create_database(big_rows=100)
+    dump = io.BytesIO()
+    info = open_database(server.url(database)).dump(dump, ["companies"], 5)
+    older = DumpScanner({}, 0, TUPLE_SUM_METHOD)  # the digests as the older version made them
+    older.feed(dump.getvalue())
+    older.finish()
+    digests, _warnings = older.digests.result(info.facts.tables)
+    expected = info.facts.model_copy(update={"digests": digests, "digest_method": TUPLE_SUM_METHOD})
+    try:
+        with scratch_database(server.url("mysql")) as scratch:
+            dump.seek(0)
+            scratch.database.restore(dump, info.format)
+
+            restored = scratch.database.inspect(expected)
+    finally:
+        server.clean_up()
+
+    assert restored.digest_method == TUPLE_SUM_METHOD
+    assert restored.digests == digests != info.facts.digests
+    assert compare_database_facts(expected, restored) == []
 
 
 def test_value_changed_in_one_row_of_a_non_key_table_is_named(

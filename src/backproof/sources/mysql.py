@@ -137,11 +137,16 @@ class MysqlSource:
         return DumpInfo(DUMP_FORMAT, info, facts)
 
     def _stream_dump(
-        self, tool: str, sink: Writer | None, keyed: dict[str, KeyTable], sample_rows: int
+        self,
+        tool: str,
+        sink: Writer | None,
+        keyed: dict[str, KeyTable],
+        sample_rows: int,
+        method: str = DIGEST_METHOD,
     ) -> DumpScanner:
         """Dump this database through a scanner into ``sink`` (None: only scanned, as verify
-        digests a restored copy)."""
-        scanner = DumpScanner(keyed, sample_rows)
+        digests a restored copy), its digests made by ``method``."""
+        scanner = DumpScanner(keyed, sample_rows, method)
 
         def consume(stream: BinaryIO) -> None:
             for chunk in read_ahead(stream, CHUNK_BYTES):
@@ -202,10 +207,12 @@ class MysqlSource:
             return facts
         # The restored copy is dumped with the same tool and options and read by the same
         # scanner as the backup's dump: its rows print as they printed then.
-        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0)
+        # The digests are made by the method the manifest names (older backups: the older one).
+        method = expected.digest_method
+        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0, method)
         counts = {name: rows for name, rows in scanner.tables.items() if name in facts.tables}
         digests, _warnings = scanner.digests.result(counts)
-        return facts.model_copy(update={"digests": digests, "digest_method": DIGEST_METHOD})
+        return facts.model_copy(update={"digests": digests, "digest_method": method})
 
     def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
         """Run ``CHECK TABLE`` on every base table of this database."""

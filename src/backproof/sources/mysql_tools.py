@@ -151,10 +151,12 @@ def connection_arguments(server: ServerUrl) -> tuple[str, ...]:
 
 def dump_command(tool: str, leading: tuple[str, ...], server: ServerUrl) -> Command:
     """Return the dump of one database: one transaction, routines, events and triggers,
-    binary data as hex, utf8mb4, one INSERT column list per statement."""
+    binary data as hex, utf8mb4, one INSERT column list per statement, the rows of a table
+    with a primary key in the key's order (their digest hashes them in that order)."""
     options = [
         "--single-transaction",
         "--quick",
+        "--order-by-primary",
         "--routines",
         "--events",
         "--triggers",
