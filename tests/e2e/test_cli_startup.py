@@ -50,8 +50,19 @@ NOT_FOR_HELP = NEVER_AT_START | {"pydantic", "sqlalchemy", "tomllib"}
 # Modules `list` does not run: the pipeline that starts processes (its state database needs only
 # `backproof.process.liveness`; the git check of the destination loads it on demand), the alert
 # decisions and the dead man's switch (they run after a job, not at start-up), the jobs' records
-# (only a stale row needs one) and the files store.
+# (only a stale row needs one), the files store, the other jobs (a backup, a verify, the health
+# figures and the metrics, the report), the web pages, and the parts of SQLAlchemy beside its
+# Core (the ORM, the extensions: the state is read through Core).
 NOT_FOR_LIST = {
+    "backproof.jobs.backup",
+    "backproof.jobs.verify",
+    "backproof.jobs.run",
+    "backproof.status",
+    "backproof.metrics",
+    "backproof.report",
+    "backproof.web",
+    "sqlalchemy.orm",
+    "sqlalchemy.ext",
     "backproof.process.pipeline",
     "backproof.process.commands",
     "backproof.alert_dispatch",
