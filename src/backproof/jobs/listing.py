@@ -62,21 +62,19 @@ def list_backups(
     for name in names:
         listing = scan_target(storage, name)
         ids = [manifest.id for manifest in listing.committed]
-        verified = context.activities.verified_backups(name, ids)
-        proofs = context.activities.latest_proofs(name, ids)
-        depths = context.activities.latest_proof_depths(name, ids)
+        proofs = context.activities.proofs(name, ids)
         flagged = flag_skewed(listing.committed, listing.stored_at, context.clock())
         for manifest in listing.committed:
-            status, proof_at = proofs.get(manifest.id, ("never", None))
+            status, proof_at = proofs.latest.get(manifest.id, ("never", None))
             listed.append(
                 ListedBackup(
                     manifest,
                     storage.name,
                     manifest.size_bytes,  # the size every other view shows: its parts
-                    verified.get(manifest.id),
+                    proofs.passed_at.get(manifest.id),
                     PROOF_RESULTS.get(status, status),
                     proof_at,
-                    depths.get(manifest.id),
+                    proofs.depths.get(manifest.id),
                     flagged.get(manifest.id),
                 )
             )

@@ -19,10 +19,10 @@ from backproof.state.activity_statements import (
     Slot,
     count_statement,
     find_statement,
+    proofs_statement,
     slots_statement,
 )
 from backproof.state.locks import is_server_state
-from backproof.state.schema import UTCDateTime
 from backproof.state.schema import ops_activities as table
 
 MESSAGE_LIMIT = 4000
@@ -33,6 +33,19 @@ def stale_meta() -> dict[str, Any]:
     from backproof.state.records import ActivityMeta  # noqa: PLC0415 - not for `list` (issue 12)
 
     return ActivityMeta(stale=True).to_json()
+
+
+@dataclass(frozen=True)
+class Proofs:
+    """What the verifies of some backups found, per backup id."""
+
+    passed_at: dict[str, datetime]
+    """When each backup last passed a verify."""
+    latest: dict[str, tuple[str, datetime]]
+    """The last finished verify's result (``success`` or ``failed``) and time."""
+    depths: dict[str, str]
+    """What the latest passed verify proved: ``content`` (every table's digest), ``files``, or
+    ``counts`` (rows written before depths were recorded)."""
 
 
 @dataclass(frozen=True)
@@ -245,20 +258,27 @@ class ActivityLog:
             rows.sort(key=lambda activity: (activity.started_at, activity.id), reverse=True)
         return found
 
+    def proofs(self, target: str, backup_ids: Iterable[str]) -> Proofs:
+        """Return what the verifies of ``backup_ids`` of ``target`` found, read in one
+        statement (built once): ``list`` shows all three for every backup it lists."""
+        ids = list(backup_ids)
+        found = Proofs({}, {}, {})
+        if not ids:
+            return found
+        with self.engine.connect() as connection:
+            rows = connection.execute(proofs_statement(), {"target": target, "backup_ids": ids})
+            for backup_id, status, finished_at, meta in rows:  # oldest first
+                if finished_at is None:
+                    continue
+                found.latest[str(backup_id)] = (str(status), finished_at)
+                if status == "success":
+                    found.passed_at[str(backup_id)] = finished_at
+                    found.depths[str(backup_id)] = str((meta or {}).get("depth") or "counts")
+        return found
+
     def verified_backups(self, target: str, backup_ids: Iterable[str]) -> dict[str, datetime]:
         """Return, for each of ``backup_ids`` that passed a verify, when it last did."""
-        ids = list(backup_ids)
-        if not ids:
-            return {}
-        statement = (
-            sa.select(table.c.backup_id, sa.func.max(table.c.finished_at, type_=UTCDateTime()))
-            .where(*_conditions("verify", target, ["success"], None, None))
-            .where(table.c.backup_id.in_(ids))
-            .group_by(table.c.backup_id)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return {str(row[0]): row[1] for row in rows}
+        return self.proofs(target, backup_ids).passed_at
 
     def latest_proofs(
         self, target: str, backup_ids: Iterable[str]
@@ -268,35 +288,7 @@ class ActivityLog:
         The result is the verify's status (``success`` or ``failed``): a backup that passed once
         and failed since shows the failure.
         """
-        ids = list(backup_ids)
-        if not ids:
-            return {}
-        statement = (
-            sa.select(table.c.backup_id, table.c.status, table.c.finished_at)
-            .where(*_conditions("verify", target, ["success", "failed"], None, None))
-            .where(table.c.backup_id.in_(ids), table.c.finished_at.is_not(None))
-            .order_by(table.c.finished_at, table.c.id)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return {str(row[0]): (str(row[1]), row[2]) for row in rows}
-
-    def latest_proof_depths(self, target: str, backup_ids: Iterable[str]) -> dict[str, str]:
-        """Return, for each of ``backup_ids`` that passed a verify, the depth its latest
-        passed verify reached (``content``, ``counts``, ``files``; ``counts`` for rows written
-        before depths were recorded)."""
-        ids = list(backup_ids)
-        if not ids:
-            return {}
-        statement = (
-            sa.select(table.c.backup_id, table.c.meta)
-            .where(*_conditions("verify", target, ["success"], None, None))
-            .where(table.c.backup_id.in_(ids))
-            .order_by(table.c.finished_at, table.c.id)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return {str(row[0]): str((row[1] or {}).get("depth") or "counts") for row in rows}
+        return self.proofs(target, backup_ids).latest
 
     def mark_stale(self, stale_after: timedelta) -> list[Activity]:
         """Fail ``running`` rows whose process is gone; return them.

@@ -125,3 +125,19 @@ def _slot_rows(slot: Slot) -> sa.Select[Any]:
         .order_by(ranked.c.started_at.desc(), ranked.c.id.desc())
         .limit(slot.limit)
     )
+
+
+@functools.cache
+def proofs_statement() -> sa.Select[Any]:
+    """Return the statement of ``ActivityLog.proofs``, oldest first, with ``target`` and the
+    ``backup_ids`` bound at execution."""
+    return (
+        sa.select(table.c.backup_id, table.c.status, table.c.finished_at, table.c.meta)
+        .where(
+            table.c.job == "verify",
+            table.c.target == sa.bindparam("target"),
+            table.c.status.in_(("success", "failed")),
+            table.c.backup_id.in_(sa.bindparam("backup_ids", expanding=True)),
+        )
+        .order_by(table.c.finished_at, table.c.id)
+    )
