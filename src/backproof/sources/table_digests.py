@@ -7,9 +7,9 @@ a row are what one tool prints for it on both sides: a line of PostgreSQL's COPY
 ``(…)`` tuple of a MariaDB dump, the ``repr`` of a SQLite row (see ``docs/verification.md``).
 
 Two widths, each named by the engine's ``digest_method``: 128 bits (xxh3-128, the first
-methods; a 128-bit Python int is a bignum, so each hash and each addition allocates) and 64
-bits (xxh3-64: about half the CPU of the hashing and summing; a changed row goes unnoticed
-with a chance of 2**-64). xxh3 is a C hash at about 100 ns a row; it guards against
+methods) and 64 bits (xxh3-64, a cheaper hash whose values and sums are smaller Python ints:
+about half the CPU of the hashing and summing; a changed row goes unnoticed with a chance of
+2**-64). xxh3 is a C hash at about 100 ns a row; it guards against
 accidents, not against an attacker (the manifest's signature does that). A digest made with
 one width is only ever compared with one made with the same width: the verify side computes
 the method the manifest names.
