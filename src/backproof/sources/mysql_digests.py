@@ -47,6 +47,7 @@ TUPLE_SUM_METHOD = "mysql-dump-tuple-xxh3-128-sum"
 DIGEST_METHOD = ORDERED_METHOD  # what a backup records
 METHODS = (ORDERED_METHOD, TUPLE_SUM_METHOD)
 _NEXT_STATEMENT = b"\nINSERT INTO "
+_STEPPED_LINES = 16  # a row this close is reached line by line
 _ROW_SEPARATOR = b",\n"
 _NEWLINE = ord("\n")  # an int: ``in`` looks for it with memchr, without trying a conversion
 
@@ -120,16 +121,24 @@ class OrderedDigest:
     def __init__(self) -> None:
         self.rows = 0
         self._hash = xxhash.xxh3_128()
+        # Of the last region: where its first row's line starts (-1: none), and whether its
+        # rows are the lines from there on, one row a line (then a row is found by its index).
+        self.first_row_line = -1
+        self.is_row_a_line = True
 
     def add_region(self, region: bytes) -> bool:
         """Hash the rows in the complete lines ``region`` of the table's data section; return
         True when every line was a row, an ``INSERT`` line or a versioned comment."""
         view = memoryview(region)
         is_known = True
+        self.first_row_line = -1
+        self.is_row_a_line = True
+        is_after_rows = False  # a line that holds no row came after rows
         position = 0
         size = len(region)
         while position < size:
             if region.startswith(b"(", position):
+                self._note_row_line(position, is_after_rows)
                 position, is_rows = self._add_row_lines(region, view, position)
                 is_known &= is_rows
                 continue
@@ -142,14 +151,24 @@ class OrderedDigest:
             end = region.find(b"\n", values)
             end = size if end < 0 else end
             if prefix is not None and region.endswith(b"),", values, end):
+                self._note_row_line(position, is_after_rows)
                 position = values  # the statement's first row: row lines from here
                 continue
             if prefix is not None and region.endswith(b");", values, end):
                 self.add_rows(split_rows(region[values:end]))  # one line: one or all rows
+                self.is_row_a_line = False
             elif end > values and (prefix is not None or not region.startswith(b"/*!", position)):
                 is_known = False  # neither rows, an INSERT line nor a versioned comment
+            else:
+                is_after_rows = self.first_row_line >= 0
+                self.is_row_a_line &= prefix is None  # not an INSERT whose rows start below
             position = end + 1
         return is_known
+
+    def _note_row_line(self, position: int, is_after_rows: bool) -> None:
+        if self.first_row_line < 0:
+            self.first_row_line = position
+        self.is_row_a_line &= not is_after_rows
 
     def _add_row_lines(self, region: bytes, view: memoryview, position: int) -> tuple[int, bool]:
         """Hash the row lines from ``position`` to the end of their statement, or of the
@@ -190,6 +209,40 @@ class OrderedDigest:
         return TableDigest(rows=self.rows, digest=self._hash.hexdigest())
 
 
+class RowLines:
+    """The rows of a region written a row a line, found by their index (ascending) without
+    reading the others apart: the newlines are counted in C up to a guess just short of the
+    row, then the few lines left are stepped over."""
+
+    def __init__(self, region: bytes, first_row_line: int, rows: int) -> None:
+        self._region = region
+        self._position = first_row_line  # the start of the line of row ``_index``
+        self._index = 0
+        self._average = max(1, (len(region) - first_row_line) // max(1, rows))
+
+    def __getitem__(self, index: int) -> bytes:
+        """Return the tuple of the row ``index`` (at or after the last one asked for)."""
+        region = self._region
+        while index - self._index > _STEPPED_LINES:
+            guess = self._position + (index - self._index - _STEPPED_LINES // 2) * self._average
+            newlines = region.count(b"\n", self._position, guess)
+            if self._index + newlines > index:
+                self._average = max(1, self._average // 2)  # past the row: aim shorter
+                continue
+            self._position = region.rfind(b"\n", self._position, guess) + 1
+            self._index += newlines
+            if newlines == 0:
+                break
+        while self._index < index:
+            self._position = region.index(b"\n", self._position) + 1
+            self._index += 1
+        start = self._position
+        if region.startswith(b"INSERT", start):
+            prefix = INSERT_PREFIX.match(region, start)
+            start = start if prefix is None else prefix.end()
+        return region[start : region.index(b"\n", start) - 1]
+
+
 class DumpDigests:
     """The digest of every table of one dump stream, fed one region at a time."""
 
@@ -215,6 +268,14 @@ class DumpDigests:
         digest = self._tables.setdefault(table, OrderedDigest())
         assert isinstance(digest, OrderedDigest)  # noqa: S101 - one kind per table
         return digest.add_region(region)
+
+    def row_lines(self, table: str, region: bytes, rows: int) -> RowLines | None:
+        """Return the ``rows`` rows that ``add_region`` just hashed in ``region``, found by
+        index, when they were written a row a line; else None (read them apart)."""
+        digest = self._tables.get(table)
+        if not isinstance(digest, OrderedDigest) or not digest.is_row_a_line or not rows:
+            return None
+        return RowLines(region, digest.first_row_line, rows)
 
     def rows(self, table: str) -> int:
         """Return the number of rows of ``table`` digested so far."""

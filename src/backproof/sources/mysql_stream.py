@@ -8,7 +8,9 @@ and in bulk inside them:
 - a data section runs from ``LOCK TABLES `t` WRITE;`` to ``UNLOCK TABLES;``;
 - the rows of a table with a primary key (its ``CREATE TABLE`` in the dump says so) are hashed
   in place, in the key's order, and counted by their lines (``mysql_digests.OrderedDigest``);
-- the rows of the other tables, and of key tables for their samples, are read apart in bulk
+- the sampled rows of such a key table are found by their index (``mysql_digests.RowLines``)
+  when the dump writes a row a line;
+- the rows of the other tables, and of key tables otherwise, are read apart in bulk
   (``mysql_digests.read_rows``: a string value never holds a raw newline, so every ``,`` that
   ends a line ends a row when the dump writes one row per line, as mariadb-dump 10.11 and later
   do; the one-line statements of older tools are read apart outside their string literals),
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 from backproof.archive.manifest import SampledRows
 from backproof.errors import SourceError
-from backproof.sources.mysql_digests import DIGEST_METHOD, DumpDigests, read_rows
+from backproof.sources.mysql_digests import DIGEST_METHOD, DumpDigests, RowLines, read_rows
 from backproof.sources.mysql_values import (
     IDENTIFIER,
     INSERT_PREFIX,
@@ -175,28 +177,33 @@ class DumpScanner:
             is_known = self.digests.add_region(table, region)
             rows_read = self.digests.rows(table) - before
             if table in self._key_tables:
-                rows, is_known = read_rows(region)
-                self._sample(table, region, rows)
+                lines = self.digests.row_lines(table, region, rows_read) if is_known else None
+                if lines is not None:
+                    self._sample(table, region, rows_read, lines)
+                else:
+                    rows, is_known = read_rows(region)
+                    self._sample(table, region, len(rows), rows)
         else:
             rows, is_known = read_rows(region)
             self.digests.add(table, rows)
             rows_read = len(rows)
             if table in self._key_tables:
-                self._sample(table, region, rows)
+                self._sample(table, region, rows_read, rows)
         self.tables[table] += rows_read if is_known else count_rows(region)
         if stop < 0:
             return end
         self._table = None
         return stop + len(END_OF_DATA)
 
-    def _sample(self, table: str, region: bytes, rows: list[bytes]) -> None:
-        """Keep the wanted ones of the ``rows`` of a key table (those of ``region``, in order)."""
+    def _sample(self, table: str, region: bytes, count: int, rows: list[bytes] | RowLines) -> None:
+        """Keep the wanted ones of the ``count`` rows of a key table in ``region`` (``rows``:
+        read apart, or found by index)."""
         sampler = self._samplers[table]
         first = self.tables[table]
-        if rows and not self._columns:
+        if count and not self._columns:
             self._note_columns(table, region)
         wanted = -(-first // sampler.stride) * sampler.stride
-        while wanted < first + len(rows):
+        while wanted < first + count:
             sampler.keep(wanted, (rows[wanted - first], self._columns))
             wanted += sampler.stride - wanted % sampler.stride
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from backproof.errors import SourceError
 from backproof.sources.mysql_digests import ORDERED_METHOD, TUPLE_SUM_METHOD
-from backproof.sources.mysql_stream import DumpScanner
+from backproof.sources.mysql_stream import DumpScanner, KeyTable
 from backproof.sources.table_digests import digest_rows
 
 ROWS = [b"(1,'a),(\\'b',0x2C29)", b"(2,NULL,'')", b"(3,'x;',NULL)", b"(4,'\\n;',0x00)"]
@@ -114,3 +114,29 @@ def test_empty_table_has_the_zero_digest_by_both_methods() -> None:
 def test_unknown_digest_method_is_refused_in_one_line() -> None:
     with pytest.raises(SourceError, match="unknown MySQL/MariaDB digest method 'mysql-v9'"):
         DumpScanner({}, 0, "mysql-v9")
+
+
+def many_rows(count: int) -> list[bytes]:
+    """Rows of uneven length (so that a row's place cannot be guessed from its index)."""
+    return [b"(%d,'%s',NULL)" % (index, b"x" * (index * 7919 % 300)) for index in range(count)]
+
+
+def samples(text: bytes, method: str, cuts: list[int]) -> dict[str, dict[str, str]]:
+    """Return the sampled rows of key table ``t`` scanned with ``method``, cut at ``cuts``."""
+    key = KeyTable("t", ["id"], ["id", "name", "data"])
+    scanner = DumpScanner({"t": key}, 7, method)
+    for start, end in itertools.pairwise([0, *sorted(cuts), len(text)]):
+        scanner.feed(text[start:end])
+    scanner.finish()
+    return {name: sample.rows for name, sample in scanner.samples().items()}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60_000), max_size=8))
+def test_rows_found_by_their_index_are_the_rows_read_apart(cuts: list[int]) -> None:
+    rows = many_rows(700)
+    text = dump(a_row_a_line(rows[:450]) + a_row_a_line(rows[450:]))
+
+    found = samples(text, ORDERED_METHOD, cuts)
+
+    assert found == samples(text, TUPLE_SUM_METHOD, [])
+    assert len(found["t"]) == 7
