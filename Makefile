@@ -53,8 +53,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist): most of its time is spent waiting on
+# servers and the CLI processes it starts. Each test file runs whole on one worker, so a module's
+# fixtures (the browser tests' history, service and Chromium; the built wheel) are made once.
+TEST_WORKERS ?= 3
 test: install system-deps services lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
