@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, has_open_name
+from backproof.sources.mysql_digests import END_OF_DATA
+from backproof.sources.mysql_stream import LOCK_TABLE, find_line, has_open_name
 
 _DEFINER = re.compile(rb"DEFINER=`(?:[^`]|``)*`(?:@`(?:[^`]|``)*`)? ?")
 

@@ -32,6 +32,7 @@ line by line.
 
 from __future__ import annotations
 
+import re
 from itertools import compress, count, repeat
 from operator import contains
 
@@ -46,7 +47,10 @@ ORDERED_METHOD = "mysql-dump-pk-order-xxh3-128"
 TUPLE_SUM_METHOD = "mysql-dump-tuple-xxh3-128-sum"
 DIGEST_METHOD = ORDERED_METHOD  # what a backup records
 METHODS = (ORDERED_METHOD, TUPLE_SUM_METHOD)
-_NEXT_STATEMENT = b"\nINSERT INTO "
+END_OF_DATA = b"UNLOCK TABLES;\n"
+# The end of a statement: the ";" that ends a line before the next statement or the section's
+# end (after the comment line that closes the section, or the statement itself).
+_BOUNDARY = re.compile(rb";\n(?=INSERT INTO |UNLOCK TABLES;\n)")
 _STEPPED_LINES = 16  # a row this close is reached line by line
 _ROW_SEPARATOR = b",\n"
 _NEWLINE = ord("\n")  # an int: ``in`` looks for it with memchr, without trying a conversion
@@ -121,78 +125,84 @@ class OrderedDigest:
     def __init__(self) -> None:
         self.rows = 0
         self._hash = xxhash.xxh3_128()
-        # Of the last region: where its first row's line starts (-1: none), and whether its
-        # rows are the lines from there on, one row a line (then a row is found by its index).
+        # Of the last lines read: where their first row's line starts (-1: none), and whether
+        # their rows are the lines from there on, one row a line (then found by their index).
         self.first_row_line = -1
         self.is_row_a_line = True
 
-    def add_region(self, region: bytes) -> bool:
-        """Hash the rows in the complete lines ``region`` of the table's data section; return
+    def add_section(self, data: bytes, position: int, end: int) -> tuple[int, bool]:
+        """Hash the rows in the complete lines ``data[position:end]`` of the table's data
+        section; return where its ``UNLOCK TABLES;`` line starts (-1: not in these lines), and
         True when every line was a row, an ``INSERT`` line or a versioned comment."""
-        view = memoryview(region)
+        view = memoryview(data)
         is_known = True
         self.first_row_line = -1
         self.is_row_a_line = True
         is_after_rows = False  # a line that holds no row came after rows
-        position = 0
-        size = len(region)
-        while position < size:
-            if region.startswith(b"(", position):
+        while position < end:
+            if data.startswith(b"(", position):
                 self._note_row_line(position, is_after_rows)
-                position, is_rows = self._add_row_lines(region, view, position)
+                position, is_rows = self._add_row_lines(data, view, position, end)
                 is_known &= is_rows
                 continue
+            if data.startswith(END_OF_DATA, position):
+                return position, is_known
             prefix = (
-                INSERT_PREFIX.match(region, position)
-                if region.startswith(b"INSERT", position)
+                INSERT_PREFIX.match(data, position, end)
+                if data.startswith(b"INSERT", position)
                 else None
             )
             values = prefix.end() if prefix is not None else position
-            end = region.find(b"\n", values)
-            end = size if end < 0 else end
-            if prefix is not None and region.endswith(b"),", values, end):
+            line_end = data.find(b"\n", values, end)
+            line_end = end if line_end < 0 else line_end
+            if prefix is not None and data.endswith(b"),", values, line_end):
                 self._note_row_line(position, is_after_rows)
                 position = values  # the statement's first row: row lines from here
                 continue
-            if prefix is not None and region.endswith(b");", values, end):
-                self.add_rows(split_rows(region[values:end]))  # one line: one or all rows
+            if prefix is not None and data.endswith(b");", values, line_end):
+                self.add_rows(split_rows(data[values:line_end]))  # one line: one or all rows
                 self.is_row_a_line = False
-            elif end > values and (prefix is not None or not region.startswith(b"/*!", position)):
+            elif line_end > values and (
+                prefix is not None or not data.startswith(b"/*!", position)
+            ):
                 is_known = False  # neither rows, an INSERT line nor a versioned comment
             else:
                 is_after_rows = self.first_row_line >= 0
                 self.is_row_a_line &= prefix is None  # not an INSERT whose rows start below
-            position = end + 1
-        return is_known
+            position = line_end + 1
+        return -1, is_known
 
     def _note_row_line(self, position: int, is_after_rows: bool) -> None:
         if self.first_row_line < 0:
             self.first_row_line = position
         self.is_row_a_line &= not is_after_rows
 
-    def _add_row_lines(self, region: bytes, view: memoryview, position: int) -> tuple[int, bool]:
-        """Hash the row lines from ``position`` to the end of their statement, or of the
-        region when the statement goes on past it; return where reading goes on, and False
-        when the lines did not end as rows do (they are then passed over).
+    def _add_row_lines(
+        self, data: bytes, view: memoryview, position: int, end: int
+    ) -> tuple[int, bool]:
+        """Hash the row lines from ``position`` to the end of their statement, or to ``end``
+        when the statement goes on past it; return where reading goes on, and False when the
+        lines did not end as rows do (they are then passed over).
 
-        The next statement starts with an ``INSERT INTO`` line; the last ends where the rows
-        do, before the comment lines that close the data section (a row line ends with ``),``
-        or ``);``: a value never holds a raw newline).
+        One search finds where the statement ends: a ``;`` ending a line before the next
+        statement's ``INSERT INTO`` line or before ``UNLOCK TABLES;`` (after the comment lines
+        that close the section). A row line ends with ``),`` or ``);``: a value never holds a
+        raw newline.
         """
-        following = region.find(_NEXT_STATEMENT, position)
-        block_end = len(region) if following < 0 else following + 1
-        if region.endswith(b"),\n", position, block_end):
-            # The statement goes on in the next region: complete lines, each ending ",\n".
+        boundary = _BOUNDARY.search(data, position, end)
+        block_end = end if boundary is None else boundary.start() + 2
+        if boundary is None and data.endswith(b"),\n", position, block_end):
+            # The statement goes on past these lines: complete lines, each ending ",\n".
             self._hash.update(view[position:block_end])
-            self.rows += region.count(b"\n", position, block_end)
+            self.rows += data.count(b"\n", position, block_end)
             return block_end, True
-        end = region.rfind(b");\n", position, block_end)
-        if end < 0:
+        last = data.rfind(b");\n", position, block_end)
+        if last < 0:
             return block_end, False
-        self._hash.update(view[position : end + 1])
+        self._hash.update(view[position : last + 1])
         self._hash.update(_ROW_SEPARATOR)
-        self.rows += region.count(b"\n", position, end) + 1
-        return end + 3, True
+        self.rows += data.count(b"\n", position, last) + 1
+        return last + 3, True
 
     def add_rows(self, rows: list[bytes]) -> None:
         """Hash the tuples ``rows``, in order."""
@@ -214,15 +224,15 @@ class RowLines:
     reading the others apart: the newlines are counted in C up to a guess just short of the
     row, then the few lines left are stepped over."""
 
-    def __init__(self, region: bytes, first_row_line: int, rows: int) -> None:
-        self._region = region
+    def __init__(self, data: bytes, first_row_line: int, end: int, rows: int) -> None:
+        self._data = data
         self._position = first_row_line  # the start of the line of row ``_index``
         self._index = 0
-        self._average = max(1, (len(region) - first_row_line) // max(1, rows))
+        self._average = max(1, (end - first_row_line) // max(1, rows))
 
     def __getitem__(self, index: int) -> bytes:
         """Return the tuple of the row ``index`` (at or after the last one asked for)."""
-        region = self._region
+        region = self._data
         while index - self._index > _STEPPED_LINES:
             guess = self._position + (index - self._index - _STEPPED_LINES // 2) * self._average
             newlines = region.count(b"\n", self._position, guess)
@@ -262,20 +272,21 @@ class DumpDigests:
         assert isinstance(digest, RowDigest)  # noqa: S101 - one kind per table
         digest.add(rows)
 
-    def add_region(self, table: str, region: bytes) -> bool:
-        """Digest the rows of ``table`` (with a primary key) in the complete lines ``region``
-        of its data section; return False when a line was of an unknown shape."""
+    def add_section(self, table: str, data: bytes, position: int, end: int) -> tuple[int, bool]:
+        """Digest the rows of ``table`` (with a primary key) in the complete lines
+        ``data[position:end]`` of its data section; return where the section ends (-1: not
+        there) and False when a line was of an unknown shape."""
         digest = self._tables.setdefault(table, OrderedDigest())
         assert isinstance(digest, OrderedDigest)  # noqa: S101 - one kind per table
-        return digest.add_region(region)
+        return digest.add_section(data, position, end)
 
-    def row_lines(self, table: str, region: bytes, rows: int) -> RowLines | None:
-        """Return the ``rows`` rows that ``add_region`` just hashed in ``region``, found by
-        index, when they were written a row a line; else None (read them apart)."""
+    def row_lines(self, table: str, data: bytes, end: int, rows: int) -> RowLines | None:
+        """Return the ``rows`` rows that ``add_section`` just hashed in ``data[:end]``, found
+        by index, when they were written a row a line; else None (read them apart)."""
         digest = self._tables.get(table)
         if not isinstance(digest, OrderedDigest) or not digest.is_row_a_line or not rows:
             return None
-        return RowLines(region, digest.first_row_line, rows)
+        return RowLines(data, digest.first_row_line, end, rows)
 
     def rows(self, table: str) -> int:
         """Return the number of rows of ``table`` digested so far."""

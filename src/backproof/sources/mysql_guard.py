@@ -29,8 +29,9 @@ import re
 from typing import NamedTuple
 
 from backproof.errors import RestoreError
+from backproof.sources.mysql_digests import END_OF_DATA
 from backproof.sources.mysql_guard_rules import IGNORED, refusal_of
-from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, has_open_name
+from backproof.sources.mysql_stream import LOCK_TABLE, find_line, has_open_name
 
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 DELIMITERS = (b";", b";;")

@@ -17,9 +17,10 @@ from typing import Any, BinaryIO
 from backproof.errors import RestoreError
 from backproof.process import write_pipeline
 from backproof.sources.mysql_catalog import quote
+from backproof.sources.mysql_digests import END_OF_DATA
 from backproof.sources.mysql_guard import TOKEN, StatementGuard
 from backproof.sources.mysql_guard_rules import IGNORED
-from backproof.sources.mysql_stream import END_OF_DATA, LOCK_TABLE, find_line, has_open_name
+from backproof.sources.mysql_stream import LOCK_TABLE, find_line, has_open_name
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
     client_command,

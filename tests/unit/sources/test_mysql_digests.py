@@ -140,3 +140,13 @@ def test_rows_found_by_their_index_are_the_rows_read_apart(cuts: list[int]) -> N
 
     assert found == samples(text, TUPLE_SUM_METHOD, [])
     assert len(found["t"]) == 7
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=6))
+def test_section_without_comment_lines_ends_at_its_unlock_line(cuts: list[int]) -> None:
+    text = dump(SHAPES["two statements"])
+    bare = text.replace(b"/*!40000 ALTER TABLE `t` DISABLE KEYS */;\n", b"").replace(
+        b"/*!40000 ALTER TABLE `t` ENABLE KEYS */;\n", b""
+    )
+
+    assert digests(bare, chunks=cuts) == digests(text)
