@@ -176,6 +176,16 @@ def test_write_file_returns_the_digest_of_the_written_file(tmp_path: Path) -> No
     assert digest == hashlib.sha256(b"one two").hexdigest()
 
 
+def test_write_file_with_a_known_sha256_writes_the_bytes_and_returns_it(tmp_path: Path) -> None:
+    known = hashlib.sha256(b"one two").hexdigest()
+    with ConfinedTree(tmp_path) as tree:
+        digest = tree.write_file("a/b.txt", [b"one ", b"two"], 0o640, sha256=known)
+
+    assert digest == known
+    assert (tmp_path / "a" / "b.txt").read_bytes() == b"one two"
+    assert (tmp_path / "a" / "b.txt").stat().st_mode & 0o777 == 0o640
+
+
 def test_folder_in_the_way_of_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,7 +15,7 @@ from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PACKS
 from backproof.filestore.packs import Packer
-from backproof.filestore.reader import BlobReader
+from backproof.filestore.reader import BlobReader, file_digest
 from backproof.storage.memory import MemoryStorage
 
 BACKUP_ID = "20261130T230000Z-00abcd"
@@ -81,3 +82,22 @@ def test_blobs_located_for_several_files_at_once_read_back_the_same() -> None:
     located = reader.locate_files(entries)
 
     assert [b"".join(reader.file_pieces(entry, located)) for entry in entries] == contents
+
+
+def test_a_file_of_one_plain_blob_has_its_checked_address_as_sha256() -> None:
+    contents = [b"a thumbnail " * 40, b"first half ", b"second half"]
+    reader, _storage, addresses = reader_of(contents)
+    one = FileEntry("one", "f", chunks=[addresses[0]])
+    two = FileEntry("two", "f", chunks=addresses[1:])
+
+    assert reader.known_sha256(one) == hashlib.sha256(contents[0]).hexdigest()
+    assert file_digest(reader, one) == hashlib.sha256(contents[0]).hexdigest()
+    assert reader.known_sha256(two) is None
+    assert file_digest(reader, two) == hashlib.sha256(b"first half second half").hexdigest()
+
+
+def test_a_file_under_keyed_addresses_is_hashed_as_it_is_read() -> None:
+    key = AddressKey("0123456789abcdef", b"k" * 32)
+    reader = BlobReader(MemoryStorage(), key, BlobIndex(None, key), ReadingKeys())
+
+    assert reader.known_sha256(FileEntry("one", "f", chunks=[key.address(b"x")])) is None
