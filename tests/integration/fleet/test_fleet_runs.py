@@ -7,6 +7,8 @@ import itertools
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -25,7 +27,7 @@ from fleet_processes import (
     write_config,
 )
 
-from cli_process import run_backproof
+from cli_process import clean_environment, run_backproof
 
 # Real worker processes: generous time on a busy 2-core machine (a run takes ~20 s idle).
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(400)]
@@ -231,12 +233,23 @@ def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_i
 
     workers.processes["w1"].send_signal(signal.SIGTERM)
     workers.processes["w1"].wait(timeout=60)
-    workers.start("w2", "--concurrency", "1")
-    waited = run_backproof(
-        "--config", str(config), "submit", "backup", "--wait", cwd=tmp_path, timeout=180
+    # The user's `submit --wait` joins the interrupted job before w2 starts: started after it,
+    # it could find the job already done again by w2 and queue a second one (a slow machine).
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "backproof", "--config", str(config), "submit", "backup", "--wait"],
+        cwd=tmp_path,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    assert waiting.stderr is not None
+    joined = waiting.stderr.readline()
+    workers.start("w2", "--concurrency", "1")
+    out, err = waiting.communicate(timeout=180)
 
-    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert joined.startswith("already queued: backup of big"), joined + err
+    assert waiting.returncode == 0, out + joined + err
     rows = state_db.rows(
         "SELECT status, message FROM ops_activities WHERE job = 'backup' ORDER BY id"
     )
