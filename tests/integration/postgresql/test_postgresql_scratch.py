@@ -60,7 +60,10 @@ def test_create_scratch_makes_an_empty_database_marked_with_this_process(pg: PgS
     assert name not in databases(pg)
 
 
-def test_leftovers_are_dropped_and_lookalikes_survive(pg: PgServer) -> None:
+def test_leftovers_are_dropped_and_lookalikes_survive(pg_private: PgServer) -> None:
+    # On the worker's private cluster: a verify of another test run (or of another worker of a
+    # parallel run) sweeps the shared server's leftovers too, and could drop these first.
+    pg = pg_private
     gone = dead_pid()
     leftover = "verify_bptest_20260101t000000z_00000a"
     foreign_old = "verify_bptest_20200101t000000z_00000b"
@@ -75,7 +78,7 @@ def test_leftovers_are_dropped_and_lookalikes_survive(pg: PgServer) -> None:
     make_database(pg, other_comment, "the DBA's verify copy, keep")
     make_database(pg, short_name, "backproof-verify")
 
-    dropped = open_server(pg.url("postgres")).drop_leftover_scratches()
+    dropped = open_server(pg.url("postgres", password=pg.admin_password)).drop_leftover_scratches()
 
     assert sorted(dropped) == [foreign_old, leftover]
     remaining = databases(pg)
