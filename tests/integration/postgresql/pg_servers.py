@@ -116,17 +116,30 @@ class PgServer:
                 for (database,) in admin.execute(
                     "SELECT datname FROM pg_database WHERE datallowconn"
                 ).fetchall():
-                    try:
-                        connection = self.connect(database)
-                    except psycopg.OperationalError:
-                        continue  # dropped meanwhile (the server is shared with other runs)
-                    with connection:
-                        connection.execute(
-                            sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role))
-                        )
+                    self._drop_owned(database, role)
                 admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
         self.made_databases.clear()
         self.made_roles.clear()
+
+    def _drop_owned(self, database: str, role: str, attempts: int = 3) -> None:
+        """Drop what ``role`` owns in ``database``, unless the database is dropped meanwhile:
+        the server is shared with other runs and workers, whose ``DROP DATABASE … WITH (FORCE)``
+        ends this connection; the next attempt then cannot connect, and there is nothing left."""
+        for attempt in range(attempts):
+            try:
+                connection = self.connect(database)
+            except psycopg.OperationalError:
+                return  # dropped meanwhile
+            try:
+                with connection:
+                    connection.execute(
+                        sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role))
+                    )
+            except psycopg.OperationalError:
+                if attempt == attempts - 1:
+                    raise
+                continue  # ended by a forced drop of the database: connect again to see
+            return
 
 
 def shared_server() -> PgServer:
