@@ -68,7 +68,9 @@ def test_leftovers_are_dropped_and_lookalikes_survive(maria: MariaServer) -> Non
 
     dropped = open_server(maria.url("mysql")).drop_leftover_scratches()
 
-    assert sorted(dropped) == [foreign_old, leftover]
+    # A verify on another test worker may sweep the same server first: whichever sweep ran,
+    # both leftovers are gone and nothing else was dropped.
+    assert set(dropped) <= {foreign_old, leftover}
     remaining = databases(maria)
     assert {live, unmarked, other_table, short_name} <= remaining
     assert not {leftover, foreign_old} & remaining
