@@ -39,9 +39,8 @@ from operator import contains
 import xxhash
 
 from backproof.archive.manifest import TableDigest
-from backproof.errors import SourceError
 from backproof.sources.mysql_values import INSERT_PREFIX, split_rows
-from backproof.sources.table_digests import RowDigest
+from backproof.sources.table_digests import RowDigest, require_known_method
 
 ORDERED_METHOD = "mysql-dump-pk-order-xxh3-128"
 TUPLE_SUM_METHOD = "mysql-dump-tuple-xxh3-128-sum"
@@ -110,13 +109,6 @@ def _read_insert_line(text: bytes, values: int, end: int, rows: list[bytes]) -> 
         rows.append(text[values : end - 1])
     elif text.endswith(b");", values, end):
         rows.extend(split_rows(text[values:end]))
-
-
-def check_method(method: str) -> None:
-    """Raise SourceError for a digest method this version does not know."""
-    if method not in METHODS:
-        known = ", ".join(METHODS)
-        raise SourceError(f"unknown MySQL/MariaDB digest method {method!r} (this version: {known})")
 
 
 class OrderedDigest:
@@ -257,7 +249,7 @@ class DumpDigests:
     """The digest of every table of one dump stream, fed one region at a time."""
 
     def __init__(self, method: str = DIGEST_METHOD) -> None:
-        check_method(method)
+        require_known_method(method, METHODS)
         self.method = method
         self._tables: dict[str, RowDigest | OrderedDigest] = {}
 

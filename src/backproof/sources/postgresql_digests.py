@@ -13,7 +13,6 @@ import logging
 from typing import BinaryIO
 
 from backproof.archive.manifest import TableDigest
-from backproof.errors import SourceError
 from backproof.process import Command, read_pipeline
 from backproof.sources.postgresql_archive import (
     LINE_METHOD_64,
@@ -30,6 +29,7 @@ from backproof.sources.postgresql_tools import (
 )
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.server_urls import ServerUrl
+from backproof.sources.table_digests import require_known_method
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -113,11 +113,7 @@ def verify_method(recorded: str) -> str:
     Raises SourceError for a method this version does not know (a newer backproof's).
     """
     method = recorded or LINE_METHOD_128
-    if method not in METHOD_BITS:
-        raise SourceError(
-            f"the table digests were made with {method!r}, which this version of backproof "
-            "cannot compute: upgrade it, or set content_digests = false for the target"
-        )
+    require_known_method(method, METHOD_BITS)
     return method
 
 

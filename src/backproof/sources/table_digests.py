@@ -17,14 +17,14 @@ the method the manifest names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import xxhash
 
 from backproof.archive.manifest import TableDigest
+from backproof.errors import SourceError
 
-DIGEST_MODULUS = 1 << 128
 _HASHES: dict[int, Callable[[bytes], int]] = {
     128: xxhash.xxh3_128_intdigest,
     64: xxhash.xxh3_64_intdigest,
@@ -57,3 +57,13 @@ def digest_rows(rows: Iterable[bytes], bits: int = 128) -> TableDigest:
     digest = RowDigest(bits=bits)
     digest.add(rows)
     return digest.result()
+
+
+def require_known_method(method: str, known: Collection[str]) -> None:
+    """Raise SourceError, in one line saying what to do, when ``method`` (the one a manifest
+    names) is not one this version computes (a newer backproof's)."""
+    if method not in known:
+        raise SourceError(
+            f"the table digests were made with {method!r}, which this version of backproof "
+            "cannot compute: upgrade it, or set content_digests = false for the target"
+        )
