@@ -230,14 +230,6 @@ class ActivityLog:
             rows = connection.execute(statement, {"target": target, "since": since})
             return {(job, status): int(count) for job, status, count in rows}
 
-    def latest_each(
-        self, target: str, wanted: Sequence[tuple[str, Sequence[str]]]
-    ) -> list[Activity | None]:
-        """Return the newest row of each ``(job, statuses)`` of ``wanted`` on ``target``, in
-        one statement (``rows_by_slot``)."""
-        slots = tuple(Slot(job, tuple(statuses)) for job, statuses in wanted)
-        return [rows[0] if rows else None for rows in self.rows_by_slot(target, slots)]
-
     def rows_by_slot(
         self, target: str, slots: tuple[Slot, ...], moment: datetime | None = None
     ) -> list[list[Activity]]:

@@ -97,15 +97,19 @@ def test_scrape_reads_counts_and_last_runs_in_one_statement_each(log: ActivityLo
     log.record("cleanup", "crm", "failed", "cleanup failed")
 
     counts = log.count_by_job_and_status(("backup", "verify"), "crm", NOW - timedelta(days=7))
-    backup, cleanup, passed_cleanup = log.latest_each(
+    backups, cleanups, passed_cleanups = log.rows_by_slot(
         "crm",
-        [("backup", ["success"]), ("cleanup", ["success", "failed"]), ("cleanup", ["success"])],
+        (
+            Slot("backup", ("success",)),
+            Slot("cleanup", ("success", "failed")),
+            Slot("cleanup", ("success",)),
+        ),
     )
 
     assert counts == {("backup", "success"): 1, ("backup", "failed"): 1, ("verify", "success"): 1}
-    assert backup is not None and backup.message == "backup success"
-    assert cleanup is not None and cleanup.message == "cleanup failed"
-    assert passed_cleanup is None
+    assert [row.message for row in backups] == ["backup success"]
+    assert [row.message for row in cleanups] == ["cleanup failed"]
+    assert passed_cleanups == []
 
 
 def test_backup_and_verify_record_their_runs_in_a_server_state_database(
