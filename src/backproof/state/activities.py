@@ -268,10 +268,6 @@ class ActivityLog:
                     found.depths[str(backup_id)] = str((meta or {}).get("depth") or "counts")
         return found
 
-    def verified_backups(self, target: str, backup_ids: Iterable[str]) -> dict[str, datetime]:
-        """Return, for each of ``backup_ids`` that passed a verify, when it last did."""
-        return self.proofs(target, backup_ids).passed_at
-
     def latest_proofs(
         self, target: str, backup_ids: Iterable[str]
     ) -> dict[str, tuple[str, datetime]]:

@@ -134,7 +134,7 @@ def test_backup_and_verify_record_their_runs_in_a_server_state_database(
     try:
         backup = run_backup(context)
         run_verify(context)
-        verified = context.activities.verified_backups("crm", [backup.backup_id])
+        verified = context.activities.proofs("crm", [backup.backup_id]).passed_at
         jobs = [activity.job for activity in context.activities.find(target="crm")]
     finally:
         context.activities.engine.dispose()

@@ -152,14 +152,12 @@ def test_latest_returns_the_newest_row_with_a_status(log: ActivityLog, clock: Ha
     assert latest.id == wanted.id
 
 
-def test_verified_backups_returns_when_each_backup_last_passed(
-    log: ActivityLog, clock: HandClock
-) -> None:
+def test_proofs_say_when_each_backup_last_passed(log: ActivityLog, clock: HandClock) -> None:
     for hour, backup_id, status in ((1, "a", "success"), (2, "a", "success"), (3, "b", "failed")):
         clock.now = NOW + timedelta(hours=hour)
         log.finish(log.start("verify", "crm"), status, "", backup_id=backup_id)
 
-    verified = log.verified_backups("crm", ["a", "b", "c"])
+    verified = log.proofs("crm", ["a", "b", "c"]).passed_at
 
     assert verified == {"a": NOW + timedelta(hours=2)}
 
