@@ -105,10 +105,16 @@ class MariaServer:
         return name
 
     def clean_up(self) -> None:
-        """Drop what the tests made, and the scratch databases of the tests' target but those of
-        another test run still going on the shared server."""
+        """Drop what the tests made, and the marked scratch databases of the tests' target but
+        those of another test run (or test worker) still going on the shared server.
+
+        A scratch without its marker yet is left alone: a verify on another worker is making it
+        (the marker table follows CREATE DATABASE); the tests' own lookalikes are dropped as
+        ``made_databases``.
+        """
         for (name,) in self.execute("SHOW DATABASES LIKE 'verify\\\\_bptest\\\\_%'"):
-            if not is_another_live_run(self._marker_of(name)):
+            marker = self._marker_of(name)
+            if marker is not None and not is_another_live_run(marker):
                 self.execute(f"DROP DATABASE IF EXISTS `{name}`")
         statements = [f"DROP DATABASE IF EXISTS `{name}`" for name in self.made_databases]
         statements += [f"DROP USER IF EXISTS '{name}'@'%'" for name in self.made_users]
