@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from backproof.privacy import make_private_dir, open_private_file
 
@@ -21,9 +21,12 @@ SCHEMA = """
 create table if not exists files (
     path text primary key, size integer, mtime_ns integer, ctime_ns integer, inode integer,
     sha256 text, chunks text, read_at real, generation integer);
+create temp table seen (path text);
 """
 RACY_NANOSECONDS = 1_000_000_000
-SEEN_BATCH = 1000  # rows marked seen in one statement: a backup of unchanged files is mostly this
+SEEN_BATCH = (
+    1000  # paths noted as seen in one statement: a backup of unchanged files is mostly this
+)
 # The rows of a folder's files are read by one query when it holds at most this many (memory
 # stays bounded); a larger folder is asked file by file.
 FOLDER_ROWS = 2000
@@ -31,9 +34,8 @@ COLUMNS = "path, size, mtime_ns, ctime_ns, inode, sha256, chunks, read_at"
 Row = tuple[str, int, int, int, int, str, str, float]
 
 
-@dataclass(frozen=True)
-class CachedFile:
-    """What the last read of a file found."""
+class CachedFile(NamedTuple):
+    """What the last read of a file found (a tuple: one is made per unchanged file)."""
 
     sha256: str
     chunks: list[str]
@@ -57,7 +59,7 @@ class FilesCache:
         self.now = now
         row = self.connection.execute("select max(generation) from files").fetchone()
         self.generation = (row[0] or 0) + 1
-        self.seen: list[tuple[int, str]] = []
+        self.seen: list[tuple[str]] = []
         self.folder: str | None = None
         self.folder_rows: dict[str, Row] | None = None
 
@@ -66,7 +68,10 @@ class FilesCache:
         not meet), or nothing of it; then close. One transaction per backup, not per file."""
         if completed:
             self._mark_seen()
-            self.connection.execute("delete from files where generation < ?", (self.generation,))
+            self.connection.execute(
+                "delete from files where generation < ? and path not in (select path from seen)",
+                (self.generation,),
+            )
             self.connection.commit()
         else:
             self.connection.rollback()
@@ -75,13 +80,19 @@ class FilesCache:
     def lookup(self, path: str, info: os.stat_result) -> CachedFile | None:
         """Return the content of ``path`` when it is unchanged and not due to be read again."""
         row = self._row(path)
-        if row is None or row[1:5] != _signature(info):
+        if (
+            row is None
+            or row[1] != info.st_size
+            or row[2] != info.st_mtime_ns
+            or row[3] != info.st_ctime_ns
+            or row[4] != info.st_ino
+        ):
             return None
         age = self.now - row[7]
         # The spread is at least 0.5: a younger row is not due, whatever its path hashes to.
         if age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path):
             return None
-        self.seen.append((self.generation, path))
+        self.seen.append((path,))
         if len(self.seen) >= SEEN_BATCH:
             self._mark_seen()
         return CachedFile(row[5], row[6].split(" ") if row[6] else [])
@@ -121,8 +132,9 @@ class FilesCache:
         return {row[0]: row for row in rows}
 
     def _mark_seen(self) -> None:
-        """Keep the rows of the files met unchanged (the others are dropped at the end)."""
-        self.connection.executemany("update files set generation = ? where path = ?", self.seen)
+        """Note the files met unchanged: their rows are kept, the others dropped at the end.
+        Noted in a table of their own: appending a path costs half of updating its row."""
+        self.connection.executemany("insert into seen values (?)", self.seen)
         self.seen.clear()
 
     def record(self, path: str, info: os.stat_result, content: CachedFile, read_at: float) -> None:

@@ -87,9 +87,14 @@ class Listing:
     lines_bytes: int = 0
 
     def add(self, item: Waiting | None) -> None:
-        """Queue an entry (None: nothing to list)."""
-        if item is not None:
+        """Queue an entry (None: nothing to list); one that waits for nothing is written at
+        once (most entries of a backup of unchanged files)."""
+        if item is None:
+            return
+        if self.waiting or isinstance(item, Pending):
             self.waiting.append(item)
+        else:
+            self._write(item)
 
     def emit_ready(
         self, finish: Callable[[str, FileRead], FileEntry | None], keep: int = WAITING
@@ -110,14 +115,22 @@ class Listing:
                 entry = first
             self.waiting.popleft()
             if entry is not None:
-                line = encode_entry(entry)
-                self.lines.append(line)
-                self.lines_bytes += len(line)
-                self.tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
-        if self.lines and (self.lines_bytes >= LINES_BYTES or keep == 0):
-            self.sink.write(b"".join(self.lines))
-            self.lines.clear()
-            self.lines_bytes = 0
+                self._write(entry)
+        if self.lines and keep == 0:
+            self._flush()
+
+    def _write(self, entry: FileEntry) -> None:
+        line = encode_entry(entry)
+        self.lines.append(line)
+        self.lines_bytes += len(line)
+        self.tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
+        if self.lines_bytes >= LINES_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.sink.write(b"".join(self.lines))
+        self.lines.clear()
+        self.lines_bytes = 0
 
 
 def read_batch(maker: BlobMaker, paths: list[str | Path]) -> list[FileRead | None]:

@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ CHUNK_AVERAGE_BYTES = 1024 * 1024
 CHUNK_MIN_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
 SMALL_FILE_BYTES = 2 * CHUNK_MIN_BYTES  # smaller files are one blob
+DIGEST_AHEAD_CHUNKS = 8  # a large file's sha256 lags its reading by at most this many chunks
 
 
 @dataclass
@@ -87,6 +89,10 @@ class FilesStoreSession:
     # Encrypts and uploads full packs while the next ones fill.
     uploader: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-packs")
+    )
+    # Hashes a large file whole, in the order of its chunks, while they are cut.
+    digester: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-digest")
     )
 
     def open(self) -> None:
@@ -191,7 +197,11 @@ class FilesStoreSession:
                 side.learn(addresses)
         if cached is not None and self._take_all(cached.chunks):
             self.files_unchanged += 1
-            return _file(name, info, cached, info.st_size)
+            mode = stat.S_IMODE(info.st_mode)
+            # Its list of addresses is the cache's own copy, made for it: not copied again.
+            return FileEntry(
+                name, "f", mode, info.st_mtime_ns, info.st_size, cached.sha256, cached.chunks
+            )
         if info.st_size < SMALL_FILE_BYTES:
             batch = self.batch
             pending = Pending(name, batch, batch.add(path, info.st_size))
@@ -238,23 +248,33 @@ class FilesStoreSession:
         return _file(name, read.after, read.content, read.size_bytes)
 
     def _take_all(self, addresses: list[str]) -> bool:
-        return all(side.take(address) for side in self.sides.values() for address in addresses)
+        for side in self.sides.values():
+            for address in addresses:
+                if not side.take(address):
+                    return False
+        return True
 
     def _read_chunked(self, path: str | Path) -> tuple[FileRead, list[Future[Blob]]]:
-        """Read a large file in content-defined chunks, each a blob made in the pool (the
-        file's own sha256 runs here meanwhile)."""
+        """Read a large file in content-defined chunks, each a blob made in the pool; the
+        file's own sha256 runs on a thread of its own, in order, while this one cuts the next
+        chunks (hashlib and the chunker release the GIL: the three run on every core)."""
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
             digest, size_bytes = hashlib.sha256(), 0
             futures: list[Future[Blob]] = []
+            hashing: deque[Future[None]] = deque()
             for chunk in self.chunker.cut_stream(stream):
                 piece = bytes(chunk.data)
                 futures.append(self.work.submit(len(piece), self.maker.make, piece))
-                digest.update(piece)
+                hashing.append(self.digester.submit(digest.update, piece))
+                if len(hashing) > DIGEST_AHEAD_CHUNKS:  # its memory stays bounded
+                    hashing.popleft().result()
                 size_bytes += len(piece)
             after = os.fstat(fd)
+        for update in hashing:
+            update.result()
         if not futures:  # emptied since its size was read: one empty blob, as a small file
             futures.append(self.work.submit(0, self.maker.make, b""))
         content = CachedFile(digest.hexdigest(), [])  # its addresses once the jobs are done
@@ -310,6 +330,7 @@ class FilesStoreSession:
         """Remove the markers and close the local indexes (keeping what was learnt when the
         backup ``completed``)."""
         self.uploader.shutdown(wait=True)  # a pack being uploaded lands before its marker goes
+        self.digester.shutdown(wait=True)
         for storage in self.storages.values():
             try:
                 storage.delete_objects([lock_key(self.backup_id)])

