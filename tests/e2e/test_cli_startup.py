@@ -128,3 +128,27 @@ def test_backup_and_verify_of_a_database_only_target_load_neither_files_store_no
         assert {"sqlalchemy", "zstandard"} <= loaded, command
         assert loaded & NOT_FOR_JOBS == set(), command
         assert (modules | loaded) & FILES_STORE == set(), command
+
+
+# The engines: a backup of files alone opens no database (issue 13).
+ENGINES = {
+    "backproof.sources.registry",
+    "backproof.sources.sqlite",
+    "backproof.sources.postgresql",
+    "backproof.sources.mysql",
+}
+
+
+def test_backup_of_a_files_only_target_loads_no_engine_and_no_service(demo: DemoLayout) -> None:
+    text = demo.config.read_text(encoding="utf-8")
+    dropped = ("database = ", "key_tables = ")
+    files_only = "\n".join(line for line in text.splitlines() if not line.startswith(dropped))
+    assert files_only.count("\n") == text.rstrip("\n").count("\n") - 2, "the demo's config changed"
+    demo.config.write_text(files_only + "\n", encoding="utf-8")
+    imported_modules(demo, "list")  # the first command migrates the new state database
+
+    modules = imported_modules(demo, "backup")
+
+    assert "backproof.filestore.writer" in modules
+    assert {name.split(".")[0] for name in modules} & NOT_FOR_JOBS == set()
+    assert modules & ENGINES == set()

@@ -17,7 +17,9 @@ from typing import NamedTuple
 
 from backproof.privacy import make_private_dir, open_private_file
 
+# A page cache of 8 MB, as the blob index's (``blob_index.SCHEMA``).
 SCHEMA = """
+pragma cache_size = -8192;
 create table if not exists files (
     path text primary key, size integer, mtime_ns integer, ctime_ns integer, inode integer,
     sha256 text, chunks text, read_at real, generation integer);

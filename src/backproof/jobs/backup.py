@@ -29,14 +29,13 @@ from backproof.jobs.keyring import signing_key
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.masking import mask_url
 from backproof.sources import files as files_source
-from backproof.sources.base import DumpInfo
-from backproof.sources.registry import open_database
 from backproof.state.records import BackupMeta, HookRecord
 from backproof.storage.base import Storage
 from backproof.units import format_size_bytes
 
 if TYPE_CHECKING:
     from backproof.filestore.writer import FilesStoreSession
+    from backproof.sources.base import DumpInfo
 
 T = TypeVar("T")
 
@@ -203,6 +202,10 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
     facts = Facts()
     source_info = None
     if target.database:
+        # The engines (SQLite's included) load for a target with a database only: a backup of
+        # files alone starts without them (issue 13).
+        from backproof.sources.registry import open_database  # noqa: PLC0415
+
         index = assembly.context.settings.targets.index(target)
         source = open_database(target.database, database_password(target, index))
         info: DumpInfo
