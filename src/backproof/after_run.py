@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from backproof.config.models import Settings
 from backproof.jobs.context import AfterRunHook, ChainHook, ChainOutcome, Context
-from backproof.state.activities import Activity
 
 if TYPE_CHECKING:
     from backproof.alerts.deadman import DeadManSwitch
+    from backproof.state.activities import Activity
 
 
 def after_run_hooks(settings: Settings) -> list[AfterRunHook]:

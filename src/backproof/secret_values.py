@@ -14,7 +14,6 @@ words).
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -52,7 +51,8 @@ def remember_secrets(values: Iterable[str | None]) -> None:
     with _lock:
         merged = set(_values) | new
         _values = tuple(sorted(merged, key=len, reverse=True))
-    _install_log_masking()
+    if _values:  # until a secret is known, a record has nothing to mask
+        _install_log_masking()
 
 
 def _forms(value: str) -> tuple[str, ...]:
@@ -127,6 +127,8 @@ def _is_server_url(value: str) -> bool:
 
 def _install_log_masking() -> None:
     """Mask every log record as it is made, whichever handler writes it (once per process)."""
+    import logging  # noqa: PLC0415 - `list` and `--help` log nothing (start-up, issue 12)
+
     global _factory_installed  # noqa: PLW0603 - installed once
     with _lock:
         if _factory_installed:

@@ -7,10 +7,13 @@ of the machine.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 from backproof.demo import DemoLayout
+from backproof.state.sqlite_reads import SCHEMA_HEAD
 from cli_process import clean_environment
 
 # Each is a library a command loads only when it needs it: the web stack for `serve`, HTTP for
@@ -47,12 +50,13 @@ NEVER_AT_START = NOT_FOR_JOBS | {
 }
 # `--help` reads no configuration and opens no state database.
 NOT_FOR_HELP = NEVER_AT_START | {"pydantic", "sqlalchemy", "tomllib"}
-# Modules `list` does not run: the pipeline that starts processes (its state database needs only
-# `backproof.process.liveness`; the git check of the destination loads it on demand), the alert
+# Modules `list` does not run on a SQLite state database at the newest schema: SQLAlchemy (the
+# proofs are read with sqlite3; SQLAlchemy loads where the state must be created or migrated, or
+# is a server), Alembic and the audit trail's own module, the pipeline that starts processes
+# (the git check of the destination loads it on demand), the alert
 # decisions and the dead man's switch (they run after a job, not at start-up), the jobs' records
 # (only a stale row needs one), the files store, the other jobs (a backup, a verify, the health
-# figures and the metrics, the report), the web pages, and the parts of SQLAlchemy beside its
-# Core (the ORM, the extensions: the state is read through Core).
+# figures and the metrics, the report), the web pages.
 NOT_FOR_LIST = {
     "backproof.jobs.backup",
     "backproof.jobs.verify",
@@ -61,8 +65,8 @@ NOT_FOR_LIST = {
     "backproof.metrics",
     "backproof.report",
     "backproof.web",
-    "sqlalchemy.orm",
-    "sqlalchemy.ext",
+    "backproof.state.activities",
+    "backproof.state.database",
     "backproof.process.pipeline",
     "backproof.process.commands",
     "backproof.alert_dispatch",
@@ -104,14 +108,30 @@ def test_help_imports_no_configuration_database_or_engine_library(demo: DemoLayo
     assert loaded & NOT_FOR_HELP == set()
 
 
-def test_list_imports_neither_web_nor_engine_nor_codec_libraries(demo: DemoLayout) -> None:
+def test_list_imports_neither_sqlalchemy_nor_web_nor_engine_nor_codec_libraries(
+    demo: DemoLayout,
+) -> None:
     imported_packages(demo, "list")  # the first command migrates the new state database
     modules = imported_modules(demo, "list")
     loaded = {name.split(".")[0] for name in modules}
-    assert {"pydantic", "sqlalchemy"} <= loaded
-    assert loaded & NEVER_AT_START == set()
-    assert "backproof.process.liveness" in modules
+    assert "pydantic" in loaded
+    assert loaded & (NEVER_AT_START | {"sqlalchemy"}) == set()
+    assert "backproof.state.sqlite_reads" in modules
     assert modules & NOT_FOR_LIST == set()
+
+
+def test_list_creates_and_migrates_a_missing_state_database_with_sqlalchemy(
+    demo: DemoLayout,
+) -> None:
+    state = demo.folder / ".backproof" / "state.db"
+    assert not state.exists()
+
+    loaded = imported_packages(demo, "list")
+
+    assert {"sqlalchemy", "alembic"} <= loaded
+    with closing(sqlite3.connect(state)) as connection:
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision == (SCHEMA_HEAD,)
 
 
 def test_backup_and_verify_of_a_database_only_target_load_neither_files_store_nor_services(

@@ -53,13 +53,17 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON doc
 
 
 def checked_context(
-    invocation: Invocation, target: str | None, destination: str | None = None
+    invocation: Invocation,
+    target: str | None,
+    destination: str | None = None,
+    *,
+    open_state_now: bool = True,
 ) -> Context:
     """Return the context after checking the named target and destination exist."""
     settings = invocation.settings()
     target_lookup(settings, target)
     destination_lookup(settings, destination)
-    return invocation.context()
+    return invocation.context(open_state_now=open_state_now)
 
 
 def run_for_targets(
@@ -237,7 +241,9 @@ def list_command(
     """List committed backups, newest first."""
     from backproof.jobs.listing import list_backups  # noqa: PLC0415
 
-    backups = list_backups(checked_context(invocation, target, source), target, source)
+    # The state database opens only if `list` cannot read a SQLite one at once (issue 12).
+    context = checked_context(invocation, target, source, open_state_now=False)
+    backups = list_backups(context, target, source)
     emit({"backups": [item.to_json() for item in backups]}, render.render_list(backups), as_json)
 
 

@@ -40,24 +40,31 @@ class Invocation:
     config: str | None
     debug: bool
     _context: Context | None = None
+    _settings: Settings | None = None
 
     def settings(self) -> Settings:
-        """Return the validated settings (ConfigError when invalid)."""
-        from backproof.config.loading import find_config_path, load_settings  # noqa: PLC0415
-        from backproof.doctor.safety import refuse_dangers  # noqa: PLC0415 - git on demand
+        """Return the validated settings, loaded once (ConfigError when invalid)."""
+        if self._settings is None:
+            from backproof.config.loading import find_config_path, load_settings  # noqa: PLC0415
+            from backproof.doctor.safety import refuse_dangers  # noqa: PLC0415 - git on demand
 
-        path = find_config_path(self.config, os.environ)
-        return refuse_dangers(load_settings(path), path)
+            path = find_config_path(self.config, os.environ)
+            self._settings = refuse_dangers(load_settings(path), path)
+        return self._settings
 
-    def context(self) -> Context:
-        """Return the job context, opening the state database once."""
+    def context(self, *, open_state_now: bool = True) -> Context:
+        """Return the job context, built once; its state database is opened (and migrated)
+        now, or with ``open_state_now=False`` at its first use (``Context.activities``)."""
         if self._context is None:
             from backproof.after_run import after_run_hooks, chain_hooks  # noqa: PLC0415
             from backproof.jobs.context import open_context  # noqa: PLC0415
 
             settings = self.settings()
             self._context = open_context(
-                settings, after_run=after_run_hooks(settings), around_chain=chain_hooks()
+                settings,
+                after_run=after_run_hooks(settings),
+                around_chain=chain_hooks(),
+                open_state_now=open_state_now,
             )
         return self._context
 

@@ -20,7 +20,8 @@ from backproof.doctor.safety import find_problems
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.jobs.keyring import generated_key_path, show_key, trusted_keys
 from backproof.masking import mask_url
-from backproof.state.database import SCHEMA_HEAD, current_revision, to_sqlalchemy_url
+from backproof.state.database import current_revision, to_sqlalchemy_url
+from backproof.state.sqlite_reads import SCHEMA_HEAD
 from backproof.storage.registry import open_storage
 
 T = TypeVar("T")

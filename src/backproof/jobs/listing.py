@@ -62,7 +62,7 @@ def list_backups(
     for name in names:
         listing = scan_target(storage, name)
         ids = [manifest.id for manifest in listing.committed]
-        proofs = context.activities.proofs(name, ids)
+        proofs = context.proofs(name, ids)
         flagged = flag_skewed(listing.committed, listing.stored_at, context.clock())
         for manifest in listing.committed:
             status, proof_at = proofs.latest.get(manifest.id, ("never", None))

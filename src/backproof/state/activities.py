@@ -23,6 +23,7 @@ from backproof.state.activity_statements import (
     slots_statement,
 )
 from backproof.state.locks import is_server_state
+from backproof.state.proofs import Proofs, collect_proofs
 from backproof.state.schema import ops_activities as table
 
 MESSAGE_LIMIT = 4000
@@ -33,19 +34,6 @@ def stale_meta() -> dict[str, Any]:
     from backproof.state.records import ActivityMeta  # noqa: PLC0415 - not for `list` (issue 12)
 
     return ActivityMeta(stale=True).to_json()
-
-
-@dataclass(frozen=True)
-class Proofs:
-    """What the verifies of some backups found, per backup id."""
-
-    passed_at: dict[str, datetime]
-    """When each backup last passed a verify."""
-    latest: dict[str, tuple[str, datetime]]
-    """The last finished verify's result (``success`` or ``failed``) and time."""
-    depths: dict[str, str]
-    """What the latest passed verify proved: ``content`` (every table's digest), ``files``, or
-    ``counts`` (rows written before depths were recorded)."""
 
 
 @dataclass(frozen=True)
@@ -254,19 +242,11 @@ class ActivityLog:
         """Return what the verifies of ``backup_ids`` of ``target`` found, read in one
         statement (built once): ``list`` shows all three for every backup it lists."""
         ids = list(backup_ids)
-        found = Proofs({}, {}, {})
         if not ids:
-            return found
+            return collect_proofs([])
         with self.engine.connect() as connection:
             rows = connection.execute(proofs_statement(), {"target": target, "backup_ids": ids})
-            for backup_id, status, finished_at, meta in rows:  # oldest first
-                if finished_at is None:
-                    continue
-                found.latest[str(backup_id)] = (str(status), finished_at)
-                if status == "success":
-                    found.passed_at[str(backup_id)] = finished_at
-                    found.depths[str(backup_id)] = str((meta or {}).get("depth") or "counts")
-        return found
+            return collect_proofs(rows)  # oldest first
 
     def latest_proofs(
         self, target: str, backup_ids: Iterable[str]

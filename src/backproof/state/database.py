@@ -1,8 +1,11 @@
-"""Opening the state database: URL translation, private SQLite files, automatic migrations."""
+"""Opening the state database: URL translation, private SQLite files, automatic migrations.
+
+``SCHEMA_HEAD`` and the private SQLite file are in ``sqlite_reads.py``, which loads no
+SQLAlchemy (`list` reads a SQLite state there, issue 12).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +14,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from backproof.errors import ConfigError, OperationError
 from backproof.privacy import make_private_dir
+from backproof.state.sqlite_reads import SCHEMA_HEAD, prepare_sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# The newest migration. Every command checks it against the database with one query and loads
-# Alembic only when a migration is due; a test keeps it equal to Alembic's head.
-SCHEMA_HEAD = "0005"
 DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
 
 
@@ -42,7 +43,7 @@ def create_state_engine(url: str, lock_dir: Path) -> Engine:
         raise ConfigError([f"at state.url: {exc}"]) from exc
     options: dict[str, Any] = {"pool_pre_ping": True}
     if sqlalchemy_url.get_backend_name() == "sqlite":
-        _prepare_sqlite_file(sqlalchemy_url.database)
+        prepare_sqlite_file(sqlalchemy_url.database)
         options = {"connect_args": {"timeout": 30}}
     engine = sa.create_engine(sqlalchemy_url, **options)
     if sqlalchemy_url.get_backend_name() == "sqlite":
@@ -79,30 +80,6 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     return None if revision is None else str(revision)
-
-
-def _prepare_sqlite_file(database: str | None) -> None:
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
-    blocking = next((folder for folder in path.parents if folder.is_file()), None)
-    if blocking is not None:
-        raise ConfigError(
-            [
-                f"at state.url: {blocking} is a file, so {path} cannot be made below it: "
-                "choose a path in a folder"
-            ]
-        )
-    try:
-        make_private_dir(path.parent)
-    except OSError as exc:
-        raise ConfigError(
-            [f"at state.url: cannot create the folder {path.parent}: {exc.strerror or exc}"]
-        ) from exc
-    if not path.exists():
-        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(descriptor)
-    path.chmod(0o600)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
