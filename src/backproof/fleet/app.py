@@ -3,7 +3,8 @@
 Settings chosen for jobs that must not be lost or doubled: a task is acknowledged only after it
 ran (``task_acks_late``) and is given back to the broker when the worker process running it dies
 (``task_reject_on_worker_lost``), so a worker killed with SIGKILL mid-backup has its job
-delivered again; each worker process takes one task at a time (prefetch 1), so a long verify
+delivered again; the next step of a chain is handed to the broker with retries that outlast a
+broker restart; each worker process takes one task at a time (prefetch 1), so a long verify
 never holds a backup hostage; Redis's visibility timeout is longer than the longest job; no
 remote control, gossip or mingle, so a worker holds no auto-delete queue to lose in a broker
 restart. Results are not stored by Celery: each step writes its outcome to the shared state
@@ -19,7 +20,24 @@ from celery import Celery
 from backproof.config.models import QueueSettings
 
 STEP_TASK = "backproof.step"
+# kombu's Redis transport whose put-back of taken jobs outlasts a broker restart.
+REDIS_TRANSPORT = "backproof.fleet.redis_transport:Transport"
 BROKER_CONNECT_TIMEOUT_SECONDS = 4.0
+# A worker hands a chain's next step to the broker after the step ran: it keeps trying for about
+# five minutes (0, 0.5, 1, 1.5, then every 2 s), so a broker restart mid-chain loses no step.
+CHAIN_PUBLISH_RETRY_POLICY = {
+    "max_retries": 150,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
+# `submit` gives up after a few quick tries: the broker down is one line in seconds.
+SUBMIT_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 
 
 def build_celery(queue: QueueSettings) -> Celery:
@@ -27,8 +45,11 @@ def build_celery(queue: QueueSettings) -> Celery:
     if queue.broker_url is None:
         raise ValueError("build_celery needs [queue] broker_url")
     app = Celery("backproof", set_as_current=False)
+    broker_url = queue.broker_url.get_secret_value()
+    if broker_url.startswith("redis://"):
+        app.conf.broker_transport = REDIS_TRANSPORT
     app.conf.update(
-        broker_url=queue.broker_url.get_secret_value(),
+        broker_url=broker_url,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,
@@ -36,6 +57,7 @@ def build_celery(queue: QueueSettings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
+        task_publish_retry_policy=CHAIN_PUBLISH_RETRY_POLICY,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

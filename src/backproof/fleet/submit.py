@@ -18,7 +18,7 @@ from kombu.exceptions import KombuError
 
 from backproof.config.models import QueueSettings
 from backproof.errors import OperationError
-from backproof.fleet.app import STEP_TASK, build_celery, queue_of
+from backproof.fleet.app import STEP_TASK, SUBMIT_RETRY_POLICY, build_celery, queue_of
 from backproof.fleet.steps import steps_of
 from backproof.jobs.context import Context
 from backproof.masking import mask_url
@@ -150,7 +150,7 @@ def _send(
         for index, job in enumerate(jobs)
     ]
     try:
-        chain(*signatures).apply_async(retry=True)
+        chain(*signatures).apply_async(retry=True, retry_policy=SUBMIT_RETRY_POLICY)
     except (KombuError, OSError) as exc:
         log.forget(entry.id)
         broker = mask_url(queue.broker_url.get_secret_value()) if queue.broker_url else "?"

@@ -81,7 +81,7 @@ def run_worker(settings: Settings, concurrency: int, queues: list[str], name: st
     _RUNTIME = WorkerRuntime(settings, name, queues, concurrency, JobQueueLog(engine).clock())
     engine.dispose()  # no connection of the parent is inherited by the pool
     app = build_celery(settings.queue)
-    app.task(name=STEP_TASK, bind=True)(step_task)
+    app.task(name=STEP_TASK, bind=True, base=StepTask)(step_task)
     _connect_signals(app)
     app.worker_main(
         [
@@ -97,6 +97,32 @@ def run_worker(settings: Settings, concurrency: int, queues: list[str], name: st
     )
 
 
+class StepTask(Task):  # type: ignore[type-arg]
+    """The step task's class: a step that raised instead of returning its record (most often:
+    the step ran, but the broker stayed unreachable while its next step was handed on) finishes
+    its submission as failed, with one line, so that nobody waits for it forever."""
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        previous, job, target, entry_id, submitted_job = args[:5]
+        try:
+            _, log = _current_runtime().open()
+            entry = log.get(entry_id)
+            if entry.is_finished:
+                return
+            steps = [*entry.result.get("steps", previous)]
+            error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            if any(step["job"] == job for step in steps):  # it ran; its next one was not sent
+                jobs = steps_of(submitted_job)
+                job = jobs[jobs.index(job) + 1]
+                line = f"✗ {job} of {target} not started: it could not be queued ({error})"
+            else:
+                line = f"✗ {job} of {target} failed on worker {_current_runtime().name}: {error}"
+            steps.append({"job": job, "status": "failed", "exit_code": 1, "line": line})
+            log.finish(entry_id, steps, 1)
+        except Exception:  # the state database down too: the worker log keeps the story
+            logger.exception("submission %s of %s not finished as failed", entry_id, target)
+
+
 def step_task(
     task: Task[Any, Any],
     previous: list[StepRecord],
@@ -110,6 +136,15 @@ def step_task(
     runtime = _current_runtime()
     context, log = runtime.open()
     jobs = steps_of(submitted_job)
+    entry = log.get(entry_id)
+    done = entry.result.get("steps", [])
+    if entry.is_finished or any(step["job"] == job for step in done):
+        # At-least-once delivery: a message delivered again (a broker restart while the step's
+        # acknowledgement was in flight) must not run a backup twice.
+        # Its next step was handed on by the first delivery: this one hands on nothing.
+        logger.warning("%s of %s (%s) is already done: skipped", job, target, entry_id)
+        task.request.chain = None
+        return list(done)
     log.mark_step(entry_id, job, runtime.name)
     if submitted_job == "run" and job == jobs[0]:
         call_chain_started(context, target)

@@ -257,8 +257,14 @@ def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_i
     assert rows[1][0] == "success"
 
 
+# 6 s: longer than the few quick tries Celery gives the next step of a chain by default.
+@pytest.mark.parametrize("outage_seconds", [0.0, 6.0])
 def test_the_broker_stopped_and_restarted_mid_run_loses_no_job(
-    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
+    tmp_path: Path,
+    state_db: StateDatabase,
+    redis_broker: RedisBroker,
+    workers: Workers,
+    outage_seconds: float,
 ) -> None:
     config = write_config(tmp_path, state_db.url, redis_broker.url, _targets(tmp_path, 8))
     workers.start("w1", "--concurrency", "2")
@@ -270,6 +276,7 @@ def test_the_broker_stopped_and_restarted_mid_run_loses_no_job(
     )
 
     redis_broker.stop()
+    time.sleep(outage_seconds)
     redis_broker.start()
     waited = run_backproof(
         "--config", str(config), "submit", "run", "--wait", "--json", cwd=tmp_path, timeout=300
