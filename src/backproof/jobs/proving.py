@@ -3,6 +3,7 @@ application checks of the target. Both run on the scratch database, before it is
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from backproof.application_checks import judge, prepare_sql
@@ -33,6 +34,12 @@ class ProofOutcome:
         return lines
 
 
+def verify_jobs(settings: VerifySettings) -> int:
+    """Return how many jobs a verify runs at once (``[verify] jobs``, default the number of
+    cores): pg_restore's workers, and the connections of the integrity checks."""
+    return settings.jobs or os.cpu_count() or 1
+
+
 def prove_restored_copy(
     database: DatabaseSource,
     manifest: Manifest,
@@ -44,7 +51,7 @@ def prove_restored_copy(
     outcome = ProofOutcome()
     if target.integrity_checks:
         limit = int(settings.heapallindexed_max_mb * BYTES_PER_MB)
-        outcome.integrity = database.check_integrity(limit)
+        outcome.integrity = database.check_integrity(limit, verify_jobs(settings))
     for check in target.checks:
         sql = prepare_sql(check, manifest.created_at)
         try:

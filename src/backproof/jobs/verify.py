@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from backproof.jobs.files_store import cache_dir, uses_store
 from backproof.jobs.keyring import reading_keys
 from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proof_summary import describe_proof
-from backproof.jobs.proving import ProofOutcome, prove_restored_copy
+from backproof.jobs.proving import ProofOutcome, prove_restored_copy, verify_jobs
 from backproof.jobs.restoring import restore_database_part
 from backproof.jobs.scratch_servers import open_scratch_server
 from backproof.sources.base import DatabaseSource, RestoreOptions, ScratchServer, scratch_name
@@ -114,11 +113,11 @@ def _verify_database(
     try:
         part = manifest.part("db")
         assert part is not None  # noqa: S101 - the caller checked
-        options = restore_options(context, part)
-        seconds = restore_database_part(storage, manifest, keys, scratch, options)
-        result.restore_duration_seconds = seconds
         target = context.settings.target(manifest.target)
         expected = _expected_facts(manifest, target)
+        options = restore_options(context, part, expected)
+        seconds = restore_database_part(storage, manifest, keys, scratch, options)
+        result.restore_duration_seconds = seconds
         actual, proof = _inspect_and_prove(
             scratch, manifest, expected, target, context.settings.verify
         )
@@ -171,12 +170,14 @@ def _inspect_and_prove(
         return actual, proving.result()
 
 
-def restore_options(context: Context, part: Part) -> RestoreOptions:
+def restore_options(context: Context, part: Part, expected: Facts | None = None) -> RestoreOptions:
     """Return how far a restore of ``part`` may run in parallel (``[verify] jobs``, default
-    the number of cores) and where its spool goes."""
+    the number of cores), where its spool goes, and (a verify's, ``expected`` the facts it
+    compares) the method of the table digests it will read from the restored copy."""
     verify = context.settings.verify
-    jobs = verify.jobs or os.cpu_count() or 1
-    return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes)
+    jobs = verify_jobs(verify)
+    method = expected.digest_method if expected is not None and expected.digests else None
+    return RestoreOptions(jobs, verify.spool_dir, part.raw_size_bytes, method)
 
 
 def _scratch_server(context: Context, manifest: Manifest) -> ScratchServer:

@@ -9,7 +9,7 @@ file), never through ``argv``; whatever a tool may still echo is listed in ``sec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 MASK = "***"
@@ -31,6 +31,10 @@ class Command:
     ``***`` in every message about any stage of the pipeline (argv and stderr tails), as are
     passwords written inside URLs and the values of secret-looking variables of ``env``.
 
+    ``progress``, when set, is shown each line the stage writes to stderr as it comes (a
+    tool's progress, e.g. ``pg_restore --verbose``); a line it returns True for is taken as
+    progress and kept out of the stderr tail that describes a failure.
+
     Raises TypeError when ``argv`` is a string, ValueError when it is empty.
     """
 
@@ -39,6 +43,7 @@ class Command:
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     cwd: str | None = None
+    progress: Callable[[bytes], bool] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.argv, str):

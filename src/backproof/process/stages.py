@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO
 
 from backproof.errors import PipelineError
@@ -43,11 +43,13 @@ class StderrTail:
         self._size_bytes = 0
         self._lock = threading.Lock()
 
-    def drain(self, stream: IO[bytes]) -> None:
-        """Read ``stream`` to its end, keeping only the tail; closes the stream."""
+    def drain(self, stream: IO[bytes], progress: Callable[[bytes], bool] | None = None) -> None:
+        """Read ``stream`` to its end, keeping only the tail; closes the stream. Each line is
+        shown to ``progress`` first; one it returns True for stays out of the tail."""
         with stream:
             for chunk in iter(lambda: stream.readline(TAIL_BYTES), b""):
-                self._append(chunk)
+                if progress is None or not progress(chunk):
+                    self._append(chunk)
 
     def text(self) -> str:
         """Return the tail decoded as UTF-8 (undecodable bytes replaced)."""
@@ -77,7 +79,7 @@ class Stage:
             raise ValueError(f"{command.name}: a stage must be started with stderr=PIPE")
         self._drain = threading.Thread(
             target=self.tail.drain,
-            args=(process.stderr,),
+            args=(process.stderr, command.progress),
             name=f"stderr of {command.name}",
             daemon=True,
         )

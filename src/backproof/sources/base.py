@@ -32,11 +32,14 @@ class DumpInfo:
 class RestoreOptions:
     """How a restore may run where its engine can use it: ``jobs`` parallel workers, with a
     seekable copy of the dump (the spool, ``raw_size_bytes`` large; 0 when unknown: the dump
-    then streams) written in ``spool_dir`` first (issue 12)."""
+    then streams) written in ``spool_dir`` first (issue 12). ``digest_method``: a verify's,
+    the method of the table digests it will read from the restored copy (None: none); an
+    engine may start reading them while it restores (PostgreSQL with ``jobs`` above 1)."""
 
     jobs: int = 1
     spool_dir: Path | None = None
     raw_size_bytes: int = 0
+    digest_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,9 @@ class DatabaseSource(Protocol):
         of the rows that ``expected`` sampled (looked up by their keys)."""
         ...
 
-    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run the engine's own integrity checks on this (restored) database."""
+    def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
+        """Run the engine's own integrity checks on this (restored) database, on up to
+        ``jobs`` connections at once where the engine can."""
         ...
 
     def query_value(self, sql: str, timeout_seconds: float) -> object:

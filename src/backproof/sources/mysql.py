@@ -214,8 +214,8 @@ class MysqlSource:
         digests, _warnings = scanner.digests.result(counts)
         return facts.model_copy(update={"digests": digests, "digest_method": method})
 
-    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run ``CHECK TABLE`` on every base table of this database."""
+    def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
+        """Run ``CHECK TABLE`` on every base table of this database (on one connection)."""
         return mysql_checks.check_tables(self.server, self.password, _database_of(self.server))
 
     def query_value(self, sql: str, timeout_seconds: float) -> object:

@@ -46,7 +46,9 @@ from backproof.sources.postgresql_databases import (
 from backproof.sources.postgresql_digests import (
     DIGEST_METHOD,
     DumpDigests,
+    RestoredTableDigests,
     digest_database,
+    restore_progress,
     verify_method,
 )
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
@@ -90,6 +92,8 @@ class PostgresqlSource:
     def __init__(self, server: ServerUrl, password: str | None = None) -> None:
         self.server = server
         self.password = password if password is not None else server.password
+        # The digests read while a parallel restore went on, for ``inspect`` to complete.
+        self._restored_digests: RestoredTableDigests | None = None
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None) -> PostgresqlSource:
@@ -165,7 +169,9 @@ class PostgresqlSource:
         Into a scratch database pg_restore logs in as a role that owns it and nothing else
         (``postgresql_roles``). Over a database that is not empty (``restore --force``) its
         schemas and large objects are dropped first. With ``options.jobs`` above 1 and a known
-        size, the dump is spooled to a local file and restored by ``pg_restore --jobs``.
+        size, the dump is spooled to a local file and restored by ``pg_restore --jobs``; with
+        ``options.digest_method`` too, each large table is read back for its digest as soon as
+        its data is restored, while the restore goes on (``inspect`` reads the rest).
         Raises RestoreError for another format or a spool folder without the space (before
         anything starts), PipelineError when pg_restore fails (it stops at the first error).
         """
@@ -176,6 +182,7 @@ class PostgresqlSource:
         spool_dir = options.spool_dir or Path(tempfile.gettempdir())
         if parallel:
             require_spool_space(spool_dir, options.raw_size_bytes)
+        method = None if options.digest_method is None else verify_method(options.digest_method)
         target = self.server
         database = target.database or ""
         if not database_exists(target, self.password, database):
@@ -190,11 +197,27 @@ class PostgresqlSource:
                 command = restore_command(importer.server, importer.password, database)
                 write_pipeline([command], lambda feed: _copy(dump, feed))
                 return
-            with spooled_archive(dump, spool_dir, options.raw_size_bytes) as path:
-                command = restore_command(
-                    importer.server, importer.password, database, jobs=options.jobs, path=path
-                )
-                run_command(command)
+            with spooled_archive(dump, spool_dir, options.raw_size_bytes) as spool:
+                reading = None
+                if method is not None:
+                    reading = RestoredTableDigests(target, self.password, database, method)
+                try:
+                    progress = None
+                    if reading is not None:
+                        progress = restore_progress(spool.path, spool.block_bytes, reading)
+                    command = restore_command(
+                        importer.server,
+                        importer.password,
+                        database,
+                        jobs=options.jobs,
+                        path=spool.path,
+                        progress=progress,
+                    )
+                    run_command(command)
+                finally:
+                    if reading is not None:
+                        reading.close()
+                self._restored_digests = reading
 
     def inspect(self, expected: Facts) -> Facts:
         """Return the facts of this (restored) database.
@@ -206,9 +229,13 @@ class PostgresqlSource:
         """
         target = self.server
         method = verify_method(expected.digest_method) if expected.digests else ""
-        digests = (
-            digest_database(target, self.password, target.database or "", method) if method else {}
-        )
+        restored, self._restored_digests = self._restored_digests, None
+        if not method:
+            digests = {}
+        elif restored is not None and restored.method == method:
+            digests = restored.finish()
+        else:
+            digests = digest_database(target, self.password, target.database or "", method)
         with connect(target, self.password, autocommit=True) as connection:
             try:
                 cursor = connection.cursor()
@@ -230,11 +257,12 @@ class PostgresqlSource:
             }
         )
 
-    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run amcheck's ``bt_index_check`` on every B-tree index of this database."""
+    def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
+        """Run amcheck's ``bt_index_check`` on every B-tree index of this database, on up to
+        ``jobs`` connections at once."""
         try:
             return postgresql_checks.check_indexes(
-                self.server, self.password, heapallindexed_max_bytes
+                self.server, self.password, heapallindexed_max_bytes, jobs
             )
         except psycopg.Error as exc:
             raise translate(exc, f"cannot check the indexes of {self.server.label}") from exc

@@ -27,6 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,9 +64,18 @@ def require_spool_space(folder: Path, size_bytes: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Spool:
+    """The spooled archive: its path, and the size in bytes of each data block by dump id
+    (empty when the blocks could not be located)."""
+
+    path: Path
+    block_bytes: dict[int, int] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
-def spooled_archive(dump: BinaryIO, folder: Path, size_bytes: int) -> Iterator[Path]:
-    """Write ``dump`` to a private file in ``folder`` with its data offsets; yield its path.
+def spooled_archive(dump: BinaryIO, folder: Path, size_bytes: int) -> Iterator[Spool]:
+    """Write ``dump`` to a private file in ``folder`` with its data offsets; yield it.
 
     The file and its folder (0700) are removed when the block ends. Raises RestoreError when
     the folder lacks space, before and while writing.
@@ -77,7 +87,18 @@ def spooled_archive(dump: BinaryIO, folder: Path, size_bytes: int) -> Iterator[P
         _write_spool(dump, path, locator)
         located = _write_located(path, locator)
         logger.debug("spooled %s: %d data blocks located", path, located)
-        yield path
+        yield Spool(path, _block_bytes(locator, path.stat().st_size))
+
+
+def _block_bytes(locator: BlockLocator, file_bytes: int) -> dict[int, int]:
+    """Return each data block's size by dump id: from its start to the next block's (the
+    last one's to the end of the file)."""
+    found = locator.located()
+    if found is None:
+        return {}
+    starts = sorted(found[1].items(), key=lambda item: item[1])
+    ends = [start for _dump_id, start in starts[1:]] + [file_bytes]
+    return {dump_id: end - start for (dump_id, start), end in zip(starts, ends, strict=True)}
 
 
 def _write_spool(dump: BinaryIO, path: Path, locator: BlockLocator) -> None:

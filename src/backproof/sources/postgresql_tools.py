@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any, LiteralString
@@ -167,12 +167,14 @@ def restore_command(
     *,
     jobs: int = 1,
     path: Path | None = None,
+    progress: Callable[[bytes], bool] | None = None,
 ) -> Command:
     """Return pg_restore of a custom-format dump into ``database``: read from stdin, or from
     the file ``path`` by ``jobs`` parallel workers.
 
     Owners and privileges are left out (the roles of the source may not exist where it is
-    restored); the first error stops it.
+    restored); the first error stops it. With ``progress``, pg_restore runs ``--verbose`` and
+    ``progress`` reads its lines as they come (see ``Command.progress``).
     """
     argv: tuple[str, ...] = (
         RESTORE_TOOL,
@@ -182,6 +184,8 @@ def restore_command(
         "--no-password",
         f"--dbname={conninfo(server, database)}",
     )
+    if progress is not None:
+        argv = (*argv, "--verbose")
     if path is not None:
         argv = (*argv, f"--jobs={jobs}", str(path))
     return Command(
@@ -189,4 +193,5 @@ def restore_command(
         argv=argv,
         env=tool_environment(password),
         secrets=(password,) if password else (),
+        progress=progress,
     )

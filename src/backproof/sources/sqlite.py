@@ -162,8 +162,8 @@ class SqliteSource:
         """Read the facts of this file, sampling the rows ``expected`` sampled."""
         return _read_facts(self.path, list(expected.samples), 0, expected)
 
-    def check_integrity(self, heapallindexed_max_bytes: int) -> IntegrityReport:
-        """Run ``integrity_check`` and ``foreign_key_check`` on this file."""
+    def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
+        """Run ``integrity_check`` and ``foreign_key_check`` on this file (one connection)."""
         try:
             with connect(self.path, read_only=True, immutable=True) as connection:
                 return sqlite_checks.check_database(connection)

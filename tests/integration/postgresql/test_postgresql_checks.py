@@ -22,8 +22,18 @@ def test_amcheck_checks_every_btree_index_of_the_crm(pg: PgServer) -> None:
     assert report.checked >= 8
 
 
-def test_amcheck_names_an_index_that_lost_rows_of_its_table(pg: PgServer) -> None:
-    database = pg.create_database(crm=False)
+def test_amcheck_on_two_connections_checks_the_same_indexes(pg: PgServer) -> None:
+    source = open_database(pg.url(pg.create_database()))
+
+    one, two = source.check_integrity(EVERY_TABLE), source.check_integrity(EVERY_TABLE, 2)
+
+    assert two == one
+    assert two.checked >= 8
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_amcheck_names_an_index_that_lost_rows_of_its_table(pg: PgServer, jobs: int) -> None:
+    database = pg.create_database()
     with pg.connect(database) as connection:
         # An index on a function that changes after the index was built: the index no longer
         # holds what its table's rows say it should, which heapallindexed proves.
@@ -40,10 +50,11 @@ def test_amcheck_names_an_index_that_lost_rows_of_its_table(pg: PgServer) -> Non
         connection.commit()
     source = open_database(pg.url(database))
 
-    report = source.check_integrity(EVERY_TABLE)
+    report = source.check_integrity(EVERY_TABLE, jobs)
 
     assert len(report.problems) == 1
     assert report.problems[0].startswith("index public.ledger_shifted: ")
+    assert report.checked >= 9  # the CRM's indexes too, shared out over the connections
 
 
 def test_application_query_reads_the_database_but_cannot_write(pg: PgServer) -> None:

@@ -12,9 +12,12 @@ import pytest
 from pg_servers import ContextMaker, PgServer
 from test_postgresql_roundtrip import KEY_TABLES, fingerprints, scalar
 
+from backproof.archive.manifest import Facts
+from backproof.comparison import compare_database_facts
 from backproof.errors import RestoreError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
+from backproof.sources import postgresql_digests
 from backproof.sources.base import RestoreOptions
 from backproof.sources.postgresql_archive import read_table_of_contents
 from backproof.sources.postgresql_blocks import BlockLocator
@@ -147,3 +150,60 @@ def test_verify_with_jobs_restores_in_parallel_and_proves_every_table(
     assert "data blocks located" in caplog.text
     assert result.depth == "content"
     assert [item.name for item in tmp_path.iterdir() if "spool" in item.name] == []
+
+
+def restore_reading_back(
+    pg: PgServer, scratch: Scratch, tmp_path: Path, tamper: tuple[bytes, bytes] | None = None
+) -> Facts:
+    """Back up a test database, restore it (tampered: one value replaced by another) with two
+    jobs and its digests read back as each table is restored; return the dump's facts."""
+    database = pg.create_database(big_rows=1000)
+    dump = io.BytesIO()
+    info = open_database(pg.url(database)).dump(dump, KEY_TABLES, 50)
+    archive = dump.getvalue()
+    if tamper is not None:
+        assert archive.count(tamper[0]) == 1
+        archive = archive.replace(*tamper)
+    options = RestoreOptions(
+        jobs=2,
+        spool_dir=tmp_path,
+        raw_size_bytes=len(archive),
+        digest_method=info.facts.digest_method,
+    )
+    scratch.database.restore(io.BytesIO(archive), info.format, options)
+    return info.facts
+
+
+def test_tables_read_back_while_restoring_have_the_digests_of_the_dump(
+    pg: PgServer,
+    scratch: Scratch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(postgresql_digests, "EARLY_READ_MIN_BYTES", 0)  # every table early
+    caplog.set_level(logging.DEBUG, logger="backproof.sources.postgresql_digests")
+    expected = restore_reading_back(pg, scratch, tmp_path)
+
+    restored = scratch.database.inspect(expected)
+
+    assert restored.digests == expected.digests
+    assert restored.tables == expected.tables
+    early = [record.args for record in caplog.records if "while restoring" in record.msg]
+    assert early == [(sorted(expected.digests), [])]  # every table early, none after
+
+
+def test_a_value_changed_in_a_table_read_back_while_restoring_is_named(
+    pg: PgServer, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgresql_digests, "EARLY_READ_MIN_BYTES", 0)
+    tamper = ("událost 137\n".encode(), "událost 731\n".encode())
+    expected = restore_reading_back(pg, scratch, tmp_path, tamper)
+
+    differences = compare_database_facts(expected, scratch.database.inspect(expected))
+
+    # The partition's digest differs (and the sampled row of its parent, a key table here).
+    assert (
+        "table sales.events_2025: content differs from the dump in at least one of its 213 rows"
+        in differences
+    )

@@ -42,3 +42,21 @@ def test_run_command_gives_install_hint_when_executable_missing() -> None:
 def test_run_command_raises_pipeline_error_when_timeout_expires() -> None:
     with pytest.raises(PipelineError, match=r"sleep timed out after 0\.5 s"):
         run_command(Command("sleep", ("sleep", "30")), timeout_seconds=0.5)
+
+
+def test_run_command_shows_each_stderr_line_to_progress_as_it_comes() -> None:
+    seen: list[bytes] = []
+
+    def progress(line: bytes) -> bool:
+        seen.append(line)
+        return line.startswith(b"step")
+
+    script = "echo 'step 1' >&2; echo 'step 2' >&2; echo 'disk full' >&2; exit 3"
+    command = Command("tool", ("sh", "-c", script), progress=progress)
+
+    with pytest.raises(PipelineError) as error:
+        run_command(command)
+
+    assert seen == [b"step 1\n", b"step 2\n", b"disk full\n"]
+    assert str(error.value).startswith("tool exited with code 3: disk full\n")
+    assert "| step" not in str(error.value)

@@ -39,7 +39,9 @@ def test_spool_is_refused_before_reading_the_dump(tmp_path: Path) -> None:
 
 
 def test_spool_file_is_private_holds_the_dump_and_is_removed_after(tmp_path: Path) -> None:
-    with spooled_archive(io.BytesIO(b"not an archive"), tmp_path, 14) as path:
+    with spooled_archive(io.BytesIO(b"not an archive"), tmp_path, 14) as spool:
+        path = spool.path
+        assert spool.block_bytes == {}
         assert path.read_bytes() == b"not an archive"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
