@@ -123,11 +123,17 @@ def show_backup(result: BackupResult) -> None:
 @pass_invocation
 def backup(invocation: Invocation, target: str | None, as_json: bool) -> int:
     """Back up the database and files of a target; print the new backup id."""
-    from backproof.jobs.backup import run_backup  # noqa: PLC0415
+    from backproof.jobs.early_dump import early_dump  # noqa: PLC0415 - before the heavy imports
 
-    context = checked_context(invocation, target)
-    with show_progress(context):
-        outcomes = run_for_targets(context, target, lambda name: run_backup(context, name))
+    # The dump starts first and flows while the rest is imported and set up (issue 11).
+    with early_dump(invocation.settings(), target) as early:
+        from backproof.jobs.backup import run_backup  # noqa: PLC0415
+
+        context = checked_context(invocation, target)
+        with show_progress(context):
+            outcomes = run_for_targets(
+                context, target, lambda name: run_backup(context, name, early)
+            )
     return show_outcomes(outcomes, show_backup, "backup" if as_json else None)
 
 

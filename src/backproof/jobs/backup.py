@@ -35,6 +35,7 @@ from backproof.units import format_size_bytes
 
 if TYPE_CHECKING:
     from backproof.filestore.writer import FilesStoreSession
+    from backproof.jobs.early_dump import EarlyDump
     from backproof.sources.base import DumpInfo
 
 T = TypeVar("T")
@@ -71,6 +72,8 @@ class _Assembly:
     failures: dict[str, BackproofError] = field(default_factory=dict)
     encryptor: Encryptor | None = None
     store: FilesStoreSession | None = None
+    # The target's dump, started before this backup was set up (``jobs.early_dump``).
+    early: EarlyDump | None = None
 
     def write(
         self,
@@ -121,8 +124,13 @@ class _Assembly:
             raise next(iter(failures.values()))
 
 
-def run_backup(context: Context, target_name: str | None = None) -> BackupResult:
+def run_backup(
+    context: Context, target_name: str | None = None, early: EarlyDump | None = None
+) -> BackupResult:
     """Back up one target; return the committed backup.
+
+    ``early``: the target's dump, already running (``jobs.early_dump``); used when it is this
+    target's.
 
     Raises SourceError, PipelineError or StorageError; nothing is committed then. Raises
     HookError when a before-hook fails (nothing dumped) or an after-hook fails (the backup
@@ -139,6 +147,8 @@ def run_backup(context: Context, target_name: str | None = None) -> BackupResult
         context.activities.set_backup_id(record.activity_id, backup_id)
         assembly = _Assembly(context, target, backup_id, context.all_storages())
         assembly.encryptor = encryptor
+        if early is not None and early.target.name == target.name:
+            assembly.early = early
         hooks: list[HookRecord] = []
         record.meta.hooks = hooks  # assigned, so the row stores it even when a hook fails
         with backup_hooks(target.hooks, hooks):
@@ -202,18 +212,7 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
     facts = Facts()
     source_info = None
     if target.database:
-        # The engines (SQLite's included) load for a target with a database only: a backup of
-        # files alone starts without them (issue 13).
-        from backproof.sources.registry import open_database  # noqa: PLC0415
-
-        index = assembly.context.settings.targets.index(target)
-        source = open_database(target.database, database_password(target, index))
-        info: DumpInfo
-        info, part = assembly.write(
-            "db",
-            source.extension,
-            lambda sink: source.dump(sink, target.key_tables, target.sample_rows),
-        )
+        info, part = _dump_database(assembly, target.database)
         part.format = info.format
         if part.raw_size_bytes == 0:
             raise SourceError(f"the dump of {mask_url(target.database)} is empty")
@@ -229,6 +228,24 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
         part.format = files_source.DUMP_FORMAT
         facts = facts.model_copy(update={"files": files_facts})
     return facts, source_info
+
+
+def _dump_database(assembly: _Assembly, url: str) -> tuple[DumpInfo, Part]:
+    """Write the database's dump as the part ``db``: the one already running when there is."""
+    target, early = assembly.target, assembly.early
+    if early is not None:
+        return assembly.write("db", early.source().extension, early.attach)
+    # The engines (SQLite's included) load for a target with a database only: a backup of
+    # files alone starts without them (issue 13).
+    from backproof.sources.registry import open_database  # noqa: PLC0415
+
+    index = assembly.context.settings.targets.index(target)
+    source = open_database(url, database_password(target, index))
+    return assembly.write(
+        "db",
+        source.extension,
+        lambda sink: source.dump(sink, target.key_tables, target.sample_rows),
+    )
 
 
 def _write_store(assembly: _Assembly, facts: Facts) -> Facts:

@@ -7,6 +7,13 @@ that decodes as it is read (a stored part: checked, decrypted, decompressed in C
 GIL) is decoded in that thread while the caller writes the bytes on: a restore's spool or
 pg_restore's input takes the longer of both, not the sum.
 
+A dump started before its backup is set up (``jobs.early_dump``) writes into a ``GatedWriter``:
+until the backup attaches its part's writer, the reading thread spools the tool's raw output
+into an unnamed temporary file (no Python work per row: the tool and the server run at full
+speed while the backup's set-up has the interpreter), up to ``SPOOL_BYTES``; then the caller
+gets the spooled chunks first and the rest as it comes. A gate that is cancelled instead ends
+the stream with DumpCancelledError (the pipeline then kills the tool).
+
 The reading thread needs the GIL after every read, and may wait for it up to the interpreter's
 switch interval (5 ms) while the caller scans or hashes in C. On Linux the pipe is widened to
 1 MiB so that the tool can go on writing meanwhile (64 KiB last it about half a millisecond).
@@ -15,21 +22,90 @@ switch interval (5 ms) while the caller scans or hashes in C. On Linux the pipe 
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from backproof.archive.streams import Writer
+
+logger = logging.getLogger(__name__)
 
 DEPTH_CHUNKS = 8
 PIPE_BYTES = 1024 * 1024
 PUT_WAIT_SECONDS = 0.1
+# What a gate's spool may hold before the tool waits for the writer: seconds of a dump at the
+# rates of docs/performance.md, more than a backup's set-up takes.
+SPOOL_BYTES = 512 * 1024 * 1024
 _END = b""
 
 
-def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) -> Iterator[bytes]:
+class DumpCancelledError(Exception):
+    """The backup ended before it took its early dump: the dump stops, its tool is killed."""
+
+
+class GatedWriter:
+    """The writer of a dump started early: its stream is held in a spool until ``attach``.
+
+    ``flowing`` is set once the tool's first bytes were read (or the dump ended before).
+    """
+
+    def __init__(self) -> None:
+        self.flowing = threading.Event()
+        self._settled = threading.Event()
+        self._target: Writer | None = None
+
+    def attach(self, target: Writer) -> None:
+        """Let the held stream flow, spooled bytes first, into ``target``."""
+        self._target = target
+        self._settled.set()
+
+    def cancel(self) -> None:
+        """End the held stream (or the flowing one) with DumpCancelledError."""
+        self._target = None
+        self._settled.set()
+
+    def wait(self, timeout_seconds: float) -> bool:
+        """Wait until attached or cancelled; return False after ``timeout_seconds`` without."""
+        return self._settled.wait(timeout_seconds)
+
+    @property
+    def is_held(self) -> bool:
+        """Return True until the writer is attached or the dump cancelled."""
+        return not self._settled.is_set()
+
+    @property
+    def is_attached(self) -> bool:
+        """Return True once attached (and not cancelled since)."""
+        return self._settled.is_set() and self._target is not None
+
+    def write(self, data: bytes, /) -> int:
+        """Write ``data`` into the attached writer; raise DumpCancelledError when there is none."""
+        target = self._target
+        if target is None:
+            raise DumpCancelledError("the backup stopped before it took the dump")
+        return target.write(data)
+
+
+def gate_of(sink: Writer | None) -> GatedWriter | None:
+    """Return ``sink`` when it holds its stream until attached, else None."""
+    return sink if isinstance(sink, GatedWriter) else None
+
+
+def read_ahead(
+    stream: BinaryIO,
+    chunk_bytes: int,
+    depth: int = DEPTH_CHUNKS,
+    gate: GatedWriter | None = None,
+) -> Iterator[bytes]:
     """Yield the chunks of ``stream`` as a thread reads them ahead; re-raise its read error.
 
+    With ``gate``, the stream is spooled while the gate holds it (see the module's text).
     When the caller stops early, the thread stops at its next chunk or when the stream ends
     (the pipeline kills the tool, which ends it); it is never waited for, so a tool that hangs
     cannot hang the caller.
@@ -40,6 +116,8 @@ def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) ->
 
     def read() -> None:
         try:
+            if gate is not None and _held(stream, chunk_bytes, gate, chunks, stop):
+                return
             while not stop.is_set():
                 chunk = stream.read(chunk_bytes)
                 _put(chunks, chunk, stop)
@@ -62,6 +140,102 @@ def read_ahead(stream: BinaryIO, chunk_bytes: int, depth: int = DEPTH_CHUNKS) ->
             yield item
     finally:
         stop.set()
+
+
+@dataclass
+class _Spooled:
+    """What a held stream left: its spool, the bytes in it, a chunk it could not take, and
+    whether the stream ended."""
+
+    spool: BinaryIO | None = None
+    size_bytes: int = 0
+    pending: bytes = b""
+    ended: bool = False
+
+
+def _held(
+    stream: BinaryIO,
+    chunk_bytes: int,
+    gate: GatedWriter,
+    chunks: queue.Queue[bytes | BaseException],
+    stop: threading.Event,
+) -> bool:
+    """Spool ``stream`` while ``gate`` holds it, then queue what was spooled; return True when
+    the stream ended meanwhile (or the gate was cancelled: DumpCancelledError is queued)."""
+    spooled = _Spooled()
+    try:
+        _spool_while_held(stream, chunk_bytes, gate, stop, spooled)
+        gate.flowing.set()
+        while not gate.wait(PUT_WAIT_SECONDS):
+            if stop.is_set():
+                return True
+        if not gate.is_attached:
+            _put(chunks, DumpCancelledError("the backup stopped before it took the dump"), stop)
+            return True
+        _replay(spooled, chunk_bytes, chunks, stop)
+    finally:
+        if spooled.spool is not None:
+            spooled.spool.close()
+    if spooled.pending:
+        _put(chunks, spooled.pending, stop)
+    if spooled.ended:
+        _put(chunks, _END, stop)
+    return spooled.ended
+
+
+def _spool_while_held(
+    stream: BinaryIO,
+    chunk_bytes: int,
+    gate: GatedWriter,
+    stop: threading.Event,
+    spooled: _Spooled,
+) -> None:
+    while gate.is_held and not stop.is_set():
+        chunk = stream.read(chunk_bytes)
+        gate.flowing.set()
+        if chunk == _END:
+            spooled.ended = True
+            return
+        written = (
+            _spool_write(spooled, chunk) if spooled.size_bytes + len(chunk) <= SPOOL_BYTES else 0
+        )
+        if written < len(chunk):  # the spool is full or refused: the tool waits for the writer
+            spooled.pending = chunk[written:]
+            return
+
+
+def _spool_write(spooled: _Spooled, chunk: bytes) -> int:
+    """Append ``chunk`` to the spool; return how much of it was written (less: the disk
+    refused the rest, which the caller keeps)."""
+    written = 0
+    try:
+        if spooled.spool is None:
+            spooled.spool = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - closed by _held
+        view = memoryview(chunk)
+        while written < len(chunk):
+            written += spooled.spool.write(view[written:]) or 0
+    except OSError as exc:
+        logger.info("the dump's spool stopped at %d bytes: %s", spooled.size_bytes, exc)
+    spooled.size_bytes += written
+    return written
+
+
+def _replay(
+    spooled: _Spooled,
+    chunk_bytes: int,
+    chunks: queue.Queue[bytes | BaseException],
+    stop: threading.Event,
+) -> None:
+    if spooled.spool is None:
+        return
+    spooled.spool.seek(0)
+    remaining = spooled.size_bytes
+    while remaining > 0 and not stop.is_set():
+        piece = spooled.spool.read(min(chunk_bytes, remaining))
+        if not piece:
+            raise OSError("the dump's spool is shorter than what was written to it")
+        _put(chunks, piece, stop)
+        remaining -= len(piece)
 
 
 def widen_pipe(stream: BinaryIO, size_bytes: int = PIPE_BYTES) -> None:

@@ -5,13 +5,22 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import zstandard
 
 from backproof.errors import IntegrityError
-from backproof.sources.prefetch import PIPE_BYTES, read_ahead, widen_pipe
+from backproof.sources import prefetch
+from backproof.sources.prefetch import (
+    PIPE_BYTES,
+    DumpCancelledError,
+    GatedWriter,
+    read_ahead,
+    widen_pipe,
+)
 
 
 def test_widen_pipe_enlarges_the_buffer_when_the_stream_is_a_pipe() -> None:
@@ -71,3 +80,78 @@ def test_a_stream_without_a_descriptor_is_read_ahead() -> None:
     )
 
     assert b"".join(read_ahead(decoded, chunk_bytes=1024)) == b"rows" * 1000  # type: ignore[arg-type]
+
+
+def read_all_in_a_thread(chunks: Iterator[bytes]) -> tuple[threading.Thread, list[object]]:
+    """Consume ``chunks`` on a thread; return it and what it got (the bytes, or the error)."""
+    got: list[object] = []
+
+    def consume() -> None:
+        try:
+            got.append(b"".join(chunks))
+        except Exception as error:
+            got.append(error)
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    return thread, got
+
+
+def test_a_gated_stream_is_held_until_attached_then_yields_every_byte_in_order() -> None:
+    data = os.urandom(300_000)
+    gate = GatedWriter()
+
+    thread, got = read_all_in_a_thread(read_ahead(io.BytesIO(data), chunk_bytes=65_536, gate=gate))
+    assert gate.flowing.wait(5)
+    thread.join(0.3)
+    held = list(got)
+    gate.attach(io.BytesIO())
+    thread.join(5)
+
+    assert held == []
+    assert got == [data]
+
+
+def test_a_gated_stream_past_its_spool_or_refused_by_the_disk_loses_no_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = os.urandom(300_000)
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 100_000)
+    small = GatedWriter()
+    small_thread, small_got = read_all_in_a_thread(
+        read_ahead(io.BytesIO(data), chunk_bytes=65_536, gate=small)
+    )
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    assert small.flowing.wait(5)
+    monkeypatch.setattr(prefetch.tempfile, "TemporaryFile", refuse)
+    refused = GatedWriter()
+    refused_thread, refused_got = read_all_in_a_thread(
+        read_ahead(io.BytesIO(data), chunk_bytes=65_536, gate=refused)
+    )
+    assert refused.flowing.wait(5)
+    small.attach(io.BytesIO())
+    refused.attach(io.BytesIO())
+    small_thread.join(5)
+    refused_thread.join(5)
+
+    assert small_got == [data]
+    assert refused_got == [data]
+
+
+def test_a_cancelled_gate_ends_the_stream_with_dump_cancelled() -> None:
+    gate = GatedWriter()
+
+    thread, got = read_all_in_a_thread(
+        read_ahead(io.BytesIO(b"rows" * 1000), chunk_bytes=1024, gate=gate)
+    )
+    assert gate.flowing.wait(5)
+    gate.cancel()
+    thread.join(5)
+
+    assert len(got) == 1
+    assert isinstance(got[0], DumpCancelledError)
+    with pytest.raises(DumpCancelledError):
+        gate.write(b"late")

@@ -1,0 +1,203 @@
+"""A dump started before the backup is set up (``jobs.early_dump``): the same backup as one
+started in its own time, exact while the application writes, and a set-up that fails kills
+the dump tool and commits nothing. Run against PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psutil
+import pytest
+from mariadb_server import MariaServer
+from mariadb_server import shared_server as shared_mariadb
+from pg_servers import PgServer
+from pg_servers import shared_server as shared_postgresql
+
+from backproof.archive.catalog import scan_target
+from backproof.errors import LockTimeoutError, SourceError
+from backproof.jobs.backup import run_backup
+from backproof.jobs.context import Context
+from backproof.jobs.early_dump import EarlyDump, early_dump
+from backproof.jobs.verify import run_verify
+from backproof.sources import prefetch
+from backproof.state.locks import hold_run_lock
+
+ContextMaker = Callable[..., Context]
+DUMP_TOOLS = ("pg_dump", "mariadb-dump", "mysqldump")
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server(request: pytest.FixtureRequest) -> Iterator[PgServer | MariaServer]:
+    """Each server engine in turn; what a test makes on it is dropped afterwards."""
+    chosen: PgServer | MariaServer = (
+        shared_postgresql() if request.param == "postgresql" else shared_mariadb()
+    )
+    yield chosen
+    chosen.clean_up()
+
+
+def started(context: Context) -> EarlyDump:
+    """Return the context's target's dump, started as ``backproof backup`` starts it."""
+    early = EarlyDump(context.settings.target("bptest"), None)
+    early.start()
+    return early
+
+
+def dump_tools() -> list[psutil.Process]:
+    """Return the dump tools running under this test process."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.name() in DUMP_TOOLS and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def comparable(context: Context, backup_id: str) -> dict[str, Any]:
+    """Return what a committed backup's manifest says of the database's content."""
+    manifest = next(
+        item for item in scan_target(context.storage(), "bptest").committed if item.id == backup_id
+    )
+    facts = manifest.facts
+    return {
+        "tables": facts.tables,
+        "digests": facts.digests,
+        "digest_method": facts.digest_method,
+        "samples": facts.samples,
+        "objects": facts.objects,
+    }
+
+
+def test_an_early_dump_stores_what_a_dump_started_in_its_own_time_stores(
+    server: PgServer | MariaServer, make_context: ContextMaker
+) -> None:
+    context = make_context(server.url(server.create_database(big_rows=20_000)))
+
+    early = run_backup(context, early=started(context))
+    own_time = run_backup(context)
+
+    assert comparable(context, early.backup_id) == comparable(context, own_time.backup_id)
+    assert run_verify(context, backup_id=early.backup_id).backup_id == early.backup_id
+
+
+def test_an_early_dump_past_its_spool_waits_for_the_backup_and_loses_no_byte(
+    server: PgServer | MariaServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)
+    context = make_context(server.url(server.create_database(big_rows=30_000)))
+    early = started(context)
+    time.sleep(0.5)  # the spool fills; the tool waits
+
+    backup = run_backup(context, early=early)
+
+    assert backup.parts[0].raw_size_bytes is not None
+    assert backup.parts[0].raw_size_bytes > 10 * 64 * 1024
+    assert run_verify(context, backup_id=backup.backup_id).backup_id == backup.backup_id
+
+
+@contextlib.contextmanager
+def application_writing(server: PgServer | MariaServer, database: str) -> Iterator[list[int]]:
+    """Insert and delete rows of ``big_table`` on a thread for the block, one transaction at a
+    time, as an application would; yield the list of the writes' numbers so far."""
+    stop = threading.Event()
+    writes: list[int] = []
+
+    def write() -> None:
+        connection = server.connect(database)
+        try:
+            cursor = connection.cursor()
+            while not stop.is_set():
+                number = len(writes) + 1
+                cursor.execute(
+                    "INSERT INTO big_table VALUES (%s, 'nový řádek')", (2_000_000 + number,)
+                )
+                cursor.execute("DELETE FROM big_table WHERE id = %s", (number,))
+                connection.commit()
+                writes.append(number)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        yield writes
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_an_early_dump_is_exact_although_the_application_writes_while_it_is_spooled(
+    server: PgServer | MariaServer, make_context: ContextMaker
+) -> None:
+    database = server.create_database(big_rows=50_000)
+    context = make_context(server.url(database), key_tables=["companies", "contacts"])
+
+    with application_writing(server, database) as writes:
+        early = started(context)
+        time.sleep(0.3)  # the application goes on writing while the dump is held
+        writes_before = len(writes)
+        backup = run_backup(context, early=early)
+        writes_during = len(writes) - writes_before
+
+    assert writes_during > 0
+    assert run_verify(context, backup_id=backup.backup_id).backup_id == backup.backup_id
+
+
+def test_a_set_up_that_fails_kills_the_early_dump_and_commits_nothing(
+    server: PgServer | MariaServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # the tool waits, held: alive
+    context = make_context(
+        server.url(server.create_database(big_rows=100_000)), key_tables=["companies"]
+    )
+    context.settings.state.lock_wait_seconds = 0
+    lock_dir = context.settings.state.lock_dir
+
+    # Another backup of the target holds the run lock: this one's set-up cannot go on.
+    with (
+        hold_run_lock(lock_dir, "backup", "bptest", 0),
+        early_dump(context.settings, "bptest") as early,
+    ):
+        assert early is not None
+        assert dump_tools()  # the dump runs while the backup is set up
+        with pytest.raises(LockTimeoutError):
+            run_backup(context, early=early)
+
+    deadline = time.monotonic() + 10
+    while dump_tools() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dump_tools() == []
+    assert scan_target(context.storage(), "bptest").committed == []
+    assert context.activities.latest("backup", "bptest", ["skipped"]) is not None
+
+
+def test_an_early_dump_that_fails_fails_the_backup_in_its_audit_row(
+    server: PgServer | MariaServer, make_context: ContextMaker
+) -> None:
+    context = make_context(server.url(server.create_database()), key_tables=["no_such_table"])
+
+    with pytest.raises(SourceError, match="no_such_table"):
+        run_backup(context, early=started(context))
+
+    assert scan_target(context.storage(), "bptest").committed == []
+    assert context.activities.latest("backup", "bptest", ["failed"]) is not None
+
+
+def test_a_target_with_before_hooks_gets_no_early_dump_and_the_only_target_one(
+    server: PgServer | MariaServer, make_context: ContextMaker
+) -> None:
+    url = server.url(server.create_database())
+    hooked = make_context(url, hooks={"before_backup": ["true"]})
+
+    with early_dump(hooked.settings, "bptest") as early:
+        assert early is None
+    plain = make_context(url)
+    with early_dump(plain.settings, None) as early:
+        assert early is not None
+        assert run_backup(plain, early=early).parts[0].name == "db"
