@@ -3,19 +3,41 @@
 ``postgresql://user[:password]@host:port/database?option=value`` and the same for ``mysql://``
 and ``mariadb://``. The password of a URL is only a fallback: the source's explicit password
 (from ``password_env`` or ``password_file``) wins, and neither is ever rendered back.
+
+They are read as SQLAlchemy reads a URL (the same pattern, percent-decoding and query), without
+importing it: a backup's dump starts before the state database's library is loaded
+(``jobs.early_dump``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote, urlencode
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from backproof.errors import ConfigError
 from backproof.masking import mask_url
 
+# SQLAlchemy's own pattern of a URL (``sqlalchemy.engine.url._parse_url``, version 2).
+_URL = re.compile(
+    r"""
+    (?P<name>[\w\+]+)://
+    (?:
+        (?P<username>[^:/]*)
+        (?::(?P<password>[^@]*))?
+    @)?
+    (?:
+        (?:
+            \[(?P<ipv6host>[^/\?]+)\] |
+            (?P<ipv4host>[^/:\?]+)
+        )?
+        (?::(?P<port>[^/\?]*))?
+    )?
+    (?:/(?P<database>[^\?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.VERBOSE,
+)
 # The names this host goes by: a database on any of them is the same database.
 LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
 
@@ -66,19 +88,19 @@ def parse_server_url(url: str) -> ServerUrl:
 
     Raises ConfigError when ``url`` cannot be parsed.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError([f"invalid database URL {mask_url(url)!r}: {exc}"]) from exc
-    query = {
-        name: value if isinstance(value, str) else value[-1] for name, value in parsed.query.items()
-    }
+    matched = _URL.match(url)
+    port = matched["port"] if matched else None
+    if matched is None or (port is not None and not port.isdigit()):
+        raise ConfigError([f"invalid database URL {mask_url(url)!r}: cannot parse it"])
+    # A name given twice in the query keeps its last value.
+    query = dict(parse_qsl(matched["query"] or ""))
+    password = matched["password"]
     return ServerUrl(
-        scheme=parsed.drivername.split("+", 1)[0],
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=None if parsed.password is None else str(parsed.password),
-        database=parsed.database or None,
+        scheme=matched["name"].split("+", 1)[0],
+        host=matched["ipv4host"] or matched["ipv6host"],
+        port=int(port) if port else None,
+        user=unquote(matched["username"]) if matched["username"] is not None else None,
+        password=None if password is None else unquote(password),
+        database=unquote(matched["database"] or "") or None,
         query=query,
     )
