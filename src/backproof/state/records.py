@@ -28,7 +28,8 @@ class ActivityMeta(BaseModel):
     """The ``meta`` of one activity row; subclasses name their job in ``job``."""
 
     # Unknown keys survive a read and a write: an older version never drops a newer one's facts.
-    model_config = ConfigDict(extra="allow")
+    # Each record is built where it is first used: a run reads or writes two or three of them.
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     job: ClassVar[str]
 
