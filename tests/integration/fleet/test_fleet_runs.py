@@ -177,15 +177,18 @@ def _backup_running_on_w1(
     redis_broker: RedisBroker,
     workers: Workers,
     queue_extra: str,
-) -> Path:
-    """Start worker w1, submit a backup of 160 MB of random files and return the config once
-    the backup is running."""
+) -> tuple[Path, Path]:
+    """Start worker w1, submit a backup that waits in its before-hook until the returned gate
+    file exists, and return the config and the gate once the backup is running. (A backup of
+    160 MB once ended before a test on a loaded machine saw it running.)"""
+    gate = tmp_path / "gate"
     uploads = tmp_path / "uploads"
     uploads.mkdir()
-    with (uploads / "large.bin").open("wb") as large:
-        for _ in range(40):
-            large.write(os.urandom(4 * 1024 * 1024))
-    target = make_sqlite_target(tmp_path, "big") + f'files = ["{uploads}"]\n'
+    (uploads / "a.bin").write_bytes(os.urandom(64 * 1024))
+    hook = f"sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'"
+    target = make_sqlite_target(tmp_path, "big") + (
+        f'files = ["{uploads}"]\n[targets.hooks]\nbefore_backup = ["{hook}"]\n'
+    )
     config = write_config(tmp_path, state_db.url, redis_broker.url, [target], queue_extra)
     workers.start("w1", "--concurrency", "1")
     workers.wait_ready(state_db, 1)
@@ -196,17 +199,18 @@ def _backup_running_on_w1(
         ),
         "the backup",
     )
-    return config
+    return config, gate
 
 
 def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
     tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
 ) -> None:
-    config = _backup_running_on_w1(
+    config, gate = _backup_running_on_w1(
         tmp_path, state_db, redis_broker, workers, "visibility_timeout_seconds = 10\n"
     )
 
     workers.kill("w1", signal.SIGKILL)
+    gate.touch()
     workers.start("w2", "--concurrency", "1")
     waited = run_backproof(
         "--config", str(config), "submit", "backup", "--wait", "--json", cwd=tmp_path, timeout=180
@@ -227,12 +231,13 @@ def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
 def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_it(
     tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
 ) -> None:
-    config = _backup_running_on_w1(
+    config, gate = _backup_running_on_w1(
         tmp_path, state_db, redis_broker, workers, "shutdown_grace_seconds = 0.2\n"
     )
 
     workers.processes["w1"].send_signal(signal.SIGTERM)
     workers.processes["w1"].wait(timeout=60)
+    gate.touch()
     # The user's `submit --wait` joins the interrupted job before w2 starts: started after it,
     # it could find the job already done again by w2 and queue a second one (a slow machine).
     waiting = subprocess.Popen(
