@@ -25,6 +25,7 @@ from celery import Celery, Task, signals
 from backproof.after_run import after_run_hooks, chain_hooks
 from backproof.config.models import Settings
 from backproof.fleet.app import STEP_TASK, build_celery
+from backproof.fleet.redis_transport import reclaim_orphans
 from backproof.fleet.steps import StepRecord, exit_code_of, run_step, steps_of
 from backproof.jobs.context import ChainOutcome, Context, open_context, open_state
 from backproof.jobs.lifecycle import call_chain_finished, call_chain_started
@@ -188,12 +189,44 @@ def _on_ready(**_kwargs: Any) -> None:
 def _beat(runtime: WorkerRuntime) -> None:
     log = JobQueueLog(open_state(runtime.settings))
     row = runtime.row()
+    broker = build_celery(runtime.settings.queue) if _on_redis(runtime.settings) else None
     while not runtime.stopping.is_set():
         try:
             log.beat(row)
         except Exception:  # a state database that is down must not stop the worker
             logger.warning("heartbeat of %s not recorded", runtime.name, exc_info=True)
+        if broker is not None:
+            _reclaim_orphans(broker, log)
         runtime.stopping.wait(runtime.settings.queue.heartbeat_seconds)
+
+
+def _on_redis(settings: Settings) -> bool:
+    url = settings.queue.broker_url
+    return url is not None and url.get_secret_value().startswith("redis://")
+
+
+def _reclaim_orphans(broker: Celery, log: JobQueueLog) -> None:
+    """Put back the jobs taken and lost in a Redis outage (``redis_transport``)."""
+    try:
+        with broker.connection_for_write() as connection:
+            reclaim_orphans(connection, lambda arguments: _is_waited_for(log, arguments))
+    except Exception:  # a broker or state database that is down: the next beat tries again
+        logger.debug("lost jobs not looked for", exc_info=True)
+
+
+def _is_waited_for(log: JobQueueLog, arguments: list[Any]) -> bool:
+    """True when the step these task arguments name is neither done nor running while its
+    submission waits for it."""
+    if len(arguments) < 5:
+        return False
+    job, entry_id = arguments[1], str(arguments[3])
+    try:
+        entry = log.get(entry_id)
+    except KeyError:
+        return False
+    if entry.is_finished or any(step["job"] == job for step in entry.result.get("steps", [])):
+        return False
+    return not (entry.status == "running" and entry.step == job)
 
 
 def _on_shutting_down(how: str = "", **_kwargs: Any) -> None:

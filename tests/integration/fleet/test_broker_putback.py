@@ -1,17 +1,21 @@
-"""A job a worker had taken goes back on its queue although Redis was down when the worker's
-channel closed (kombu alone leaves it in ``unacked`` until the visibility timeout)."""
+"""Jobs a worker took and lost in a Redis outage go back on their queue (kombu alone leaves them
+in ``unacked`` until the visibility timeout, 12 hours by default)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 
+import pytest
 import redis
-from fleet_processes import RedisBroker
+from fleet_processes import RedisBroker, StateDatabase, Workers, make_sqlite_target, write_config
 from kombu import Connection, Exchange, Queue
 
 from backproof.config.models import QueueSettings
 from backproof.fleet.app import build_celery
+from cli_process import run_backproof
 
 
 def test_a_taken_job_goes_back_on_its_queue_when_the_broker_answers_again(
@@ -45,3 +49,42 @@ def test_a_taken_job_goes_back_on_its_queue_when_the_broker_answers_again(
         assert (client.llen("putback"), client.hlen("unacked")) == (1, 0)
     finally:
         client.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+def test_a_job_whose_taking_was_lost_with_the_connection_is_put_back_and_done(
+    tmp_path: Path, state_db: StateDatabase, redis_broker: RedisBroker, workers: Workers
+) -> None:
+    target = make_sqlite_target(tmp_path, "shop")
+    config = write_config(tmp_path, state_db.url, redis_broker.url, [target])
+    assert run_backproof("--config", str(config), "submit", "backup", cwd=tmp_path).returncode == 0
+    # As a worker's taking lands in Redis when its connection breaks before it hears back: the
+    # job is in `unacked` (taken a minute ago), and no worker knows it holds it.
+    client = redis.Redis(host="127.0.0.1", port=redis_broker.port)
+    try:
+        message = json.loads(client.rpop("backproof") or b"null")
+        tag = message["properties"]["delivery_tag"]
+        client.hset("unacked", tag, json.dumps([message, "backproof", "backproof"]))
+        client.zadd("unacked_index", {tag: time.time() - 60})
+    finally:
+        client.close()
+
+    workers.start("w1", "--concurrency", "1")
+    waited = run_backproof(
+        "--config",
+        str(config),
+        "submit",
+        "backup",
+        "--wait",
+        "--json",
+        "--timeout",
+        "120",
+        cwd=tmp_path,
+        timeout=180,
+    )
+
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    [job] = json.loads(waited.stdout)["jobs"]
+    assert (job["new"], job["status"]) == (False, "success")
+    assert "put back on its queue" in (tmp_path / "w1.log").read_text(encoding="utf-8")
