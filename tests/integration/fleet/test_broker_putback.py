@@ -4,6 +4,8 @@ in ``unacked`` until the visibility timeout, 12 hours by default)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ from kombu import Connection, Exchange, Queue
 
 from backproof.config.models import QueueSettings
 from backproof.fleet.app import build_celery
-from cli_process import run_backproof
+from cli_process import clean_environment, run_backproof
 
 
 def test_a_taken_job_goes_back_on_its_queue_when_the_broker_answers_again(
@@ -70,21 +72,23 @@ def test_a_job_whose_taking_was_lost_with_the_connection_is_put_back_and_done(
     finally:
         client.close()
 
-    workers.start("w1", "--concurrency", "1")
-    waited = run_backproof(
-        "--config",
-        str(config),
-        "submit",
-        "backup",
-        "--wait",
-        "--json",
-        "--timeout",
-        "120",
+    # The user's `submit --wait` joins the pending job before the worker starts (a worker that
+    # started first could finish it before a slow CLI looked, and the CLI would queue anew).
+    command = ["--config", str(config), "submit", "backup", "--wait", "--timeout", "120"]
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "backproof", *command],
         cwd=tmp_path,
-        timeout=180,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    assert waiting.stderr is not None
+    joined = waiting.stderr.readline()
+    workers.start("w1", "--concurrency", "1")
+    out, err = waiting.communicate(timeout=180)
 
-    assert waited.returncode == 0, waited.stdout + waited.stderr
-    [job] = json.loads(waited.stdout)["jobs"]
-    assert (job["new"], job["status"]) == (False, "success")
+    assert joined.startswith("already queued: backup of shop"), joined + err
+    assert waiting.returncode == 0, out + joined + err
+    assert state_db.rows("SELECT status FROM ops_activities WHERE job = 'backup'") == [("success",)]
     assert "put back on its queue" in (tmp_path / "w1.log").read_text(encoding="utf-8")
