@@ -275,3 +275,19 @@ def wait_until(condition: Any, what: str, seconds: float = 60) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds:g} s waiting for {what}")
         time.sleep(0.05)
+
+
+def start_joining_submit(config: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """Start the user's ``submit … --wait`` (``options``: the job and more) in the config's
+    folder; return the process and the first line it printed (``already queued: …`` when it
+    joined a pending job) once printed, so that a test starts the worker only after it."""
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "backproof", "--config", str(config), "submit", *options, "--wait"],
+        cwd=config.parent,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiting.stderr is not None
+    return waiting, waiting.stderr.readline()

@@ -4,20 +4,25 @@ in ``unacked`` until the visibility timeout, 12 hours by default)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import redis
-from fleet_processes import RedisBroker, StateDatabase, Workers, make_sqlite_target, write_config
+from fleet_processes import (
+    RedisBroker,
+    StateDatabase,
+    Workers,
+    make_sqlite_target,
+    start_joining_submit,
+    write_config,
+)
 from kombu import Connection, Exchange, Queue
 
 from backproof.config.models import QueueSettings
 from backproof.fleet.app import build_celery
-from cli_process import clean_environment, run_backproof
+from cli_process import run_backproof
 
 
 def test_a_taken_job_goes_back_on_its_queue_when_the_broker_answers_again(
@@ -74,17 +79,7 @@ def test_a_job_whose_taking_was_lost_with_the_connection_is_put_back_and_done(
 
     # The user's `submit --wait` joins the pending job before the worker starts (a worker that
     # started first could finish it before a slow CLI looked, and the CLI would queue anew).
-    command = ["--config", str(config), "submit", "backup", "--wait", "--timeout", "120"]
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "backproof", *command],
-        cwd=tmp_path,
-        env=clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert waiting.stderr is not None
-    joined = waiting.stderr.readline()
+    waiting, joined = start_joining_submit(config, "backup", "--timeout", "120")
     workers.start("w1", "--concurrency", "1")
     out, err = waiting.communicate(timeout=180)
 

@@ -7,8 +7,6 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -23,11 +21,12 @@ from fleet_processes import (
     make_postgresql_target,
     make_sqlite_target,
     rabbitmq_vhost,
+    start_joining_submit,
     wait_until,
     write_config,
 )
 
-from cli_process import clean_environment, run_backproof
+from cli_process import run_backproof
 
 # Real worker processes: generous time on a busy 2-core machine (a run takes ~20 s idle).
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(400)]
@@ -240,16 +239,7 @@ def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_i
     gate.touch()
     # The user's `submit --wait` joins the interrupted job before w2 starts: started after it,
     # it could find the job already done again by w2 and queue a second one (a slow machine).
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "backproof", "--config", str(config), "submit", "backup", "--wait"],
-        cwd=tmp_path,
-        env=clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert waiting.stderr is not None
-    joined = waiting.stderr.readline()
+    waiting, joined = start_joining_submit(config, "backup")
     workers.start("w2", "--concurrency", "1")
     out, err = waiting.communicate(timeout=180)
 
