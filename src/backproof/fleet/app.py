@@ -46,7 +46,7 @@ def build_celery(queue: QueueSettings) -> Celery:
         raise ValueError("build_celery needs [queue] broker_url")
     app = Celery("backproof", set_as_current=False)
     broker_url = queue.broker_url.get_secret_value()
-    if broker_url.startswith("redis://"):
+    if is_plain_redis(queue):
         app.conf.broker_transport = REDIS_TRANSPORT
     app.conf.update(
         broker_url=broker_url,
@@ -73,6 +73,14 @@ def build_celery(queue: QueueSettings) -> Celery:
         enable_utc=True,
     )
     return app
+
+
+def is_plain_redis(queue: QueueSettings) -> bool:
+    """Return True for a ``redis://`` broker (the one our transport of ``redis_transport``
+    serves; ``rediss://`` keeps kombu's own, with its TLS handling)."""
+    return queue.broker_url is not None and queue.broker_url.get_secret_value().startswith(
+        "redis://"
+    )
 
 
 def queue_of(queue: QueueSettings, job: str) -> str:

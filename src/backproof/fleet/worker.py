@@ -24,7 +24,7 @@ from celery import Celery, Task, signals
 
 from backproof.after_run import after_run_hooks, chain_hooks
 from backproof.config.models import Settings
-from backproof.fleet.app import STEP_TASK, build_celery
+from backproof.fleet.app import STEP_TASK, build_celery, is_plain_redis
 from backproof.fleet.redis_transport import reclaim_orphans
 from backproof.fleet.steps import StepRecord, exit_code_of, run_step, steps_of
 from backproof.jobs.context import ChainOutcome, Context, open_context, open_state
@@ -189,7 +189,9 @@ def _on_ready(**_kwargs: Any) -> None:
 def _beat(runtime: WorkerRuntime) -> None:
     log = JobQueueLog(open_state(runtime.settings))
     row = runtime.row()
-    broker = build_celery(runtime.settings.queue) if _on_redis(runtime.settings) else None
+    broker = (
+        build_celery(runtime.settings.queue) if is_plain_redis(runtime.settings.queue) else None
+    )
     while not runtime.stopping.is_set():
         try:
             log.beat(row)
@@ -198,11 +200,6 @@ def _beat(runtime: WorkerRuntime) -> None:
         if broker is not None:
             _reclaim_orphans(broker, log)
         runtime.stopping.wait(runtime.settings.queue.heartbeat_seconds)
-
-
-def _on_redis(settings: Settings) -> bool:
-    url = settings.queue.broker_url
-    return url is not None and url.get_secret_value().startswith("redis://")
 
 
 def _reclaim_orphans(broker: Celery, log: JobQueueLog) -> None:

@@ -24,7 +24,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from backproof.sources.prefetch import GatedWriter
 
@@ -42,7 +41,7 @@ FIRST_BYTES_WAIT_SECONDS = 5.0
 # left to end by SIGPIPE when this process exits).
 CANCEL_WAIT_SECONDS = 10.0
 # The server engines (a SQLite file is copied in an instant: nothing to overlap).
-_EARLY_ENGINES = ("postgresql", "mysql", "mariadb")
+_EARLY_ENGINES = ("postgresql", "mysql")
 
 
 class EarlyDump:
@@ -127,7 +126,6 @@ def early_dump(settings: Settings, target_name: str | None) -> Iterator[EarlyDum
 
 
 def _prepare(settings: Settings, target_name: str | None) -> EarlyDump | None:
-    from backproof.config.models import normalize_url_scheme  # noqa: PLC0415
     from backproof.config.secrets import database_password  # noqa: PLC0415
 
     if target_name is None and len(settings.targets) != 1:
@@ -136,8 +134,10 @@ def _prepare(settings: Settings, target_name: str | None) -> EarlyDump | None:
         target = settings.target(target_name)
         if not target.database or target.hooks.before_backup:
             return None
-        scheme = urlsplit(normalize_url_scheme(target.database)).scheme.split("+", 1)[0]
-        if scheme not in _EARLY_ENGINES:
+        # Loaded for a target with a database only (the dump loads it anyway).
+        from backproof.sources.registry import engine_of  # noqa: PLC0415
+
+        if engine_of(target.database) not in _EARLY_ENGINES:
             return None
         password = database_password(target, settings.targets.index(target))
     except Exception:  # the backup itself reports the same problem, in its audit row
