@@ -4,10 +4,10 @@ The command's imports, its state database, run lock, audit row, signing key and 
 take most of a second of CPU before a dump could start, while the dump tool and the database
 server sit idle. ``backproof backup`` of one target therefore starts the dump first, in a
 thread, as soon as the settings are read, and sets up the rest while the tool's output is held
-in a private spool (``sources.prefetch.GatedWriter``: an unnamed temporary file, so nothing is
-left on disk whatever happens, capped in size). When the backup reaches its database part it
-attaches the part's writer: the spooled bytes, then the rest of the stream, are hashed for the
-facts and written as they always were. What is stored is the same.
+in memory (``sources.prefetch.GatedWriter``: at most 32 MiB, never on disk, so no plaintext
+copy of the dump exists before it is encrypted; past that the tool waits). When the backup
+reaches its database part it attaches the part's writer: the held bytes, then the rest of the
+stream, are hashed for the facts and written as they always were. What is stored is the same.
 
 So are the errors: a dump that fails raises its error where the backup used to start the dump
 (inside its audit row); a set-up that fails (a lock another backup holds, a key that cannot be

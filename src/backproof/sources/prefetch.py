@@ -8,8 +8,8 @@ GIL) is decoded in that thread while the caller writes the bytes on: a restore's
 pg_restore's input takes the longer of both, not the sum.
 
 A dump started before its backup is set up (``jobs.early_dump``) writes into a ``GatedWriter``:
-until the backup attaches its part's writer, the reading thread spools the tool's raw output
-into an unnamed temporary file (no Python work per row: the tool and the server run at full
+until the backup attaches its part's writer, the reading thread holds the tool's raw output
+in memory (no Python work per row: the tool and the server run at full
 speed while the backup's set-up has the interpreter), up to ``SPOOL_BYTES``; then the caller
 gets the spooled chunks first and the rest as it comes. A gate that is cancelled instead ends
 the stream with DumpCancelledError (the pipeline then kills the tool).
@@ -25,10 +25,9 @@ import contextlib
 import logging
 import queue
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -39,9 +38,9 @@ logger = logging.getLogger(__name__)
 DEPTH_CHUNKS = 8
 PIPE_BYTES = 1024 * 1024
 PUT_WAIT_SECONDS = 0.1
-# What a gate's spool may hold before the tool waits for the writer: seconds of a dump at the
-# rates of docs/performance.md, more than a backup's set-up takes.
-SPOOL_BYTES = 512 * 1024 * 1024
+# What a gate's spool holds in memory before the tool waits for the writer: bounded, so memory
+# stays flat, and never on disk (no plaintext copy of the dump before it is encrypted).
+SPOOL_BYTES = 32 * 1024 * 1024
 _END = b""
 
 
@@ -147,7 +146,7 @@ class _Spooled:
     """What a held stream left: its spool, the bytes in it, a chunk it could not take, and
     whether the stream ended."""
 
-    spool: BinaryIO | None = None
+    spool: list[bytes] = field(default_factory=list)
     size_bytes: int = 0
     pending: bytes = b""
     ended: bool = False
@@ -174,8 +173,7 @@ def _held(
             return True
         _replay(spooled, chunk_bytes, chunks, stop)
     finally:
-        if spooled.spool is not None:
-            spooled.spool.close()
+        spooled.spool.clear()
     if spooled.pending:
         _put(chunks, spooled.pending, stop)
     if spooled.ended:
@@ -199,43 +197,26 @@ def _spool_while_held(
         written = (
             _spool_write(spooled, chunk) if spooled.size_bytes + len(chunk) <= SPOOL_BYTES else 0
         )
-        if written < len(chunk):  # the spool is full or refused: the tool waits for the writer
+        if written < len(chunk):  # the spool is full: the tool waits for the writer
             spooled.pending = chunk[written:]
             return
 
 
 def _spool_write(spooled: _Spooled, chunk: bytes) -> int:
-    """Append ``chunk`` to the spool; return how much of it was written (less: the disk
-    refused the rest, which the caller keeps)."""
-    written = 0
-    try:
-        if spooled.spool is None:
-            spooled.spool = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - closed by _held
-        view = memoryview(chunk)
-        while written < len(chunk):
-            written += spooled.spool.write(view[written:]) or 0
-    except OSError as exc:
-        logger.info("the dump's spool stopped at %d bytes: %s", spooled.size_bytes, exc)
-    spooled.size_bytes += written
-    return written
+    """Keep ``chunk`` in the spool (memory); return its length."""
+    spooled.spool.append(chunk)
+    spooled.size_bytes += len(chunk)
+    return len(chunk)
 
 
 def _replay(
     spooled: _Spooled,
-    chunk_bytes: int,
+    _chunk_bytes: int,
     chunks: queue.Queue[bytes | BaseException],
     stop: threading.Event,
 ) -> None:
-    if spooled.spool is None:
-        return
-    spooled.spool.seek(0)
-    remaining = spooled.size_bytes
-    while remaining > 0 and not stop.is_set():
-        piece = spooled.spool.read(min(chunk_bytes, remaining))
-        if not piece:
-            raise OSError("the dump's spool is shorter than what was written to it")
-        _put(chunks, piece, stop)
-        remaining -= len(piece)
+    while spooled.spool and not stop.is_set():
+        _put(chunks, spooled.spool.pop(0), stop)
 
 
 def widen_pipe(stream: BinaryIO, size_bytes: int = PIPE_BYTES) -> None:
