@@ -25,8 +25,13 @@ from backproof.storage.base import Storage
 # SQLite's page cache is 2 MB by default, less than the index of 20,000 blobs: a backup's
 # look-ups, in the random order of addresses, read the same pages from the file again and again
 # (4,850 reads of its 750 pages). 8 MB a connection, whatever the number of blobs.
+# Write-ahead log, synced at checkpoints only: a pack recorded is not an fsync (one per pack
+# held the index's lock, and the backup's threads behind it, while the disk was busy with the
+# packs). A crash may lose the last packs recorded, never the file: ``sync`` reads them again.
 SCHEMA = """
 pragma cache_size = -8192;
+pragma journal_mode = wal;
+pragma synchronous = normal;
 create table if not exists packs (name text primary key, key_id text not null);
 create table if not exists blobs (
     address text not null, pack text not null, offset integer not null,

@@ -17,9 +17,13 @@ from typing import NamedTuple
 
 from backproof.privacy import make_private_dir, open_private_file
 
-# A page cache of 8 MB, as the blob index's (``blob_index.SCHEMA``).
+# A page cache of 8 MB, and a write-ahead log synced at checkpoints only, as the blob index's
+# (``blob_index.SCHEMA``): a crash may lose the last backup's rows (those files are read again),
+# never the file.
 SCHEMA = """
 pragma cache_size = -8192;
+pragma journal_mode = wal;
+pragma synchronous = normal;
 create table if not exists files (
     path text primary key, size integer, mtime_ns integer, ctime_ns integer, inode integer,
     sha256 text, chunks text, read_at real, generation integer);

@@ -138,15 +138,22 @@ def read_batch(maker: BlobMaker, paths: list[str | Path]) -> list[FileRead | Non
 
     Raises SourceError naming a file that cannot be read.
     """
-    return [_read_small(maker, path) for path in paths]
-
-
-def _read_small(maker: BlobMaker, path: str | Path) -> FileRead | None:
-    try:
-        return maker.read_small(path)
-    except OSError as exc:
-        check_read_failure(path, exc)
-        return None
+    reads: list[FileRead | None] = []
+    made: list[FileRead] = []
+    contents: list[bytes] = []
+    for path in paths:
+        try:
+            read, data = maker.read_small(path)
+        except OSError as exc:
+            check_read_failure(path, exc)
+            reads.append(None)
+            continue
+        reads.append(read)
+        if not read.is_large:  # grown past one blob since it was listed: chunked later
+            made.append(read)
+            contents.append(data)
+    maker.add_blobs(made, contents)
+    return reads
 
 
 def check_read_failure(path: str | Path, error: OSError) -> None:

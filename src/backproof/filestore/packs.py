@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ PACK_TARGET_BYTES = 16 * 1024 * 1024
 # A pack of tiny blobs is closed by count too, so that the blobs waiting in memory and the size
 # of one index stay bounded whatever the number of files (200,000 thumbnails are not one pack).
 PACK_MAX_BLOBS = 4096
+# Packs being uploaded at once per destination (each holds its pack, twice while it is sealed).
+UPLOADS_IN_FLIGHT = 3
 INDEX_VERSION = 1
 # A zstd decompression context per thread, kept: making one per blob cost as much as
 # decompressing a small blob.
@@ -74,10 +77,12 @@ def decode_index(key: AddressKey, data: bytes, where: str) -> PackIndex:
 class Packer:
     """Fills packs for one destination and uploads each when it is full (or at ``flush``).
 
-    With an ``uploader`` a full pack is encrypted and uploaded on its thread while the next one
-    fills (one upload at a time: ``wait`` collects it, and raises its StorageError).
-    ``on_pack`` learns of every uploaded pack and its blobs (the local index records them), on
-    the thread that fills the packs.
+    With an ``uploader`` a full pack is encrypted and uploaded on its threads while the next ones
+    fill, ``UPLOADS_IN_FLIGHT`` at most (a local destination's fsync or a bucket's round trip
+    then overlaps the next pack's). Uploads are recorded in the order they were started:
+    ``wait`` collects them all, and raises the first StorageError. ``on_pack`` learns of every
+    uploaded pack and its blobs (the local index records them), on the thread that fills the
+    packs.
     """
 
     storage: Storage
@@ -89,8 +94,10 @@ class Packer:
     pieces: list[bytes] = field(default_factory=list)  # joined once, at the upload
     buffered_bytes: int = 0
     pending: dict[str, BlobEntry] = field(default_factory=dict)
-    uploading: dict[str, BlobEntry] = field(default_factory=dict)
-    upload: Future[tuple[PackName, int]] | None = None
+    # The blobs of each pack being uploaded, oldest first; a tuple replaced whole, never changed
+    # in place, because worker threads ask ``holds`` while the packs fill.
+    uploading: tuple[dict[str, BlobEntry], ...] = ()
+    uploads: deque[Future[tuple[PackName, int]]] = field(default_factory=deque)
     written: list[PackName] = field(default_factory=list)
     stored_bytes: int = 0
 
@@ -106,27 +113,44 @@ class Packer:
             self.flush()
 
     def holds(self, address: str) -> bool:
-        """Return True when the blob is in the open pack or the one being uploaded."""
-        return address in self.pending or address in self.uploading
+        """Return True when the blob is in the open pack or in one being uploaded."""
+        return address in self.pending or any(address in blobs for blobs in self.uploading)
 
     def flush(self) -> None:
         """Upload the open pack (if it holds anything), then its index; the pack comes first,
         so an index never names a pack that is not there."""
         if not self.pending:
             return
-        self.wait()
+        while len(self.uploads) >= UPLOADS_IN_FLIGHT:
+            self._wait_oldest()
         pieces, self.pieces, self.buffered_bytes = self.pieces, [], 0
-        self.uploading, self.pending = self.pending, {}
+        blobs, self.pending = self.pending, {}
+        self.uploading = (*self.uploading, blobs)
         if self.uploader is None:
-            self._record(*self._upload(pieces, list(self.uploading.values())))
+            self._record(*self._upload(pieces, list(blobs.values())))
         else:
-            self.upload = self.uploader.submit(self._upload, pieces, list(self.uploading.values()))
+            self.uploads.append(self.uploader.submit(self._upload, pieces, list(blobs.values())))
 
     def wait(self) -> None:
-        """Wait for the pack being uploaded and record it; raise its StorageError."""
-        if self.upload is not None:
-            upload, self.upload = self.upload, None
-            self._record(*upload.result())
+        """Wait for the packs being uploaded and record them; raise their StorageError."""
+        while self.uploads:
+            self._wait_oldest()
+
+    def _wait_oldest(self) -> None:
+        upload = self.uploads.popleft()
+        try:
+            pack, size_bytes = upload.result()
+        except BaseException:
+            self.uploading = self.uploading[1:]  # its blobs are not held: stored elsewhere
+            raise
+        self._record(pack, size_bytes)
+
+    def _record(self, pack: PackName, size_bytes: int) -> None:
+        """Record the oldest pack being uploaded, now uploaded."""
+        blobs, self.uploading = self.uploading[0], self.uploading[1:]
+        self.stored_bytes += size_bytes
+        self.written.append(pack)
+        self.on_pack(pack, list(blobs.values()))
 
     def _upload(self, pieces: list[bytes], blobs: list[BlobEntry]) -> tuple[PackName, int]:
         plain = b"".join(pieces)
@@ -138,12 +162,6 @@ class Packer:
             pack.index_key, encode_index(self.key, PackIndex(self.key.key_id, blobs))
         )
         return pack, len(stored)
-
-    def _record(self, pack: PackName, size_bytes: int) -> None:
-        self.stored_bytes += size_bytes
-        self.written.append(pack)
-        blobs, self.uploading = list(self.uploading.values()), {}
-        self.on_pack(pack, blobs)
 
 
 def read_pack(

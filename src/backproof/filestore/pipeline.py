@@ -76,16 +76,17 @@ class FileRead:
 class BlobMaker:
     """Turns bytes into blobs: addressed, and compressed when a destination lacks them.
 
-    ``lacking`` (the destinations that lack an address) is asked from the worker threads; an
-    answer made stale by a pack filling meanwhile costs at most a blob stored twice or a
-    compression moved to the thread that fills the packs (``compressed_of``).
+    ``lacking`` (the destinations that lack each of some addresses, asked once for all of them)
+    is asked from the worker threads; an answer made stale by a pack filling meanwhile costs at
+    most a blob stored twice or a compression moved to the thread that fills the packs
+    (``compressed_of``).
     """
 
     def __init__(
         self,
         key: AddressKey,
         level: int,
-        lacking: Callable[[str], frozenset[str]],
+        lacking: Callable[[list[str]], list[frozenset[str]]],
         small_bytes: int,
     ) -> None:
         self.key = key
@@ -96,11 +97,20 @@ class BlobMaker:
 
     def make(self, data: bytes) -> Blob:
         """Return the blob of ``data``."""
-        address = self.key.address(data)
-        lacking = self.lacking(address)
-        if lacking:
-            return Blob(address, None, self._compressor().compress(data), len(data), lacking)
-        return Blob(address, data, None, len(data))
+        return self.make_many([data])[0]
+
+    def make_many(self, pieces: list[bytes]) -> list[Blob]:
+        """Return the blobs of ``pieces``; the destinations are asked about them at once (one
+        look-up per small file cost more than its hashing, the threads queueing on the index)."""
+        addresses = [self.key.address(data) for data in pieces]
+        blobs = []
+        for address, data, lacking in zip(addresses, pieces, self.lacking(addresses), strict=True):
+            if lacking:
+                compressed = self._compressor().compress(data)
+                blobs.append(Blob(address, None, compressed, len(data), lacking))
+            else:
+                blobs.append(Blob(address, data, None, len(data)))
+        return blobs
 
     def compressed_of(self, blob: Blob) -> bytes:
         """Return the blob's compressed bytes, compressing them now if the worker did not."""
@@ -116,30 +126,35 @@ class BlobMaker:
             compressor = self.local.compressor = zstandard.ZstdCompressor(level=self.level)
         return compressor
 
-    def read_small(self, path: str | Path) -> FileRead:
-        """Read a file that is one blob, again when it changed meanwhile (a few times); unkeyed,
-        its address is its sha256, hashed once."""
+    def read_small(self, path: str | Path) -> tuple[FileRead, bytes]:
+        """Read a file that is one blob, again when it changed meanwhile (a few times); return
+        the read and its content (``add_blobs`` makes its blob)."""
         for attempt in range(1, READ_ATTEMPTS + 1):
-            read = self._read_small_once(path)
+            read, data = self._read_small_once(path)
             read.attempts = attempt
             if not read.is_torn:
                 break
-        return read
+        return read, data
 
-    def _read_small_once(self, path: str | Path) -> FileRead:
+    def add_blobs(self, reads: list[FileRead], contents: list[bytes]) -> None:
+        """Make the blobs of small files read (``read_small``), one look-up for all of them;
+        unkeyed, a file's address is its sha256, hashed once."""
+        for read, data, blob in zip(reads, contents, self.make_many(contents), strict=True):
+            sha256 = hashlib.sha256(data).hexdigest() if self.key.is_keyed else blob.address
+            read.content = CachedFile(sha256, [blob.address])
+            read.blobs = [blob]
+
+    def _read_small_once(self, path: str | Path) -> tuple[FileRead, bytes]:
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
+            empty = CachedFile("", [])
             if before.st_size >= self.small_bytes:
-                empty = CachedFile("", [])
-                return FileRead(empty, 0, before, before, read_at, is_large=True, path=path)
+                return FileRead(empty, 0, before, before, read_at, is_large=True, path=path), b""
             data = stream.readall()
             after = os.fstat(fd)
-        blob = self.make(data)
-        sha256 = hashlib.sha256(data).hexdigest() if self.key.is_keyed else blob.address
-        content = CachedFile(sha256, [blob.address])
-        return FileRead(content, len(data), before, after, read_at, [blob])
+        return FileRead(empty, len(data), before, after, read_at), data
 
 
 class OrderedWork:

@@ -37,9 +37,12 @@ class Side:
         self.referenced.add(pack)
         return True
 
-    def holds(self, address: str) -> bool:
-        """Return True when the destination holds the blob (asked from the worker threads)."""
-        return self.packer.holds(address) or self.index.has(address)
+    def holding(self, addresses: list[str]) -> set[str]:
+        """Return those of ``addresses`` the destination holds (asked from the worker threads,
+        one look-up of the index for all of them)."""
+        held = {address for address in addresses if self.packer.holds(address)}
+        asked = [address for address in addresses if address not in held]
+        return held | (self.index.first_packs(asked).keys() if asked else set())
 
     def on_pack(self, pack: PackName, blobs: list[BlobEntry]) -> None:
         """Record a pack just uploaded: every blob in it was put there for this backup."""

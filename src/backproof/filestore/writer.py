@@ -38,7 +38,7 @@ from backproof.filestore.listing import (
     check_read_failure,
     read_batch,
 )
-from backproof.filestore.packs import Packer
+from backproof.filestore.packs import UPLOADS_IN_FLIGHT, Packer
 from backproof.filestore.pipeline import (
     READ_ATTEMPTS,
     Blob,
@@ -86,10 +86,9 @@ class FilesStoreSession:
     dropped: list[Side] = field(default_factory=list)
     # The folder whose unchanged files' blobs the destinations were last asked about at once.
     learnt_folder: str | None = None
-    # Encrypts and uploads full packs while the next ones fill.
-    uploader: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-packs")
-    )
+    # Encrypts and uploads full packs while the next ones fill (made by ``open``: a few
+    # uploads at once per destination).
+    uploader: ThreadPoolExecutor | None = None
     # Hashes a large file whole, in the order of its chunks, while they are cut.
     digester: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-digest")
@@ -102,6 +101,9 @@ class FilesStoreSession:
         """
         options = self.options
         key = options.key
+        self.uploader = ThreadPoolExecutor(
+            UPLOADS_IN_FLIGHT * len(self.storages), thread_name_prefix="backproof-packs"
+        )
         for name, storage in self.storages.items():
             try:
                 self._open_side(name, storage)
@@ -119,10 +121,11 @@ class FilesStoreSession:
         )
         self.maker = BlobMaker(key, options.compression_level, self._lacking, SMALL_FILE_BYTES)
 
-    def _lacking(self, address: str) -> frozenset[str]:
-        """Return the destinations lacking a blob (asked from the worker threads)."""
+    def _lacking(self, addresses: list[str]) -> list[frozenset[str]]:
+        """Return the destinations lacking each blob (asked from the worker threads)."""
         sides = tuple(self.sides.items())
-        return frozenset(name for name, side in sides if not side.holds(address))
+        held = [(name, side.holding(addresses)) for name, side in sides]
+        return [frozenset(name for name, found in held if a not in found) for a in addresses]
 
     def _open_side(self, name: str, storage: Storage) -> None:
         lock = {"host": socket.gethostname(), "pid": os.getpid(), "target": self.target}
@@ -329,7 +332,8 @@ class FilesStoreSession:
     def close(self, *, completed: bool) -> None:
         """Remove the markers and close the local indexes (keeping what was learnt when the
         backup ``completed``)."""
-        self.uploader.shutdown(wait=True)  # a pack being uploaded lands before its marker goes
+        if self.uploader is not None:  # a pack being uploaded lands before its marker goes
+            self.uploader.shutdown(wait=True)
         self.digester.shutdown(wait=True)
         for storage in self.storages.values():
             try:

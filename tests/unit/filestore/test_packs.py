@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from backproof.errors import IntegrityError
+from backproof.errors import IntegrityError, StorageFullError
+from backproof.filestore import packs
 from backproof.filestore.addressing import AddressKey, key_id_of
 from backproof.filestore.layout import PackName
 from backproof.filestore.packs import (
     PACK_MAX_BLOBS,
+    UPLOADS_IN_FLIGHT,
     BlobEntry,
     Packer,
     PackIndex,
@@ -21,6 +26,7 @@ from backproof.storage.memory import MemoryStorage
 
 SECRET = secrets.token_bytes(32)
 KEYED = AddressKey(key_id_of(SECRET), SECRET)
+BACKUP_ID = "20261126T010000Z-000abc"
 
 
 def test_a_pack_of_tiny_blobs_is_closed_by_count() -> None:
@@ -51,3 +57,70 @@ def test_an_altered_index_is_refused() -> None:
 
     with pytest.raises(IntegrityError, match="does not authenticate"):
         decode_index(KEYED, bytes(sealed), "index")
+
+
+class GatedStorage(MemoryStorage):
+    """A destination whose writes wait for ``gate``, counting those waiting at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.waiting = 0
+        self.most_waiting = 0
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self.lock:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        self.gate.wait(timeout=30)
+        with self.lock:
+            self.waiting -= 1
+        super().put_bytes(key, data)
+
+
+def test_packs_upload_a_few_at_once_and_are_recorded_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(packs, "PACK_MAX_BLOBS", 1)  # every blob closes its pack
+    storage = GatedStorage()
+    recorded: list[list[str]] = []
+    packer = Packer(
+        storage, BACKUP_ID, AddressKey(), [], lambda p, b: recorded.append([e.address for e in b])
+    )
+    addresses = [f"{number:064x}" for number in range(UPLOADS_IN_FLIGHT + 2)]
+    with ThreadPoolExecutor(UPLOADS_IN_FLIGHT + 2) as uploader:
+        packer.uploader = uploader
+        for address in addresses[:UPLOADS_IN_FLIGHT]:
+            packer.add(address, b"x", 1)
+        deadline = time.monotonic() + 30
+        while storage.waiting < UPLOADS_IN_FLIGHT and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        assert storage.waiting == UPLOADS_IN_FLIGHT  # all uploading at once
+        assert all(packer.holds(address) for address in addresses[:UPLOADS_IN_FLIGHT])
+        assert recorded == []
+
+        storage.gate.set()
+        for address in addresses[UPLOADS_IN_FLIGHT:]:
+            packer.add(address, b"x", 1)
+        packer.wait()
+
+    assert recorded == [[address] for address in addresses]  # in the order they were filled
+    assert storage.most_waiting <= UPLOADS_IN_FLIGHT
+    assert not any(packer.holds(address) for address in addresses)
+    assert len(packer.written) == len(addresses)
+
+
+def test_a_failed_upload_is_raised_and_its_blobs_no_longer_held() -> None:
+    storage = MemoryStorage(capacity_bytes=0)
+    packer = Packer(storage, BACKUP_ID, AddressKey(), [], lambda p, b: None)
+    with ThreadPoolExecutor(1) as uploader:
+        packer.uploader = uploader
+        packer.add("a" * 64, b"x", 1)
+        packer.flush()
+
+        with pytest.raises(StorageFullError):
+            packer.wait()
+
+    assert not packer.holds("a" * 64)

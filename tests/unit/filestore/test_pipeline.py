@@ -15,8 +15,9 @@ import pytest
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.entries import read_list
 from backproof.filestore.layout import INDEX
+from backproof.filestore.listing import read_batch
 from backproof.filestore.packs import decode_index
-from backproof.filestore.pipeline import IN_FLIGHT_BYTES, OrderedWork
+from backproof.filestore.pipeline import IN_FLIGHT_BYTES, BlobMaker, OrderedWork
 from backproof.filestore.writer import FilesStoreSession, StoreOptions
 from backproof.storage.memory import MemoryStorage
 
@@ -129,3 +130,27 @@ def test_a_file_grown_past_one_blob_since_it_was_listed_is_stored_in_chunks(
     assert grown.size == len(content)
     assert grown.sha256 == hashlib.sha256(content).hexdigest()
     assert len(grown.chunks) > 1
+
+
+def test_a_batch_of_small_files_asks_the_destinations_once(tmp_path: Path) -> None:
+    asked: list[list[str]] = []
+
+    def lacking(addresses: list[str]) -> list[frozenset[str]]:
+        asked.append(addresses)
+        return [frozenset({"local"}) if n % 2 else frozenset() for n in range(len(addresses))]
+
+    maker = BlobMaker(AddressKey(), 3, lacking, 1024 * 1024)
+    paths: list[str | Path] = []
+    for number in range(5):
+        path = tmp_path / f"upload-{number}"
+        path.write_bytes(f"upload {number}\n".encode() * 100)
+        paths.append(path)
+
+    reads = read_batch(maker, paths)
+
+    assert len(asked) == 1
+    assert asked[0] == [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths]
+    blobs = [read.blobs[0] for read in reads if read is not None]
+    assert [blob.compressed is not None for blob in blobs] == [False, True, False, True, False]
+    assert [blob.raw is not None for blob in blobs] == [True, False, True, False, True]
+    assert [read.content.sha256 for read in reads if read] == asked[0]

@@ -40,3 +40,13 @@ def test_blob_not_learnt_is_still_found_in_the_index() -> None:
 
     assert side.take(held)
     assert not side.take(KEY.address(b"not stored"))
+
+
+def test_holding_answers_for_many_blobs_from_the_index_and_the_open_pack() -> None:
+    in_index, in_pack = KEY.address(b"stored"), KEY.address(b"packed")
+    side = side_holding([in_index])
+    side.packer.add(in_pack, b"x", 1)
+
+    held = side.holding([in_index, in_pack, KEY.address(b"not stored")])
+
+    assert held == {in_index, in_pack}
