@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from pathlib import Path
 
 from backproof.demo import DemoLayout
 from backproof.state.sqlite_reads import SCHEMA_HEAD
@@ -172,3 +173,65 @@ def test_backup_of_a_files_only_target_loads_no_engine_and_no_service(demo: Demo
     assert "backproof.filestore.writer" in modules
     assert {name.split(".")[0] for name in modules} & NOT_FOR_JOBS == set()
     assert modules & ENGINES == set()
+
+
+# A pydantic plugin, installed as pydantic finds plugins (an entry point of the `pydantic` group):
+# it notes the name of every model whose validator pydantic builds with it.
+PLUGIN_MODULE = """
+import os
+
+
+class NotingPlugin:
+    def new_schema_validator(self, schema, schema_type, path, kind, config, settings):
+        with open(os.environ["NOTED_MODELS"], "a", encoding="utf-8") as noted:
+            noted.write(path.name + "\\n")
+        return None, None, None
+
+
+plugin = NotingPlugin()
+"""
+
+
+def install_noting_plugin(folder: Path) -> None:
+    """Write the plugin's module and distribution metadata into ``folder`` (for PYTHONPATH)."""
+    (folder / "noting_plugin.py").write_text(PLUGIN_MODULE, encoding="utf-8")
+    metadata = folder / "noting_plugin-1.0.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: noting-plugin\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (metadata / "entry_points.txt").write_text(
+        "[pydantic]\nnoting = noting_plugin:plugin\n", encoding="utf-8"
+    )
+
+
+def run_list_with_plugin(demo: DemoLayout, tmp_path: Path, **variables: str) -> str:
+    """Run ``backproof list`` with the noting plugin installed; return the models it noted."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    if not (site / "noting_plugin.py").exists():
+        install_noting_plugin(site)
+    noted = tmp_path / "noted.txt"
+    noted.unlink(missing_ok=True)
+    environment = {**clean_environment(), "PYTHONPATH": str(site), "NOTED_MODELS": str(noted)}
+    environment.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    process = subprocess.run(
+        [sys.executable, "-m", "backproof", "list"],
+        cwd=demo.folder,
+        env={**environment, **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    return noted.read_text(encoding="utf-8") if noted.exists() else ""
+
+
+def test_backproof_runs_without_pydantic_plugins_unless_the_user_asks_for_them(
+    demo: DemoLayout, tmp_path: Path
+) -> None:
+    imported_packages(demo, "list")  # the first command migrates the new state database
+
+    assert run_list_with_plugin(demo, tmp_path) == ""
+    assert "Settings" in run_list_with_plugin(demo, tmp_path, PYDANTIC_DISABLE_PLUGINS="").split()

@@ -3,8 +3,6 @@
 A backup exists only once its manifest is committed; the manifest is written last.
 """
 
-from __future__ import annotations
-
 import secrets
 from datetime import UTC, datetime
 from typing import Literal
@@ -48,18 +46,18 @@ class TableDigest(Strict):
 class Facts(Strict):
     """What the dump contained, recorded while dumping; verify compares a restore against it."""
 
-    tables: dict[str, int] = Field(default_factory=dict, description="table -> row count")
-    samples: dict[str, SampledRows] = Field(default_factory=dict)
+    tables: dict[str, int] = Field({}, description="table -> row count")
+    samples: dict[str, SampledRows] = Field({})
     objects: dict[str, int] = Field(
-        default_factory=dict, description="kind -> count: views, triggers, routines, events"
+        {}, description="kind -> count: views, triggers, routines, events"
     )
     files: FilesFacts | None = None
     digests: dict[str, TableDigest] = Field(
-        default_factory=dict, description="table -> digest of all its rows (older: empty)"
+        {}, description="table -> digest of all its rows (older: empty)"
     )
     digest_method: str = Field("", description="how the digests were made; empty: none")
     exact: bool = True
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field([])
 
 
 class Part(Strict):
@@ -97,7 +95,7 @@ class Manifest(Strict):
     source: SourceInfo | None = None
     parts: list[Part]
     facts: Facts
-    destinations: list[str] = Field(default_factory=list)
+    destinations: list[str] = Field([])
     authentication: str | None = Field(None, description="MAC or signature of the manifest")
 
     def part(self, name: str) -> Part | None:

@@ -25,6 +25,7 @@ import click
 
 from backproof import __version__
 from backproof.errors import BackproofError, ConfigError, NotFoundError, UsageError
+from backproof.pydantic_plugins import disable_pydantic_plugins
 
 if TYPE_CHECKING:
     from backproof.config.models import Settings
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     import backproof.cli.service_commands  # noqa: PLC0415 - registers serve
     import backproof.cli.setup_commands  # noqa: F401, PLC0415 - registers setup (issue 9)
 
+    disable_pydantic_plugins()  # before the first model is built (backproof.pydantic_plugins)
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
         os.environ.get("BACKPROOF_DEBUG")
     )

@@ -5,10 +5,8 @@ Paths and URLs that are relative are made absolute against the config file's fol
 ``backproof.config.loading``; the models themselves never touch the filesystem.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -108,7 +106,7 @@ class ApplicationCheck(Section):
     timeout_seconds: float = Field(30.0, gt=0, le=3600, description="the query is cancelled after")
 
     @model_validator(mode="after")
-    def _check_expectation(self) -> ApplicationCheck:
+    def _check_expectation(self) -> Self:
         if self.expect is None and self.at_least is None and self.at_most is None:
             raise ValueError("a check needs `expect`, `at_least` or `at_most`")
         if self.expect is not None and (self.at_least is not None or self.at_most is not None):
@@ -124,10 +122,10 @@ class HookSettings(Section):
     """
 
     before_backup: list[str] = Field(
-        default_factory=list, description="run in order before the dump; one failing fails it"
+        [], description="run in order before the dump; one failing fails it"
     )
     after_backup: list[str] = Field(
-        default_factory=list,
+        [],
         description="run in order after the backup, even a failed one; one failing fails it",
     )
     timeout_seconds: float = Field(300.0, gt=0, description="a hook still running is killed")
@@ -143,14 +141,14 @@ class TargetSettings(Section):
     database: str | None = Field(None, description="URL of the database; none for files only")
     password_env: str | None = Field(None, description="environment variable holding the password")
     password_file: Path | None = Field(None, description="file holding the password")
-    files: list[Path] = Field(default_factory=list, description="folders and files to archive")
+    files: list[Path] = Field([], description="folders and files to archive")
     exclude: list[str] = Field(
-        default_factory=list,
+        [],
         description="glob patterns left out of `files`: `*.log` (a name anywhere), "
         "`uploads/tmp/*` (a path from the folder's name)",
     )
     key_tables: list[str] = Field(
-        default_factory=list,
+        [],
         description="tables whose sampled rows verify compares by checksum (the CRM: "
         '["companies", "contacts"])',
     )
@@ -169,7 +167,7 @@ class TargetSettings(Section):
         "sampled rows only",
     )
     checks: list[ApplicationCheck] = Field(
-        default_factory=list, description="application checks run on every restored copy"
+        [], description="application checks run on every restored copy"
     )
     files_format: Literal["store", "tar"] = Field(
         "store",
@@ -199,7 +197,7 @@ class TargetSettings(Section):
         return None if url is None else check_url_scheme(url, DATABASE_SCHEMES)
 
     @model_validator(mode="after")
-    def _check_something_to_back_up(self) -> TargetSettings:
+    def _check_something_to_back_up(self) -> Self:
         if self.database is None and not self.files:
             raise ValueError("a target needs `database`, `files` or both")
         if self.password_env and self.password_file:
@@ -239,9 +237,7 @@ class DestinationSettings(Section):
 class EncryptionSettings(Section):
     """age encryption of parts and authentication of manifests."""
 
-    recipients: list[str] = Field(
-        default_factory=list, description="age public keys the parts are encrypted to"
-    )
+    recipients: list[str] = Field([], description="age public keys the parts are encrypted to")
     identity_file: Path | None = Field(
         None, description="age identity, needed only where verify and restore run"
     )
@@ -338,7 +334,7 @@ class VerifySettings(Section):
         return None if url is None else check_url_scheme(url, DATABASE_SCHEMES)
 
     @model_validator(mode="after")
-    def _check_password_source(self) -> VerifySettings:
+    def _check_password_source(self) -> Self:
         if self.password_env and self.password_file:
             raise ValueError("set `password_env` or `password_file`, not both")
         return self
@@ -412,7 +408,7 @@ class AlertSettings(Section):
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     email: EmailSettings | None = None
-    apprise: list[SecretStr] = Field(default_factory=list, description="extra Apprise URLs")
+    apprise: list[SecretStr] = Field([], description="extra Apprise URLs")
     healthcheck_url: SecretStr | None = Field(
         None, description="dead man's switch pinged around `run` (/start, success, /fail)"
     )
@@ -514,7 +510,7 @@ class Settings(Section):
     queue: QueueSettings = Field(default_factory=QueueSettings)
 
     @model_validator(mode="after")
-    def _check_queue_state(self) -> Settings:
+    def _check_queue_state(self) -> Self:
         if self.queue.broker_url is not None and self.state.url.startswith("sqlite"):
             raise ValueError(
                 "[queue] needs a state database every worker shares: set state.url to "
@@ -523,7 +519,7 @@ class Settings(Section):
         return self
 
     @model_validator(mode="after")
-    def _check_unique_names(self) -> Settings:
+    def _check_unique_names(self) -> Self:
         for kind, names in (
             ("targets", [target.name for target in self.targets]),
             ("destinations", [destination.name for destination in self.destinations]),

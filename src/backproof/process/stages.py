@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
 import signal
 import subprocess
 import threading
@@ -18,6 +17,7 @@ from typing import IO
 
 from backproof.errors import PipelineError
 from backproof.process.commands import Command, mask
+from backproof.pydantic_plugins import child_environment
 
 TAIL_LINES = 20
 TAIL_BYTES = 8 * 1024
@@ -94,7 +94,7 @@ class Stage:
                 stdin=stdin,
                 stdout=stdout,
                 stderr=subprocess.PIPE,
-                env={**os.environ, **command.env},
+                env={**child_environment(), **command.env},
                 cwd=command.cwd,
                 close_fds=True,
                 # Python ignores SIGPIPE; children get it back, so a dead reader stops them.
