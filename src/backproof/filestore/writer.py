@@ -170,9 +170,21 @@ class FilesStoreSession:
             self._start_batch(self.batch)
             self.work.take_all()
             listing.emit_ready(self._finish_read, keep=0)
+            # A file grown past one blob since it was listed is chunked by the last lines: its
+            # blobs go into the packs too.
+            self.work.take_all()
         finally:
             self.work.close()
+        self._flush_packs()
         return listing.tree.result()
+
+    def _flush_packs(self) -> None:
+        """Start uploading the packs left open, while the file list is committed."""
+        for name, side in list(self.sides.items()):
+            try:
+                side.packer.flush()
+            except StorageError as exc:
+                self._drop(name, exc)
 
     def _entry(self, path: str, name: str) -> FileEntry | Pending | None:
         try:

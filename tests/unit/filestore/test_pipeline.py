@@ -123,13 +123,22 @@ def test_a_file_grown_past_one_blob_since_it_was_listed_is_stored_in_chunks(
         return info
 
     monkeypatch.setattr(os, "lstat", listed_small)
-    listing = backup_folder(folder, MemoryStorage())
+    storage = MemoryStorage()
+    listing = backup_folder(folder, storage)
 
     _header, entries = read_list(io.BytesIO(listing))
     grown = next(entry for entry in entries if entry.path == "uploads/grown.bin")
     assert grown.size == len(content)
     assert grown.sha256 == hashlib.sha256(content).hexdigest()
     assert len(grown.chunks) > 1
+    # Its chunks were cut after the walk's end, when the list's last lines went out: stored too.
+    stored = {
+        blob.address
+        for key in storage.objects
+        if key.startswith(INDEX)
+        for blob in decode_index(AddressKey(), storage.objects[key], key).blobs
+    }
+    assert set(grown.chunks) <= stored
 
 
 def test_a_batch_of_small_files_asks_the_destinations_once(tmp_path: Path) -> None:
