@@ -137,7 +137,8 @@ class ArchiveDigester:
     """Feed the bytes of a custom archive; ``digests()`` returns each table's digest.
 
     ``method`` is one of ``METHODS``. ``tables``, when given, limits the digests to the tables
-    of those labels (the others' blocks are walked, not hashed). Raises UnknownMethodError for
+    of those labels (the others' blocks pass through the ordered reader, as cheap as it is, and
+    are not kept: never held whole). Raises UnknownMethodError for
     another method, ArchiveFormatError (from ``feed``/``finish``) on a stream it cannot read.
     """
 
@@ -211,21 +212,25 @@ class ArchiveDigester:
         )
         self._end_of_block = b"\n\x00" + self._zero_length
         # After a newline: a complete chunk header (nothing captured: a shared empty string a
-        # row), the block's end (captured: a zero length), or what the buffer ends inside,
-        # captured and held back for the next bytes (a header, or pg_dump's closing ``\\.``
-        # line and the block's end). A header of that line is no row. Every branch starts with
-        # the newline: the search skips to them.
-        terminator = (len(_TERMINATOR)).to_bytes(self._int_size, "little")
+        # row; tried first, most lengths fail its lookahead at their first byte), the block's
+        # end (captured: a zero length), or what the buffer ends inside, captured and held
+        # back for the next bytes (a header, or pg_dump's closing ``\\.`` line and the block's
+        # end). A header of that line is no row. Every branch starts with the newline: the
+        # search skips to them.
+        length = (len(_TERMINATOR)).to_bytes(self._int_size, "little")
+        closing = _prefix_pattern(_TERMINATOR + self._zero_length)
         self._chunk_pattern = re.compile(
-            b"(?s)\n(?:(\x00%s|(?:.{1,%d}|\x00%s%s)\\Z)|\x00(?!%s|%s).{%d})"
+            b"(?s)\n(?:\x00(?!%s|%s(?:%s|%s\\Z)).{%d}|(\x00%s|(?:.{1,%d}|\x00%s%s)\\Z))"
             % (
                 self._zero_length,
+                re.escape(length),
+                re.escape(_TERMINATOR[:3]),
+                closing,
                 self._int_size,
-                re.escape(terminator),
-                _prefix_pattern(_TERMINATOR + self._zero_length),
                 self._zero_length,
-                re.escape(terminator + _TERMINATOR[:3]),
                 self._int_size,
+                re.escape(length),
+                closing,
             )
         )
         self._block_end = b"\x00" + self._zero_length
@@ -238,10 +243,12 @@ class ArchiveDigester:
             kind = cursor.take(1)[0]
             dump_id = cursor.integer()
             entry = (self._entries or {}).get(dump_id)
-            wanted = self.tables is None or (entry is not None and entry.label in self.tables)
-            if kind == BLOCK_DATA and entry is not None and wanted:
+            if kind == BLOCK_DATA and entry is not None:
                 self._buffer = b"\n" + self._buffer[cursor.position :]
-                if self._bits:
+                if self.tables is not None and entry.label not in self.tables:
+                    # Not asked for: read as it passes by the ordered reader, and not kept.
+                    self._ordered = OrderedDigest()
+                elif self._bits:
                     self._table = self._tables.setdefault(entry.label, RowDigest(bits=self._bits))
                 else:
                     self._ordered = self._ordered_tables.setdefault(entry.label, OrderedDigest())

@@ -19,7 +19,8 @@ from backproof.sources.postgresql_archive import (
 from backproof.sources.table_digests import digest_rows
 
 # Rows whose chunk length holds a newline byte (10 and 2560 + x bytes with the newline): the
-# header then looks like the end of a line; tiny tables put many block ends in one chunk.
+# header then looks like the end of a line; rows of 5 bytes, as long as pg_dump's closing
+# "\\." line (one starting with a backslash too); tiny tables put many block ends in one chunk.
 ROW_LENGTHS = (1, 4, 9, 10, 255, 2569, 2600, 5000)
 TINY_TABLES = 40
 
@@ -31,7 +32,8 @@ def create_tables(pg: PgServer, database: str) -> None:
         for length in ROW_LENGTHS:
             connection.execute("INSERT INTO lengths VALUES (repeat('x', %s))", (length,))
         connection.execute(
-            "INSERT INTO lengths VALUES (NULL), ('tab\tand\nnewline'), (''), ('\\.'), ('.')"
+            "INSERT INTO lengths VALUES (NULL), ('tab\tand\nnewline'), (''), ('\\.'), ('.'), "
+            "('\\.x')"
         )
         for number in range(TINY_TABLES):
             connection.execute(f"CREATE TABLE tiny_{number} (id int)")
@@ -90,7 +92,7 @@ def test_archive_digests_are_those_of_the_copied_rows_for_any_chunking(
     found = archive_digests(archive, chunk_bytes, method)
 
     assert found == copied_digests(pg, database, method)
-    assert found["lengths"].rows == len(ROW_LENGTHS) + 5
+    assert found["lengths"].rows == len(ROW_LENGTHS) + 6
     assert found["tiny_7"].rows == 7
     assert found["no_rows"].rows == 0
 
