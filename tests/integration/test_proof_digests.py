@@ -3,7 +3,6 @@ run against PostgreSQL and MariaDB (SQLite's is tests/unit/sources/test_sqlite_d
 
 from __future__ import annotations
 
-import contextlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,12 +13,11 @@ from mariadb_server import shared_server as shared_mariadb
 from pg_servers import PgServer
 from pg_servers import shared_server as shared_postgresql
 
-from backproof.archive.manifest import Facts
 from backproof.comparison import compare_database_facts
-from backproof.jobs.row_order import settle_row_order
 from backproof.sources.mysql_digests import TUPLE_SUM_METHOD
 from backproof.sources.mysql_stream import DumpScanner
 from backproof.sources.registry import open_database
+from proved_differences import proved_differences
 from scratch_databases import Scratch, scratch_database
 
 
@@ -61,17 +59,6 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     chosen.server.clean_up()
 
 
-def proved_differences(scratch: Scratch, expected: Facts, dump: bytes) -> list[str]:
-    """Return the differences a verify finds in the restored ``scratch``: its facts, each
-    table whose ordered digests differ settled without order (PostgreSQL: the test CRM's
-    companies comes back in another order), compared with ``expected``."""
-    actual = scratch.database.inspect(expected)
-    compared, actual, _settled = settle_row_order(
-        scratch.database, expected, actual, lambda: contextlib.nullcontext(io.BytesIO(dump))
-    )
-    return compare_database_facts(compared, actual)
-
-
 @pytest.fixture
 def scratch(engine: Engine) -> Iterator[Scratch]:
     """A scratch database on the engine's server (dropped after)."""
@@ -103,7 +90,7 @@ def test_restored_copy_has_the_digests_of_the_dump(engine: Engine, scratch: Scra
     }
     assert {"audit_log", "big_table", "contacts"} <= same
     assert set(restored.digests) == set(info.facts.digests)
-    assert proved_differences(scratch, info.facts, dump.getvalue()) == []
+    assert proved_differences(scratch.database, info.facts, dump.getvalue()) == []
 
 
 def test_restored_copy_has_the_digests_of_an_older_mariadb_manifest() -> None:
@@ -141,7 +128,7 @@ def test_value_changed_in_one_row_of_a_non_key_table_is_named(
     tampered = engine.printed_value.format(731).encode()
     scratch.database.restore(io.BytesIO(dump.getvalue().replace(original, tampered)), info.format)
 
-    differences = proved_differences(scratch, info.facts, dump.getvalue())
+    differences = proved_differences(scratch.database, info.facts, dump.getvalue())
 
     table, rows = engine.tampered_table
     assert differences == [
