@@ -116,7 +116,13 @@ class Packer:
 
     def holds(self, address: str) -> bool:
         """Return True when the blob is in the open pack or in one being uploaded."""
-        return address in self.pending or any(address in blobs for blobs in self.uploading)
+        if address in self.pending:
+            return True
+        # A plain loop: asked for every blob of every unchanged file, mostly with none uploading.
+        for blobs in self.uploading:  # noqa: SIM110 - any() and a generator: 3x the time
+            if address in blobs:
+                return True
+        return False
 
     def flush(self) -> None:
         """Upload the open pack (if it holds anything), then its index; the pack comes first,
