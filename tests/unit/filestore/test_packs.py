@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import zstandard
+from pyrage import x25519
 
 from backproof.errors import IntegrityError, StorageFullError
 from backproof.filestore import packs
@@ -19,8 +22,10 @@ from backproof.filestore.packs import (
     BlobEntry,
     Packer,
     PackIndex,
+    blob_from_pack,
     decode_index,
     encode_index,
+    read_pack,
 )
 from backproof.storage.memory import MemoryStorage
 
@@ -124,3 +129,23 @@ def test_a_failed_upload_is_raised_and_its_blobs_no_longer_held() -> None:
             packer.wait()
 
     assert not packer.holds("a" * 64)
+
+
+def test_an_encrypted_pack_of_many_pieces_reads_back_blob_by_blob() -> None:
+    identity = x25519.Identity.generate()
+    storage = MemoryStorage()
+    written: list[tuple[PackName, list[BlobEntry]]] = []
+    packer = Packer(
+        storage, BACKUP_ID, KEYED, [identity.to_public()], lambda p, b: written.append((p, b))
+    )
+    raws = [os.urandom(size) for size in (1, 8191, 8192, 8193, 100_000, 3)]
+    compressed = [zstandard.ZstdCompressor().compress(raw) for raw in raws]
+    for number, data in enumerate(compressed):
+        packer.add(KEYED.address(raws[number]), data, len(raws[number]))
+    packer.flush()
+
+    [(pack, entries)] = written
+    assert b"".join(compressed) not in storage.objects[pack.pack_key]  # sealed
+    plain = read_pack(storage, pack, lambda: [identity])
+    assert plain == b"".join(compressed)
+    assert [blob_from_pack(plain, entry, "pack") for entry in entries] == raws
