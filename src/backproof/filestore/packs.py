@@ -244,11 +244,17 @@ def read_pack(
     if identities is None:
         return stored
     try:
-        return bytes(pyrage.decrypt(stored, identities()))
+        # Read by Python code, as ``_encrypted`` writes: the GIL passes every 8 KiB to the
+        # restore's other threads (``pyrage.decrypt`` held it for the whole pack).
+        sink = _Collected()
+        pyrage.decrypt_io(_PiecesReader([stored]), sink, identities())
+        return b"".join(sink.parts)
     except pyrage.DecryptError as exc:
         raise RestoreError(
             f"cannot decrypt {where}: encryption.identity_file holds no identity of its recipients"
         ) from exc
+    except OSError as exc:  # decrypt_io's word for a chunk that does not authenticate
+        raise IntegrityError(f"{where} does not decrypt: corrupt or altered") from exc
 
 
 def blob_from_pack(plain: bytes, entry: BlobEntry, where: str) -> bytes:

@@ -149,3 +149,23 @@ def test_an_encrypted_pack_of_many_pieces_reads_back_blob_by_blob() -> None:
     plain = read_pack(storage, pack, lambda: [identity])
     assert plain == b"".join(compressed)
     assert [blob_from_pack(plain, entry, "pack") for entry in entries] == raws
+
+
+def test_an_encrypted_pack_altered_past_its_header_is_refused() -> None:
+    identity = x25519.Identity.generate()
+    storage = MemoryStorage()
+    written: list[PackName] = []
+    packer = Packer(
+        storage, BACKUP_ID, KEYED, [identity.to_public()], lambda p, b: written.append(p)
+    )
+    packer.add(KEYED.address(b"upload"), zstandard.ZstdCompressor().compress(b"upload"), 6)
+    packer.flush()
+    [pack] = written
+    stored = bytearray(storage.objects[pack.pack_key])
+    stored[-1] ^= 1
+    storage.objects[pack.pack_key] = bytes(stored)
+
+    with pytest.raises(IntegrityError, match="does not decrypt"):
+        read_pack(storage, pack, lambda: [identity], is_checked=False)
+    with pytest.raises(IntegrityError, match="does not match its checksum"):
+        read_pack(storage, pack, lambda: [identity])
