@@ -32,7 +32,7 @@ from pathlib import Path
 from bench_dump import MARIA, PG, shell, shell_measured, timed
 
 from backproof.sources.mysql_stream import DumpScanner
-from backproof.sources.postgresql_archive import METHODS, ArchiveDigester
+from backproof.sources.postgresql_archive import METHOD_BITS, ArchiveDigester
 from backproof.sources.postgresql_digests import DIGEST_METHOD
 
 CONFIG = """\
@@ -126,7 +126,7 @@ def bench(engine: str, database: str, repeat: int) -> list[str]:
             theirs = shell_measured(f"{load} && {drop}")
             rows.append((f"{engine} verify ({what})", ours, "raw import + drop", theirs))
     shell(f"{dump} > {raw}")
-    methods = list(METHODS) if engine == "postgresql" else [engine]
+    methods = sorted(METHOD_BITS) if engine == "postgresql" else [engine]
     cpu = {method: min(digest_seconds(raw, engine, method) for _ in range(3)) for method in methods}
     size_mb = raw.stat().st_size / 1e6
     lines = [

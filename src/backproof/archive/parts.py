@@ -105,13 +105,7 @@ def check_part(storage: Storage, key: str, part: Part) -> None:
     """
     with contextlib.closing(storage.open_download(key)) as stream:
         sha256, size_bytes = hash_stream(stream)
-    require_recorded(part, storage.name, sha256, size_bytes)
-
-
-def require_recorded(part: Part, storage_name: str, sha256: str, size_bytes: int) -> None:
-    """Raise IntegrityError, naming the part, when the bytes read of it (their ``sha256`` and
-    size) are not those the manifest records."""
-    where = f"part {part.name} ({part.file}) on {storage_name}"
+    where = f"part {part.name} ({part.file}) on {storage.name}"
     if size_bytes != part.size_bytes:
         raise IntegrityError(
             f"{where} is {size_bytes} bytes, the manifest says {part.size_bytes}: "

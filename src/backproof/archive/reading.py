@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from backproof.archive.authentication import authenticate_manifest
 from backproof.archive.catalog import load_manifest, part_key, scan_target
 from backproof.archive.encryption import ReadingKeys, open_decrypted, prove_decryptable
 from backproof.archive.manifest import Manifest, Part
-from backproof.archive.parts import check_part, require_recorded
+from backproof.archive.parts import check_part
 from backproof.archive.skew import flag_skewed
 from backproof.archive.streams import open_decompressor
 from backproof.clock import utc_now
 from backproof.config.models import Settings
 from backproof.errors import IntegrityError, NotFoundError
-from backproof.storage.base import CHUNK_BYTES, Storage
+from backproof.storage.base import Storage
 
 
 @dataclass(frozen=True)
@@ -97,90 +96,18 @@ def check_backup(storage: Storage, manifest: Manifest, keys: ReadingKeys | None 
 
 @contextlib.contextmanager
 def open_decoded_part(
-    storage: Storage,
-    manifest: Manifest,
-    part: Part,
-    keys: ReadingKeys | None = None,
-    *,
-    checked: bool = False,
+    storage: Storage, manifest: Manifest, part: Part, keys: ReadingKeys | None = None
 ) -> Iterator[BinaryIO]:
-    """Yield the part's original bytes: downloaded, decrypted (with ``keys``) and decompressed.
-
-    With ``checked``, the stored bytes are hashed as they are read and, once the caller is
-    done, read to their end and compared with the manifest: IntegrityError when they differ
-    (what the caller read is then not to be trusted).
-    """
+    """Yield the part's original bytes: downloaded, decrypted (with ``keys``) and decompressed."""
     with contextlib.ExitStack() as stack:
-        raw: BinaryIO = stack.enter_context(
+        raw = stack.enter_context(
             contextlib.closing(
                 storage.open_download(part_key(manifest.target, manifest.id, part.file))
             )
         )
-        hashing = _HashingReader(raw) if checked else None
-        if hashing is not None:
-            raw = cast(BinaryIO, hashing)
         if part.encryption is not None:
             identities = (keys or ReadingKeys()).identities()
             where = f"part {part.file} of backup {manifest.id} on {storage.name}"
             raw = stack.enter_context(open_decrypted(raw, identities, where))
         decoded = stack.enter_context(contextlib.closing(open_decompressor(part.compression, raw)))
-        if hashing is None:
-            yield decoded
-            return
-        try:
-            yield decoded
-        except Exception as exc:
-            # A stream that cannot be decoded (a corrupt frame) is first of all not the one
-            # the manifest names: say that when it is so.
-            mismatch = hashing.mismatch(part, storage.name)
-            if mismatch is not None:
-                raise mismatch from exc
-            raise
-        hashing.require_recorded(part, storage.name)
-
-
-class _HashingReader:
-    """Reads a stream, hashing (sha256) and counting the bytes it returns."""
-
-    def __init__(self, source: BinaryIO) -> None:
-        self._source = source
-        self.digest = hashlib.sha256()
-        self.size_bytes = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Return up to ``size`` bytes of the stream (b"" at its end), hashed."""
-        data = self._source.read(size)
-        self.digest.update(data)
-        self.size_bytes += len(data)
-        return data
-
-    def require_recorded(self, part: Part, storage_name: str) -> None:
-        """Read the rest of the stream; raise IntegrityError when what was read is not the
-        part the manifest records."""
-        while self.read(CHUNK_BYTES):
-            pass
-        require_recorded(part, storage_name, self.digest.hexdigest(), self.size_bytes)
-
-    def mismatch(self, part: Part, storage_name: str) -> IntegrityError | None:
-        """Return the IntegrityError of a stream that is not the part the manifest records
-        (None when it is, or when its rest cannot be read)."""
-        try:
-            self.require_recorded(part, storage_name)
-        except IntegrityError as exc:
-            return exc
-        except Exception:  # the caller's own error is the one to raise
-            return None
-        return None
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        """Read into ``buffer``; return how many bytes."""
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        """Return True: a readable stream."""
-        return True
-
-    def close(self) -> None:
-        """Close nothing: the stream is closed by whoever opened it."""
+        yield decoded

@@ -19,7 +19,6 @@ from backproof.jobs.lifecycle import RunRecord, recorded_run
 from backproof.jobs.proof_summary import describe_proof
 from backproof.jobs.proving import ProofOutcome, prove_restored_copy, verify_jobs
 from backproof.jobs.restoring import restore_database_part
-from backproof.jobs.row_order import settle_row_order
 from backproof.jobs.scratch_servers import open_scratch_server
 from backproof.sources.base import DatabaseSource, RestoreOptions, ScratchServer, scratch_name
 from backproof.sources.files import inspect_archive
@@ -122,15 +121,7 @@ def _verify_database(
         actual, proof = _inspect_and_prove(
             scratch, manifest, expected, target, context.settings.verify
         )
-        # A table whose rows came back in another order is digested again without order,
-        # the dump's side from the stored part read again (and checked against the manifest).
-        compared, actual, _reordered = settle_row_order(
-            scratch,
-            expected,
-            actual,
-            lambda: open_decoded_part(storage, manifest, part, keys, checked=True),
-        )
-        differences = compare_database_facts(compared, actual)
+        differences = compare_database_facts(expected, actual)
         if differences:
             raise VerificationError(
                 f"backup {manifest.id} restores differently: {summarize(differences)}"

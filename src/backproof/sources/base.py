@@ -7,12 +7,12 @@ verify; and it makes and drops the temporary ``verify_…`` databases, marked as
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol
 
-from backproof.archive.manifest import Facts, SourceInfo, TableDigest
+from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
 from backproof.sources.verify_users import VerifyUserScript
 
@@ -131,24 +131,6 @@ class DatabaseSource(Protocol):
         """Return where temporary copies of this database go when ``verify.url`` is not set:
         a server engine answers its own server; a file-based engine a folder under
         ``private_dir`` (backproof's private state folder)."""
-        ...
-
-
-@runtime_checkable
-class OrderedDigests(Protocol):
-    """A database whose table digests, by some methods, hash a table's rows in the dump's
-    order: a restored table read back in another order is settled by order-independent
-    digests of both sides (``docs/verification.md``)."""
-
-    def is_ordered_digest(self, method: str) -> bool:
-        """Return True when the digests of ``method`` depend on the order of the rows."""
-        ...
-
-    def digests_without_order(
-        self, tables: Collection[str], dump: BinaryIO | None = None
-    ) -> dict[str, TableDigest]:
-        """Return the order-independent digests of ``tables``: in ``dump`` (a decoded dump
-        of this engine, read to its end) when given, else in this (restored) database."""
         ...
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +24,7 @@ from typing import BinaryIO
 import psycopg
 from psycopg import IsolationLevel
 
-from backproof.archive.manifest import Facts, SourceInfo, TableDigest
+from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import read_pipeline, run_command, write_pipeline
@@ -37,7 +37,6 @@ from backproof.sources.base import (
     TableSize,
     missing_key_tables,
 )
-from backproof.sources.postgresql_archive import ORDERED_METHOD
 from backproof.sources.postgresql_databases import (
     create_database,
     database_exists,
@@ -49,10 +48,7 @@ from backproof.sources.postgresql_digests import (
     DumpDigests,
     RestoredTableDigests,
     digest_database,
-    digests_without_order,
-    dump_digests_without_order,
     restore_progress,
-    table_pattern,
     verify_method,
 )
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
@@ -260,36 +256,6 @@ class PostgresqlSource:
                 "digest_method": method,
             }
         )
-
-    def is_ordered_digest(self, method: str) -> bool:
-        """Return True for the ordered method (the chunks of a table hashed in the dump's
-        order): a restored table read back in another order is settled without order."""
-        return method == ORDERED_METHOD
-
-    def digests_without_order(
-        self, tables: Collection[str], dump: BinaryIO | None = None
-    ) -> dict[str, TableDigest]:
-        """Return the order-independent digests (the sum of each row's hash) of ``tables``:
-        in the custom archive ``dump`` when given (read to its end), else in this database,
-        read again by one data-only pg_dump of those tables.
-
-        Raises PipelineError when pg_dump fails, ArchiveFormatError when an archive is
-        unreadable, SourceError when the database cannot be read.
-        """
-        if dump is not None:
-            return dump_digests_without_order(dump, tables)
-        target = self.server
-        with connect(target, self.password, autocommit=True) as connection:
-            try:
-                listed = catalog.list_tables(connection.cursor())
-            except psycopg.Error as exc:
-                raise translate(exc, f"cannot read PostgreSQL {target.label}") from exc
-        patterns = {
-            table.label: table_pattern(table.schema, table.name)
-            for table in listed
-            if table.label in tables
-        }
-        return digests_without_order(target, self.password, target.database or "", patterns)
 
     def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
         """Run amcheck's ``bt_index_check`` on every B-tree index of this database, on up to

@@ -22,7 +22,7 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,10 +30,9 @@ from backproof.archive.manifest import TableDigest
 from backproof.errors import PipelineError
 from backproof.process import Command, read_pipeline
 from backproof.sources.postgresql_archive import (
+    LINE_METHOD_64,
     LINE_METHOD_128,
-    METHODS,
-    ORDERED_METHOD,
-    SUM_METHOD,
+    METHOD_BITS,
     ArchiveDigester,
     ArchiveFormatError,
     TocEntry,
@@ -52,9 +51,8 @@ from backproof.sources.table_digests import require_known_method
 from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
-# What a backup records; a verify computes what its manifest names (``METHODS``), and settles
-# a table whose ordered digests differ with the order-independent SUM_METHOD.
-DIGEST_METHOD = ORDERED_METHOD
+# What a backup records; a verify computes what its manifest names (``METHOD_BITS``).
+DIGEST_METHOD = LINE_METHOD_64
 # A table whose data block is at least this large is read back as soon as it is restored; the
 # smaller ones after the restore, all in one dump (a pg_dump of its own would cost more in
 # start-up, about 0.1 s of CPU, than reading them early saves).
@@ -153,34 +151,8 @@ def verify_method(recorded: str) -> str:
     Raises SourceError for a method this version does not know (a newer backproof's).
     """
     method = recorded or LINE_METHOD_128
-    require_known_method(method, METHODS)
+    require_known_method(method, METHOD_BITS)
     return method
-
-
-def digests_without_order(
-    server: ServerUrl, password: str | None, database: str, tables: dict[str, str]
-) -> dict[str, TableDigest]:
-    """Return the order-independent digests (SUM_METHOD) of some tables of ``database`` (a
-    restored copy), read again: ``tables`` maps each label to its pg_dump pattern.
-
-    Raises PipelineError when pg_dump fails, ArchiveFormatError when its output is unreadable.
-    """
-    if not tables:
-        return {}
-    command = data_dump_command(server, password, database, tables=list(tables.values()))
-    return _read_digests(command, SUM_METHOD, frozenset(tables))
-
-
-def dump_digests_without_order(dump: BinaryIO, tables: Collection[str]) -> dict[str, TableDigest]:
-    """Return the order-independent digests (SUM_METHOD) of ``tables`` in the custom archive
-    ``dump``, read to its end (a table it does not hold has none).
-
-    Raises ArchiveFormatError when the archive is unreadable or cut short.
-    """
-    digester = ArchiveDigester(SUM_METHOD, frozenset(tables))
-    for chunk in read_ahead(dump, CHUNK_BYTES):
-        digester.feed(chunk)
-    return digester.finish()
 
 
 def digest_database(
@@ -318,16 +290,13 @@ def _toc_entries(spool: Path) -> list[TocEntry]:
     return []
 
 
-def _read_digests(
-    command: Command, method: str, tables: frozenset[str] | None = None
-) -> dict[str, TableDigest]:
-    """Return the digests of the tables (``tables`` only, when given) in the data-only archive
-    ``command`` writes."""
+def _read_digests(command: Command, method: str) -> dict[str, TableDigest]:
+    """Return the digests of the tables in the data-only archive ``command`` writes."""
 
     def consume(stream: BinaryIO) -> dict[str, TableDigest]:
         # Read ahead: pg_dump goes on writing while the rows are hashed (the sum of both
         # otherwise; a pipe holds 64 KiB).
-        digester = ArchiveDigester(method, tables)
+        digester = ArchiveDigester(method)
         for chunk in read_ahead(stream, CHUNK_BYTES):
             digester.feed(chunk)
         return digester.finish()
