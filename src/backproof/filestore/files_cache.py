@@ -85,7 +85,14 @@ class FilesCache:
 
     def lookup(self, path: str, info: os.stat_result) -> CachedFile | None:
         """Return the content of ``path`` when it is unchanged and not due to be read again."""
-        row = self._row(path)
+        # The rows of its folder, read at the folder's first file (a walk lists a folder's
+        # files together); a file of a folder too large for that is asked alone.
+        folder = path.rpartition("/")[0]
+        if folder != self.folder:
+            self.folder = folder
+            self.folder_rows = self._folder_rows(folder) if folder else None
+        rows = self.folder_rows
+        row = rows.get(path) if rows is not None else self._row_alone(path)
         if (
             row is None
             or row[1] != info.st_size
@@ -101,7 +108,8 @@ class FilesCache:
         self.seen.append((path,))
         if len(self.seen) >= SEEN_BATCH:
             self._mark_seen()
-        return CachedFile(row[5], row[6].split(" ") if row[6] else [])
+        # tuple.__new__: the named tuple's own __new__ is a Python function, a call per file.
+        return tuple.__new__(CachedFile, (row[5], row[6].split(" ") if row[6] else []))
 
     def folder_addresses(self) -> set[str]:
         """Return the blob addresses of the files of the folder last looked up (when its rows
@@ -109,15 +117,8 @@ class FilesCache:
         rows = self.folder_rows.values() if self.folder_rows is not None else ()
         return {address for row in rows if row[6] for address in row[6].split(" ")}
 
-    def _row(self, path: str) -> Row | None:
-        """Return the row of ``path``: from its folder's rows, read at the folder's first file
-        (a walk lists a folder's files together), or asked alone."""
-        folder = path.rpartition("/")[0]
-        if folder != self.folder:
-            self.folder = folder
-            self.folder_rows = self._folder_rows(folder) if folder else None
-        if self.folder_rows is not None:
-            return self.folder_rows.get(path)
+    def _row_alone(self, path: str) -> Row | None:
+        """Return the row of ``path``, asked alone."""
         found: Row | None = self.connection.execute(
             f"select {COLUMNS} from files where path = ?",
             (path,),

@@ -123,7 +123,9 @@ class Listing:
         line = encode_entry(entry)
         self.lines.append(line)
         self.lines_bytes += len(line)
-        self.tree.add_entry(entry.kind, entry.path, entry.size, entry.content)
+        kind = entry.kind  # the content property inlined: a call per file
+        content = entry.sha256 if kind == "f" else entry.link
+        self.tree.add_entry(kind, entry.path, entry.size, content)
         if self.lines_bytes >= LINES_BYTES:
             self._flush()
 

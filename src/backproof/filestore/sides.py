@@ -37,6 +37,19 @@ class Side:
         self.referenced.add(pack)
         return True
 
+    def take_all(self, addresses: list[str]) -> bool:
+        """Return True when the destination holds every blob of ``addresses``, taking them in
+        order as ``take`` does (stopping at the first it lacks); the loop of an unchanged file."""
+        holds, known = self.packer.holds, self.known
+        for address in addresses:
+            if holds(address):
+                continue
+            pack = known.get(address) or self.index.first_pack(address)
+            if pack is None:
+                return False
+            self.referenced.add(pack)
+        return True
+
     def holding(self, addresses: list[str]) -> set[str]:
         """Return those of ``addresses`` the destination holds (asked from the worker threads,
         one look-up of the index for all of them)."""

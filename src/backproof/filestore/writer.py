@@ -157,7 +157,7 @@ class FilesStoreSession:
         chunker = {"avg": CHUNK_AVERAGE_BYTES, "min": CHUNK_MIN_BYTES, "max": CHUNK_MAX_BYTES}
         sink.write(encode_header(ListHeader(self.options.key.key_id, chunker)))
         listing = Listing(sink, self._start_batch)
-        self.work = OrderedWork(worker_count(), self._store_result)
+        self.work = work = OrderedWork(worker_count(), self._store_result)
         self.batch = SmallBatch()
         try:
             for root in paths:
@@ -165,8 +165,12 @@ class FilesStoreSession:
                     raise SourceError(f"{root} does not exist: check targets[].files")
                 for path, name in walk_tree(root, exclude):
                     listing.add(self._entry(path, name))
-                    self.work.take_done()
-                    listing.emit_ready(self._finish_read)
+                    # Both are no-ops while nothing is being read (most files of a second
+                    # backup): asked only then, not once per file.
+                    if work.queue:
+                        work.take_done()
+                    if listing.waiting:
+                        listing.emit_ready(self._finish_read)
             self._start_batch(self.batch)
             self.work.take_all()
             listing.emit_ready(self._finish_read, keep=0)
@@ -189,13 +193,13 @@ class FilesStoreSession:
     def _entry(self, path: str, name: str) -> FileEntry | Pending | None:
         try:
             info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):  # asked first: most entries are files
+                return self._file_entry(path, name, info)
             mode, mtime_ns = stat.S_IMODE(info.st_mode), info.st_mtime_ns
             if stat.S_ISDIR(info.st_mode):
                 return FileEntry(name, "d", mode, mtime_ns)
             if stat.S_ISLNK(info.st_mode):
                 return FileEntry(name, "l", mode, mtime_ns, link=os.readlink(path))  # noqa: PTH115 - exact
-            if stat.S_ISREG(info.st_mode):
-                return self._file_entry(path, name, info)
         except OSError as exc:
             check_read_failure(path, exc)
             return None
@@ -210,13 +214,22 @@ class FilesStoreSession:
             addresses = self.cache.folder_addresses()
             for side in self.sides.values():
                 side.learn(addresses)
-        if cached is not None and self._take_all(cached.chunks):
-            self.files_unchanged += 1
-            mode = stat.S_IMODE(info.st_mode)
-            # Its list of addresses is the cache's own copy, made for it: not copied again.
-            return FileEntry(
-                name, "f", mode, info.st_mtime_ns, info.st_size, cached.sha256, cached.chunks
-            )
+        if cached is not None:
+            for side in self.sides.values():
+                if not side.take_all(cached.chunks):
+                    break
+            else:
+                self.files_unchanged += 1
+                # Its list of addresses is the cache's own copy, made for it: not copied again.
+                return FileEntry(
+                    name,
+                    "f",
+                    stat.S_IMODE(info.st_mode),
+                    info.st_mtime_ns,
+                    info.st_size,
+                    cached.sha256,
+                    cached.chunks,
+                )
         if info.st_size < SMALL_FILE_BYTES:
             batch = self.batch
             pending = Pending(name, batch, batch.add(path, info.st_size))
@@ -261,13 +274,6 @@ class FilesStoreSession:
             self.cache.record(name, read.after, read.content, read.read_at)
         self.files_read += 1
         return _file(name, read.after, read.content, read.size_bytes)
-
-    def _take_all(self, addresses: list[str]) -> bool:
-        for side in self.sides.values():
-            for address in addresses:
-                if not side.take(address):
-                    return False
-        return True
 
     def _read_chunked(self, path: str | Path) -> tuple[FileRead, list[Future[Blob]]]:
         """Read a large file in content-defined chunks, each a blob made in the pool; the

@@ -126,7 +126,7 @@ def walk_tree(root: Path, exclude: Sequence[str] = ()) -> Iterator[tuple[str, st
             )
             for name in sorted(subfolders + names):
                 arcname = prefix + name
-                if not is_excluded(arcname, exclude):
+                if not exclude or not is_excluded(arcname, exclude):
                     yield base + name, arcname
     except OSError as exc:
         raise SourceError(f"cannot read {exc.filename}: {exc.strerror}") from exc
