@@ -68,6 +68,7 @@ class FilesCache:
         self.seen: list[tuple[str]] = []
         self.folder: str | None = None
         self.folder_rows: dict[str, Row] | None = None
+        self.last_row: Row | None = None  # the row ``lookup`` found last, matching or not
 
     def close(self, *, completed: bool) -> None:
         """Keep what this backup learnt when it ``completed`` (dropping the rows of files it did
@@ -93,6 +94,7 @@ class FilesCache:
             self.folder_rows = self._folder_rows(folder) if folder else None
         rows = self.folder_rows
         row = rows.get(path) if rows is not None else self._row_alone(path)
+        self.last_row = row
         if (
             row is None
             or row[1] != info.st_size
@@ -110,6 +112,25 @@ class FilesCache:
             self._mark_seen()
         # tuple.__new__: the named tuple's own __new__ is a Python function, a call per file.
         return tuple.__new__(CachedFile, (row[5], row[6].split(" ") if row[6] else []))
+
+    def grown(self, path: str, info: os.stat_result) -> tuple[int, CachedFile] | None:
+        """Return the size and content of ``path`` at its last read (``lookup`` just found it
+        changed) when it may only have grown since: the same inode, larger, in more than one
+        blob, and its row not due to be read again. Whether its start is still that content
+        is for the caller to check (by its sha256): nothing here says it was not edited too."""
+        row = self.last_row
+        if (
+            row is None
+            or row[0] != path
+            or row[4] != info.st_ino
+            or row[1] >= info.st_size
+            or " " not in row[6]
+        ):
+            return None
+        age = self.now - row[7]
+        if age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path):
+            return None
+        return row[1], CachedFile(row[5], row[6].split(" "))
 
     def folder_addresses(self) -> set[str]:
         """Return the blob addresses of the files of the folder last looked up (when its rows

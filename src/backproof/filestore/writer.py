@@ -9,6 +9,7 @@ knows a backup may be referencing packs it has not committed yet.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
@@ -56,6 +57,7 @@ CHUNK_MIN_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
 SMALL_FILE_BYTES = 2 * CHUNK_MIN_BYTES  # smaller files are one blob
 DIGEST_AHEAD_CHUNKS = 8  # a large file's sha256 lags its reading by at most this many chunks
+PREFIX_PIECE_BYTES = 1024 * 1024  # the kept start of a grown file is hashed in these pieces
 
 
 @dataclass
@@ -236,12 +238,15 @@ class FilesStoreSession:
             if batch.is_full:
                 self._start_batch(batch)
             return pending
-        return self._read_large(path, name)
+        return self._read_large(path, name, self.cache.grown(name, info))
 
-    def _read_large(self, path: str | Path, name: str) -> Pending:
-        """Read a large file in chunks, again when it changed meanwhile (a few times)."""
+    def _read_large(
+        self, path: str | Path, name: str, prior: tuple[int, CachedFile] | None = None
+    ) -> Pending:
+        """Read a large file in chunks, again when it changed meanwhile (a few times);
+        ``prior``: its size and content at its last read, when it may only have grown."""
         for _attempt in range(READ_ATTEMPTS):
-            read, chunks = self._read_chunked(path)
+            read, chunks = self._read_chunked(path, prior)
             if not read.is_torn:
                 break
         return Pending(name, read, chunks=chunks)
@@ -275,21 +280,39 @@ class FilesStoreSession:
         self.files_read += 1
         return _file(name, read.after, read.content, read.size_bytes)
 
-    def _read_chunked(self, path: str | Path) -> tuple[FileRead, list[Future[Blob]]]:
+    def _read_chunked(
+        self, path: str | Path, prior: tuple[int, CachedFile] | None = None
+    ) -> tuple[FileRead, list[Future[Blob]]]:
         """Read a large file in content-defined chunks, each a blob made in the pool; the
         file's own sha256 runs on a thread of its own, in order, while this one cuts the next
-        chunks (hashlib and the chunker release the GIL: the three run on every core)."""
+        chunks (hashlib and the chunker release the GIL: the three run on every core).
+
+        With ``prior`` (the file grown since its last read, by its metadata), its start is read
+        and hashed first: when it is still that content, its chunks but the last are kept and
+        the cutting starts at the last one (a chunk's cut depends on its bytes only, so the
+        chunks are those a whole read would cut); else the file is read whole."""
         read_at = time.time()
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             before = os.fstat(fd)
-            digest, size_bytes = hashlib.sha256(), 0
+            digest, size_bytes, hashed = hashlib.sha256(), 0, 0
             futures: list[Future[Blob]] = []
+            kept = self._kept_start(stream, digest, prior) if prior else None
+            if kept is not None:
+                futures, size_bytes, hashed = kept
+            elif prior:
+                stream.seek(0)
+                digest = hashlib.sha256()
             hashing: deque[Future[None]] = deque()
             for chunk in self.chunker.cut_stream(stream):
                 piece = bytes(chunk.data)
                 futures.append(self.work.submit(len(piece), self.maker.make, piece))
-                hashing.append(self.digester.submit(digest.update, piece))
+                # The digest holds the kept start already: only what follows is added.
+                if hashed <= size_bytes:
+                    hashing.append(self.digester.submit(digest.update, piece))
+                elif hashed < size_bytes + len(piece):
+                    rest = piece[hashed - size_bytes :]
+                    hashing.append(self.digester.submit(digest.update, rest))
                 if len(hashing) > DIGEST_AHEAD_CHUNKS:  # its memory stays bounded
                     hashing.popleft().result()
                 size_bytes += len(piece)
@@ -300,6 +323,51 @@ class FilesStoreSession:
             futures.append(self.work.submit(0, self.maker.make, b""))
         content = CachedFile(digest.hexdigest(), [])  # its addresses once the jobs are done
         return FileRead(content, size_bytes, before, after, read_at), futures
+
+    def _kept_start(
+        self, stream: io.FileIO, digest: Any, prior: tuple[int, CachedFile]
+    ) -> tuple[list[Future[Blob]], int, int] | None:
+        """Read the first ``prior`` size of bytes into ``digest``; when their sha256 is the
+        prior content's and every destination holds its chunks, return the chunks kept (all but
+        the last, as done jobs), where the cutting starts again (the stream is put there) and
+        how many bytes the digest holds. None when the start changed or a chunk is lacking
+        (the digest and the stream are then the caller's to reset)."""
+        size, content = prior
+        lengths = self._chunk_lengths(content.chunks)
+        if lengths is None or sum(lengths) != size:
+            return None
+        buffer = bytearray(PREFIX_PIECE_BYTES)
+        view = memoryview(buffer)
+        left = size
+        while left:
+            count = stream.readinto(view[: min(left, PREFIX_PIECE_BYTES)])
+            if not count:
+                return None  # shorter than it was: read whole
+            digest.update(view[:count])
+            left -= count
+        kept = content.chunks[:-1]
+        if digest.hexdigest() != content.sha256:
+            return None
+        for side in self.sides.values():
+            if not side.take_all(kept):
+                return None
+        start = size - lengths[-1]
+        stream.seek(start)
+        futures: list[Future[Blob]] = []
+        for address, length in zip(kept, lengths, strict=False):
+            done: Future[Blob] = Future()
+            done.set_result(Blob(address, None, None, length))
+            futures.append(done)
+        return futures, start, size
+
+    def _chunk_lengths(self, addresses: list[str]) -> list[int] | None:
+        """Return the length of each blob of ``addresses`` (by a destination's index); None
+        when one is not found."""
+        side = next(iter(self.sides.values()))
+        found = side.index.locate_many(addresses)
+        if any(address not in found for address in addresses):
+            return None
+        return [found[address][0][1].raw_length for address in addresses]
 
     def _store_result(self, result: Blob | list[FileRead | None]) -> None:
         """Put the blobs of a finished job in the packs of every destination lacking them."""

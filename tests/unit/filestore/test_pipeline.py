@@ -11,14 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
+from pyfastcdc import FastCDC
 
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.entries import read_list
 from backproof.filestore.layout import INDEX
 from backproof.filestore.listing import read_batch
 from backproof.filestore.packs import decode_index
-from backproof.filestore.pipeline import IN_FLIGHT_BYTES, BlobMaker, OrderedWork
-from backproof.filestore.writer import FilesStoreSession, StoreOptions
+from backproof.filestore.pipeline import IN_FLIGHT_BYTES, Blob, BlobMaker, OrderedWork
+from backproof.filestore.writer import (
+    CHUNK_AVERAGE_BYTES,
+    CHUNK_MAX_BYTES,
+    CHUNK_MIN_BYTES,
+    FilesStoreSession,
+    StoreOptions,
+)
 from backproof.storage.memory import MemoryStorage
 
 BACKUP_ID = "20261130T230000Z-00abcd"
@@ -55,10 +62,16 @@ def test_work_in_flight_stays_under_its_byte_bound() -> None:
     assert max(weights) <= IN_FLIGHT_BYTES
 
 
-def backup_folder(folder: Path, storage: MemoryStorage) -> bytes:
-    """Back up ``folder`` into ``storage`` with a session; return the file list written."""
-    options = StoreOptions(None, AddressKey(), [])
-    session = FilesStoreSession({"local": storage}, "crm", BACKUP_ID, options)
+def backup_folder(
+    folder: Path,
+    storage: MemoryStorage,
+    cache_dir: Path | None = None,
+    backup_id: str = BACKUP_ID,
+) -> bytes:
+    """Back up ``folder`` into ``storage`` with a session (its local caches in ``cache_dir``,
+    in memory without); return the file list written."""
+    options = StoreOptions(cache_dir, AddressKey(), [])
+    session = FilesStoreSession({"local": storage}, "crm", backup_id, options)
     session.open()
     written = bytearray()
 
@@ -163,3 +176,69 @@ def test_a_batch_of_small_files_asks_the_destinations_once(tmp_path: Path) -> No
     assert [blob.compressed is not None for blob in blobs] == [False, True, False, True, False]
     assert [blob.raw is not None for blob in blobs] == [True, False, True, False, True]
     assert [read.content.sha256 for read in reads if read] == asked[0]
+
+
+def whole_cut(content: bytes) -> list[str]:
+    """Return the addresses of the chunks a read of ``content`` from its start cuts."""
+    chunker = FastCDC(
+        CHUNK_AVERAGE_BYTES, min_size=CHUNK_MIN_BYTES, max_size=CHUNK_MAX_BYTES, seed=0
+    )
+    return [
+        AddressKey().address(bytes(chunk.data)) for chunk in chunker.cut_stream(io.BytesIO(content))
+    ]
+
+
+def listed_chunks(listing: bytes, path: str) -> tuple[str, list[str]]:
+    """Return the sha256 and the chunks the file list holds for ``path``."""
+    _header, entries = read_list(io.BytesIO(listing))
+    entry = next(entry for entry in entries if entry.path == path)
+    return entry.sha256, entry.chunks
+
+
+def grow_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: bool
+) -> tuple[bytes, bytes, int]:
+    """Back up a 12 MiB file, append to it (after changing a byte of its start with ``edit``),
+    in place, and back it up again; return its content, the second list and how many chunks
+    the second backup cut and addressed."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    large = folder / "video.bin"
+    large.write_bytes(random.Random(5).randbytes(12 * 1024 * 1024))  # noqa: S311 - test data
+    aged = time.time() - 3600  # a file modified within the last second is not recorded
+    os.utime(large, (aged, aged))
+    storage, cache = MemoryStorage(), tmp_path / "cache"
+    backup_folder(folder, storage, cache)
+    inode = large.stat().st_ino
+    with large.open("r+b") as stream:
+        if edit:
+            stream.seek(1000)
+            stream.write(b"edited")
+        stream.seek(0, os.SEEK_END)
+        stream.write(random.Random(6).randbytes(300_000))  # noqa: S311 - test data
+    assert large.stat().st_ino == inode
+    made: list[int] = []
+    real_make = BlobMaker.make
+
+    def counted(maker: BlobMaker, data: bytes) -> Blob:
+        made.append(len(data))
+        return real_make(maker, data)
+
+    monkeypatch.setattr(BlobMaker, "make", counted)
+    listing = backup_folder(folder, storage, cache, "20261130T230100Z-00abce")
+    return large.read_bytes(), listing, len(made)
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["appended", "edited-and-appended"])
+def test_a_grown_file_is_cut_again_from_its_last_chunk_only_when_its_start_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: bool
+) -> None:
+    content, listing, made = grow_twice(tmp_path, monkeypatch, edit=edit)
+
+    sha256, chunks = listed_chunks(listing, "uploads/video.bin")
+    assert sha256 == hashlib.sha256(content).hexdigest()
+    assert chunks == whole_cut(content)  # the chunks a whole read cuts, either way
+    if edit:
+        assert made == len(chunks)  # its start changed: read and cut whole
+    else:
+        assert made < len(chunks) / 2  # its start's chunks kept, not cut and hashed again
