@@ -16,6 +16,7 @@ from backproof.archive.manifest import new_backup_id
 from backproof.demo import DemoLayout
 from backproof.errors import IntegrityError, RestoreError, StorageError
 from backproof.filestore.layout import CONDEMNED, INDEX, PACKS
+from backproof.filestore.pipeline import BlobMaker
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
@@ -417,3 +418,35 @@ def test_the_storage_cap_counts_the_packs_the_backups_share(
     assert outcome.deleted == {old: f"over storage cap {(sizes[new] + pack_bytes) / 1e6:g} MB"}
     assert outcome.stored_size_bytes == sizes[new] + pack_bytes
     assert run_verify(memory_context, backup_id=new).files == 18
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "keyed-addresses"])
+def test_an_appended_large_file_is_restored_whole_from_its_kept_chunks(
+    memory_context: Context,
+    demo: DemoLayout,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    encrypted: bool,
+) -> None:
+    if encrypted:  # keyed addresses and a seeded chunker
+        identity = pyrage.x25519.Identity.generate()
+        (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
+        memory_context.settings.encryption.recipients = [str(identity.to_public())]
+        memory_context.settings.encryption.identity_file = tmp_path / "age.key"
+    large = demo.uploads / "video.bin"
+    large.write_bytes(os.urandom(12 * 1024 * 1024))
+    age_files(demo.uploads)
+    run_backup(memory_context)
+    with large.open("ab") as stream:
+        stream.write(os.urandom(300_000))
+    made: list[BlobMaker] = []  # one per chunk cut and addressed
+    real_make = BlobMaker.make
+    monkeypatch.setattr(
+        BlobMaker, "make", lambda self, data: made.append(self) or real_make(self, data)
+    )
+
+    second = run_backup(memory_context).backup_id
+
+    assert 0 < len(made) <= 3  # cut from its last chunk on: its start's chunks were kept
+    assert run_verify(memory_context, backup_id=second).files == 19
+    assert restored(memory_context, second, tmp_path / "out") == tree_of(demo.uploads)
