@@ -156,9 +156,10 @@ class BlobMaker:
             empty = CachedFile("", [])
             if before.st_size >= self.small_bytes:
                 return FileRead(empty, 0, before, before, read_at, is_large=True, path=path), b""
-            # One byte more than its size: a file grown meanwhile is read to its end.
+            # One byte more than its size: a file grown meanwhile is read to its end, and so is
+            # one whose file system returned less than asked (a network or FUSE mount may).
             data = os.read(fd, before.st_size + 1)
-            if len(data) > before.st_size:
+            if len(data) != before.st_size:
                 pieces = [data]
                 while piece := os.read(fd, READ_PIECE_BYTES):
                     pieces.append(piece)

@@ -178,6 +178,26 @@ def test_a_batch_of_small_files_asks_the_destinations_once(tmp_path: Path) -> No
     assert [read.content.sha256 for read in reads if read] == asked[0]
 
 
+def test_a_small_file_read_short_by_its_file_system_is_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A network or FUSE mount may return less than asked though the file has more: the read
+    # goes on to the end instead of taking the file as shrunk (a torn read, retried, warned).
+    path = tmp_path / "upload.pdf"
+    content = os.urandom(300_000)
+    path.write_bytes(content)
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, size: real_read(fd, min(size, 65_536)))
+    maker = BlobMaker(AddressKey(), 3, lambda addresses: [frozenset()] * len(addresses), 1 << 20)
+
+    read, data = maker.read_small(path)
+
+    assert data == content
+    assert read.size_bytes == len(content)
+    assert not read.is_torn
+    assert read.attempts == 1
+
+
 def whole_cut(content: bytes) -> list[str]:
     """Return the addresses of the chunks a read of ``content`` from its start cuts."""
     chunker = FastCDC(
