@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,7 +16,7 @@ from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PACKS
 from backproof.filestore.packs import Packer
-from backproof.filestore.reader import BlobReader, file_digest
+from backproof.filestore.reader import PACKS_HELD, BlobReader, file_digest
 from backproof.storage.memory import MemoryStorage
 
 BACKUP_ID = "20261130T230000Z-00abcd"
@@ -101,3 +102,49 @@ def test_a_file_under_keyed_addresses_is_hashed_as_it_is_read() -> None:
     reader = BlobReader(MemoryStorage(), key, BlobIndex(None, key), ReadingKeys())
 
     assert reader.known_sha256(FileEntry("one", "f", chunks=[key.address(b"x")])) is None
+
+
+class GatedStorage(CountingStorage):
+    """Holds the reads of one pack until ``release`` is set; counts each pack's reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gated = ""
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.reads: dict[str, int] = {}
+
+    def get_bytes(self, key: str) -> bytes:
+        if key.startswith(PACKS):
+            self.reads[key] = self.reads.get(key, 0) + 1
+            if key == self.gated:
+                self.started.set()
+                assert self.release.wait(10)
+        return super().get_bytes(key)
+
+
+def test_a_pack_being_loaded_is_not_evicted_by_the_packs_other_threads_load() -> None:
+    storage, key = GatedStorage(), AddressKey()
+    index = BlobIndex(None, key)
+    packer = Packer(storage, BACKUP_ID, key, [], index.add_pack)
+    compressor = zstandard.ZstdCompressor()
+    packs: list[list[str]] = []
+    for number in range(PACKS_HELD + 2):
+        contents = [f"pack {number} upload {blob}".encode() * 40 for blob in range(2)]
+        packs.append([key.address(data) for data in contents])
+        for address, data in zip(packs[-1], contents, strict=True):
+            packer.add(address, compressor.compress(data), len(data))
+        packer.flush()
+    reader = BlobReader(storage, key, index, ReadingKeys())
+    storage.gated = packer.written[0].pack_key
+
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(reader.read, packs[0][0])
+        assert storage.started.wait(10)
+        for blobs in packs[1:]:  # more packs than are held, while the first one loads
+            reader.read(blobs[0])
+        storage.release.set()
+        loading.result()
+    reader.read(packs[0][1])  # its loader reads its next blob
+
+    assert storage.reads[packer.written[0].pack_key] == 1
