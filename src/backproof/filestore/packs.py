@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +39,7 @@ INDEX_VERSION = 1
 # A zstd decompression context per thread, kept: making one per blob cost as much as
 # decompressing a small blob.
 _LOCAL = threading.local()
+_HUGE_PAGES: int | None = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux only
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,14 @@ class _Written:
     (stored, pieces, joined) on each thread loading one."""
 
     def __init__(self, size: int) -> None:
-        self.buffer = bytearray(size)
+        # Mapped (private, not shared memory), not taken from the heap: a pack let go is given
+        # back to the system at once, where the allocator kept such buffers of the restore's
+        # threads (peak 352-382 MiB of a 2 GB restore, 233-237 MiB mapped). In huge pages
+        # where the system has them: faulting 4 KiB pages in one by one cost 0.5 s of system
+        # time there.
+        self.buffer = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE)
+        if _HUGE_PAGES is not None:
+            self.buffer.madvise(_HUGE_PAGES)
         self.view = memoryview(self.buffer)
         self.size = 0
 
@@ -228,11 +237,9 @@ class _Written:
     def flush(self) -> None:
         """Nothing to flush: the buffer is the result."""
 
-    def result(self) -> bytearray:
-        """Return the buffer cut to what was written."""
-        self.view.release()
-        del self.buffer[self.size :]
-        return self.buffer
+    def result(self) -> memoryview:
+        """Return what was written (the mapping is let go with the last view of it)."""
+        return self.view[: self.size]
 
 
 class _Collected:
@@ -256,7 +263,7 @@ def read_pack(
     identities: Callable[[], list[Any]] | None,
     *,
     is_checked: bool = True,
-) -> bytes | bytearray:
+) -> bytes | memoryview:
     """Return a pack's decrypted bytes (``identities`` None: the pack is not encrypted).
 
     ``is_checked`` False skips the sha256 of the whole pack (a reader that checks every blob it
@@ -286,7 +293,7 @@ def read_pack(
         raise IntegrityError(f"{where} does not decrypt: corrupt or altered") from exc
 
 
-def blob_from_pack(plain: bytes | bytearray, entry: BlobEntry, where: str) -> bytes:
+def blob_from_pack(plain: bytes | memoryview, entry: BlobEntry, where: str) -> bytes:
     """Return a blob's content cut from a decrypted pack; IntegrityError when it does not decode."""
     piece = memoryview(plain)[entry.offset : entry.offset + entry.length]  # not copied
     try:

@@ -68,9 +68,9 @@ class _HeldPack:
 
     def __init__(self) -> None:
         self.ready = threading.Event()
-        self.value: bytes | bytearray | Exception | None = None
+        self.value: bytes | memoryview | Exception | None = None
 
-    def load(self, read: Callable[[], bytes | bytearray]) -> None:
+    def load(self, read: Callable[[], bytes | memoryview]) -> None:
         """Read the pack, keeping the error instead when it fails."""
         try:
             self.value = read()
@@ -79,7 +79,7 @@ class _HeldPack:
         finally:
             self.ready.set()
 
-    def wait(self) -> bytes | bytearray | Exception:
+    def wait(self) -> bytes | memoryview | Exception:
         """Return the pack's bytes or the error, once loaded."""
         self.ready.wait()
         assert self.value is not None  # noqa: S101 - load() set it before ready
@@ -148,7 +148,7 @@ class BlobReader:
         assert error is not None  # noqa: S101 - locations() found at least one
         raise error
 
-    def _pack(self, pack: PackName) -> bytes | bytearray:
+    def _pack(self, pack: PackName) -> bytes | memoryview:
         with self.lock:
             held = self.held.get(pack.text)
             is_loader = held is None
