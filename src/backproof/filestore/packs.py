@@ -216,7 +216,7 @@ class _Written:
     def __init__(self, size: int) -> None:
         # Mapped (private, not shared memory), not taken from the heap: a pack let go is given
         # back to the system at once, where the allocator kept such buffers of the restore's
-        # threads (peak 352-382 MiB of a 2 GB restore, 233-237 MiB mapped). In huge pages
+        # threads (peak 344-373 MiB of a 2 GB restore, 227-231 MiB mapped). In huge pages
         # where the system has them: faulting 4 KiB pages in one by one cost 0.5 s of system
         # time there.
         self.buffer = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE)
