@@ -103,9 +103,7 @@ class FilesCache:
             or row[4] != info.st_ino
         ):
             return None
-        age = self.now - row[7]
-        # The spread is at least 0.5: a younger row is not due, whatever its path hashes to.
-        if age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path):
+        if self._is_due(path, row):
             return None
         self.seen.append((path,))
         if len(self.seen) >= SEEN_BATCH:
@@ -127,10 +125,15 @@ class FilesCache:
             or " " not in row[6]
         ):
             return None
-        age = self.now - row[7]
-        if age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path):
+        if self._is_due(path, row):
             return None
         return row[1], CachedFile(row[5], row[6].split(" "))
+
+    def _is_due(self, path: str, row: Row) -> bool:
+        """Return True when the file of ``row`` is due for its periodic full re-read."""
+        age = self.now - row[7]
+        # The spread is at least 0.5: a younger row is not due, whatever its path hashes to.
+        return age >= self.reread_seconds * 0.5 and age >= self.reread_seconds * _spread(path)
 
     def folder_addresses(self) -> set[str]:
         """Return the blob addresses of the files of the folder last looked up (when its rows

@@ -29,13 +29,7 @@ class Side:
     def take(self, address: str) -> bool:
         """Return True when the destination holds the blob (stored or pending), and reference
         the pack that holds it; False when it must be stored."""
-        if self.packer.holds(address):
-            return True
-        pack = self.known.get(address) or self.index.first_pack(address)
-        if pack is None:
-            return False
-        self.referenced.add(pack)
-        return True
+        return self.take_all([address])
 
     def take_all(self, addresses: list[str]) -> bool:
         """Return True when the destination holds every blob of ``addresses``, taking them in
