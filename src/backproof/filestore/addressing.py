@@ -6,6 +6,13 @@ HMAC-SHA256 under a secret *address key*, so someone who lists the bucket cannot
 known file is in it. The same key seeds the chunker's gear table (chunk boundaries do not
 fingerprint a file either) and seals the pack indexes (blob sizes stay private).
 
+Two keyed schemes, told apart by the key's id (and so recorded in every file list, index and
+stored key): a key made before 2026-12-01 addresses a blob as HMAC-SHA256(key, content)
+(scheme 1, ids of 16 hex digits); a key made since as HMAC-SHA256(key, sha256(content))
+(scheme 2, ids ``d2-`` and 16 hex digits), so that a file of one blob is hashed once for both
+its address and the file list's sha256. A host keeps the scheme of its key file: an older
+store keeps deduplicating, and every reader checks each blob under the scheme its list names.
+
 Where the key lives: the backup host keeps it in a private file (``encryption.address_key_file``,
 default ``.backproof/filestore/address.key`` beside the state), because it must compute
 addresses without the age identity it never holds. Each destination keeps a copy encrypted to
@@ -38,6 +45,8 @@ from backproof.storage.base import Storage
 PLAIN_KEY_ID = "sha256"
 KEY_BYTES = 32
 NONCE_BYTES = 12
+# Scheme 2 (HMAC of the content's sha256): its key ids and its key files start so.
+DIGEST_KEYED_PREFIX = "d2-"
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
@@ -56,11 +65,29 @@ class AddressKey:
         """Return True when addresses are keyed (encryption is on)."""
         return self.secret is not None
 
+    @property
+    def is_digest_keyed(self) -> bool:
+        """Return True for scheme 2: a keyed address is the HMAC of the content's sha256."""
+        return self.key_id.startswith(DIGEST_KEYED_PREFIX)
+
     def address(self, data: bytes | memoryview) -> str:
         """Return the address of a blob's content."""
         if self.secret is None:
             return hashlib.sha256(data).hexdigest()
+        if self.is_digest_keyed:
+            return hmac.digest(self.secret, hashlib.sha256(data).digest(), "sha256").hex()
         return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
+
+    def address_and_sha256(self, data: bytes | memoryview) -> tuple[str, str]:
+        """Return the address of a blob's content and its sha256 (hex): one pass over it
+        unkeyed and under scheme 2, two under scheme 1."""
+        if self.secret is None:
+            digest = hashlib.sha256(data).hexdigest()
+            return digest, digest
+        if self.is_digest_keyed:
+            raw = hashlib.sha256(data).digest()
+            return hmac.digest(self.secret, raw, "sha256").hex(), raw.hex()
+        return self.address(data), hashlib.sha256(data).hexdigest()
 
     def chunker_seed(self) -> int:
         """Return the seed of the chunker's gear table (0, the published table, when unkeyed)."""
@@ -86,31 +113,37 @@ class AddressKey:
             raise IntegrityError(f"{where} does not authenticate: corrupt or altered") from exc
 
 
-def key_id_of(secret: bytes) -> str:
-    """Return the public id of an address key (it reveals nothing of the key)."""
+def key_id_of(secret: bytes, *, is_digest_keyed: bool = False) -> str:
+    """Return the public id of an address key (it reveals nothing of the key); a scheme 2
+    key's id starts with ``DIGEST_KEYED_PREFIX``."""
+    if is_digest_keyed:
+        digest = hashlib.sha256(b"backproof address key id 2\n" + secret).hexdigest()
+        return DIGEST_KEYED_PREFIX + digest[:16]
     return hashlib.sha256(b"backproof address key id\n" + secret).hexdigest()[:16]
 
 
 def load_or_create_key(path: Path) -> AddressKey:
-    """Return the address key kept in ``path``, made (0600) at the first use.
+    """Return the address key kept in ``path``, made (0600, scheme 2) at the first use; a
+    file of 64 hex digits alone is a scheme 1 key, ``d2-`` and 64 hex digits a scheme 2 one.
 
     Raises ConfigError when the file exists but does not hold a key.
     """
     if path.exists():
         text = path.read_text(encoding="ascii", errors="replace").strip()
+        is_digest_keyed = text.startswith(DIGEST_KEYED_PREFIX)
         try:
-            secret = bytes.fromhex(text)
+            secret = bytes.fromhex(text.removeprefix(DIGEST_KEYED_PREFIX))
         except ValueError:
             secret = b""
         if len(secret) != KEY_BYTES:
             raise ConfigError([f"at encryption.address_key_file: {path} does not hold a key"])
-        return AddressKey(key_id_of(secret), secret)
+        return AddressKey(key_id_of(secret, is_digest_keyed=is_digest_keyed), secret)
     make_private_dir(path.parent)
     secret = secrets.token_bytes(KEY_BYTES)
     descriptor = open_private_file(path)
     with os.fdopen(descriptor, "w", encoding="ascii") as stream:
-        stream.write(secret.hex() + "\n")
-    return AddressKey(key_id_of(secret), secret)
+        stream.write(DIGEST_KEYED_PREFIX + secret.hex() + "\n")
+    return AddressKey(key_id_of(secret, is_digest_keyed=True), secret)
 
 
 def store_key(storage: Storage, key: AddressKey, recipients: list[Any]) -> None:
@@ -143,6 +176,6 @@ def read_stored_key(storage: Storage, key_id: str, keys: ReadingKeys) -> Address
             f"cannot decrypt {storage.name}:{name}: encryption.identity_file holds no identity "
             "of its recipients, or the object was altered"
         ) from exc
-    if key_id_of(secret) != key_id:
+    if key_id_of(secret, is_digest_keyed=key_id.startswith(DIGEST_KEYED_PREFIX)) != key_id:
         raise IntegrityError(f"{storage.name}:{name} holds another key: it was altered")
     return AddressKey(key_id, secret)

@@ -9,7 +9,6 @@ bytes and by count, so memory does not grow with the number of files or the size
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -100,10 +99,12 @@ class BlobMaker:
         """Return the blob of ``data``."""
         return self.make_many([data])[0]
 
-    def make_many(self, pieces: list[bytes]) -> list[Blob]:
-        """Return the blobs of ``pieces``; the destinations are asked about them at once (one
-        look-up per small file cost more than its hashing, the threads queueing on the index)."""
-        addresses = [self.key.address(data) for data in pieces]
+    def make_many(self, pieces: list[bytes], addresses: list[str] | None = None) -> list[Blob]:
+        """Return the blobs of ``pieces`` (of ``addresses`` when known); the destinations are
+        asked about them at once (one look-up per small file cost more than its hashing, the
+        threads queueing on the index)."""
+        if addresses is None:
+            addresses = [self.key.address(data) for data in pieces]
         blobs = []
         for address, data, lacking in zip(addresses, pieces, self.lacking(addresses), strict=True):
             if lacking:
@@ -139,9 +140,11 @@ class BlobMaker:
 
     def add_blobs(self, reads: list[FileRead], contents: list[bytes]) -> None:
         """Make the blobs of small files read (``read_small``), one look-up for all of them;
-        unkeyed, a file's address is its sha256, hashed once."""
-        for read, data, blob in zip(reads, contents, self.make_many(contents), strict=True):
-            sha256 = hashlib.sha256(data).hexdigest() if self.key.is_keyed else blob.address
+        unkeyed and under scheme 2 keys, a file is hashed once for its address and sha256."""
+        hashed = [self.key.address_and_sha256(data) for data in contents]
+        addresses = [address for address, _sha256 in hashed]
+        blobs = self.make_many(contents, addresses)
+        for read, (_address, sha256), blob in zip(reads, hashed, blobs, strict=True):
             read.content = CachedFile(sha256, [blob.address])
             read.blobs = [blob]
 

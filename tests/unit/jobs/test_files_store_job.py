@@ -20,7 +20,7 @@ from backproof.filestore.pipeline import BlobMaker
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
-from backproof.jobs.files_store import open_files_session
+from backproof.jobs.files_store import cache_dir, open_files_session
 from backproof.jobs.restore import run_restore
 from backproof.jobs.verify import run_verify
 from backproof.storage.memory import MemoryStorage
@@ -50,6 +50,14 @@ def restored(context: Context, backup_id: str, folder: Path) -> dict[str, bytes]
     """Restore a backup's files into ``folder`` and return the tree."""
     run_restore(context, backup_id, None, folder)
     return tree_of(folder / "uploads")
+
+
+def encrypt_to_new_identity(context: Context, folder: Path) -> None:
+    """Turn age encryption on (keyed addresses), to a new identity kept in ``folder``."""
+    identity = pyrage.x25519.Identity.generate()
+    (folder / "age.key").write_text(f"{identity}\n", encoding="ascii")
+    context.settings.encryption.recipients = [str(identity.to_public())]
+    context.settings.encryption.identity_file = folder / "age.key"
 
 
 def test_unchanged_files_are_neither_stored_nor_read_again(
@@ -316,11 +324,7 @@ def test_a_file_changing_while_it_is_read_is_recorded_as_a_warning(
 def test_addresses_reveal_no_content_when_encryption_is_on(
     memory_context: Context, memory_storage: MemoryStorage, demo: DemoLayout, tmp_path: Path
 ) -> None:
-    identity = pyrage.x25519.Identity.generate()
-    (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
-    encryption = memory_context.settings.encryption
-    encryption.recipients = [str(identity.to_public())]
-    encryption.identity_file = tmp_path / "age.key"
+    encrypt_to_new_identity(memory_context, tmp_path)
     backup = run_backup(memory_context)
 
     digests = {hashlib.sha256(data).hexdigest() for data in tree_of(demo.uploads).values()}
@@ -429,10 +433,7 @@ def test_an_appended_large_file_is_restored_whole_from_its_kept_chunks(
     encrypted: bool,
 ) -> None:
     if encrypted:  # keyed addresses and a seeded chunker
-        identity = pyrage.x25519.Identity.generate()
-        (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
-        memory_context.settings.encryption.recipients = [str(identity.to_public())]
-        memory_context.settings.encryption.identity_file = tmp_path / "age.key"
+        encrypt_to_new_identity(memory_context, tmp_path)
     large = demo.uploads / "video.bin"
     large.write_bytes(os.urandom(12 * 1024 * 1024))
     age_files(demo.uploads)
@@ -449,4 +450,34 @@ def test_an_appended_large_file_is_restored_whole_from_its_kept_chunks(
 
     assert 0 < len(made) <= 3  # cut from its last chunk on: its start's chunks were kept
     assert run_verify(memory_context, backup_id=second).files == 19
+    assert restored(memory_context, second, tmp_path / "out") == tree_of(demo.uploads)
+
+
+@pytest.mark.parametrize("older_key", [True, False], ids=["scheme-1-key-file", "new-key"])
+def test_a_store_keeps_its_key_scheme_deduplicating_verifying_and_restoring(
+    memory_context: Context,
+    memory_storage: MemoryStorage,
+    demo: DemoLayout,
+    tmp_path: Path,
+    older_key: bool,
+) -> None:
+    encrypt_to_new_identity(memory_context, tmp_path)
+    encryption = memory_context.settings.encryption
+    encryption.address_key_file = tmp_path / "address.key"
+    if older_key:  # as backproof wrote it before scheme 2: 64 hex digits alone
+        encryption.address_key_file.write_text(os.urandom(32).hex() + "\n", encoding="ascii")
+    age_files(demo.uploads)
+    run_backup(memory_context)
+    packs = pack_keys(memory_storage)
+    [stored_key] = [key for key in memory_storage.objects if key.startswith(".filestore/keys/")]
+    for cache in cache_dir(memory_context.settings).glob("files-*.sqlite*"):
+        cache.unlink()  # every file is read and addressed again
+
+    second = run_backup(memory_context).backup_id
+
+    assert stored_key.startswith(".filestore/keys/d2-") is not older_key
+    meta = memory_context.activities.find(job="backup")[0].meta
+    assert meta["files_read"] == 18
+    assert pack_keys(memory_storage) == packs  # found under the same addresses
+    assert run_verify(memory_context, backup_id=second).files == 18
     assert restored(memory_context, second, tmp_path / "out") == tree_of(demo.uploads)
