@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 .PHONY: install bytecode demo test lint typecheck unit system-deps services clean bench
 
-$(STAMP): pyproject.toml
+# The C extension (src/backproof/_native) is compiled by this install, again when its sources change.
+$(STAMP): pyproject.toml $(wildcard src/backproof/_native/*.c src/backproof/_native/*.h)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -95,3 +95,17 @@ def test_installed_command_runs_the_demo_chain_and_names_itself_in_the_hint(
     assert f"&& {command} run" in created
     assert "✓ verify passed" in chain
     assert "✓ report" in chain
+
+
+def test_wheel_carries_the_c_row_reader_of_postgresql_digests(installed: Path) -> None:
+    reader = run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from backproof.sources.copy_rows import NATIVE_READER; print(NATIVE_READER)",
+        ],
+        installed,
+    ).stdout
+
+    assert "backproof._native.copy_rows" in reader
+    assert str(installed.parent) in reader

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "units",
         "config",
         "pydantic_plugins",
+        "_native",
     ),
     ("process", "state"),
     ("storage", "archive", "sources", "filestore", "alerts"),

@@ -8,14 +8,15 @@ bytes; a zero length ends the block. pg_dump writes one chunk per row of ``COPY 
 
 So the rows of a block are found in bulk, without walking it chunk by chunk: every line ends
 with a newline followed by the next chunk's header, ``\\n\\x00`` and four length bytes, and
-nothing else in the block looks like that. ``re.split`` on that pattern yields the lines, and
-the block ends at the first newline followed by a zero length. One pass finds both: the
-pattern captures a zero length, so a buffer inside one table (the common case: a table's rows
-span many chunks) is split once and never searched again for its end; a buffer where a block
-ends is read as before (the end found, then the rows before it split), so the work stays
-linear in the bytes however many small tables a buffer holds. Other blocks (large objects)
-are walked exactly and not digested. The same reader digests the dump at backup time and a
-dump of the restored database at verify time, so both sides are canonical by construction.
+nothing else in the block looks like that; the block ends at the first newline followed by a
+zero length. ``copy_rows`` finds and hashes them (in C when the extension is built, else with
+``re.split``): the first block read from a buffer is split whole at once and the buffer never
+searched again for its end when it does not end there (the common case: a table's rows span
+many chunks); a buffer where a block ends is read by finding the end first, then splitting the
+rows before it, so the work stays linear in the bytes however many small tables a buffer holds.
+Other blocks (large objects) are walked exactly and not digested. The same reader digests the
+dump at backup time and a dump of the restored database at verify time, so both sides are
+canonical by construction.
 
 Each row (its line, without the chunk header and the newline) is hashed with the width its
 ``digest_method`` names: ``postgresql-copy-text-xxh3-64-sum`` (backups from 2026-12-01: xxh3-64
@@ -26,10 +27,10 @@ before, still verified with it: the verify side computes the method the manifest
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from backproof.archive.manifest import TableDigest
+from backproof.sources.copy_rows import ROW_READER, RowReader
 from backproof.sources.postgresql_labels import table_label
 from backproof.sources.table_digests import RowDigest
 
@@ -39,7 +40,6 @@ BLOCK_LARGE_OBJECTS = 3
 # The flag byte of an entry's data offset (pg_backup_custom.c: K_OFFSET_…).
 OFFSET_SET = 2
 OFFSET_NO_DATA = 3
-_END_MARKER = b"\\."
 LINE_METHOD_64 = "postgresql-copy-text-xxh3-64-sum"
 LINE_METHOD_128 = "postgresql-copy-text-xxh3-128-sum"
 METHOD_BITS = {LINE_METHOD_64: 64, LINE_METHOD_128: 128}
@@ -108,16 +108,13 @@ class ArchiveDigester:
     """
 
     method: str = LINE_METHOD_64
+    reader: RowReader = ROW_READER
     _buffer: bytes = b""
     _int_size: int = 4
     _entries: dict[int, _Entry] | None = None
     _table: RowDigest | None = None
     _at_block_start: bool = False
     _tables: dict[str, RowDigest] = field(default_factory=dict)
-    _header_pattern: re.Pattern[bytes] = re.compile(b"")
-    _rows_pattern: re.Pattern[bytes] = re.compile(b"")
-    _end_of_block: bytes = b""
-    _zero_length: bytes = b""
     _whole_buffer: bool = False
     _bits: int = 64
 
@@ -154,13 +151,6 @@ class ArchiveDigester:
         self._int_size = cursor.int_size
         self._entries = entries
         self._buffer = self._buffer[cursor.position :]
-        self._header_pattern = re.compile(b"\n\x00[\x00-\xff]{%d}" % self._int_size)
-        self._zero_length = b"\x00" * self._int_size
-        # A chunk's header: its length captured when it is zero (the end of the block).
-        self._rows_pattern = re.compile(
-            b"(?s)\n\x00(?:(%s)|.{%d})" % (self._zero_length, self._int_size)
-        )
-        self._end_of_block = b"\n\x00" + self._zero_length
         return True
 
     def _read_block(self) -> bool:
@@ -196,43 +186,32 @@ class ArchiveDigester:
     def _read_rows_within(self) -> bool:
         """Digest the complete lines of the buffer when the block does not end in it; return
         False (having read nothing) when it does."""
-        assert self._table is not None  # noqa: S101 - called inside a table's block only
-        pieces = self._rows_pattern.split(self._buffer)
-        lengths = pieces[1::2]  # None, or a zero length (the block ends): counted by identity
-        if lengths.count(None) != len(lengths):
+        found = self.reader.rows_within(
+            self._buffer, self._int_size, self._bits, self._at_block_start
+        )
+        if found is None:
             return False
-        lines = pieces[::2]
-        if len(lines) == 1:
-            return True  # not one complete line yet
-        if self._at_block_start:
-            lines.pop(0)  # what precedes the first chunk's header: nothing
-            self._at_block_start = False
-        self._buffer = lines.pop()
-        self._table.add(lines)
+        self._take_rows(*found)
         return True
 
     def _read_rows_to_end(self) -> bool:
         """Digest the complete lines of the current table's block, finding where it ends
         first; True when it ended."""
+        ended, consumed, rows, total = self.reader.rows_to_end(
+            self._buffer, self._int_size, self._bits, self._at_block_start
+        )
+        self._take_rows(consumed, rows, total)
+        if ended:
+            self._table = None
+        return ended
+
+    def _take_rows(self, consumed: int, rows: int, total: int) -> None:
+        """Add the rows a reader found to the current table; drop the bytes it consumed."""
         assert self._table is not None  # noqa: S101 - called inside a table's block only
-        end = self._buffer.find(self._end_of_block)
-        region = self._buffer if end < 0 else self._buffer[:end]
-        lines = self._header_pattern.split(region)
-        if end < 0 and len(lines) == 1:
-            return False  # not one complete line yet
-        if self._at_block_start:
-            lines.pop(0)  # what precedes the first chunk's header: nothing
+        if consumed:
             self._at_block_start = False
-        if end < 0:
-            self._buffer = lines.pop()
-            self._table.add(lines)
-            return False
-        if lines and lines[-1].startswith(_END_MARKER):
-            lines.pop()
-        self._table.add(lines)
-        self._buffer = self._buffer[end + len(self._end_of_block) :]
-        self._table = None
-        return True
+            self._buffer = self._buffer[consumed:]
+            self._table.add_sum(rows, total)
 
 
 @dataclass(frozen=True)

@@ -44,12 +44,22 @@ class RowDigest:
         """Add the canonical bytes of some rows (a list is fastest: hashed and summed in C,
         without a list of the hashes)."""
         listed = rows if isinstance(rows, list) else list(rows)
-        self.rows += len(listed)
-        self.total = (self.total + sum(map(_HASHES[self.bits], listed))) % (1 << self.bits)
+        self.add_sum(len(listed), sum_row_hashes(listed, self.bits))
+
+    def add_sum(self, rows: int, total: int) -> None:
+        """Add ``rows`` rows whose hashes, ``bits`` wide, sum to ``total``."""
+        self.rows += rows
+        self.total = (self.total + total) % (1 << self.bits)
 
     def result(self) -> TableDigest:
         """Return the digest as the manifest records it (``bits / 4`` hex digits)."""
         return TableDigest(rows=self.rows, digest=f"{self.total:0{self.bits // 4}x}")
+
+
+def sum_row_hashes(rows: list[bytes], bits: int) -> int:
+    """Return the sum of the hashes, ``bits`` wide, of the canonical bytes ``rows``, modulo
+    2**bits."""
+    return sum(map(_HASHES[bits], rows)) % (1 << bits)
 
 
 def digest_rows(rows: Iterable[bytes], bits: int = 128) -> TableDigest:
