@@ -27,25 +27,45 @@ typedef struct {
     uint64_t high; /* and its high 64 bits (128-bit hashes only) */
 } Sum;
 
+/* A table's block from where the reader starts, in positions that count the newline the
+ * digester puts before a block's first chunk header (so that it looks like the others) without
+ * copying the block: at a block's start, position 0 is that newline and data[0] is position 1. */
 typedef struct {
     const char *data;
-    Py_ssize_t size;
+    Py_ssize_t size;        /* in positions: the bytes, and the newline before them */
     Py_ssize_t header_size; /* the newline, the sign byte and int_size length bytes */
+    int newline;            /* 1 at a block's start: a newline stands before data */
 } Region;
+
+static char
+byte_at(const Region *region, Py_ssize_t position)
+{
+    return position < region->newline ? '\n' : region->data[position - region->newline];
+}
+
+/* Return the bytes from `position` (never the newline before a block). */
+static const char *
+bytes_at(const Region *region, Py_ssize_t position)
+{
+    return region->data + (position - region->newline);
+}
 
 /* Return where the next chunk header at or after `from` starts, or -1 when there is none. */
 static Py_ssize_t
 next_header(const Region *region, Py_ssize_t from)
 {
-    const char *data = region->data;
     Py_ssize_t last_start = region->size - region->header_size;
     while (from <= last_start) {
-        const char *newline = memchr(data + from, '\n', (size_t)(last_start - from + 1));
-        if (newline == NULL) {
-            return -1;
+        Py_ssize_t at = from;
+        if (from >= region->newline) {
+            const char *newline = memchr(bytes_at(region, from), '\n',
+                                         (size_t)(last_start - from + 1));
+            if (newline == NULL) {
+                return -1;
+            }
+            at = newline - region->data + region->newline;
         }
-        Py_ssize_t at = newline - data;
-        if (data[at + 1] == '\0') {
+        if (byte_at(region, at + 1) == '\0') {
             return at;
         }
         from = at + 1;
@@ -57,7 +77,7 @@ static int
 has_zero_length(const Region *region, Py_ssize_t header)
 {
     for (Py_ssize_t index = header + 2; index < header + region->header_size; index++) {
-        if (region->data[index] != '\0') {
+        if (byte_at(region, index) != '\0') {
             return 0;
         }
     }
@@ -92,20 +112,19 @@ add_row(Sum *sum, int bits, const char *row, Py_ssize_t size)
     sum->low = low;
 }
 
-/* Hash the pieces between the chunk headers of `region` (all but the last, which is returned
- * through `tail`; the first skipped when `skip_first`). Return the number of headers, or -1
- * when `stop_at_zero` and a header has a zero length. */
+/* Hash the pieces between the chunk headers of `region` (all but the last, which starts at
+ * `tail`; at a block's start not the first either: what precedes its first header). Return
+ * the number of headers, or -1 when `stop_at_zero` and a header has a zero length. */
 static Py_ssize_t
-hash_pieces(const Region *region, int bits, int skip_first, int stop_at_zero, Sum *sum,
-            Py_ssize_t *tail)
+hash_pieces(const Region *region, int bits, int stop_at_zero, Sum *sum, Py_ssize_t *tail)
 {
     Py_ssize_t start = 0, headers = 0, header;
     while ((header = next_header(region, start)) >= 0) {
         if (stop_at_zero && has_zero_length(region, header)) {
             return -1;
         }
-        if (!(skip_first && headers == 0)) {
-            add_row(sum, bits, region->data + start, header - start);
+        if (!(region->newline && headers == 0)) {
+            add_row(sum, bits, bytes_at(region, start), header - start);
         }
         headers += 1;
         start = header + region->header_size;
@@ -142,33 +161,43 @@ typedef struct {
     Py_buffer buffer;
     Region region;
     int bits;
-    int skip_first;
     Sum sum;
 } Call;
 
 static int
 start_call(PyObject *args, Call *call)
 {
-    int int_size;
+    Py_ssize_t start;
+    int int_size, at_block_start;
     memset(call, 0, sizeof(*call));
-    if (!PyArg_ParseTuple(args, "y*iip", &call->buffer, &int_size, &call->bits,
-                          &call->skip_first)) {
+    if (!PyArg_ParseTuple(args, "y*niip", &call->buffer, &start, &int_size, &call->bits,
+                          &at_block_start)) {
         return 0;
     }
-    if (int_size < 1 || int_size > MAX_INT_SIZE || (call->bits != 64 && call->bits != 128)) {
+    if (start < 0 || start > call->buffer.len || int_size < 1 || int_size > MAX_INT_SIZE
+        || (call->bits != 64 && call->bits != 128)) {
         PyBuffer_Release(&call->buffer);
-        PyErr_SetString(PyExc_ValueError, "int_size must be 1 to 16 and bits 64 or 128");
+        PyErr_SetString(PyExc_ValueError,
+                        "start must be inside the buffer, int_size 1 to 16 and bits 64 or 128");
         return 0;
     }
-    call->region.data = call->buffer.buf;
-    call->region.size = call->buffer.len;
+    call->region.data = (const char *)call->buffer.buf + start;
+    call->region.newline = at_block_start;
+    call->region.size = call->buffer.len - start + at_block_start;
     call->region.header_size = 2 + int_size;
     return 1;
 }
 
+/* Return the bytes consumed (not the newline before a block) up to `position`. */
+static Py_ssize_t
+consumed_bytes(const Region *region, Py_ssize_t position)
+{
+    return position == 0 ? 0 : position - region->newline;
+}
+
 PyDoc_STRVAR(rows_within_doc,
-"rows_within(buffer, int_size, bits, skip_first) -> (consumed, rows, total) | None\n\n"
-"Hash the complete rows of a buffer inside one table's block; None when the block ends in it.");
+"rows_within(buffer, start, int_size, bits, at_block_start) -> (consumed, rows, total) | None\n\n"
+"Hash the complete rows of buffer[start:] inside one table's block; None when the block ends.");
 
 static PyObject *
 rows_within(PyObject *Py_UNUSED(module), PyObject *args)
@@ -179,22 +208,23 @@ rows_within(PyObject *Py_UNUSED(module), PyObject *args)
     }
     Py_ssize_t headers, tail = 0;
     Py_BEGIN_ALLOW_THREADS
-    headers = hash_pieces(&call.region, call.bits, call.skip_first, 1, &call.sum, &tail);
+    headers = hash_pieces(&call.region, call.bits, 1, &call.sum, &tail);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&call.buffer);
     if (headers < 0) {
         Py_RETURN_NONE;
     }
-    if (headers == 0) {
-        return Py_BuildValue("(nni)", (Py_ssize_t)0, (Py_ssize_t)0, 0);
-    }
     PyObject *total = sum_to_int(&call.sum, call.bits);
-    return total == NULL ? NULL : Py_BuildValue("(nnN)", tail, call.sum.rows, total);
+    if (total == NULL) {
+        return NULL;
+    }
+    Py_ssize_t consumed = headers == 0 ? 0 : consumed_bytes(&call.region, tail);
+    return Py_BuildValue("(nnN)", consumed, call.sum.rows, total);
 }
 
 PyDoc_STRVAR(rows_to_end_doc,
-"rows_to_end(buffer, int_size, bits, skip_first) -> (ended, consumed, rows, total)\n\n"
-"Hash the complete rows of a table's block, its end found first.");
+"rows_to_end(buffer, start, int_size, bits, at_block_start) -> (ended, consumed, rows, total)\n\n"
+"Hash the complete rows of a table's block in buffer[start:], its end found first.");
 
 static PyObject *
 rows_to_end(PyObject *Py_UNUSED(module), PyObject *args)
@@ -208,18 +238,19 @@ rows_to_end(PyObject *Py_UNUSED(module), PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     end = find_block_end(region);
     if (end >= 0) {
-        Region before_end = {region->data, end, region->header_size};
-        headers = hash_pieces(&before_end, call.bits, call.skip_first, 0, &call.sum, &tail);
-        /* The last line is a row too, unless it is the first one, skipped, or COPY's end
-         * marker. */
-        const char *last = region->data + tail;
-        int is_marker = end - tail >= 2 && last[0] == '\\' && last[1] == '.';
-        if (!(call.skip_first && headers == 0) && !is_marker) {
-            add_row(&call.sum, call.bits, last, end - tail);
+        Region before_end = {region->data, end, region->header_size, region->newline};
+        headers = hash_pieces(&before_end, call.bits, 0, &call.sum, &tail);
+        /* The last line is a row too, unless it is what precedes a block's first header or
+         * COPY's end marker. */
+        if (!(region->newline && headers == 0)) {
+            const char *last = bytes_at(region, tail);
+            if (!(end - tail >= 2 && last[0] == '\\' && last[1] == '.')) {
+                add_row(&call.sum, call.bits, last, end - tail);
+            }
         }
     }
     else {
-        headers = hash_pieces(region, call.bits, call.skip_first, 0, &call.sum, &tail);
+        headers = hash_pieces(region, call.bits, 0, &call.sum, &tail);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&call.buffer);
@@ -230,7 +261,7 @@ rows_to_end(PyObject *Py_UNUSED(module), PyObject *args)
     if (total == NULL) {
         return NULL;
     }
-    Py_ssize_t consumed = end >= 0 ? end + region->header_size : tail;
+    Py_ssize_t consumed = consumed_bytes(region, end >= 0 ? end + region->header_size : tail);
     return Py_BuildValue("(OnnN)", end >= 0 ? Py_True : Py_False, consumed, call.sum.rows, total);
 }
 

@@ -2,8 +2,8 @@
 contract is ``backproof.sources.copy_rows.RowReader``."""
 
 def rows_within(
-    buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+    buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
 ) -> tuple[int, int, int] | None: ...
 def rows_to_end(
-    buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+    buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
 ) -> tuple[bool, int, int, int]: ...

@@ -4,8 +4,9 @@ Inside a table's block (``postgresql_archive`` explains the format) every row is
 COPY text that ends with a newline followed by the next chunk's header, ``\\n\\x00`` and
 ``int_size`` length bytes, and nothing else in the block looks like that; the block ends at the
 first newline followed by a zero length. Two readers, each given the bytes read so far of one
-block (with a newline put before its first chunk, so that the first header looks like the
-others), return what they found without keeping anything:
+block (from ``start`` in a buffer, which is not copied; at a block's start read as if a newline
+stood before them, so that the first header looks like the others, and what precedes that
+header is no row), return what they found without keeping anything:
 
 - ``rows_within`` splits the whole buffer at every header and returns ``None`` when one of them
   is a zero length (the block ends in the buffer): a buffer inside one table, the common case,
@@ -16,8 +17,7 @@ others), return what they found without keeping anything:
 
 Both return how many bytes they consumed (up to the last complete row, or past the block's end:
 the rest, a partial row, waits for the next bytes), how many rows they hashed and the sum of
-their xxh3 hashes modulo 2**bits (``table_digests``). With ``skip_first`` the piece before the
-first header (empty at a block's start) is not a row.
+their xxh3 hashes modulo 2**bits (``table_digests``).
 
 Two implementations of that contract give the same results bit for bit: the C extension
 ``backproof._native.copy_rows`` (built when backproof is installed where a C compiler is;
@@ -41,17 +41,17 @@ class RowReader(Protocol):
     """Finds and hashes the rows of a table's data block (the module docstring)."""
 
     def rows_within(
-        self, buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
     ) -> tuple[int, int, int] | None:
-        """Return (consumed, rows, total) of the complete rows in ``buffer``; None (having
-        read nothing) when the block ends in it."""
+        """Return (consumed, rows, total) of the complete rows in ``buffer[start:]``; None
+        (having read nothing) when the block ends in it."""
         ...
 
     def rows_to_end(
-        self, buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
     ) -> tuple[bool, int, int, int]:
         """Return (ended, consumed, rows, total) of the complete rows of the block in
-        ``buffer``, its end found first."""
+        ``buffer[start:]``, its end found first."""
         ...
 
 
@@ -59,41 +59,51 @@ class PythonRowReader:
     """The pure-Python reader: ``re.split`` into one bytes object per row, hashed by xxhash."""
 
     def rows_within(
-        self, buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
     ) -> tuple[int, int, int] | None:
-        """Return (consumed, rows, total) of the complete rows in ``buffer``; None when the
-        block ends in it."""
-        pieces = _patterns(int_size).rows.split(buffer)
+        """Return (consumed, rows, total) of the complete rows in ``buffer[start:]``; None
+        when the block ends in it."""
+        block = _block(buffer, start, at_block_start)
+        pieces = _patterns(int_size).rows.split(block)
         lengths = pieces[1::2]  # None, or a zero length (the block ends): counted by identity
         if lengths.count(None) != len(lengths):
             return None
         lines = pieces[::2]
         if len(lines) == 1:
             return 0, 0, 0  # not one complete line yet
-        consumed = len(buffer) - len(lines.pop())
-        if skip_first:
-            lines.pop(0)
+        consumed = len(block) - len(lines.pop()) - at_block_start
+        if at_block_start:
+            lines.pop(0)  # what precedes the first chunk's header: nothing
         return consumed, len(lines), sum_row_hashes(lines, bits)
 
     def rows_to_end(
-        self, buffer: bytes, int_size: int, bits: int, skip_first: bool, /
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
     ) -> tuple[bool, int, int, int]:
         """Return (ended, consumed, rows, total) of the complete rows of the block in
-        ``buffer``, its end found first."""
+        ``buffer[start:]``, its end found first."""
+        block = _block(buffer, start, at_block_start)
         patterns = _patterns(int_size)
-        end = buffer.find(patterns.end_of_block)
-        lines = patterns.header.split(buffer if end < 0 else buffer[:end])
+        end = block.find(patterns.end_of_block)
+        lines = patterns.header.split(block if end < 0 else block[:end])
         if end < 0 and len(lines) == 1:
             return False, 0, 0, 0  # not one complete line yet
-        if skip_first:
+        if at_block_start:
             lines.pop(0)  # what precedes the first chunk's header: nothing
         if end < 0:
-            consumed = len(buffer) - len(lines.pop())
+            consumed = len(block) - len(lines.pop()) - at_block_start
             return False, consumed, len(lines), sum_row_hashes(lines, bits)
         if lines and lines[-1].startswith(END_MARKER):
             lines.pop()
-        consumed = end + len(patterns.end_of_block)
+        consumed = end + len(patterns.end_of_block) - at_block_start
         return True, consumed, len(lines), sum_row_hashes(lines, bits)
+
+
+def _block(buffer: bytes, start: int, at_block_start: bool) -> bytes:
+    """Return the bytes from ``start``, after a newline at a block's start."""
+    if not 0 <= start <= len(buffer):
+        raise ValueError("start must be inside the buffer")
+    block = buffer[start:] if start else buffer
+    return b"\n" + block if at_block_start else block
 
 
 class _Patterns:

@@ -33,18 +33,20 @@ def native_reader() -> RowReader:
 
 
 def block(rows: list[bytes], int_size: int, *, end_marker: bool = True) -> bytes:
-    """Return a table's data block as the digester hands it to a reader: a newline, then a chunk
-    per line (a zero sign byte, ``int_size`` length bytes, the line), then a zero length."""
+    """Return a table's data block after its type and dump id: a chunk per line (a zero sign
+    byte, ``int_size`` length bytes, the line), then a zero length."""
     lines = [row + b"\n" for row in rows] + ([b"\\.\n"] if end_marker else [])
     chunks = b"".join(b"\0" + len(line).to_bytes(int_size, "little") + line for line in lines)
-    return b"\n" + chunks + b"\0" * (1 + int_size)
+    return chunks + b"\0" * (1 + int_size)
 
 
-def results(reader: RowReader, buffer: bytes, int_size: int, bits: int, skip_first: bool) -> tuple:
-    """Return what both of a reader's functions find in ``buffer``."""
+def results(
+    reader: RowReader, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool
+) -> tuple[object, ...]:
+    """Return what both of a reader's functions find in ``buffer[start:]``."""
     return (
-        reader.rows_within(buffer, int_size, bits, skip_first),
-        reader.rows_to_end(buffer, int_size, bits, skip_first),
+        reader.rows_within(buffer, start, int_size, bits, at_block_start),
+        reader.rows_to_end(buffer, start, int_size, bits, at_block_start),
     )
 
 
@@ -57,7 +59,7 @@ def test_c_reader_sums_the_xxh3_hashes_of_the_rows_without_the_end_marker(bits: 
     rows = [b"1\tAcme\t\\N", b"", b"z" * 2569]
     hash_row = xxhash.xxh3_64_intdigest if bits == 64 else xxhash.xxh3_128_intdigest
 
-    found = native_reader().rows_to_end(block(rows, 4), 4, bits, True)
+    found = native_reader().rows_to_end(block(rows, 4), 0, 4, bits, True)
 
     assert found == (True, len(block(rows, 4)), 3, sum(map(hash_row, rows)) % (1 << bits))
 
@@ -71,7 +73,7 @@ def test_c_reader_sum_wraps_around_modulo_two_to_the_bits(bits: int) -> None:
 
     without_end = block(rows, 4)[:-5]
 
-    found = native_reader().rows_within(without_end, 4, bits, True)
+    found = native_reader().rows_within(without_end, 0, 4, bits, True)
 
     # Consumed up to the end marker's line, the partial row it holds until the end comes.
     assert found == (len(without_end) - len(b"\\.\n"), len(rows), total % (1 << bits))
@@ -87,13 +89,13 @@ def test_c_reader_sum_wraps_around_modulo_two_to_the_bits(bits: int) -> None:
 def test_readers_agree_on_every_prefix_of_a_block(
     rows: list[bytes], int_size: int, end_marker: bool, bits: int
 ) -> None:
-    whole = block(rows, int_size, end_marker=end_marker) + b"\x01next block"
+    whole = b"\x01\0\0\0\x07" + block(rows, int_size, end_marker=end_marker) + b"\x01next"
     reader = native_reader()
     for cut in cuts_around_headers(whole, int_size):
-        for skip_first in (True, False):
-            for buffer in (whole[:cut], whole[cut:]):
-                expected = results(PYTHON_READER, buffer, int_size, bits, skip_first)
-                assert results(reader, buffer, int_size, bits, skip_first) == expected
+        for at_block_start in (True, False):
+            for buffer, start in ((whole[:cut], 0), (whole, cut), (whole[:cut], cut // 2)):
+                arguments = (buffer, start, int_size, bits, at_block_start)
+                assert results(reader, *arguments) == results(PYTHON_READER, *arguments)
 
 
 def cuts_around_headers(data: bytes, int_size: int) -> set[int]:
@@ -109,19 +111,24 @@ def cuts_around_headers(data: bytes, int_size: int) -> set[int]:
 @settings(max_examples=500, deadline=None)
 @given(
     noise=NOISE,
+    start=st.integers(0, 10),
     int_size=st.sampled_from([4, 8, 1]),
     bits=st.sampled_from([64, 128]),
-    skip_first=st.booleans(),
+    at_block_start=st.booleans(),
 )
 def test_readers_agree_on_bytes_that_are_no_block(
-    noise: bytes, int_size: int, bits: int, skip_first: bool
+    noise: bytes, start: int, int_size: int, bits: int, at_block_start: bool
 ) -> None:
-    expected = results(PYTHON_READER, noise, int_size, bits, skip_first)
+    arguments = (noise, min(start, len(noise)), int_size, bits, at_block_start)
 
-    assert results(native_reader(), noise, int_size, bits, skip_first) == expected
+    assert results(native_reader(), *arguments) == results(PYTHON_READER, *arguments)
 
 
-@pytest.mark.parametrize(("int_size", "bits"), [(0, 64), (17, 64), (4, 32)])
-def test_c_reader_refuses_an_int_size_or_width_it_cannot_read(int_size: int, bits: int) -> None:
-    with pytest.raises(ValueError, match="int_size must be 1 to 16 and bits 64 or 128"):
-        native_reader().rows_within(block([b"a"], 4), int_size, bits, True)
+@pytest.mark.parametrize(
+    ("start", "int_size", "bits"), [(0, 0, 64), (0, 17, 64), (0, 4, 32), (-1, 4, 64), (99, 4, 64)]
+)
+def test_c_reader_refuses_a_start_int_size_or_width_it_cannot_read(
+    start: int, int_size: int, bits: int
+) -> None:
+    with pytest.raises(ValueError, match="int_size 1 to 16 and bits 64 or 128"):
+        native_reader().rows_within(block([b"a"], 4), start, int_size, bits, True)
