@@ -58,7 +58,8 @@ typecheck: install
 # servers and the CLI processes it starts. Each test file runs whole on one worker, so a module's
 # fixtures (the browser tests' history, service and Chromium; the built wheel) are made once.
 TEST_WORKERS ?= 3
-test: install system-deps services lint typecheck
+# system-deps first: on a fresh machine it brings the C compiler the install builds with.
+test: system-deps install services lint typecheck
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:

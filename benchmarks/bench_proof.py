@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench_dump import MARIA, PG, shell, shell_measured, timed
 
+from backproof.sources.copy_rows import NATIVE_READER
 from backproof.sources.mysql_stream import DumpScanner
 from backproof.sources.postgresql_archive import METHOD_BITS, ArchiveDigester
 from backproof.sources.postgresql_digests import DIGEST_METHOD
@@ -156,7 +157,8 @@ def main() -> None:
     for engine in engines:
         for line in bench(engine, arguments.database, arguments.repeat):
             print(line, flush=True)
-    print(f"\nload average: {os.getloadavg()}")
+    reader = "C" if NATIVE_READER is not None else "pure Python: the extension is not built"
+    print(f"\nPostgreSQL rows read by the {reader} reader; load average: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@
 # for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
 # restic is the anchor of the files-store benchmark (benchmarks/bench_files.py); faketime makes
 # one backup with a wrong clock (issue 9); mydumper (mydumper and myloader) is the anchor of the
-# MariaDB benchmarks (benchmarks/bench_dump.py, issue 12).
+# MariaDB benchmarks (benchmarks/bench_dump.py, issue 12). gcc and python3-dev build the C row
+# reader of PostgreSQL digests (src/backproof/_native) when `make install` runs after this.
 set -euo pipefail
-packages=(zstd postgresql-client mariadb-client mydumper prometheus prometheus-pushgateway redis-server chromium restic faketime)
+packages=(gcc python3-dev zstd postgresql-client mariadb-client mydumper prometheus prometheus-pushgateway redis-server chromium restic faketime)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,10 +20,11 @@ the rest, a partial row, waits for the next bytes), how many rows they hashed an
 their xxh3 hashes modulo 2**bits (``table_digests``).
 
 Two implementations of that contract give the same results bit for bit: the C extension
-``backproof._native.copy_rows`` (built when backproof is installed where a C compiler is;
-about a tenth of the CPU: no Python object per row) and the pure-Python one below, ``re.split``
-and ``xxhash``, which is what runs when the extension is not importable. ``NATIVE_READER`` says
-which one a process has; ``ROW_READER`` is the one the archive digester uses.
+``backproof._native.copy_rows`` (built when backproof is installed where a C compiler is; a
+fifth of the whole digest's CPU: no Python object per row) and the pure-Python one below,
+``re.split`` and ``xxhash``, which is what runs when the extension is not importable.
+``NATIVE_READER`` says which one a process has; ``ROW_READER`` is the one the archive digester
+uses.
 """
 
 from __future__ import annotations
