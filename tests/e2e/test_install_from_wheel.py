@@ -97,15 +97,18 @@ def test_installed_command_runs_the_demo_chain_and_names_itself_in_the_hint(
     assert "✓ report" in chain
 
 
-def test_wheel_carries_the_c_row_reader_of_postgresql_digests(installed: Path) -> None:
-    reader = run(
+def test_wheel_carries_the_c_extensions_of_the_digests(installed: Path) -> None:
+    modules = run(
         [
             str(installed / "python"),
             "-c",
-            "from backproof.sources.copy_rows import NATIVE_READER; print(NATIVE_READER)",
+            "from backproof._native import copy_rows, dump_lines; "
+            "print(copy_rows.__file__, dump_lines.__file__)",
         ],
         installed,
-    ).stdout
+    ).stdout.split()
 
-    assert "backproof._native.copy_rows" in reader
-    assert str(installed.parent) in reader
+    assert len(modules) == 2
+    for module in modules:
+        assert Path(module).is_relative_to(installed.parent)
+        assert module.endswith(".so")

@@ -32,13 +32,13 @@ line by line.
 
 from __future__ import annotations
 
-import re
 from itertools import compress, count, repeat
 from operator import contains
 
 import xxhash
 
 from backproof.archive.manifest import TableDigest
+from backproof.sources.dump_lines import count_newlines, find_statement_end
 from backproof.sources.mysql_values import INSERT_PREFIX, split_rows
 from backproof.sources.table_digests import RowDigest, require_known_method
 
@@ -47,9 +47,6 @@ TUPLE_SUM_METHOD = "mysql-dump-tuple-xxh3-128-sum"
 DIGEST_METHOD = ORDERED_METHOD  # what a backup records
 METHODS = (ORDERED_METHOD, TUPLE_SUM_METHOD)
 END_OF_DATA = b"UNLOCK TABLES;\n"
-# The end of a statement: the ";" that ends a line before the next statement or the section's
-# end (after the comment line that closes the section, or the statement itself).
-_BOUNDARY = re.compile(rb";\n(?=INSERT INTO |UNLOCK TABLES;\n)")
 _STEPPED_LINES = 16  # a row this close is reached line by line
 _ROW_SEPARATOR = b",\n"
 _NEWLINE = ord("\n")  # an int: ``in`` looks for it with memchr, without trying a conversion
@@ -181,19 +178,19 @@ class OrderedDigest:
         that close the section). A row line ends with ``),`` or ``);``: a value never holds a
         raw newline.
         """
-        boundary = _BOUNDARY.search(data, position, end)
-        block_end = end if boundary is None else boundary.start() + 2
-        if boundary is None and data.endswith(b"),\n", position, block_end):
+        boundary = find_statement_end(data, position, end)
+        block_end = end if boundary < 0 else boundary + 2
+        if boundary < 0 and data.endswith(b"),\n", position, block_end):
             # The statement goes on past these lines: complete lines, each ending ",\n".
             self._hash.update(view[position:block_end])
-            self.rows += data.count(b"\n", position, block_end)
+            self.rows += count_newlines(data, position, block_end)
             return block_end, True
         last = data.rfind(b");\n", position, block_end)
         if last < 0:
             return block_end, False
         self._hash.update(view[position : last + 1])
         self._hash.update(_ROW_SEPARATOR)
-        self.rows += data.count(b"\n", position, last) + 1
+        self.rows += count_newlines(data, position, last) + 1
         return last + 3, True
 
     def add_rows(self, rows: list[bytes]) -> None:
