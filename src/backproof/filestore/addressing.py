@@ -78,6 +78,18 @@ class AddressKey:
             return hmac.digest(self.secret, hashlib.sha256(data).digest(), "sha256").hex()
         return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
 
+    def is_address_of_sha256(self, address: str, sha256: str) -> bool:
+        """Return True when ``address`` is the scheme 2 address of content whose sha256 is
+        ``sha256`` (hex): a blob checked against ``address`` then has that sha256 (short of an
+        HMAC collision). False under the other schemes or for a malformed ``sha256``."""
+        if self.secret is None or not self.is_digest_keyed:
+            return False
+        try:
+            raw = bytes.fromhex(sha256)
+        except ValueError:
+            return False
+        return hmac.compare_digest(hmac.digest(self.secret, raw, "sha256").hex(), address)
+
     def address_and_sha256(self, data: bytes | memoryview) -> tuple[str, str]:
         """Return the address of a blob's content and its sha256 (hex): one pass over it
         unkeyed and under scheme 2, two under scheme 1."""

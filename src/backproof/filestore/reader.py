@@ -186,12 +186,17 @@ class BlobReader:
 
     def known_sha256(self, entry: FileEntry) -> str | None:
         """Return the sha256 that reading a file's blobs computes anyway: that of a file of one
-        blob under plain addresses (its address, against which the blob is checked); None for
-        a file of several blobs or under keyed addresses, whose sha256 is hashed as it is read.
-        """
-        if self.key.is_keyed or len(entry.chunks) != 1:
+        blob under plain addresses (its address, against which the blob is checked), or under
+        scheme 2 keys its list's sha256 when that is what the address was made of (the blob's
+        check hashes it); None for a file of several blobs, under scheme 1 keys, or whose
+        sha256 does not make its address: its sha256 is then hashed as it is read."""
+        if len(entry.chunks) != 1:
             return None
-        return entry.chunks[0]
+        if not self.key.is_keyed:
+            return entry.chunks[0]
+        if entry.sha256 and self.key.is_address_of_sha256(entry.chunks[0], entry.sha256):
+            return entry.sha256
+        return None
 
     def file_pieces(self, entry: FileEntry, located: Located | None = None) -> Iterator[bytes]:
         """Yield a file's content blob by blob."""

@@ -11,7 +11,7 @@ import zstandard
 
 from backproof.archive.encryption import ReadingKeys
 from backproof.errors import StorageError
-from backproof.filestore.addressing import AddressKey
+from backproof.filestore.addressing import AddressKey, key_id_of
 from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PACKS
@@ -102,6 +102,18 @@ def test_a_file_under_keyed_addresses_is_hashed_as_it_is_read() -> None:
     reader = BlobReader(MemoryStorage(), key, BlobIndex(None, key), ReadingKeys())
 
     assert reader.known_sha256(FileEntry("one", "f", chunks=[key.address(b"x")])) is None
+
+
+def test_a_file_of_one_blob_under_a_scheme_2_key_is_known_by_the_sha256_its_address_holds() -> None:
+    secret = b"k" * 32
+    key = AddressKey(key_id_of(secret, is_digest_keyed=True), secret)
+    reader = BlobReader(MemoryStorage(), key, BlobIndex(None, key), ReadingKeys())
+    address, sha256 = key.address_and_sha256(b"x")
+    other = hashlib.sha256(b"y").hexdigest()
+
+    assert reader.known_sha256(FileEntry("one", "f", sha256=sha256, chunks=[address])) == sha256
+    assert reader.known_sha256(FileEntry("one", "f", sha256=other, chunks=[address])) is None
+    assert reader.known_sha256(FileEntry("one", "f", sha256="not hex", chunks=[address])) is None
 
 
 class GatedStorage(CountingStorage):
