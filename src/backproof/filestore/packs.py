@@ -23,7 +23,6 @@ import pyrage
 import zstandard
 
 from backproof.errors import IntegrityError, NotFoundError, RestoreError
-from backproof.filestore import sealing
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.layout import PackName
 from backproof.storage.base import Storage
@@ -105,12 +104,6 @@ class Packer:
     uploads: deque[Future[tuple[PackName, int]]] = field(default_factory=deque)
     written: list[PackName] = field(default_factory=list)
     stored_bytes: int = 0
-    # The recipients' X25519 keys, when all are ``age1...`` keys: packs are then sealed by
-    # ``sealing`` (OpenSSL's cipher), else by pyrage.
-    x25519_keys: list[bytes] | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.x25519_keys = sealing.x25519_keys(self.recipients) if self.key.is_keyed else None
 
     def add(self, address: str, compressed: bytes, raw_length: int) -> None:
         """Put a blob in the open pack; upload the pack once it is full."""
@@ -170,9 +163,7 @@ class Packer:
         self.on_pack(pack, list(blobs.values()))
 
     def _upload(self, pieces: list[bytes], blobs: list[BlobEntry]) -> tuple[PackName, int]:
-        if self.x25519_keys is not None:
-            stored = sealing.seal(pieces, self.x25519_keys)
-        elif self.key.is_keyed:  # an ssh-... recipient
+        if self.key.is_keyed:
             stored = _encrypted(pieces, self.recipients)
         else:
             stored = b"".join(pieces)
@@ -186,8 +177,7 @@ class Packer:
 
 
 def _encrypted(pieces: list[bytes], recipients: list[Any]) -> bytes:
-    """Return the pack of ``pieces`` age-encrypted to ``recipients`` by pyrage (``pieces``
-    consumed): for ``ssh-...`` recipients, which ``sealing`` does not make stanzas for.
+    """Return the pack of ``pieces`` age-encrypted to ``recipients`` (``pieces`` consumed).
 
     ``pyrage.encrypt`` holds the GIL for the whole pack (about 30 ms for 16 MiB, 4 s of a 2 GB
     first backup during which no other thread could start hashing or compressing);
