@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from backproof.errors import StorageError
-from backproof.storage.local import PARTIAL_SUFFIX, LocalStorage
+from backproof.storage import local
+from backproof.storage.local import PARTIAL_SUFFIX, WRITE_PIECE_BYTES, LocalStorage
 
 
 @pytest.fixture
@@ -30,6 +31,27 @@ def test_aborted_upload_leaves_no_file(storage: LocalStorage) -> None:
 
     assert list(storage.root.rglob(f"*{PARTIAL_SUFFIX}")) == []
     assert list(storage.list_objects("")) == []
+
+
+def test_a_large_write_reaches_the_kernel_in_pieces_of_at_most_64_kib(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real_write = os.write
+
+    def recording_write(descriptor: int, data: bytes | memoryview) -> int:
+        sizes.append(len(data))
+        return real_write(descriptor, data)
+
+    monkeypatch.setattr(local.os, "write", recording_write)
+    pack = os.urandom(3 * WRITE_PIECE_BYTES + 17)
+    upload = storage.open_upload("crm/files/pack")
+    upload.write(pack)
+    upload.commit()
+
+    assert sizes == [WRITE_PIECE_BYTES] * 3 + [17]
+    assert WRITE_PIECE_BYTES == 64 * 1024
+    assert (storage.root / "crm" / "files" / "pack").read_bytes() == pack
 
 
 def test_aborted_upload_leaves_no_empty_backup_folder(storage: LocalStorage) -> None:
