@@ -16,9 +16,9 @@ from backproof.storage.base import StoredObject
 
 PARTIAL_SUFFIX = ".partial"
 # The most one write(2) hands the kernel. On this project's VMs a 16 MiB pack written in one
-# call made the kernel's copy into the page cache cost 5-8 s of system CPU per GB (11 of 11 first
-# backups of the 2 GB files benchmark, 2026-12-01); in 64 KiB calls 0.8 s in 4 of 7 runs, the
-# others as slow: see docs/performance.md, "Packs written in 64 KiB calls".
+# call made the kernel's copy into the page cache cost 5-8 s of system CPU per GB (14 of 14 first
+# backups of the 2 GB files benchmark, 2026-12-01); in 64 KiB calls 0.8 s in 5 of 9 runs, the
+# others as slow: see docs/performance.md, "The page cache's copy on this VM".
 WRITE_PIECE_BYTES = 64 * 1024
 
 
