@@ -63,11 +63,15 @@ class User:
             engine.dispose()
 
     def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        """Start ``backproof ARGS…`` in the demo folder without waiting for it."""
+        """Start ``backproof ARGS…`` in the demo folder without waiting for it; its temporary
+        files go to the demo folder's ``tmp``, so that what a process the test kills leaves
+        there goes with the test's folder."""
+        temporary = self.demo.folder / "tmp"
+        temporary.mkdir(exist_ok=True)
         return subprocess.Popen(
             cli_argv(*args),
             cwd=self.demo.folder,
-            env=clean_environment() | (env or {}),
+            env=clean_environment() | {"TMPDIR": str(temporary)} | (env or {}),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
