@@ -70,8 +70,13 @@ class ServeProcess:
 
     def __init__(self, folder: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
         command = [sys.executable, "-m", "backproof", "serve", "--port", "0", *args]
+        # A job still running when the service exits leaves its temporary folder: keep it in
+        # the test's folder, not in /tmp.
+        temporary = folder / "tmp"
+        temporary.mkdir(exist_ok=True)
+        environment = service_environment({"TMPDIR": str(temporary)} | env)
         self.process = subprocess.Popen(
-            command, cwd=folder, env=service_environment(env), stderr=subprocess.PIPE, text=True
+            command, cwd=folder, env=environment, stderr=subprocess.PIPE, text=True
         )
         self.lines: list[str] = []
         self.url = ""
