@@ -58,9 +58,13 @@ DIGEST_METHOD = LINE_METHOD_64
 # start-up, about 0.1 s of CPU, than reading them early saves).
 EARLY_READ_MIN_BYTES = 16 * 1024 * 1024
 # pg_restore --verbose: an informational line (not an error, warning, detail or hint), and the
-# one saying a table's data is restored (in a parallel restore, once its COPY committed).
-_RESTORE_INFO = re.compile(rb"pg_restore: (?!(?:error|warning|detail|hint): )")
-_TABLE_DATA_DONE = re.compile(rb"pg_restore: finished item (\d+) TABLE DATA ")
+# one saying a table's data is restored (in a parallel restore, once its COPY committed). Its
+# workers share one stderr and write a message's "pg_restore: " and its text in two calls, so
+# under load a line may start with two prefixes and the next with none: the prefixes are taken
+# all at once (possessive), never one of them as the text.
+_PREFIXES = rb"^(?:pg_restore: )*+"
+_RESTORE_INFO = re.compile(_PREFIXES + rb"(?<=: )(?!(?:error|warning|detail|hint): )")
+_TABLE_DATA_DONE = re.compile(_PREFIXES + rb"finished item (\d+) TABLE DATA ")
 _TOC_READ_BYTES = 1 << 20
 
 
@@ -266,12 +270,25 @@ def restore_progress(
     }
 
     def progress(line: bytes) -> bool:
-        done = _TABLE_DATA_DONE.match(line)
-        if done is not None and int(done.group(1)) in early:
-            digests.table_restored(*early[int(done.group(1))])
-        return _RESTORE_INFO.match(line) is not None
+        item = finished_table_data(line)
+        if item in early:
+            digests.table_restored(*early[item])
+        return item is not None or is_restore_info(line)
 
     return progress
+
+
+def is_restore_info(line: bytes) -> bool:
+    """Return True for an informational ``pg_restore --verbose`` line (kept out of the stderr
+    tail a failure shows): not an error, warning, detail or hint."""
+    return _RESTORE_INFO.match(line) is not None
+
+
+def finished_table_data(line: bytes) -> int | None:
+    """Return the dump id of the table data a ``pg_restore --verbose`` line says is restored;
+    None for any other line."""
+    done = _TABLE_DATA_DONE.match(line)
+    return None if done is None else int(done.group(1))
 
 
 def _toc_entries(spool: Path) -> list[TocEntry]:

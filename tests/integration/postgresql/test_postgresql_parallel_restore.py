@@ -192,9 +192,10 @@ def test_tables_read_back_while_restoring_have_the_digests_of_the_dump(
     ((early, after),) = [
         record.args for record in caplog.records if "while restoring" in record.msg
     ]
-    # Every table is queued as pg_restore reports its data done; one whose report was missed
-    # (once in the suite under load: sales.events_2025, not traced) is read after the restore
-    # instead. Either way each table is read once, and the digests above are the dump's.
+    # Every table is queued as pg_restore reports its data done; one whose report is missed
+    # (once in the suite under load: sales.events_2025, its line most likely interleaved with
+    # another worker's, which finished_table_data now reads) is read after the restore instead.
+    # Either way each table is read once, and the digests above are the dump's.
     assert early, "no table was read back while restoring"
     assert sorted([*early, *after]) == sorted(expected.digests)
     assert len(early) > len(after)
