@@ -7,10 +7,12 @@ snapshot waits for it, so the test decides when the job can go on.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from service_processes import ServeProcess, wait_for
@@ -23,6 +25,11 @@ from backproof.state.activities import Activity
 from sqlite_leftovers import leave_scratch
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def temporary_folder(demo: DemoLayout) -> Path:
+    """The TMPDIR the tests' ``backproof serve`` runs with (see ``ServeProcess``)."""
+    return demo.folder / "tmp"
 
 
 def record_a_missed_run(settings: Settings) -> None:
@@ -70,6 +77,7 @@ def wait_for_running_backup(settings: Settings, service: ServeProcess) -> None:
 
 
 def test_sigterm_records_a_job_still_running_after_the_grace_as_interrupted(
+    demo: DemoLayout,
     settings: Settings,
     start_serve: Callable[..., ServeProcess],
     locked_database: sqlite3.Connection,
@@ -86,6 +94,8 @@ def test_sigterm_records_a_job_still_running_after_the_grace_as_interrupted(
     assert "interrupted: the service stopped" in (newest.message or "")
     assert [row for row in all_rows(settings) if row.status == "running"] == []
     assert "recorded backup of crm" in service.log
+    # The interrupted backup's snapshot folder went with the service's temporary root.
+    assert list(temporary_folder(demo).iterdir()) == []
 
 
 def test_sigterm_lets_the_running_job_finish_and_skips_the_rest_of_the_chain(
@@ -123,6 +133,28 @@ def test_startup_drops_leftover_temporary_databases_before_serving(
     assert unrelated.exists()
     assert f"dropped leftover temporary databases of crm: {leftover.name}" in service.log
     assert service.terminate() == 0
+
+
+def test_startup_removes_the_temporary_folder_of_a_service_that_is_gone(
+    demo: DemoLayout, start_serve: Callable[..., ServeProcess]
+) -> None:
+    folder = temporary_folder(demo)
+    folder.mkdir(exist_ok=True)
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    abandoned = folder / f"backproof-serve-{ended.pid}-k3j2"
+    (abandoned / "backproof-x1").mkdir(parents=True)
+    (abandoned / "backproof-x1" / "snapshot.db").write_bytes(b"half a snapshot")
+    alive = folder / f"backproof-serve-{os.getpid()}-a9b8"
+    alive.mkdir()
+
+    service = start_serve()
+
+    assert not abandoned.exists()
+    assert alive.exists()
+    assert f"removed {abandoned}, left by a service that is gone" in service.log
+    assert service.terminate() == 0
+    assert sorted(folder.iterdir()) == [alive]
 
 
 def test_serve_refuses_to_listen_beyond_loopback_without_a_token(run_cli: CliRunner) -> None:
