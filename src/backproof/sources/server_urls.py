@@ -11,33 +11,13 @@ importing it: a backup's dump starts before the state database's library is load
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from backproof.config.url_pattern import URL_PATTERN
 from backproof.errors import ConfigError
 from backproof.masking import mask_url
 
-# SQLAlchemy's own pattern of a URL (``sqlalchemy.engine.url._parse_url``, version 2).
-_URL = re.compile(
-    r"""
-    (?P<name>[\w\+]+)://
-    (?:
-        (?P<username>[^:/]*)
-        (?::(?P<password>[^@]*))?
-    @)?
-    (?:
-        (?:
-            \[(?P<ipv6host>[^/\?]+)\] |
-            (?P<ipv4host>[^/:\?]+)
-        )?
-        (?::(?P<port>[^/\?]*))?
-    )?
-    (?:/(?P<database>[^\?]*))?
-    (?:\?(?P<query>.*))?
-    """,
-    re.VERBOSE,
-)
 # The names this host goes by: a database on any of them is the same database.
 LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
 
@@ -88,7 +68,7 @@ def parse_server_url(url: str) -> ServerUrl:
 
     Raises ConfigError when ``url`` cannot be parsed.
     """
-    matched = _URL.match(url)
+    matched = URL_PATTERN.match(url)
     port = matched["port"] if matched else None
     if matched is None or (port is not None and not port.isdigit()):
         raise ConfigError([f"invalid database URL {mask_url(url)!r}: cannot parse it"])
