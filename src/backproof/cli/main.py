@@ -12,6 +12,7 @@ body, so ``--help`` and ``list`` pay only for what they use (issue 12; a test in
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -130,7 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM (systemctl stop, timeout, docker stop) ends a job like Ctrl-C: its uploads are
     # aborted and its audit row finished, instead of the process vanishing mid-write.
     signal.signal(signal.SIGTERM, _interrupt)
-    sys.exit(run_cli(argv, debug))
+    code = run_cli(argv, debug)
+    # The command is done (its output written, its files and state committed): what it loaded
+    # is left to the process's end. Without this, the interpreter's last garbage collections at
+    # exit walk every object of the loaded libraries, 0.1-0.3 s of CPU after a backup (issue 11).
+    gc.freeze()
+    sys.exit(code)
 
 
 def _interrupt(_signal_number: int, _frame: FrameType | None) -> None:
