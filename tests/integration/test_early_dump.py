@@ -8,9 +8,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
+import pyrage
 import pytest
 from mariadb_server import MariaServer
 from mariadb_server import shared_server as shared_mariadb
@@ -18,6 +20,7 @@ from pg_servers import PgServer
 from pg_servers import shared_server as shared_postgresql
 
 from backproof.archive.catalog import scan_target
+from backproof.config.models import EncryptionSettings
 from backproof.errors import LockTimeoutError, SourceError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context
@@ -99,6 +102,25 @@ def test_an_early_dump_past_its_spool_waits_for_the_backup_and_loses_no_byte(
     assert backup.parts[0].raw_size_bytes is not None
     assert backup.parts[0].raw_size_bytes > 10 * 64 * 1024
     assert run_verify(context, backup_id=backup.backup_id).backup_id == backup.backup_id
+
+
+def test_an_early_dump_into_an_encrypted_gzip_part_stores_what_one_in_its_own_time_stores(
+    server: PgServer | MariaServer, make_context: ContextMaker, tmp_path: Path
+) -> None:
+    identity = pyrage.x25519.Identity.generate()
+    (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
+    context = make_context(server.url(server.create_database(big_rows=20_000)), compression="gzip")
+    context.settings.encryption = EncryptionSettings(
+        recipients=[str(identity.to_public())], identity_file=tmp_path / "age.key"
+    )
+
+    early = run_backup(context, early=started(context))
+    own_time = run_backup(context)
+
+    assert early.parts[0].file.endswith(".gz.age")
+    assert early.parts[0].raw_size_bytes == own_time.parts[0].raw_size_bytes
+    assert comparable(context, early.backup_id) == comparable(context, own_time.backup_id)
+    assert run_verify(context, backup_id=early.backup_id).backup_id == early.backup_id
 
 
 @contextlib.contextmanager

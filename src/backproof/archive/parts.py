@@ -13,6 +13,7 @@ from backproof.archive.streams import (
     Encryptor,
     FanoutWriter,
     PartWriter,
+    Precompressed,
     Writer,
     hash_stream,
 )
@@ -62,9 +63,11 @@ def write_part(
     encryptor: Encryptor | None,
     on_progress: Callable[[int], None],
     is_threaded: bool = True,
+    precompressed: Precompressed | None = None,
 ) -> tuple[T, PartOutcome]:
     """Stream what ``produce`` writes to ``key`` on every destination; commit the uploads.
     ``is_threaded`` False compresses on one thread, in constant memory (a file list).
+    ``precompressed``: the bytes were compressed as they were produced (``PartWriter``).
 
     Destinations that fail are dropped and reported in ``PartOutcome.failures``; when every
     destination fails, or ``produce`` raises, every upload is aborted and the error raised.
@@ -82,7 +85,9 @@ def write_part(
         if not uploads:
             raise next(iter(failures.values()))
         fanout = FanoutWriter(uploads)
-        writer = PartWriter(compression, fanout, level, encryptor, is_threaded)
+        writer = PartWriter(compression, fanout, level, encryptor, is_threaded, precompressed)
+        if precompressed is not None:
+            on_progress(precompressed.raw_size_bytes)
         result = produce(ProgressWriter(writer, on_progress))
         writer.finish()
     except BaseException:

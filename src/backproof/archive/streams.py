@@ -143,15 +143,32 @@ def open_decompressor(kind: str, source: BinaryIO) -> BinaryIO:
 Encryptor = Callable[[Writer], StreamStage]
 
 
+class Precompressed(Protocol):
+    """A part's bytes compressed as they were produced, before the part was opened (the dump
+    of ``jobs.early_dump``), with the part's own compression and level."""
+
+    @property
+    def raw_size_bytes(self) -> int:
+        """The bytes compressed so far."""
+
+    def compressor_into(self, sink: Writer) -> StreamStage:
+        """Send what was compressed, and what will be, into ``sink``; return the compressor's
+        stage (closed once the producer is done)."""
+
+
 @dataclass
 class PartWriter:
-    """raw bytes -> compress -> [encrypt] -> sha256 -> every destination."""
+    """raw bytes -> compress -> [encrypt] -> sha256 -> every destination.
+
+    With ``precompressed`` the bytes arrive compressed by it: ``write`` then only counts them.
+    """
 
     compression: str
     fanout: FanoutWriter
     level: int | None = None
     encryptor: Encryptor | None = None
     is_threaded: bool = True
+    precompressed: Precompressed | None = None
     raw_size_bytes: int = 0
     hasher: HashingWriter = field(init=False)
     stages: list[StreamStage] = field(init=False)
@@ -159,24 +176,28 @@ class PartWriter:
     def __post_init__(self) -> None:
         self.hasher = HashingWriter(self.fanout)
         encrypted = self.encryptor(self.hasher) if self.encryptor else None
-        compressed = open_compressor(
-            self.compression,
-            self.level,
-            encrypted_writer(encrypted) or self.hasher,
-            is_threaded=self.is_threaded,
-        )
+        sink = encrypted_writer(encrypted) or self.hasher
+        if self.precompressed is not None:
+            compressed = self.precompressed.compressor_into(sink)
+        else:
+            compressed = open_compressor(
+                self.compression, self.level, sink, is_threaded=self.is_threaded
+            )
         self.stages = [compressed] + ([encrypted] if encrypted else [])
 
     def write(self, data: bytes, /) -> int:
         """Take raw bytes of the part."""
         self.raw_size_bytes += len(data)
-        self.stages[0].write(data)
+        if self.precompressed is None:
+            self.stages[0].write(data)
         return len(data)
 
     def finish(self) -> dict[str, int]:
         """Flush every stage and commit the uploads; return the size stored per destination."""
         for stage in self.stages:
             stage.close()
+        if self.precompressed is not None:  # with what was compressed before the part opened
+            self.raw_size_bytes = self.precompressed.raw_size_bytes
         return self.fanout.commit()
 
     def abort(self) -> None:

@@ -17,7 +17,7 @@ from backproof.archive.catalog import backup_prefix, manifest_key, part_key
 from backproof.archive.encryption import ENCRYPTION_NAME, make_encryptor, parse_recipients
 from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
 from backproof.archive.parts import PartOutcome, part_file_name, write_part
-from backproof.archive.streams import Encryptor, Writer
+from backproof.archive.streams import Encryptor, Precompressed, Writer
 from backproof.config.models import TargetSettings
 from backproof.config.secrets import database_password
 from backproof.errors import BackproofError, SourceError, StorageError
@@ -82,6 +82,7 @@ class _Assembly:
         produce: Callable[[Writer], T],
         *,
         is_threaded: bool = True,
+        precompressed: Precompressed | None = None,
     ) -> tuple[T, Part]:
         encrypted = self.encryptor is not None
         file_name = part_file_name(name, extension, self.target.compression, encrypted=encrypted)
@@ -95,6 +96,7 @@ class _Assembly:
             encryptor=self.encryptor,
             on_progress=lambda size: self.context.progress(name, size),
             is_threaded=is_threaded,
+            precompressed=precompressed,
         )
         self._drop_failed(outcome)
         part = Part(
@@ -234,7 +236,7 @@ def _dump_database(assembly: _Assembly, url: str) -> tuple[DumpInfo, Part]:
     """Write the database's dump as the part ``db``: the one already running when there is."""
     target, early = assembly.target, assembly.early
     if early is not None:
-        return assembly.write("db", early.source().extension, early.attach)
+        return assembly.write("db", early.source().extension, early.attach, precompressed=early)
     # The engines (SQLite's included) load for a target with a database only: a backup of
     # files alone starts without them (issue 13).
     from backproof.sources.registry import open_database  # noqa: PLC0415

@@ -3,18 +3,21 @@
 The command's imports, its state database, run lock, audit row, signing key and destinations
 take most of a second of CPU before a dump could start, while the dump tool and the database
 server sit idle. ``backproof backup`` of one target therefore starts the dump first, in a
-thread, as soon as the settings are read, and sets up the rest while the tool's output is held
-in memory (``sources.prefetch.GatedWriter``: at most 32 MiB, never on disk, so no plaintext
-copy of the dump exists before it is encrypted; past that the tool waits). When the backup
-reaches its database part it attaches the part's writer: the held bytes, then the rest of the
-stream, are hashed for the facts and written as they always were. What is stored is the same.
+thread, as soon as the settings are read, and sets up the rest meanwhile. The dump's rows are
+digested and its bytes compressed (the target's compression and level, as the part's writer
+would) as they come; the compressed output is held in memory until the part is opened
+(``sources.prefetch.HeldWriter``: at most 32 MiB, about 190 MB of a PostgreSQL dump at zstd's
+default level, never on disk, so no plaintext copy of the dump exists before it is encrypted;
+past that the tool waits). When the backup reaches its database part it attaches the part's
+writer: the held bytes, then the rest, are encrypted when configured, hashed and stored as
+they always were. What is stored is the same.
 
 So are the errors: a dump that fails raises its error where the backup used to start the dump
 (inside its audit row); a set-up that fails (a lock another backup holds, a key that cannot be
-read, an interrupt) cancels the dump, which kills the dump tool and drops the spool. A target
-with before-hooks keeps the old order (its hooks run before the dump), and so does every backup
-that is not the one target of a ``backproof backup`` (the scheduler and the fleet run their
-jobs in a process already set up).
+read, an interrupt) cancels the dump, which kills the dump tool and drops what was held. A
+target with before-hooks keeps the old order (its hooks run before the dump), and so does every
+backup that is not the one target of a ``backproof backup`` (the scheduler and the fleet run
+their jobs in a process already set up).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from backproof.sources.prefetch import GatedWriter
+from backproof.archive.streams import StreamStage, open_compressor
+from backproof.sources.prefetch import HeldWriter
 
 if TYPE_CHECKING:
     from backproof.archive.streams import Writer
@@ -50,7 +54,9 @@ class EarlyDump:
     def __init__(self, target: TargetSettings, password: str | None) -> None:
         self.target = target
         self._password = password
-        self._sink = GatedWriter()
+        self._held = HeldWriter()
+        self._compressor = open_compressor(target.compression, target.compression_level, self._held)
+        self._sink = _Front(self._compressor)
         self._opened = threading.Event()
         self._source: DatabaseSource | None = None
         self._info: DumpInfo | None = None
@@ -69,8 +75,20 @@ class EarlyDump:
             raise self._failure()
         return self._source
 
+    @property
+    def raw_size_bytes(self) -> int:
+        """The bytes of the dump read so far."""
+        return self._sink.size_bytes
+
+    def compressor_into(self, sink: Writer) -> StreamStage:
+        """Send the compressed dump, what was held first, into ``sink`` (the part's writer
+        after compression); return the compressor, to close once ``attach`` returned."""
+        self._held.attach(sink)
+        return self._compressor
+
     def attach(self, sink: Writer) -> DumpInfo:
-        """Write the dump into ``sink`` (what was spooled first); return its facts.
+        """Wait for the end of the dump, counting its bytes into ``sink`` (a ``PartWriter``
+        taking it through ``compressor_into``); return its facts.
 
         Raises whatever the dump raised (SourceError, PipelineError…), as ``dump`` does.
         """
@@ -81,8 +99,8 @@ class EarlyDump:
         return self._info
 
     def cancel(self) -> None:
-        """Stop the dump unless it ended: its tool is killed, its spool dropped."""
-        self._sink.cancel()
+        """Stop the dump unless it ended: its tool is killed, what it held dropped."""
+        self._held.cancel()
         self._thread.join(CANCEL_WAIT_SECONDS)
         if self._thread.is_alive():
             logger.warning("the cancelled dump of %s did not stop in time", self.target.name)
@@ -105,6 +123,30 @@ class EarlyDump:
             self._error = exc
         finally:
             self._sink.flowing.set()
+
+
+class _Front:
+    """What the dump writes into: every chunk is compressed (into the held memory, then the
+    part) and counted; once the part's writer is attached, each chunk is also counted there
+    (its progress)."""
+
+    def __init__(self, compressor: StreamStage) -> None:
+        self._compress = compressor.write
+        self._part: Writer | None = None
+        self.size_bytes = 0
+        self.flowing = threading.Event()
+
+    def write(self, data: bytes, /) -> int:
+        self._compress(data)
+        self.size_bytes += len(data)
+        self.flowing.set()
+        part = self._part
+        if part is not None:
+            part.write(data)
+        return len(data)
+
+    def attach(self, part: Writer) -> None:
+        self._part = part
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ from backproof.sources.mysql_tools import (
     reason,
     tool_version,
 )
-from backproof.sources.prefetch import gate_of, read_ahead
+from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 from backproof.sources.verify_users import VerifyUserScript, verify_user_script
@@ -149,7 +149,7 @@ class MysqlSource:
         scanner = DumpScanner(keyed, sample_rows, method)
 
         def consume(stream: BinaryIO) -> None:
-            for chunk in read_ahead(stream, CHUNK_BYTES, gate=gate_of(sink)):
+            for chunk in read_ahead(stream, CHUNK_BYTES):
                 scanner.feed(chunk)
                 if sink is not None:
                     sink.write(chunk)

@@ -62,7 +62,7 @@ from backproof.sources.postgresql_tools import (
     restore_command,
     translate,
 )
-from backproof.sources.prefetch import gate_of, read_ahead
+from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 from backproof.sources.verify_users import VerifyUserScript, verify_user_script
@@ -137,7 +137,7 @@ class PostgresqlSource:
                 # digests of the tables are read from the stream itself.
                 with ThreadPoolExecutor(1, thread_name_prefix="facts") as pool:
                     facts = pool.submit(read_facts)
-                    for chunk in read_ahead(stream, CHUNK_BYTES, gate=gate_of(sink)):
+                    for chunk in read_ahead(stream, CHUNK_BYTES):
                         sink.write(chunk)
                         digests.feed(chunk)
                     return facts.result()

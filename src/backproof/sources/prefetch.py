@@ -7,12 +7,10 @@ that decodes as it is read (a stored part: checked, decrypted, decompressed in C
 GIL) is decoded in that thread while the caller writes the bytes on: a restore's spool or
 pg_restore's input takes the longer of both, not the sum.
 
-A dump started before its backup is set up (``jobs.early_dump``) writes into a ``GatedWriter``:
-until the backup attaches its part's writer, the reading thread holds the tool's raw output
-in memory (no Python work per row: the tool and the server run at full
-speed while the backup's set-up has the interpreter), up to ``SPOOL_BYTES``; then the caller
-gets the spooled chunks first and the rest as it comes. A gate that is cancelled instead ends
-the stream with DumpCancelledError (the pipeline then kills the tool).
+A dump started before its backup is set up (``jobs.early_dump``) is compressed as it is read,
+and its compressed output is held in memory by a ``HeldWriter`` until the backup attaches the
+part's writer, up to ``SPOOL_BYTES`` (past that the tool waits). A writer that is cancelled
+instead raises DumpCancelledError (the pipeline then kills the tool).
 
 The reading thread needs the GIL after every read, and may wait for it up to the interpreter's
 switch interval (5 ms) while the caller scans or hashes in C. On Linux the pipe is widened to
@@ -27,7 +25,6 @@ import queue
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -38,7 +35,7 @@ logger = logging.getLogger(__name__)
 DEPTH_CHUNKS = 8
 PIPE_BYTES = 1024 * 1024
 PUT_WAIT_SECONDS = 0.1
-# What a gate's spool holds in memory before the tool waits for the writer: bounded, so memory
+# What a HeldWriter keeps in memory before the tool waits for the writer: bounded, so memory
 # stays flat, and never on disk (no plaintext copy of the dump before it is encrypted).
 SPOOL_BYTES = 32 * 1024 * 1024
 _END = b""
@@ -48,63 +45,63 @@ class DumpCancelledError(Exception):
     """The backup ended before it took its early dump: the dump stops, its tool is killed."""
 
 
-class GatedWriter:
-    """The writer of a dump started early: its stream is held in a spool until ``attach``.
+class HeldWriter:
+    """Bytes written before their writer exists, held in memory until ``attach``.
 
-    ``flowing`` is set once the tool's first bytes were read (or the dump ended before).
+    A dump started early compresses as it reads (``jobs.early_dump``) and its compressed output
+    waits here for the part's writer: at most ``SPOOL_BYTES`` of it (about six times as much of
+    the dump), past which the writer waits. Never on disk; after ``cancel`` every write raises
+    DumpCancelledError (the pipeline then kills the tool).
     """
 
     def __init__(self) -> None:
-        self.flowing = threading.Event()
-        self._settled = threading.Event()
+        self._changed = threading.Condition()
+        self._held: list[bytes] = []
+        self._size_bytes = 0
         self._target: Writer | None = None
-
-    def attach(self, target: Writer) -> None:
-        """Let the held stream flow, spooled bytes first, into ``target``."""
-        self._target = target
-        self._settled.set()
-
-    def cancel(self) -> None:
-        """End the held stream (or the flowing one) with DumpCancelledError."""
-        self._target = None
-        self._settled.set()
-
-    def wait(self, timeout_seconds: float) -> bool:
-        """Wait until attached or cancelled; return False after ``timeout_seconds`` without."""
-        return self._settled.wait(timeout_seconds)
-
-    @property
-    def is_held(self) -> bool:
-        """Return True until the writer is attached or the dump cancelled."""
-        return not self._settled.is_set()
-
-    @property
-    def is_attached(self) -> bool:
-        """Return True once attached (and not cancelled since)."""
-        return self._settled.is_set() and self._target is not None
+        self._is_cancelled = False
 
     def write(self, data: bytes, /) -> int:
-        """Write ``data`` into the attached writer; raise DumpCancelledError when there is none."""
-        target = self._target
-        if target is None:
-            raise DumpCancelledError("the backup stopped before it took the dump")
+        """Hold ``data`` (waiting while the memory is full), or pass it on once attached."""
+        with self._changed:
+            while self._is_full(len(data)):
+                self._changed.wait()
+            if self._is_cancelled:
+                raise DumpCancelledError("the backup stopped before it took the dump")
+            target = self._target
+            if target is None:
+                self._held.append(bytes(data))
+                self._size_bytes += len(data)
+                return len(data)
         return target.write(data)
 
+    def attach(self, target: Writer) -> None:
+        """Write what was held into ``target``, then let every later write through."""
+        with self._changed:  # the writer waits until what it wrote before is passed on
+            held, self._held, self._size_bytes = self._held, [], 0
+            for chunk in held:
+                target.write(chunk)
+            self._target = target
+            self._changed.notify_all()
 
-def gate_of(sink: Writer | None) -> GatedWriter | None:
-    """Return ``sink`` when it holds its stream until attached, else None."""
-    return sink if isinstance(sink, GatedWriter) else None
+    def cancel(self) -> None:
+        """Drop what is held; every write from now on raises DumpCancelledError."""
+        with self._changed:
+            self._is_cancelled = True
+            self._held.clear()
+            self._changed.notify_all()
+
+    def _is_full(self, size_bytes: int) -> bool:
+        held = self._target is None and not self._is_cancelled and self._size_bytes > 0
+        return held and self._size_bytes + size_bytes > SPOOL_BYTES
 
 
 def read_ahead(
     stream: BinaryIO,
     chunk_bytes: int,
     depth: int = DEPTH_CHUNKS,
-    gate: GatedWriter | None = None,
 ) -> Iterator[bytes]:
     """Yield the chunks of ``stream`` as a thread reads them ahead; re-raise its read error.
-
-    With ``gate``, the stream is spooled while the gate holds it (see the module's text).
     When the caller stops early, the thread stops at its next chunk or when the stream ends
     (the pipeline kills the tool, which ends it); it is never waited for, so a tool that hangs
     cannot hang the caller.
@@ -115,8 +112,6 @@ def read_ahead(
 
     def read() -> None:
         try:
-            if gate is not None and _held(stream, chunk_bytes, gate, chunks, stop):
-                return
             while not stop.is_set():
                 chunk = stream.read(chunk_bytes)
                 _put(chunks, chunk, stop)
@@ -139,84 +134,6 @@ def read_ahead(
             yield item
     finally:
         stop.set()
-
-
-@dataclass
-class _Spooled:
-    """What a held stream left: its spool, the bytes in it, a chunk it could not take, and
-    whether the stream ended."""
-
-    spool: list[bytes] = field(default_factory=list)
-    size_bytes: int = 0
-    pending: bytes = b""
-    ended: bool = False
-
-
-def _held(
-    stream: BinaryIO,
-    chunk_bytes: int,
-    gate: GatedWriter,
-    chunks: queue.Queue[bytes | BaseException],
-    stop: threading.Event,
-) -> bool:
-    """Spool ``stream`` while ``gate`` holds it, then queue what was spooled; return True when
-    the stream ended meanwhile (or the gate was cancelled: DumpCancelledError is queued)."""
-    spooled = _Spooled()
-    try:
-        _spool_while_held(stream, chunk_bytes, gate, stop, spooled)
-        gate.flowing.set()
-        while not gate.wait(PUT_WAIT_SECONDS):
-            if stop.is_set():
-                return True
-        if not gate.is_attached:
-            _put(chunks, DumpCancelledError("the backup stopped before it took the dump"), stop)
-            return True
-        _replay(spooled, chunk_bytes, chunks, stop)
-    finally:
-        spooled.spool.clear()
-    if spooled.pending:
-        _put(chunks, spooled.pending, stop)
-    if spooled.ended:
-        _put(chunks, _END, stop)
-    return spooled.ended
-
-
-def _spool_while_held(
-    stream: BinaryIO,
-    chunk_bytes: int,
-    gate: GatedWriter,
-    stop: threading.Event,
-    spooled: _Spooled,
-) -> None:
-    while gate.is_held and not stop.is_set():
-        chunk = stream.read(chunk_bytes)
-        gate.flowing.set()
-        if chunk == _END:
-            spooled.ended = True
-            return
-        written = (
-            _spool_write(spooled, chunk) if spooled.size_bytes + len(chunk) <= SPOOL_BYTES else 0
-        )
-        if written < len(chunk):  # the spool is full: the tool waits for the writer
-            spooled.pending = chunk[written:]
-            return
-
-
-def _spool_write(spooled: _Spooled, chunk: bytes) -> int:
-    """Keep ``chunk`` in the spool (memory); return its length."""
-    spooled.spool.append(chunk)
-    spooled.size_bytes += len(chunk)
-    return len(chunk)
-
-
-def _replay(
-    spooled: _Spooled,
-    _chunk_bytes: int,
-    chunks: queue.Queue[bytes | BaseException],
-    stop: threading.Event,
-) -> None:
-    while spooled.spool and not stop.is_set():
-        _put(chunks, spooled.spool.pop(0), stop)
 
 
 def widen_pipe(stream: BinaryIO, size_bytes: int = PIPE_BYTES) -> None:

@@ -6,7 +6,6 @@ import fcntl
 import io
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from backproof.sources import prefetch
 from backproof.sources.prefetch import (
     PIPE_BYTES,
     DumpCancelledError,
-    GatedWriter,
+    HeldWriter,
     read_ahead,
     widen_pipe,
 )
@@ -82,66 +81,69 @@ def test_a_stream_without_a_descriptor_is_read_ahead() -> None:
     assert b"".join(read_ahead(decoded, chunk_bytes=1024)) == b"rows" * 1000  # type: ignore[arg-type]
 
 
-def read_all_in_a_thread(chunks: Iterator[bytes]) -> tuple[threading.Thread, list[object]]:
-    """Consume ``chunks`` on a thread; return it and what it got (the bytes, or the error)."""
-    got: list[object] = []
+def write_all_in_a_thread(
+    writer: HeldWriter, chunks: list[bytes]
+) -> tuple[threading.Thread, list[BaseException]]:
+    """Write ``chunks`` into ``writer`` on a thread; return it and the error it met, if any."""
+    errors: list[BaseException] = []
 
-    def consume() -> None:
+    def write() -> None:
         try:
-            got.append(b"".join(chunks))
-        except Exception as error:
-            got.append(error)
+            for chunk in chunks:
+                writer.write(chunk)
+        except DumpCancelledError as error:
+            errors.append(error)
 
-    thread = threading.Thread(target=consume)
+    thread = threading.Thread(target=write)
     thread.start()
-    return thread, got
+    return thread, errors
 
 
-def test_a_gated_stream_is_held_until_attached_then_yields_every_byte_in_order() -> None:
-    data = os.urandom(300_000)
-    gate = GatedWriter()
+def test_held_bytes_reach_the_writer_attached_later_then_every_byte_in_order() -> None:
+    chunks = [os.urandom(65_536) for _ in range(5)]
+    held = HeldWriter()
+    thread, errors = write_all_in_a_thread(held, chunks)
+    thread.join(5)  # everything fits in memory: the writer never waits
+    target = io.BytesIO()
 
-    thread, got = read_all_in_a_thread(read_ahead(io.BytesIO(data), chunk_bytes=65_536, gate=gate))
-    assert gate.flowing.wait(5)
-    thread.join(0.3)
-    held = list(got)
-    gate.attach(io.BytesIO())
-    thread.join(5)
+    held.attach(target)
+    held.write(b"after")
 
-    assert held == []
-    assert got == [data]
+    assert not thread.is_alive() and errors == []
+    assert target.getvalue() == b"".join(chunks) + b"after"
 
 
-def test_a_gated_stream_past_its_spool_waits_and_loses_no_byte(
+def test_a_writer_past_the_memory_waits_for_the_attach_and_loses_no_byte(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data = os.urandom(300_000)
     monkeypatch.setattr(prefetch, "SPOOL_BYTES", 100_000)
-    small = GatedWriter()
-    small_thread, small_got = read_all_in_a_thread(
-        read_ahead(io.BytesIO(data), chunk_bytes=65_536, gate=small)
-    )
-    assert small.flowing.wait(5)
-    small_thread.join(0.3)
-    held = list(small_got)
-    small.attach(io.BytesIO())
-    small_thread.join(5)
+    chunks = [os.urandom(65_536) for _ in range(5)]
+    held = HeldWriter()
+    thread, errors = write_all_in_a_thread(held, chunks)
+    thread.join(0.3)
+    was_waiting = thread.is_alive()
+    target = io.BytesIO()
 
-    assert held == []
-    assert small_got == [data]
-
-
-def test_a_cancelled_gate_ends_the_stream_with_dump_cancelled() -> None:
-    gate = GatedWriter()
-
-    thread, got = read_all_in_a_thread(
-        read_ahead(io.BytesIO(b"rows" * 1000), chunk_bytes=1024, gate=gate)
-    )
-    assert gate.flowing.wait(5)
-    gate.cancel()
+    held.attach(target)
     thread.join(5)
 
-    assert len(got) == 1
-    assert isinstance(got[0], DumpCancelledError)
+    assert was_waiting
+    assert errors == []
+    assert target.getvalue() == b"".join(chunks)
+
+
+def test_a_cancelled_writer_drops_what_it_held_and_refuses_every_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 100_000)
+    held = HeldWriter()
+    thread, errors = write_all_in_a_thread(held, [os.urandom(65_536) for _ in range(5)])
+    thread.join(0.3)
+
+    held.cancel()
+    thread.join(5)
+
+    assert not thread.is_alive()
+    assert len(errors) == 1
     with pytest.raises(DumpCancelledError):
-        gate.write(b"late")
+        held.write(b"late")
