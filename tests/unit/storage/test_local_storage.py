@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,34 @@ def test_a_large_write_reaches_the_kernel_in_pieces_of_at_most_64_kib(
     assert sizes == [WRITE_PIECE_BYTES] * 3 + [17]
     assert WRITE_PIECE_BYTES == 64 * 1024
     assert (storage.root / "crm" / "files" / "pack").read_bytes() == pack
+
+
+def test_written_pages_are_handed_to_the_disk_in_order_as_they_pile_up_and_the_file_is_whole(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ranges: list[tuple[int, int]] = []
+    real_start = local.start_writeback
+
+    def recording_start(descriptor: int, offset: int, size_bytes: int) -> None:
+        ranges.append((offset, size_bytes))
+        real_start(descriptor, offset, size_bytes)
+
+    monkeypatch.setattr(local, "FLUSH_AFTER_BYTES", 20_000)
+    monkeypatch.setattr(local, "start_writeback", recording_start)
+    chunks = [os.urandom(7_001) for _ in range(10)]
+    upload = storage.open_upload("crm/b1/db.pgdump.zst")
+    for chunk in chunks:
+        upload.write(chunk)
+    upload.commit()
+
+    ends = [offset + size for offset, size in ranges]
+    assert len(ranges) == 3
+    assert [offset for offset, _size in ranges] == [0, *ends[:-1]]
+    assert all(end % local.PAGE_BYTES == 0 for end in ends)
+    assert ends[-1] > 70_010 - local.FLUSH_AFTER_BYTES
+    assert (storage.root / "crm" / "b1" / "db.pgdump.zst").read_bytes() == b"".join(chunks)
+    if sys.platform == "linux":
+        assert local._sync_file_range() is not None
 
 
 def test_aborted_upload_leaves_no_empty_backup_folder(storage: LocalStorage) -> None:
