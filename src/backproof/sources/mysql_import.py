@@ -41,6 +41,7 @@ from typing import Any, BinaryIO
 import pymysql
 
 from backproof.errors import RestoreError, SourceError
+from backproof.sources.dump_lines import find_bytes
 from backproof.sources.mysql_definers import DefinerStripper
 from backproof.sources.mysql_guard import OUTSIDE, SECTION, SECTION_END, Part, StatementGuard
 from backproof.sources.mysql_tools import reason
@@ -224,14 +225,15 @@ class ParallelImport:
 
     def _route_rows(self, rows: bytes) -> None:
         data = self._rows + rows if self._rows else rows
-        start = 0
-        while (found := data.find(_STATEMENT_END, start)) >= 0:
+        # The statement held from the chunks before holds no ";\n": search from its last byte.
+        start, searched = 0, max(len(self._rows) - 1, 0)
+        while (found := find_bytes(data, _STATEMENT_END, searched, len(data))) >= 0:
             end = found + len(_STATEMENT_END)
             if not self._route_statement(data[start:end]):
                 self._table, self._rows = b"", b""
                 self._to_client(data[start:])
                 return
-            start = end
+            start = searched = end
         self._rows = data[start:]
         if len(self._rows) > MAX_PARALLEL_STATEMENT_BYTES:
             self._table = b""

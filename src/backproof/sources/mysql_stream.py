@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from backproof.archive.manifest import SampledRows
 from backproof.errors import SourceError
+from backproof.sources.dump_lines import find_bytes
 from backproof.sources.mysql_digests import (
     DIGEST_METHOD,
     END_OF_DATA,
@@ -299,5 +300,5 @@ def find_line(data: bytes, line: bytes, start: int, end: int) -> int:
     """Return where ``line`` starts a line in ``data[start:end]``, or -1."""
     if data.startswith(line, start) and (start == 0 or data[start - 1] == 0x0A):
         return start
-    found = data.find(b"\n" + line, start, end)
+    found = find_bytes(data, b"\n" + line, start, end)
     return found + 1 if found >= 0 else -1

@@ -7,6 +7,7 @@ import contextlib
 import io
 import threading
 import time
+from typing import Any
 
 import pytest
 import test_mysql_roundtrip
@@ -101,6 +102,35 @@ def test_a_statement_hidden_in_a_name_among_the_rows_is_not_run_on_its_own(
         scratch.database.restore(io.BytesIO(tampered), "mysql-sql", PARALLEL)
 
     assert scalar(maria, restored, "SELECT COUNT(*) FROM copies") == 0
+
+
+class ShortReads(io.RawIOBase):
+    """A dump read at most ``size`` bytes at a time, as a pipe may give it."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data, self._size, self._position = data, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        piece = self._data[self._position : self._position + min(self._size, len(buffer))]
+        buffer[: len(piece)] = piece
+        self._position += len(piece)
+        return len(piece)
+
+
+@pytest.mark.parametrize("read_bytes", [4093, 65537])
+def test_statements_cut_across_many_reads_are_imported_whole(
+    maria: MariaServer, scratch: Scratch, settings_dump: bytes, read_bytes: int
+) -> None:
+    statements = settings_dump.count(b"INSERT INTO `stamped`")
+    assert statements > 2 and len(settings_dump) // read_bytes > statements
+
+    scratch.database.restore(ShortReads(settings_dump, read_bytes), "mysql-sql", PARALLEL)
+
+    (database,) = maria.made_databases
+    assert checksums(maria, scratch.name) == checksums(maria, database)
 
 
 def test_a_failing_insert_stops_the_import_naming_its_table(

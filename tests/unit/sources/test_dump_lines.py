@@ -1,5 +1,5 @@
-"""The C twins of the dump scanner's newline count and statement-end search: built, and the same
-results as the Python calls for any bytes and any bounds."""
+"""The C twins of the dump scanner's newline count and statement-end search, and of bytes.find:
+built, and the same results as the Python calls for any bytes and any bounds."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backproof.sources.dump_lines import (
+    NATIVE_FIND_BYTES,
     NATIVE_LINES,
     python_count_newlines,
     python_find_statement_end,
@@ -73,3 +74,19 @@ def test_c_count_gives_what_python_gives_across_its_blocks() -> None:
 
     for start, end in [(0, len(data)), (1, 4081), (7, 4096 + 33), (3000, len(data) - 1)]:
         assert count(data, start, end) == python_count_newlines(data, start, end)
+
+
+NEEDLES = st.sampled_from([b"", b";", b";\n", b"\nUNLOCK TABLES;\n", b"INSERT INTO "]) | st.binary(
+    max_size=4
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(data=DATA, needle=NEEDLES, start=BOUND, end=BOUND)
+def test_c_find_gives_what_bytes_find_gives(
+    data: bytes, needle: bytes, start: int, end: int
+) -> None:
+    if NATIVE_FIND_BYTES is None:
+        pytest.fail("backproof._native.dump_lines is not built")
+
+    assert NATIVE_FIND_BYTES(data, needle, start, end) == data.find(needle, start, end)
