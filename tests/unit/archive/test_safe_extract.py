@@ -270,3 +270,17 @@ def test_threads_writing_into_more_folders_than_held_open_write_every_file(
 
     assert digests == [hashlib.sha256(name.encode()).hexdigest() for name in names]
     assert all((tmp_path / name).read_text() == name for name in names)
+
+
+def test_threads_creating_and_replacing_files_in_one_folder_write_every_file(
+    tmp_path: Path,
+) -> None:
+    names = [f"one/file-{index % 300}.txt" for index in range(1200)]  # each name four times
+
+    with ConfinedTree(tmp_path) as tree, ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda name: tree.write_file(name, [name.encode()]), names))
+
+    assert sorted(path.name for path in (tmp_path / "one").iterdir()) == sorted(
+        {name.split("/")[1] for name in names}
+    )
+    assert all((tmp_path / name).read_text() == name for name in names)
