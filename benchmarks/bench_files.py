@@ -64,6 +64,8 @@ class Measure:
     rss_mb: float
     written_bytes: int = 0
     cpu_seconds: float = 0.0  # user + system, every thread (the interpreter's start included)
+    user_seconds: float = 0.0  # the two parts, where measured (``run_timed``)
+    system_seconds: float = 0.0
 
 
 def folder_bytes(folder: Path) -> int:
@@ -163,7 +165,8 @@ def run_timed(argv: list[str], env: dict[str, str]) -> Measure:
     elapsed = time.monotonic() - started
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed: {errors[-2000:]}")
-    return Measure(elapsed, usage.ru_maxrss / 1024, cpu_seconds=usage.ru_utime + usage.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measure(elapsed, usage.ru_maxrss / 1024, 0, cpu, usage.ru_utime, usage.ru_stime)
 
 
 def newest_id(config: Path) -> str:
