@@ -70,6 +70,11 @@ class Invocation:
             )
         return self._context
 
+    def close(self) -> None:
+        """Close what the command opened (the state database's connections)."""
+        if self._context is not None:
+            self._context.close()
+
 
 pass_invocation = click.make_pass_decorator(Invocation)
 
@@ -86,7 +91,9 @@ pass_invocation = click.make_pass_decorator(Invocation)
 @click.pass_context
 def cli(click_context: click.Context, config: str | None, debug: bool) -> None:
     """backproof: daily backups of a web application's data, proven by a real restore."""
-    click_context.obj = Invocation(config, debug or bool(os.environ.get("BACKPROOF_DEBUG")))
+    invocation = Invocation(config, debug or bool(os.environ.get("BACKPROOF_DEBUG")))
+    click_context.obj = invocation
+    click_context.call_on_close(invocation.close)
 
 
 def emit(data: Any, text: str, as_json: bool) -> None:

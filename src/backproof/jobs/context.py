@@ -100,6 +100,18 @@ class Context:
     def _sqlite_proofs(self) -> SQLiteProofReader | None:
         return SQLiteProofReader.open(self.settings.state.url)
 
+    def close(self) -> None:
+        """Close the state database's connections this context opened.
+
+        SQLite folds its write-ahead log into the database file (and removes ``-wal``) when the
+        last connection closes: a command leaves ``state.db`` whole, not for the interpreter's
+        last garbage collections to close (which ``cli.main`` skips, issue 11).
+        """
+        if "activities" in vars(self):
+            self.activities.engine.dispose()
+        if "_sqlite_proofs" in vars(self) and self._sqlite_proofs is not None:
+            self._sqlite_proofs.connection.close()
+
     @property
     def stale_after(self) -> timedelta:
         """Return how old a `running` row of another host must be to count as abandoned."""
