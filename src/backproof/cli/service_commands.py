@@ -31,6 +31,7 @@ def serve(invocation: Invocation, host: str | None, port: int | None) -> int:
     from backproof.process.temporary_root import (  # noqa: PLC0415
         open_temporary_root,
         remove_abandoned_roots,
+        removed_line,
     )
     from backproof.web.security import check_bind  # noqa: PLC0415
     from backproof.web.server import run_service  # noqa: PLC0415
@@ -47,10 +48,10 @@ def serve(invocation: Invocation, host: str | None, port: int | None) -> int:
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for folder in remove_abandoned_roots():
-        logging.getLogger(__name__).info("removed %s, left by a service that is gone", folder)
+        logging.getLogger(__name__).info(removed_line(folder))
     # Every job's temporary folder lives under this one, removed as the service exits, even
     # with a job still running after SIGTERM's grace.
-    temporary = open_temporary_root()
+    temporary = open_temporary_root("serve")
     try:
         outcome = run_service(invocation.context(), host, port)
     finally:

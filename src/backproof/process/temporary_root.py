@@ -3,9 +3,11 @@ under it, so that nothing is left behind when the process must exit with a job s
 
 ``backproof serve`` leaves when SIGTERM's grace is over even if a job still runs (its row is
 recorded as interrupted); that job's own temporary folder (a SQLite target's snapshot, a spool)
-would stay in ``/tmp``, private but possibly half written. With every job's folder under the
-process's root (``backproof-serve-<pid>-…``), the service removes the root as it exits, and a
-root whose process is gone (killed, the machine stopped) is removed by the next start.
+would stay in ``/tmp``, private but possibly half written. A ``backproof worker`` killed with its
+pool leaves its jobs' folders and the pool's own (Celery's billiard makes ``pymp-…`` folders).
+With every such folder under the process's root (``backproof-serve-<pid>-…``,
+``backproof-worker-<pid>-…``), the process removes the root as it exits, and a root whose
+process is gone (killed, the machine stopped) is removed by the next start of either.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from backproof.process.liveness import is_process_alive
 
-PREFIX = "backproof-serve-"
+PREFIX = "backproof-"
+ROLES = ("serve", "worker")
 # A job's thread may still create a file while the tree is removed: a few passes catch it.
 REMOVE_ATTEMPTS = 3
 
@@ -43,11 +46,14 @@ class TemporaryRoot:
         tempfile.tempdir = self.previous
 
 
-def open_temporary_root(base: Path | None = None) -> TemporaryRoot:
+def open_temporary_root(role: str, base: Path | None = None) -> TemporaryRoot:
     """Make this process's root in ``base`` (the system's temporary folder by default) and
-    make it ``tempfile``'s folder for every thread of the process."""
+    make it ``tempfile``'s folder for every thread of the process (and the processes it forks).
+    ``role`` is one of ``ROLES``."""
+    if role not in ROLES:
+        raise ValueError(f"no temporary root for {role!r}")
     parent = base or Path(tempfile.gettempdir())
-    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{role}-{os.getpid()}-", dir=parent))
     previous = tempfile.tempdir
     tempfile.tempdir = str(path)
     return TemporaryRoot(path, previous)
@@ -66,7 +72,8 @@ def remove_abandoned_roots(base: Path | None = None) -> list[Path]:
     """Remove the roots in ``base`` left by processes of this user that no longer exist."""
     parent = base or Path(tempfile.gettempdir())
     removed: list[Path] = []
-    for entry in sorted(parent.glob(f"{PREFIX}*")):
+    entries = [entry for role in ROLES for entry in parent.glob(f"{PREFIX}{role}-*")]
+    for entry in sorted(entries):
         pid = _owner_pid(entry)
         if pid is None or pid == os.getpid() or is_process_alive(pid):
             continue
@@ -75,9 +82,15 @@ def remove_abandoned_roots(base: Path | None = None) -> list[Path]:
     return removed
 
 
+def removed_line(folder: Path) -> str:
+    """What a start says of an abandoned root it removed."""
+    return f"removed {folder}, left by a backproof serve or worker that is gone"
+
+
 def _owner_pid(entry: Path) -> int | None:
     """The pid in a root's name, or None for what is not a root of this user."""
-    digits, _, _ = entry.name.removeprefix(PREFIX).partition("-")
+    _role, _, rest = entry.name.removeprefix(PREFIX).partition("-")
+    digits, _, _ = rest.partition("-")
     try:
         status = entry.lstat()
     except OSError:

@@ -211,8 +211,18 @@ class Workers:
     config: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
+    @property
+    def temporary(self) -> Path:
+        """The TMPDIR of the workers: their temporary folders stay in the test's folder."""
+        return self.config.parent / "tmp"
+
+    def roots(self, name: str) -> list[Path]:
+        """The temporary roots (``backproof-worker-<pid>-…``) of the worker called ``name``."""
+        return sorted(self.temporary.glob(f"backproof-worker-{self.processes[name].pid}-*"))
+
     def start(self, name: str, *options: str) -> subprocess.Popen[bytes]:
         """Start a worker called ``name``."""
+        self.temporary.mkdir(parents=True, exist_ok=True)
         with (self.config.parent / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 [
@@ -228,7 +238,7 @@ class Workers:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=clean_environment(),
+                env=clean_environment() | {"TMPDIR": str(self.temporary)},
                 start_new_session=True,
             )
         self.processes[name] = process

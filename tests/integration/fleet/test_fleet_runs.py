@@ -208,7 +208,9 @@ def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
         tmp_path, state_db, redis_broker, workers, "visibility_timeout_seconds = 10\n"
     )
 
+    [abandoned] = workers.roots("w1")
     workers.kill("w1", signal.SIGKILL)
+    workers.processes["w1"].wait(timeout=30)
     gate.touch()
     workers.start("w2", "--concurrency", "1")
     waited = run_backproof(
@@ -225,6 +227,11 @@ def test_a_worker_killed_mid_backup_has_its_job_finished_by_another_worker(
     assert rows[0][1].startswith("stale:")
     listed = run_backproof("--config", str(config), "list", "--json", cwd=tmp_path)
     assert len(json.loads(listed.stdout)["backups"]) == 1
+    # The killed worker's temporary folder (its backup's, its pool's) went at w2's start.
+    assert not abandoned.exists()
+    assert [path.name for path in workers.temporary.iterdir()] == [
+        path.name for path in workers.roots("w2")
+    ]
 
 
 def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_it(
@@ -236,6 +243,7 @@ def test_sigterm_interrupts_a_long_job_after_the_grace_and_another_worker_does_i
 
     workers.processes["w1"].send_signal(signal.SIGTERM)
     workers.processes["w1"].wait(timeout=60)
+    assert workers.roots("w1") == []  # its temporary folder went as it stopped
     gate.touch()
     # The user's `submit --wait` joins the interrupted job before w2 starts: started after it,
     # it could find the job already done again by w2 and queue a second one (a slow machine).

@@ -152,7 +152,7 @@ def test_startup_removes_the_temporary_folder_of_a_service_that_is_gone(
 
     assert not abandoned.exists()
     assert alive.exists()
-    assert f"removed {abandoned}, left by a service that is gone" in service.log
+    assert f"removed {abandoned}, left by a backproof serve or worker that is gone" in service.log
     assert service.terminate() == 0
     assert sorted(folder.iterdir()) == [alive]
 

@@ -23,7 +23,7 @@ def ended_pid() -> int:
 
 
 def test_temporary_files_are_made_under_the_root_and_removed_with_it(tmp_path: Path) -> None:
-    root = open_temporary_root(tmp_path)
+    root = open_temporary_root("serve", tmp_path)
     try:
         with tempfile.NamedTemporaryFile(delete=False) as handle:
             handle.write(b"a job's snapshot")
@@ -32,7 +32,7 @@ def test_temporary_files_are_made_under_the_root_and_removed_with_it(tmp_path: P
 
         assert Path(handle.name).parent == root.path
         assert job_folder.parent == root.path
-        assert root.path.name.startswith(f"{PREFIX}{os.getpid()}-")
+        assert root.path.name.startswith(f"{PREFIX}serve-{os.getpid()}-")
         assert root.remove()
         assert list(tmp_path.iterdir()) == []
     finally:
@@ -41,7 +41,7 @@ def test_temporary_files_are_made_under_the_root_and_removed_with_it(tmp_path: P
 
 
 def test_a_removed_root_makes_late_temporary_files_fail_not_leak(tmp_path: Path) -> None:
-    root = open_temporary_root(tmp_path)
+    root = open_temporary_root("serve", tmp_path)
     try:
         root.remove()
         try:
@@ -56,25 +56,39 @@ def test_a_removed_root_makes_late_temporary_files_fail_not_leak(tmp_path: Path)
 
 
 def test_only_the_roots_of_processes_that_are_gone_are_removed(tmp_path: Path) -> None:
-    abandoned = tmp_path / f"{PREFIX}{ended_pid()}-q1w2"
+    abandoned = tmp_path / f"{PREFIX}serve-{ended_pid()}-q1w2"
     (abandoned / "backproof-a").mkdir(parents=True)
     (abandoned / "backproof-a" / "snapshot.db").write_bytes(b"half written")
-    alive = tmp_path / f"{PREFIX}{os.getppid()}-e3r4"
+    abandoned_worker = tmp_path / f"{PREFIX}worker-{ended_pid()}-z9x8"
+    (abandoned_worker / "pymp-abc").mkdir(parents=True)
+    alive = tmp_path / f"{PREFIX}worker-{os.getppid()}-e3r4"
     alive.mkdir()
-    own = tmp_path / f"{PREFIX}{os.getpid()}-t5y6"
+    own = tmp_path / f"{PREFIX}serve-{os.getpid()}-t5y6"
     own.mkdir()
-    unnamed = tmp_path / f"{PREFIX}notapid-u7i8"
+    unnamed = tmp_path / f"{PREFIX}serve-notapid-u7i8"
+    other_role = tmp_path / f"{PREFIX}{ended_pid()}-o1p2"
+    other_role.mkdir()
     unnamed.mkdir()
     elsewhere = tmp_path / "backproof-spool-1"
     elsewhere.mkdir()
     target = tmp_path / "kept"
     target.mkdir()
-    link = tmp_path / f"{PREFIX}{ended_pid()}-link"
+    link = tmp_path / f"{PREFIX}serve-{ended_pid()}-link"
     link.symlink_to(target)
 
     removed = remove_abandoned_roots(tmp_path)
 
-    assert removed == [abandoned]
+    assert removed == sorted([abandoned, abandoned_worker])
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        path.name for path in (alive, own, unnamed, elsewhere, target, link)
+        path.name for path in (alive, own, unnamed, other_role, elsewhere, target, link)
     )
+
+
+def test_a_root_is_only_made_for_a_known_role(tmp_path: Path) -> None:
+    try:
+        open_temporary_root("cron", tmp_path)
+    except ValueError as exc:
+        assert "cron" in str(exc)
+    else:
+        raise AssertionError("a root was made for an unknown role")
+    assert list(tmp_path.iterdir()) == []
