@@ -7,6 +7,7 @@ identities: ``admin`` (read, write, list) and ``reader`` (read and list only, fo
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -120,6 +121,8 @@ class SeaweedServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.folder,
+            # Its log files (glog's weed.*.log.INFO…) go to TMPDIR: the server's folder, not /tmp.
+            env=os.environ | {"TMPDIR": str(self.folder)},
             start_new_session=True,
         )
         log.close()
