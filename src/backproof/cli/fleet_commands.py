@@ -39,28 +39,19 @@ def worker(
 
     from backproof.fleet.app import all_queues  # noqa: PLC0415 - Celery loads only here
     from backproof.fleet.worker import run_worker  # noqa: PLC0415
-    from backproof.process.temporary_root import (  # noqa: PLC0415
-        open_temporary_root,
-        remove_abandoned_roots,
-        removed_line,
-    )
+    from backproof.process.temporary_root import process_temporary_root  # noqa: PLC0415
 
     settings = _queue_settings(invocation.settings())
     chosen = [item for item in (queues or "").split(",") if item] or all_queues(settings.queue)
-    for folder in remove_abandoned_roots():
-        click.echo(f"backproof: {removed_line(folder)}", err=True)
-    # The jobs' temporary files and the pool's own live under this folder, removed when the
-    # worker exits; a worker killed with its pool leaves it to the next start.
-    temporary = open_temporary_root("worker")
-    try:
+    # The jobs' temporary files and the pool's own live under the worker's folder, removed when
+    # it exits; a worker killed with its pool leaves it to the next start.
+    with process_temporary_root("worker", lambda line: click.echo(f"backproof: {line}", err=True)):
         run_worker(
             settings,
             concurrency or os.cpu_count() or 1,
             chosen,
             name or f"backproof-{os.getpid()}@{socket.gethostname()}",
         )
-    finally:
-        temporary.remove()
 
 
 @cli.command()

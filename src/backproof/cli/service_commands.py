@@ -28,11 +28,7 @@ def serve(invocation: Invocation, host: str | None, port: int | None) -> int:
     # The web stack (FastAPI, uvicorn) loads only for `serve`: every other command starts faster.
     import logging  # noqa: PLC0415 - a light --help (issue 12)
 
-    from backproof.process.temporary_root import (  # noqa: PLC0415
-        open_temporary_root,
-        remove_abandoned_roots,
-        removed_line,
-    )
+    from backproof.process.temporary_root import process_temporary_root  # noqa: PLC0415
     from backproof.web.security import check_bind  # noqa: PLC0415
     from backproof.web.server import run_service  # noqa: PLC0415
 
@@ -47,16 +43,10 @@ def serve(invocation: Invocation, host: str | None, port: int | None) -> int:
     )
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    for folder in remove_abandoned_roots():
-        logging.getLogger(__name__).info(removed_line(folder))
-    # Every job's temporary folder lives under this one, removed as the service exits, even
+    # Every job's temporary folder lives under the service's own, removed as it exits, even
     # with a job still running after SIGTERM's grace.
-    temporary = open_temporary_root("serve")
-    try:
+    with process_temporary_root("serve", logging.getLogger(__name__).warning):
         outcome = run_service(invocation.context(), host, port)
-    finally:
-        if not temporary.remove():
-            logging.getLogger(__name__).warning("could not remove %s", temporary.path)
     if outcome.interrupted:
         # The interrupted chains still run in pool threads that exit would wait for; their
         # rows are recorded and their temporary files removed, so leave now.

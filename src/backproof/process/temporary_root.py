@@ -12,9 +12,11 @@ process is gone (killed, the machine stopped) is removed by the next start of ei
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,22 @@ def open_temporary_root(role: str, base: Path | None = None) -> TemporaryRoot:
     return TemporaryRoot(path, previous)
 
 
+@contextlib.contextmanager
+def process_temporary_root(role: str, say: Callable[[str], None]) -> Iterator[TemporaryRoot]:
+    """For the body of a long-running process (``serve``, ``worker``): remove the roots that
+    processes gone left in the system's temporary folder, make this one's, and remove it when
+    the body ends, however it ends. ``say`` gets a line for each root removed and for one that
+    could not be."""
+    for folder in remove_abandoned_roots():
+        say(f"removed {folder}, left by a backproof serve or worker that is gone")
+    root = open_temporary_root(role)
+    try:
+        yield root
+    finally:
+        if not root.remove():
+            say(f"could not remove {root.path}")
+
+
 def remove_tree(path: Path) -> bool:
     """Remove ``path`` and all under it; return whether it is gone."""
     for _ in range(REMOVE_ATTEMPTS):
@@ -80,11 +98,6 @@ def remove_abandoned_roots(base: Path | None = None) -> list[Path]:
         if remove_tree(entry):
             removed.append(entry)
     return removed
-
-
-def removed_line(folder: Path) -> str:
-    """What a start says of an abandoned root it removed."""
-    return f"removed {folder}, left by a backproof serve or worker that is gone"
 
 
 def _owner_pid(entry: Path) -> int | None:

@@ -8,9 +8,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from backproof.process.temporary_root import (
     PREFIX,
     open_temporary_root,
+    process_temporary_root,
     remove_abandoned_roots,
 )
 
@@ -92,3 +95,20 @@ def test_a_root_is_only_made_for_a_known_role(tmp_path: Path) -> None:
     else:
         raise AssertionError("a root was made for an unknown role")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_root_replaces_the_abandoned_ones_and_goes_even_when_the_body_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    abandoned = tmp_path / f"{PREFIX}worker-{ended_pid()}-a1s2"
+    (abandoned / "pymp-1").mkdir(parents=True)
+    lines: list[str] = []
+
+    with pytest.raises(RuntimeError), process_temporary_root("worker", lines.append) as root:
+        assert root.path.parent == tmp_path
+        (Path(tempfile.mkdtemp()) / "snapshot.db").write_bytes(b"x")
+        raise RuntimeError("the worker failed")
+
+    assert list(tmp_path.iterdir()) == []
+    assert lines == [f"removed {abandoned}, left by a backproof serve or worker that is gone"]
