@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import pymysql
 
-from backproof.archive.manifest import Facts, SourceInfo
+from backproof.archive.manifest import Facts, SourceInfo, TableDigest
 from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
 from backproof.process import read_pipeline, write_pipeline
@@ -42,6 +42,8 @@ from backproof.sources.mysql_stream import DumpScanner, KeyTable
 from backproof.sources.mysql_tools import (
     CLIENT_TOOLS,
     DUMP_TOOLS,
+    WHOLE_DATABASE,
+    DumpScope,
     check_client,
     client_command,
     connect,
@@ -53,6 +55,7 @@ from backproof.sources.mysql_tools import (
     password_of,
     reason,
     tool_version,
+    with_output_buffer,
 )
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
@@ -143,9 +146,10 @@ class MysqlSource:
         keyed: dict[str, KeyTable],
         sample_rows: int,
         method: str = DIGEST_METHOD,
+        scope: DumpScope = WHOLE_DATABASE,
     ) -> DumpScanner:
-        """Dump this database through a scanner into ``sink`` (None: only scanned, as verify
-        digests a restored copy), its digests made by ``method``."""
+        """Dump this database (the part ``scope`` says) through a scanner into ``sink`` (None:
+        only scanned, as verify digests a restored copy), its digests made by ``method``."""
         scanner = DumpScanner(keyed, sample_rows, method)
 
         def consume(stream: BinaryIO) -> None:
@@ -155,7 +159,8 @@ class MysqlSource:
                     sink.write(chunk)
 
         with options_file(self.password) as leading:
-            read_pipeline([dump_command(tool, leading, self.server)], consume)
+            command = dump_command(tool, leading, self.server, scope)
+            read_pipeline([command if sink is not None else with_output_buffer(command)], consume)
         scanner.finish()
         return scanner
 
@@ -196,23 +201,103 @@ class MysqlSource:
             import_parts(parts, run_client, opened, jobs)
 
     def inspect(self, expected: Facts) -> Facts:
-        """Return the facts of this (restored) database."""
+        """Return the facts of this (restored) database.
+
+        With table digests to compare, every table is read back (``_read_back``) and its row
+        count is the one that read gives, not a ``SELECT COUNT(*)``: the backup's counts were
+        read from its dump by the same scanner, and the read-back hands every row of every
+        table to that scanner again, so a ``COUNT(*)`` would read the rows once more to tell
+        the same number (at 1 GB: 2.4 s of the server's CPU, 376 MB read from disk). A table
+        the read-back did not reach is still counted by ``COUNT(*)``.
+        """
         database = _database_of(self.server)
+        digesting = bool(expected.digests)
         with connect(self.server, self.password, database) as connection:
             try:
-                facts = catalog.read_facts(connection, database, expected)
+                facts = catalog.read_facts(connection, database, expected, count_rows=not digesting)
+                as_bytes = catalog.text_tables(connection, database) if digesting else set()
             except pymysql.MySQLError as exc:
                 raise SourceError(f"cannot read {self.server.label}: {reason(exc)}") from exc
-        if not expected.digests:
+        if not digesting:
             return facts
-        # The restored copy is dumped with the same tool and options and read by the same
-        # scanner as the backup's dump: its rows print as they printed then.
         # The digests are made by the method the manifest names (older backups: the older one).
         method = expected.digest_method
-        scanner = self._stream_dump(find_tool(DUMP_TOOLS), None, {}, 0, method)
-        counts = {name: rows for name, rows in scanner.tables.items() if name in facts.tables}
-        digests, _warnings = scanner.digests.result(counts)
-        return facts.model_copy(update={"digests": digests, "digest_method": method})
+        counts, digests = self._read_back(list(facts.tables), as_bytes, expected.digests, method)
+        uncounted = [name for name in facts.tables if name not in counts]
+        if uncounted:
+            counts.update(self._count_rows(database, uncounted))
+        tables = {name: counts[name] for name in facts.tables}
+        return facts.model_copy(
+            update={"tables": tables, "digests": digests, "digest_method": method}
+        )
+
+    def _read_back(
+        self,
+        tables: list[str],
+        as_bytes: set[str],
+        expected: dict[str, TableDigest],
+        method: str,
+    ) -> tuple[dict[str, int], dict[str, TableDigest]]:
+        """Dump the restored copy and return the row count and the digest of each of
+        ``tables`` the dump read.
+
+        The restored copy is dumped with the same tool and options and read by the same
+        scanner as the backup's dump: its rows print as they printed then. The tables of
+        ``as_bytes`` (no binary column, only utf8mb4, utf8mb3 or ascii text) are dumped with
+        their text sent and printed as its stored bytes (``DumpScope.text_as_bytes``), the
+        others as the backup dumped them. For valid text both forms print the same characters;
+        a byte that is not valid UTF-8 prints differently (utf8mb4 escapes a byte that starts
+        no character, the stored bytes do not), but both forms are undone by the same
+        unescaping into the stored bytes, so equal prints mean equal values. A table of the
+        first kind whose digest differs from ``expected`` is therefore read again as the
+        backup read it, and its digest is the one that read gives: a table passes exactly when
+        it passes read as the backup read it.
+        """
+        tool = find_tool(DUMP_TOOLS)
+        fast = tuple(name for name in tables if name in as_bytes)
+        slow = tuple(name for name in tables if name not in as_bytes)
+        scopes = []
+        if fast:
+            scopes.append(DumpScope(ignored=slow, text_as_bytes=True))
+        if slow:
+            scopes.append(DumpScope(tables=slow) if fast else WHOLE_DATABASE)
+        counts: dict[str, int] = {}
+        digests: dict[str, TableDigest] = {}
+        for scope in scopes:
+            self._read_part(tool, scope, set(tables), method, counts, digests)
+        again = tuple(
+            name for name in fast if name in expected and digests.get(name) != expected[name]
+        )
+        if again:
+            self._read_part(tool, DumpScope(tables=again), set(tables), method, counts, digests)
+        return counts, digests
+
+    def _read_part(
+        self,
+        tool: str,
+        scope: DumpScope,
+        tables: set[str],
+        method: str,
+        counts: dict[str, int],
+        digests: dict[str, TableDigest],
+    ) -> None:
+        """Dump the part ``scope`` says of the restored copy; put the row count and digest of
+        each of ``tables`` it read into ``counts`` and ``digests`` (over an earlier read's)."""
+        scanner = self._stream_dump(tool, None, {}, 0, method, scope)
+        read = {name: rows for name, rows in scanner.tables.items() if name in tables}
+        found, _warnings = scanner.digests.result(read)
+        for name in read:
+            digests.pop(name, None)
+        counts.update(read)
+        digests.update(found)
+
+    def _count_rows(self, database: str, tables: list[str]) -> dict[str, int]:
+        with connect(self.server, self.password, database) as connection:
+            try:
+                with connection.cursor() as cursor:
+                    return catalog.count_table_rows(cursor, tables)
+            except pymysql.MySQLError as exc:
+                raise SourceError(f"cannot read {self.server.label}: {reason(exc)}") from exc
 
     def check_integrity(self, heapallindexed_max_bytes: int, jobs: int = 1) -> IntegrityReport:
         """Run ``CHECK TABLE`` on every base table of this database (on one connection)."""

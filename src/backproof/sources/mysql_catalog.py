@@ -10,7 +10,7 @@ restore, everything is read here, with values as the text the server sends, as i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pymysql.cursors
@@ -41,6 +41,8 @@ BINARY_TYPES = frozenset(
     }
 )
 TRANSACTIONAL_ENGINES = frozenset({"InnoDB"})
+# The character sets whose stored bytes of valid text are the text as utf8mb4 prints it.
+UTF8_CHARSETS = ("utf8mb4", "utf8mb3", "utf8", "ascii")
 
 TABLES_QUERY = f"""
 SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES
@@ -68,6 +70,16 @@ WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
   AND EXTRA NOT LIKE '%%VIRTUAL GENERATED%%' AND EXTRA NOT LIKE '%%STORED GENERATED%%'
   AND EXTRA NOT LIKE '%%PERSISTENT GENERATED%%'
 ORDER BY ORDINAL_POSITION
+"""
+# The tables whose every column is of a type the dump prints the same in either text form
+# (``mysql_tools.DumpScope.text_as_bytes``): no binary type, no other character set.
+_BINARY_LIST = ", ".join(f"'{name}'" for name in sorted(BINARY_TYPES))
+_UTF8_LIST = ", ".join(f"'{name}'" for name in UTF8_CHARSETS)
+TEXT_TABLES_QUERY = f"""
+SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s
+GROUP BY TABLE_NAME
+HAVING SUM(DATA_TYPE IN ({_BINARY_LIST})
+  OR COALESCE(CHARACTER_SET_NAME, 'ascii') NOT IN ({_UTF8_LIST})) = 0
 """
 PRIMARY_KEY_QUERY = """
 SELECT COLUMN_NAME FROM information_schema.STATISTICS
@@ -119,15 +131,15 @@ def key_table(cursor: Any, database: str, name: str) -> KeyTable:
     return KeyTable(name, keys, columns, frozenset(binary))
 
 
-def read_facts(connection: Any, database: str, expected: Facts) -> Facts:
+def read_facts(
+    connection: Any, database: str, expected: Facts, *, count_rows: bool = True
+) -> Facts:
     """Return the facts of a restored database: row counts, objects, the rows ``expected``
-    sampled (looked up by their keys)."""
+    sampled (looked up by their keys). ``count_rows`` False: every table's count is left at 0
+    for the caller, who counts the rows as it reads them all (``MysqlSource.inspect``)."""
     with connection.cursor() as cursor:
         tables = list_tables(cursor, database)
-        counts = {}
-        for name in tables:
-            cursor.execute(f"SELECT COUNT(*) FROM {quote(name)}")
-            counts[name] = int(cursor.fetchone()[0])
+        counts = count_table_rows(cursor, tables) if count_rows else dict.fromkeys(tables, 0)
         samples = {
             name: _lookup(connection, key_table(cursor, database, name), wanted)
             for name, wanted in expected.samples.items()
@@ -135,6 +147,24 @@ def read_facts(connection: Any, database: str, expected: Facts) -> Facts:
         }
         objects = count_objects(cursor, database)
     return Facts(tables=counts, samples=samples, objects=objects)
+
+
+def count_table_rows(cursor: Any, tables: Iterable[str]) -> dict[str, int]:
+    """Return the number of rows of each of ``tables`` (``SELECT COUNT(*)``)."""
+    counts = {}
+    for name in tables:
+        cursor.execute(f"SELECT COUNT(*) FROM {quote(name)}")
+        counts[name] = int(cursor.fetchone()[0])
+    return counts
+
+
+def text_tables(connection: Any, database: str) -> set[str]:
+    """Return the tables of ``database`` that a dump prints the same with their text sent as
+    its stored bytes: no column of a binary type, every text column utf8mb4, utf8mb3 or
+    ascii."""
+    with connection.cursor() as cursor:
+        cursor.execute(TEXT_TABLES_QUERY, (database,))
+        return {str(name) for (name,) in cursor.fetchall()}
 
 
 def _lookup(connection: Any, table: KeyTable, wanted: SampledRows) -> SampledRows:
