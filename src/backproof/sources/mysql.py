@@ -160,7 +160,7 @@ class MysqlSource:
 
         with options_file(self.password) as leading:
             command = dump_command(tool, leading, self.server, scope)
-            read_pipeline([command if sink is not None else with_output_buffer(command)], consume)
+            read_pipeline([with_output_buffer(command)], consume)
         scanner.finish()
         return scanner
 

@@ -1,16 +1,20 @@
 """The read-back of a restored MariaDB copy for its digests: its text read as stored bytes where
-that prints the same, its row counts, and a table read again as the backup read it."""
+that prints the same, its row counts, and a table read again as the backup read it; and the
+dump's output written a MiB at a time, by the backup as by the read-back."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from mariadb_server import MariaServer
 
 from backproof.comparison import compare_database_facts
 from backproof.process import Command
+from backproof.sources import mysql as mysql_module
 from backproof.sources import mysql_catalog, mysql_tools
 from backproof.sources.base import DumpInfo
 from backproof.sources.mysql import MysqlSource
@@ -140,3 +144,26 @@ def test_table_read_as_bytes_with_another_digest_is_read_again_as_the_backup_rea
     assert "big_table" not in scopes[1].tables
     assert restored.digests == info.facts.digests
     assert compare_database_facts(info.facts, restored) == []
+
+
+def test_backup_dump_writes_its_output_a_mebibyte_at_a_time(
+    maria: MariaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = maria.create_database(big_rows=50)
+    started: list[tuple[str, ...]] = []
+    real_pipeline = mysql_module.read_pipeline
+
+    def recorded(commands: list[Command], consume: Any) -> None:
+        started.extend(command.argv for command in commands)
+        real_pipeline(commands, consume)
+
+    monkeypatch.setattr(mysql_module, "read_pipeline", recorded)
+    dump = io.BytesIO()
+    info = open_database(maria.url(database)).dump(dump, KEY_TABLES, 5)
+
+    assert len(started) == 1
+    assert Path(started[0][0]).name == "stdbuf"
+    assert started[0][1] == "--output=1M"
+    assert Path(started[0][2]).name in mysql_tools.DUMP_TOOLS
+    assert info.facts.tables["big_table"] == 50
+    assert b"-- Dump completed" in dump.getvalue()[-200:]
