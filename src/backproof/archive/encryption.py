@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Final
 
 import pyrage
 
+from backproof.archive.age_identities import parse_identities
 from backproof.archive.authentication import TrustedKeys
 from backproof.archive.streams import Encryptor, StreamStage, Writer
 from backproof.archive.thread_pipes import (
@@ -77,14 +78,7 @@ def load_identities(path: Path | None) -> list[Any]:
             f"cannot read encryption.identity_file {path}: {exc.strerror or exc}"
         ) from exc
     try:
-        if b"BEGIN OPENSSH PRIVATE KEY" in data:
-            return [pyrage.ssh.Identity.from_buffer(data)]
-        lines = data.decode("ascii", errors="replace").splitlines()
-        identities = [
-            pyrage.x25519.Identity.from_str(line.strip())
-            for line in lines
-            if line.strip().startswith("AGE-SECRET-KEY-")
-        ]
+        identities = parse_identities(data)
     except pyrage.IdentityError as exc:
         raise RestoreError(f"encryption.identity_file {path} holds an invalid identity") from exc
     if not identities:
@@ -111,6 +105,22 @@ class ReadingKeys:
         if self.loaded is None:
             self.loaded = load_identities(self.identity_file)
         return self.loaded
+
+    def identity_data(self) -> bytes | None:
+        """Return the identity file's bytes for a process of ours that decrypts with them (read
+        again: only the parsed identities are kept); None when they were handed over parsed.
+
+        Raises RestoreError when the file is unusable, as ``identities`` does.
+        """
+        self.identities()
+        if self.identity_file is None:
+            return None
+        try:
+            return self.identity_file.read_bytes()
+        except OSError as exc:
+            raise RestoreError(
+                f"cannot read encryption.identity_file {self.identity_file}: {exc.strerror or exc}"
+            ) from exc
 
 
 def _stage_failure(error: BaseException) -> BaseException:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import zstandard
 from backproof.errors import IntegrityError, NotFoundError, RestoreError
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.layout import PackName
+from backproof.filestore.pack_buffers import PiecesReader, ViewWriter, mapped_buffer
 from backproof.storage.base import Storage
 
 PACK_TARGET_BYTES = 16 * 1024 * 1024
@@ -39,7 +39,6 @@ INDEX_VERSION = 1
 # A zstd decompression context per thread, kept: making one per blob cost as much as
 # decompressing a small blob.
 _LOCAL = threading.local()
-_HUGE_PAGES: int | None = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux only
 
 
 @dataclass(frozen=True)
@@ -181,65 +180,12 @@ def _encrypted(pieces: list[bytes], recipients: list[Any]) -> bytes:
 
     ``pyrage.encrypt`` holds the GIL for the whole pack (about 30 ms for 16 MiB, 4 s of a 2 GB
     first backup during which no other thread could start hashing or compressing);
-    ``pyrage.encrypt_io`` reads through ``_PiecesReader.read``, Python code, so the GIL can pass
+    ``pyrage.encrypt_io`` reads through ``PiecesReader.read``, Python code, so the GIL can pass
     to the other threads every 8 KiB. Same age format.
     """
     sink = _Collected()
-    pyrage.encrypt_io(_PiecesReader(pieces), sink, recipients)
+    pyrage.encrypt_io(PiecesReader(pieces), sink, recipients)
     return b"".join(sink.parts)
-
-
-class _PiecesReader:
-    """The pieces of a pack read as one stream, each piece let go once read."""
-
-    def __init__(self, pieces: list[bytes]) -> None:
-        pieces.reverse()
-        self.pieces = pieces
-        self.view = memoryview(b"")
-
-    def read(self, size: int = -1) -> bytes:
-        """Return up to ``size`` bytes (the rest of the current piece when negative); b"" at
-        the end."""
-        while not self.view and self.pieces:
-            self.view = memoryview(self.pieces.pop())
-        if size < 0:
-            size = len(self.view)
-        piece, self.view = self.view[:size], self.view[size:]
-        return bytes(piece)
-
-
-class _Written:
-    """What pyrage writes, into one buffer made at the size of the stored pack (the decrypted
-    pack is smaller): no 8 KiB pieces joined into a second copy, which held the pack three times
-    (stored, pieces, joined) on each thread loading one."""
-
-    def __init__(self, size: int) -> None:
-        # Mapped (private, not shared memory), not taken from the heap: a pack let go is given
-        # back to the system at once, where the allocator kept such buffers of the restore's
-        # threads (peak 344-373 MiB of a 2 GB restore, 227-231 MiB mapped). In huge pages
-        # where the system has them: faulting 4 KiB pages in one by one cost 0.5 s of system
-        # time there.
-        self.buffer = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE)
-        if _HUGE_PAGES is not None:
-            self.buffer.madvise(_HUGE_PAGES)
-        self.view = memoryview(self.buffer)
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        """Copy ``data`` after what was written; ValueError when it would not fit."""
-        end = self.size + len(data)
-        if end > len(self.buffer):
-            raise ValueError("the decrypted pack is larger than the stored one")
-        self.view[self.size : end] = data
-        self.size = end
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to flush: the buffer is the result."""
-
-    def result(self) -> memoryview:
-        """Return what was written (the mapping is let go with the last view of it)."""
-        return self.view[: self.size]
 
 
 class _Collected:
@@ -274,23 +220,36 @@ def read_pack(
     try:
         stored = storage.get_bytes(pack.pack_key)
     except NotFoundError as exc:
-        raise IntegrityError(f"{where} is missing") from exc
+        raise pack_failure("missing", where) from exc
     if is_checked and hashlib.sha256(stored).hexdigest() != pack.pack_id:
-        raise IntegrityError(f"{where} does not match its checksum: corrupt or altered")
+        raise pack_failure("checksum", where)
     if identities is None:
         return stored
     try:
         # Read by Python code, as ``_encrypted`` writes: the GIL passes every 8 KiB to the
         # restore's other threads (``pyrage.decrypt`` held it for the whole pack).
-        sink = _Written(len(stored))
-        pyrage.decrypt_io(_PiecesReader([stored]), sink, identities())
+        sink = ViewWriter(mapped_buffer(len(stored)))
+        pyrage.decrypt_io(PiecesReader([stored]), sink, identities())
         return sink.result()
     except pyrage.DecryptError as exc:
-        raise RestoreError(
-            f"cannot decrypt {where}: encryption.identity_file holds no identity of its recipients"
-        ) from exc
+        raise pack_failure("identity", where) from exc
     except OSError as exc:  # decrypt_io's word for a chunk that does not authenticate
-        raise IntegrityError(f"{where} does not decrypt: corrupt or altered") from exc
+        raise pack_failure("corrupt", where) from exc
+
+
+def pack_failure(kind: str, where: str) -> RestoreError | IntegrityError:
+    """Return the error for a pack that is ``missing``, fails its ``checksum``, is ``corrupt``
+    (does not decrypt) or that no ``identity`` decrypts (a setting, not damage)."""
+    if kind == "identity":
+        return RestoreError(
+            f"cannot decrypt {where}: encryption.identity_file holds no identity of its recipients"
+        )
+    what = {
+        "missing": "is missing",
+        "checksum": "does not match its checksum: corrupt or altered",
+        "corrupt": "does not decrypt: corrupt or altered",
+    }
+    return IntegrityError(f"{where} {what[kind]}")
 
 
 def blob_from_pack(plain: bytes | memoryview, entry: BlobEntry, where: str) -> bytes:

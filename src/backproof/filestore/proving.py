@@ -19,6 +19,7 @@ from backproof.archive.safe_extract import ConfinedTree
 from backproof.errors import IntegrityError, RestoreError
 from backproof.filestore.addressing import read_stored_key
 from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.decrypting import PackDecryptors
 from backproof.filestore.entries import FileEntry, read_list
 from backproof.filestore.layout import PACKS, pack_under
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage, file_digest
@@ -131,6 +132,25 @@ def check_store(
     return files
 
 
+@contextlib.contextmanager
+def decrypting_in_workers(reader: BlobReader, keys: ReadingKeys) -> Iterator[None]:
+    """Have ``reader`` decrypt its packs in worker processes (started on the first pack) when
+    they are encrypted and the identities come from a file; stop them however the body ends.
+
+    Raises RestoreError when the identity file cannot be used (as the first pack would).
+    """
+    data = keys.identity_data() if reader.identities is not None else None
+    if data is None:
+        yield
+        return
+    with PackDecryptors(data) as decryptors:
+        reader.decryptors = decryptors
+        try:
+            yield
+        finally:
+            reader.decryptors = None
+
+
 def restore_store(
     storage: Storage, manifest: Manifest, keys: ReadingKeys, cache_dir: Path | None, folder: Path
 ) -> FilesFacts:
@@ -145,7 +165,7 @@ def restore_store(
         # hashing every pack whole as well would be a third pass over the bytes.
         stored.reader.checks_packs = False
         try:
-            with ConfinedTree(folder) as tree:
+            with decrypting_in_workers(stored.reader, keys), ConfinedTree(folder) as tree:
                 write_tree(tree, stored.reader, stored.entries, digest, damage)
                 tree.finish()
         except OSError as exc:

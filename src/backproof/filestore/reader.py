@@ -21,6 +21,7 @@ from backproof.archive.encryption import ReadingKeys
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.filestore.addressing import AddressKey
 from backproof.filestore.blob_index import BlobIndex
+from backproof.filestore.decrypting import PackDecryptors, read_pack_in_worker
 from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PackName, refs_key
 from backproof.filestore.packs import BlobEntry, blob_from_pack, read_pack
@@ -99,6 +100,8 @@ class BlobReader:
         self.preferred: set[str] = set()
         # False: packs are not hashed whole (every blob cut from them is checked anyway).
         self.checks_packs = True
+        # Set by a restore: encrypted packs are decrypted by worker processes (decrypting.py).
+        self.decryptors: PackDecryptors | None = None
         # Packs are read by the threads of a restore at once: each is loaded by one of them.
         self.lock = threading.Lock()
         self.held: OrderedDict[str, _HeldPack] = OrderedDict()
@@ -157,9 +160,7 @@ class BlobReader:
                 self._evict()
             self.held.move_to_end(pack.text)
         if is_loader:
-            held.load(
-                lambda: read_pack(self.storage, pack, self.identities, is_checked=self.checks_packs)
-            )
+            held.load(lambda: self._read_pack(pack))
             with self.lock:
                 if self.held.get(pack.text) is held:
                     self.held.move_to_end(pack.text)  # loaded now: its blobs are read next
@@ -173,6 +174,13 @@ class BlobReader:
                     del self.held[pack.text]  # a storage error: the next reader tries again
             raise value
         return value
+
+    def _read_pack(self, pack: PackName) -> bytes | memoryview:
+        if self.decryptors is not None and self.identities is not None:
+            return read_pack_in_worker(
+                self.storage, pack, self.decryptors, is_checked=self.checks_packs
+            )
+        return read_pack(self.storage, pack, self.identities, is_checked=self.checks_packs)
 
     def _evict(self) -> None:
         """Let go of the packs used least recently beyond ``PACKS_HELD``, never one still being

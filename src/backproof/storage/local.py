@@ -202,6 +202,10 @@ class LocalStorage:
                 _remove_empty_parents(path.parent, self.root)
         return removed
 
+    def local_path(self, key: str) -> Path:
+        """Return the file of ``key`` (for a process of ours that reads it itself)."""
+        return self._path(key)
+
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):
             raise StorageError(f"refusing a key outside the destination: {key!r}")

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pyrage
 import pytest
 from s3_proxy import Fault, FaultProxy
 from s3_server import ConfigWriter, SeaweedServer, s3_destination
 
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout
+from backproof.filestore.decrypting import PackDecryptors
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
@@ -57,6 +59,40 @@ def test_files_are_stored_once_on_s3_and_restore_whole(
     assert run_verify(context).files == 18
     run_restore(context, second.backup_id, None, tmp_path / "out")
     assert tree_of(tmp_path / "out" / "uploads") == tree_of(demo.uploads)
+
+
+def test_an_encrypted_store_on_s3_restores_whole_through_the_decrypting_processes(
+    seaweed: SeaweedServer,
+    bucket: str,
+    write_config: ConfigWriter,
+    open_job_context: ContextOpener,
+    demo: DemoLayout,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    identity = pyrage.x25519.Identity.generate()
+    (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
+    encryption = {
+        "recipients": [str(identity.to_public())],
+        "identity_file": str(tmp_path / "age.key"),
+    }
+    settings = write_config([s3_destination("offsite", seaweed.endpoint, bucket)], encryption)
+    context = open_job_context(settings)
+    backup = run_backup(context)
+    assert run_verify(context).files == 18  # verify decrypts in its own process
+    handed: list[int] = []
+    decrypt = PackDecryptors.decrypt
+
+    def counted(self: PackDecryptors, source: bytes | Path, sha256: str | None) -> memoryview:
+        handed.append(len(source) if isinstance(source, bytes) else -1)
+        return decrypt(self, source, sha256)
+
+    monkeypatch.setattr(PackDecryptors, "decrypt", counted)
+
+    run_restore(context, backup.backup_id, None, tmp_path / "out")
+
+    assert tree_of(tmp_path / "out" / "uploads") == tree_of(demo.uploads)
+    assert handed and all(size > 0 for size in handed)  # the bucket's bytes, handed over
 
 
 def test_cleanup_on_s3_collects_the_packs_only_deleted_backups_named(

@@ -6,6 +6,7 @@ import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyrage
@@ -15,6 +16,7 @@ from backproof.archive.catalog import manifest_key, scan_target
 from backproof.archive.manifest import new_backup_id
 from backproof.demo import DemoLayout
 from backproof.errors import IntegrityError, RestoreError, StorageError
+from backproof.filestore import packs
 from backproof.filestore.layout import CONDEMNED, INDEX, PACKS
 from backproof.filestore.pipeline import BlobMaker
 from backproof.jobs.backup import run_backup
@@ -333,6 +335,22 @@ def test_addresses_reveal_no_content_when_encryption_is_on(
     first = next(iter(tree_of(demo.uploads).values()))
     assert not any(first[:64] in data for data in memory_storage.objects.values())
     assert run_verify(memory_context).files == 18
+    assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
+
+
+def test_a_restore_with_age_decrypts_its_packs_outside_its_own_process(
+    memory_context: Context, demo: DemoLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encrypt_to_new_identity(memory_context, tmp_path)
+    backup = run_backup(memory_context)
+
+    def decrypt_here(*arguments: object) -> None:
+        raise AssertionError("a pack was decrypted in the restore's own process")
+
+    # pyrage holds the GIL while it decrypts: in this process, no other thread would run.
+    in_process = SimpleNamespace(decrypt_io=decrypt_here, DecryptError=pyrage.DecryptError)
+    monkeypatch.setattr(packs, "pyrage", in_process)
+
     assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
 
 

@@ -1,0 +1,130 @@
+"""The process that decrypts a restore's packs: ``python -m backproof.filestore.decrypt_worker``.
+
+pyrage holds the GIL while it decrypts, so in the restore's own process no other thread runs
+Python meanwhile; ``decrypting.py`` starts one or two of these and hands them the packs. This
+process speaks over its standard input, a ``SOCK_SEQPACKET`` socket (one message a packet):
+
+- first the identity file's bytes, with the descriptor of the shared buffer (a memfd);
+- then one job a message, ``{"path": …, "size": n, "sha256": expected or null}``: the stored
+  pack is at the start of the buffer (put there by the restore), or read here from ``path`` (a
+  local destination's file), checked against the sha256 when one is given; its decrypted bytes
+  are put further on in the buffer, and the answer is ``{"offset": …, "size": …}`` or
+  ``{"error": kind, "message": …}`` (kinds: ``missing``, ``read``, ``checksum``, ``identity``,
+  ``corrupt``).
+
+Nothing secret passes through its argv or environment. It ignores SIGINT (a terminal's Ctrl-C
+reaches the restore too, which stops it by closing the socket) and ends when the socket closes.
+Imports stay light: the config's models (a second of imports) are not needed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import signal
+import socket
+from typing import Any
+
+import pyrage
+
+from backproof.archive.age_identities import parse_identities
+from backproof.filestore.pack_buffers import PiecesReader, ViewWriter
+
+MESSAGE_BYTES = 64 * 1024  # a job, an answer, or an identity file (an OpenSSH key is ~3 KiB)
+
+
+def output_offset(stored_bytes: int) -> int:
+    """Return where a pack's decrypted bytes go: after the stored pack, at a page boundary."""
+    return -(-stored_bytes // mmap.PAGESIZE) * mmap.PAGESIZE
+
+
+class SharedBuffer:
+    """The memfd shared with the restore, mapped here, grown (never shrunk) to fit a pack."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.mapping: mmap.mmap | None = None
+
+    def view(self, length: int) -> memoryview:
+        """Return a view of the buffer's first ``length`` bytes, growing it when shorter."""
+        if self.mapping is None or len(self.mapping) < length:
+            if os.fstat(self.descriptor).st_size < length:
+                os.ftruncate(self.descriptor, length)
+            if self.mapping is not None:
+                self.mapping.close()  # every view of it was released with its job
+            self.mapping = mmap.mmap(self.descriptor, length)
+        return memoryview(self.mapping)[:length]
+
+
+def serve(channel: socket.socket) -> None:
+    """Decrypt the packs asked for on ``channel`` until it closes."""
+    data, descriptors, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 1)
+    if not descriptors:
+        return  # the restore closed the socket before the first message
+    identities = parse_identities(data)  # the restore parsed this file before handing it over
+    del data
+    buffer = SharedBuffer(descriptors[0])
+    while message := channel.recv(MESSAGE_BYTES):
+        answer = decrypt_job(json.loads(message), buffer, identities)
+        channel.send(json.dumps(answer).encode())
+
+
+def decrypt_job(job: dict[str, Any], buffer: SharedBuffer, identities: list[Any]) -> dict[str, Any]:
+    """Decrypt one pack into ``buffer``; return the answer (what went wrong, if anything)."""
+    size_bytes: int = job["size"]
+    try:
+        if job["path"] is not None:
+            size_bytes = _read_file(os.fsencode(job["path"]), buffer)
+    except FileNotFoundError:
+        return {"error": "missing", "message": ""}
+    except OSError as exc:
+        return {"error": "read", "errno": exc.errno, "message": exc.strerror or str(exc)}
+    offset = output_offset(size_bytes)
+    with buffer.view(offset + size_bytes) as whole:
+        stored, plain = whole[:size_bytes], whole[offset:]
+        sink = ViewWriter(plain)
+        try:
+            if job["sha256"] and hashlib.sha256(stored).hexdigest() != job["sha256"]:
+                return {"error": "checksum", "message": ""}
+            pyrage.decrypt_io(PiecesReader([stored]), sink, identities)
+        except pyrage.DecryptError as exc:
+            return {"error": "identity", "message": str(exc)}
+        except OSError as exc:  # decrypt_io's word for a chunk that does not authenticate
+            return {"error": "corrupt", "message": str(exc)}
+        finally:
+            stored.release()
+            plain.release()
+            sink.view.release()
+    return {"offset": offset, "size": sink.size}
+
+
+def _read_file(path: bytes, buffer: SharedBuffer) -> int:
+    """Read a stored pack into the start of ``buffer``; return its size."""
+    with open(path, "rb", buffering=0) as stream:  # noqa: PTH123 - bytes path, unbuffered
+        size_bytes = os.fstat(stream.fileno()).st_size
+        with buffer.view(output_offset(size_bytes) + size_bytes) as whole:
+            done = 0
+            while done < size_bytes:
+                count = stream.readinto(whole[done:size_bytes])
+                if not count:
+                    raise OSError(0, "the pack ended before its size (truncated meanwhile)")
+                done += count
+    return size_bytes
+
+
+def main() -> None:
+    """Serve the socket on standard input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=0)
+    try:
+        serve(channel)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the restore is gone: nothing to answer
+    finally:
+        channel.close()
+
+
+if __name__ == "__main__":
+    main()
