@@ -15,16 +15,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from backproof.process.commands import Command, mask
+    from backproof.process.commands import Command, mask, with_output_buffer
     from backproof.process.pipeline import read_pipeline, run_command, write_pipeline
 
-__all__ = ["Command", "mask", "read_pipeline", "run_command", "write_pipeline"]
+__all__ = [
+    "Command",
+    "mask",
+    "read_pipeline",
+    "run_command",
+    "with_output_buffer",
+    "write_pipeline",
+]
 _MODULES = {
     "Command": "backproof.process.commands",
     "mask": "backproof.process.commands",
     "read_pipeline": "backproof.process.pipeline",
     "run_command": "backproof.process.pipeline",
     "write_pipeline": "backproof.process.pipeline",
+    "with_output_buffer": "backproof.process.commands",
 }
 
 

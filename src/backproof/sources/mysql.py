@@ -26,7 +26,7 @@ import pymysql
 from backproof.archive.manifest import Facts, SourceInfo, TableDigest
 from backproof.archive.streams import Writer
 from backproof.errors import RestoreError, SourceError
-from backproof.process import read_pipeline, write_pipeline
+from backproof.process import read_pipeline, with_output_buffer, write_pipeline
 from backproof.sources import mysql_catalog as catalog
 from backproof.sources import mysql_checks, mysql_privileges, mysql_probe
 from backproof.sources.base import (
@@ -55,7 +55,6 @@ from backproof.sources.mysql_tools import (
     password_of,
     reason,
     tool_version,
-    with_output_buffer,
 )
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -197,17 +197,6 @@ def dump_command(
     names = ("--", database, *scope.tables) if scope.tables else (database,)
     argv = (tool, *leading, *arguments, *options, *names)
     return Command(name=tool, argv=argv)
-
-
-def with_output_buffer(command: Command) -> Command:
-    """Return ``command`` writing its standard output 1 MiB at a time (coreutils' ``stdbuf``),
-    or as it is where ``stdbuf`` is missing. mariadb-dump writes through stdio, whose buffer
-    is 4 KiB on a pipe: 240,000 writes per GB, each waking the reader (about 2 s of system
-    CPU per GB between the two sides)."""
-    stdbuf = shutil.which("stdbuf")
-    if stdbuf is None:
-        return command
-    return replace(command, argv=(stdbuf, "--output=1M", *command.argv))
 
 
 def client_command(

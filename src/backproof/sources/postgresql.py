@@ -27,7 +27,7 @@ from psycopg import IsolationLevel
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
-from backproof.process import read_pipeline, run_command, write_pipeline
+from backproof.process import read_pipeline, run_command, with_output_buffer, write_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks, postgresql_privileges, postgresql_probe
 from backproof.sources.base import (
@@ -142,7 +142,7 @@ class PostgresqlSource:
                         digests.feed(chunk)
                     return facts.result()
 
-            command = dump_command(self.server, self.password, str(snapshot))
+            command = with_output_buffer(dump_command(self.server, self.password, str(snapshot)))
             try:
                 facts = read_pipeline([command], consume)
             except PipelineError as exc:

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from backproof.archive.manifest import TableDigest
 from backproof.errors import PipelineError
-from backproof.process import Command, read_pipeline
+from backproof.process import Command, read_pipeline, with_output_buffer
 from backproof.sources.postgresql_archive import (
     LINE_METHOD_64,
     LINE_METHOD_128,
@@ -129,7 +129,8 @@ def data_dump_command(
 ) -> Command:
     """Return an uncompressed data-only pg_dump of ``database`` (custom format), for digests:
     of the tables matching the patterns ``tables`` only when given, without the data of those
-    matching ``excluded`` (patterns of :func:`table_pattern`)."""
+    matching ``excluded`` (patterns of :func:`table_pattern`); its output written 1 MiB at a
+    time (``with_output_buffer``)."""
     argv = (
         DUMP_TOOL,
         "--format=custom",
@@ -140,12 +141,13 @@ def data_dump_command(
         *(f"--exclude-table-data={pattern}" for pattern in excluded),
         f"--dbname={conninfo(server, database)}",
     )
-    return Command(
+    command = Command(
         name=DUMP_TOOL,
         argv=argv,
         env={**tool_environment(password), **CANONICAL_ENVIRONMENT},
         secrets=(password,) if password else (),
     )
+    return with_output_buffer(command)
 
 
 def verify_method(recorded: str) -> str:

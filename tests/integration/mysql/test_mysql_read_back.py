@@ -18,7 +18,7 @@ from backproof.sources import mysql as mysql_module
 from backproof.sources import mysql_catalog, mysql_tools
 from backproof.sources.base import DumpInfo
 from backproof.sources.mysql import MysqlSource
-from backproof.sources.mysql_tools import DumpScope, dump_command, with_output_buffer
+from backproof.sources.mysql_tools import DumpScope, dump_command
 from backproof.sources.registry import open_database
 from backproof.sources.server_urls import parse_server_url
 from scratch_databases import Scratch, scratch_database
@@ -80,17 +80,6 @@ def test_read_back_dumps_with_text_as_bytes_and_names_tables_after_a_double_dash
     assert "--default-character-set=binary" in as_bytes.argv
     assert "--ignore-table=shop.a" in as_bytes.argv
     assert named[-4:] == ("--", "shop", "-a", "b")
-
-
-def test_read_back_writes_its_output_a_mebibyte_at_a_time_where_stdbuf_is(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    command = Command(name="mariadb-dump", argv=("mariadb-dump", "shop"))
-
-    assert with_output_buffer(command).argv[1:] == ("--output=1M", "mariadb-dump", "shop")
-    assert with_output_buffer(command).name == "mariadb-dump"
-    monkeypatch.setattr(mysql_tools.shutil, "which", lambda _name: None)
-    assert with_output_buffer(command) == command
 
 
 def test_restored_copy_is_counted_by_its_read_back_without_count_queries(

@@ -6,6 +6,7 @@ import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pg_servers import ContextMaker, PgServer
@@ -16,6 +17,9 @@ from backproof.comparison import compare_database_facts
 from backproof.errors import PipelineError
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
+from backproof.process import Command
+from backproof.sources import postgresql as postgresql_module
+from backproof.sources import postgresql_digests
 from backproof.sources.registry import open_database
 from scratch_databases import Scratch, scratch_database
 
@@ -166,3 +170,38 @@ def test_tampered_dump_with_a_shell_meta_command_runs_no_command(
         scratch.database.restore(tampered, info.format)
 
     assert not witness.exists()
+
+
+def test_backup_and_read_back_dumps_write_their_output_a_mebibyte_at_a_time(
+    pg: PgServer, scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = pg.create_database(big_rows=50)
+    started: list[tuple[str, ...]] = []
+    real_backup_pipeline = postgresql_module.read_pipeline
+    real_digest_pipeline = postgresql_digests.read_pipeline
+
+    def recorded(real: Any) -> Any:
+        def pipeline(commands: list[Command], consume: Any, **options: Any) -> Any:
+            started.extend(command.argv for command in commands)
+            return real(commands, consume, **options)
+
+        return pipeline
+
+    monkeypatch.setattr(postgresql_module, "read_pipeline", recorded(real_backup_pipeline))
+    monkeypatch.setattr(postgresql_digests, "read_pipeline", recorded(real_digest_pipeline))
+    dump = io.BytesIO()
+    info = open_database(pg.url(database)).dump(dump, KEY_TABLES, 5)
+    dump.seek(0)
+    scratch.database.restore(dump, info.format)
+    restored = scratch.database.inspect(info.facts)
+
+    dumps = [argv for argv in started if "pg_dump" in (Path(part).name for part in argv)]
+    assert len(dumps) >= 2  # the backup's dump and the read-back of the restored copy
+    for argv in dumps:
+        assert (Path(argv[0]).name, argv[1], Path(argv[2]).name) == (
+            "stdbuf",
+            "--output=1M",
+            "pg_dump",
+        )
+    assert restored.digests == info.facts.digests
+    assert compare_database_facts(info.facts, restored) == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 import backproof.process
-from backproof.process import Command, mask
+from backproof.errors import PipelineError
+from backproof.process import Command, commands, mask, read_pipeline, with_output_buffer
 
 
 def test_mask_replaces_each_secret() -> None:
@@ -73,5 +77,39 @@ def test_process_package_exports_its_public_surface() -> None:
         "mask",
         "read_pipeline",
         "run_command",
+        "with_output_buffer",
         "write_pipeline",
     ]
+
+
+def test_output_buffer_runs_the_tool_with_a_mebibyte_stdout_buffer() -> None:
+    command = with_output_buffer(Command(name="env", argv=("env",)))
+
+    printed = read_pipeline([command], lambda stream: stream.read())
+
+    assert command.name == "env"
+    assert Path(command.argv[0]).name == "stdbuf"
+    assert command.argv[2] == shutil.which("env")
+    assert b"_STDBUF_O=1048576\n" in printed
+    assert b"libstdbuf" in printed
+
+
+def test_output_buffer_keeps_the_tools_output_and_its_failure() -> None:
+    numbers = Command(name="seq", argv=("seq", "1", "200000"))
+
+    buffered = read_pipeline([with_output_buffer(numbers)], lambda stream: stream.read())
+
+    assert buffered == read_pipeline([numbers], lambda stream: stream.read())
+    with pytest.raises(PipelineError, match="false"):
+        read_pipeline([with_output_buffer(Command("false", ("false",)))], lambda s: s.read())
+
+
+def test_output_buffer_keeps_the_command_where_stdbuf_or_the_tool_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    missing = Command(name="no-such-tool", argv=("no-such-tool-backproof", "x"))
+    assert with_output_buffer(missing) == missing
+
+    present = Command(name="env", argv=("env",))
+    monkeypatch.setattr(commands.shutil, "which", lambda name: None if name == "stdbuf" else name)
+    assert with_output_buffer(present) == present
