@@ -95,8 +95,7 @@ def decrypt_job(job: dict[str, Any], buffer: SharedBuffer, identities: list[Any]
             return {"error": "corrupt", "message": str(exc)}
         finally:
             stored.release()
-            plain.release()
-            sink.view.release()
+            plain.release()  # the sink's view: released once
     return {"offset": offset, "size": sink.size}
 
 
