@@ -148,3 +148,20 @@ def test_nothing_under_alerts_imports_the_jobs() -> None:
 
 def test_rules_test_finds_a_cycle_when_there_is_one() -> None:
     assert find_cycle({("jobs", "alerts"), ("alerts", "jobs")}) == ["alerts", "jobs", "alerts"]
+
+
+def test_only_the_process_package_imports_subprocess() -> None:
+    importers = []
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if "subprocess" in names and part_of(module_name(path)) != "process":
+                importers.append(module_name(path))
+
+    assert importers == []

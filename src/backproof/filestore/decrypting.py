@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from backproof.filestore.layout import PackName
 from backproof.filestore.pack_buffers import mapped_buffer
 from backproof.filestore.packs import pack_failure
 from backproof.filestore.pipeline import worker_count
+from backproof.process.workers import WorkerProcess, start_python_worker, stop_python_worker
 from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage, translate_os_error
 
@@ -51,7 +50,7 @@ class WorkerError(Exception):
 
 @dataclass
 class _Worker:
-    process: subprocess.Popen[bytes]
+    process: WorkerProcess
     channel: socket.socket
     buffer: int  # the memfd shared with the process
 
@@ -59,10 +58,7 @@ class _Worker:
         """Stop the process (its socket closed, killed if it does not end) and wait for it."""
         self.channel.close()
         try:
-            self.process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            stop_python_worker(self.process, STOP_SECONDS)
         finally:
             os.close(self.buffer)
 
@@ -184,11 +180,7 @@ def _start(identity_data: bytes) -> _Worker:
     buffer = os.memfd_create("backproof-pack", os.MFD_CLOEXEC)
     try:
         with theirs:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "backproof.filestore.decrypt_worker"],
-                stdin=theirs.fileno(),
-                stdout=subprocess.DEVNULL,
-            )
+            process = start_python_worker("backproof.filestore.decrypt_worker", theirs.fileno())
     except OSError as exc:
         mine.close()
         os.close(buffer)
