@@ -1,7 +1,8 @@
 """The files store's first backup and restore against restic's, in interleaved same-run rounds.
 
 Run: ``.venv/bin/python benchmarks/bench_files_pairs.py --size-mb 2000 --files 20000 --rounds 6
---work FOLDER`` (``--old PYTHON``: an older backproof's interpreter, whose restores run too).
+--work FOLDER`` (``--old PYTHON``: an older backproof's interpreter, whose restores and backups
+run too).
 
 On a VM whose page cache costs more or less to fill from minute to minute (docs/performance.md,
 "The page cache's copy on this VM"), two tools measured in separate runs of ``bench_files.py``
@@ -83,6 +84,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--old", help="python of an older backproof, run first in each round")
+    parser.add_argument(
+        "--other",
+        action="append",
+        default=[],
+        help="NAME=PYTHON: another backproof's interpreter, run beside the others (repeatable)",
+    )
     parser.add_argument("--steps", default="backup,restore")
     parser.add_argument("--age", action="store_true", help="backproof encrypts with age")
     parser.add_argument("--json", type=Path, help="also write every run here")
@@ -109,6 +116,9 @@ class Rounds:
         self.pythons = {"backproof": sys.executable}
         if arguments.old:
             self.pythons = {"old": arguments.old} | self.pythons
+        for other in arguments.other:  # NAME=PYTHON, run before "old" in odd rounds
+            name, _, python = other.partition("=")
+            self.pythons = {name: python} | self.pythons
         self.runs: list[Run] = []
         self.deleted_at = 0.0
         generate(self.uploads, arguments.size_mb, arguments.files)
@@ -157,8 +167,8 @@ class Rounds:
 
     def order(self, number: int) -> list[str]:
         """Return the tools of round ``number`` in the order they run."""
-        order = ["old", "backproof", "restic"] if number % 2 else ["restic", "backproof", "old"]
-        return [tool for tool in order if tool in self.pythons or tool == "restic"]
+        order = [*self.pythons, "restic"]  # the others, old, backproof, then restic
+        return order if number % 2 else order[::-1]
 
     def restores(self, number: int) -> None:
         """Restore with every tool, each into its own folder; delete them all at the end."""
@@ -182,7 +192,7 @@ class Rounds:
         self.deleted_at = time.monotonic()
 
     def backups(self, number: int) -> None:
-        """Back up with backproof (the newest) and restic, each into a new store."""
+        """Back up with every tool (``--old`` too), each into a new store."""
         for tool in self.order(number):
             if tool == "restic":
                 repository = self.work / f"restic-backup-{number}"
@@ -191,9 +201,10 @@ class Rounds:
                 argv = ["restic", "backup", "--quiet", str(self.uploads)]
                 self.record("restic", "backup", number, argv, env)
                 shutil.rmtree(repository)
-            elif tool == "backproof":
+            else:
                 folder = self.backproof_store(f"store-{tool}-{number}")
-                argv = [sys.executable, "-c", RUNNER, str(folder / "backproof.toml"), "backup"]
+                config = str(folder / "backproof.toml")
+                argv = [self.pythons[tool], "-c", RUNNER, config, "backup"]
                 self.record(tool, "backup", number, argv, ENVIRONMENT)
                 shutil.rmtree(folder)
 
