@@ -70,12 +70,15 @@ def shell(pipeline: str) -> tuple[float, float, float]:
     return measured(["bash", "-o", "pipefail", "-c", pipeline])
 
 
-def verify(folder: Path, database: str, *, checks: bool) -> tuple[float, float, float, float]:
-    """Run one verify; return its wall, CPU, server CPU and restore duration."""
+def verify(
+    folder: Path, database: str, *, checks: bool, python: str = sys.executable
+) -> tuple[float, float, float, float]:
+    """Run one verify (by the backproof of ``python``); return its wall, CPU, server CPU and
+    restore duration."""
     config = folder / "backproof.toml"
     text = CONFIG.format(url=url_of(database), checks="" if checks else NO_CHECKS) + VERIFY_JOBS
     config.write_text(text, encoding="utf-8")
-    command = [sys.executable, "-m", "backproof", "--config", str(config)]
+    command = [python, "-m", "backproof", "--config", str(config)]
     wall, cpu, server = measured([*command, "verify"], cwd=folder)
     return wall, cpu, server, restored(command)
 
@@ -102,17 +105,21 @@ def median_wall(results: list[tuple[float, float, float]] | list[Measured]) -> f
     return statistics.median(result[0] for result in results)
 
 
-def verify_rounds(folder: Path, database: str, rounds: int) -> None:
-    """Run the interleaved rounds of the verify against myloader; print them."""
+def verify_rounds(
+    folder: Path, database: str, rounds: int, other: str | None = None, *, bare: bool = True
+) -> None:
+    """Run the interleaved rounds of the verify against myloader; print them. With ``other``
+    (another interpreter with backproof, e.g. main's) its verify with every check runs in the
+    same rounds; without ``bare`` the verify without the checks after the restore does not."""
     print("| round | command | wall | CPU | server CPU | restore |", flush=True)
     print("|---|---|---:|---:|---:|---:|", flush=True)
     loader: list[tuple[float, float, float]] = []
     every: list[tuple[float, float, float, float]] = []
-    bare: list[tuple[float, float, float, float]] = []
+    bare_runs: list[tuple[float, float, float, float]] = []
+    others: list[tuple[float, float, float, float]] = []
+    steps = ["myloader", "every", *(["other"] if other else []), *(["none"] if bare else [])]
     for index in range(rounds):
-        steps = ["myloader", "every", "none"]
-        steps = steps if index % 2 == 0 else steps[::-1]
-        for step in steps:
+        for step in steps if index % 2 == 0 else steps[::-1]:
             load = os.getloadavg()[0]
             if step == "myloader":
                 loader.append(myloader(folder, database))
@@ -122,9 +129,17 @@ def verify_rounds(folder: Path, database: str, rounds: int) -> None:
                     f"| {server:.1f} s | | load {load:.1f}",
                     flush=True,
                 )
+            elif step == "other" and other:
+                others.append(verify(folder, database, checks=True, python=other))
+                wall, cpu, server, restore = others[-1]
+                print(
+                    f"| {index} | other verify, every check | {wall:.1f} s | {cpu:.1f} s "
+                    f"| {server:.1f} s | {restore:.1f} s | load {load:.1f}",
+                    flush=True,
+                )
             else:
                 result = verify(folder, database, checks=step == "every")
-                (every if step == "every" else bare).append(result)
+                (every if step == "every" else bare_runs).append(result)
                 wall, cpu, server, restore = result
                 print(
                     f"| {index} | verify, {step} check(s) after | {wall:.1f} s | {cpu:.1f} s "
@@ -133,8 +148,16 @@ def verify_rounds(folder: Path, database: str, rounds: int) -> None:
                 )
     print(median_row("myloader -t 2 + drop", loader))
     print(median_row("verify, every check", every))
-    print(median_row("verify, no checks after the restore", bare))
-    for name, results in (("every check", every), ("no checks after", bare)):
+    compared = [("every check", every)]
+    if bare_runs:
+        print(median_row("verify, no checks after the restore", bare_runs))
+        compared.append(("no checks after", bare_runs))
+    if others:
+        print(median_row("other verify, every check", others))
+        compared.append(("other, every check", others))
+        faster = sum(ours[0] < theirs[0] for ours, theirs in zip(every, others, strict=True))
+        print(f"every check: faster than the other's in {faster} of {len(others)} rounds")
+    for name, results in compared:
         ratios = [ours[0] / theirs[0] for ours, theirs in zip(results, loader, strict=True)]
         restores = [ours[3] / theirs[0] for ours, theirs in zip(results, loader, strict=True)]
         print(
@@ -190,6 +213,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backups", action="store_true", help="also the backup rounds")
     parser.add_argument("--folder", type=Path, help="reuse this folder (backup and mydumper)")
+    parser.add_argument("--other", help="another interpreter with backproof (e.g. main's)")
+    parser.add_argument(
+        "--no-bare", action="store_true", help="not the verify without the checks after"
+    )
     arguments = parser.parse_args()
     folder = arguments.folder or Path(tempfile.mkdtemp(prefix="bench-my-pairs-"))
     (folder / "state").mkdir(exist_ok=True)
@@ -213,7 +240,8 @@ def main() -> None:
     if arguments.backups:
         backup_rounds(folder, arguments.database, arguments.rounds)
     else:
-        verify_rounds(folder, arguments.database, arguments.rounds)
+        bare = not arguments.no_bare
+        verify_rounds(folder, arguments.database, arguments.rounds, arguments.other, bare=bare)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,10 @@ SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = %s AND TABLE_TYPE IN {TABLE_TYPES} AND TABLE_NAME <> '{MARKER_TABLE}'
 ORDER BY TABLE_NAME
 """
+_SIZES_QUERY = (
+    "SELECT TABLE_NAME, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) "
+    "FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+)
 OBJECTS_QUERY = f"""
 SELECT
   (SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %(db)s) AS views,
@@ -147,6 +151,13 @@ def read_facts(
         }
         objects = count_objects(cursor, database)
     return Facts(tables=counts, samples=samples, objects=objects)
+
+
+def table_sizes(cursor: Any, database: str) -> dict[str, int]:
+    """Return the bytes of data and indexes of each table of ``database``, as the catalog
+    estimates them (the order of work, never a fact)."""
+    cursor.execute(_SIZES_QUERY, (database,))
+    return {str(name): int(size) for name, size in cursor.fetchall()}
 
 
 def count_table_rows(cursor: Any, tables: Iterable[str]) -> dict[str, int]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pymysql
@@ -12,23 +15,86 @@ from backproof.sources.base import IntegrityReport
 from backproof.sources.mysql_tools import connect, reason
 from backproof.sources.server_urls import ServerUrl
 
+logger = logging.getLogger(__name__)
 # What CHECK TABLE answers for a sound table.
 _SOUND = {"ok", "table is already up to date"}
 
 
-def check_tables(server: ServerUrl, password: str | None, database: str) -> IntegrityReport:
-    """Run ``CHECK TABLE`` on every base table of ``database``; name each table it faults."""
+def check_tables(
+    server: ServerUrl, password: str | None, database: str, jobs: int = 1
+) -> IntegrityReport:
+    """Run ``CHECK TABLE`` on every base table of ``database``, on up to ``jobs`` connections
+    at once; name each table it faults.
+
+    The tables are taken largest first, each by the next connection free: one ``CHECK TABLE``
+    is one thread of the server, and the largest table (more than half the data of a CRM) is
+    the longest step, so it starts first and the others are checked beside it.
+    """
     with connect(server, password, database) as connection:
         try:
             with connection.cursor() as cursor:
-                tables = sorted(catalog.list_tables(cursor, database))
-                problems = []
-                for table in tables:
-                    cursor.execute(f"CHECK TABLE {catalog.quote(table)}")
-                    problems += _faults(table, cursor.fetchall())
+                tables = _largest_first(cursor, database)
         except pymysql.MySQLError as exc:
             raise SourceError(f"CHECK TABLE failed on {server.label}: {reason(exc)}") from exc
+        waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for table in tables:
+            waiting.put(table)
+        found: dict[str, list[str]] = {}
+        others = max(0, min(jobs, len(tables)) - 1)
+        with ThreadPoolExecutor(max(1, others), thread_name_prefix="check-table") as pool:
+            running = [
+                pool.submit(_check_share, server, password, database, waiting, found)
+                for _other in range(others)
+            ]
+            try:
+                _check_queued(connection, server, waiting, found)
+            finally:
+                errors = [share.exception() for share in running]
+        for error in errors:
+            if error is not None:
+                raise error
+    problems = [fault for table in sorted(tables) for fault in found[table]]
     return IntegrityReport(len(tables), "tables", problems)
+
+
+def _largest_first(cursor: Any, database: str) -> list[str]:
+    """Return the base tables of ``database``, the largest (data and indexes) first."""
+    names = catalog.list_tables(cursor, database)
+    sizes = catalog.table_sizes(cursor, database)
+    return sorted(names, key=lambda name: (-sizes.get(name, 0), name))
+
+
+def _check_share(
+    server: ServerUrl,
+    password: str | None,
+    database: str,
+    waiting: queue.SimpleQueue[str],
+    found: dict[str, list[str]],
+) -> None:
+    with connect(server, password, database) as connection:
+        _check_queued(connection, server, waiting, found)
+
+
+def _check_queued(
+    connection: Any,
+    server: ServerUrl,
+    waiting: queue.SimpleQueue[str],
+    found: dict[str, list[str]],
+) -> None:
+    """Check the tables ``waiting`` one after another until none is left; put what each
+    ``CHECK TABLE`` faults into ``found``. After an error the rest is left to the others."""
+    try:
+        with connection.cursor() as cursor:
+            while True:
+                try:
+                    table = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                logger.debug("CHECK TABLE %s on connection %d", table, connection.thread_id())
+                cursor.execute(f"CHECK TABLE {catalog.quote(table)}")
+                found[table] = _faults(table, cursor.fetchall())
+    except pymysql.MySQLError as exc:
+        raise SourceError(f"CHECK TABLE failed on {server.label}: {reason(exc)}") from exc
 
 
 def _faults(table: str, rows: Any) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,12 @@ from scratch_databases import is_another_live_run
 ContextMaker = Callable[..., Context]
 
 CRM_SQL = Path(__file__).with_name("crm_mariadb.sql")
+WAIT_SECONDS = 30
+# The statements of a database waiting for a table's lock.
+_WAITING = (
+    "SELECT INFO FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE %s "
+    "AND STATE LIKE 'Waiting for table%%' ORDER BY INFO"
+)
 
 
 @dataclass
@@ -94,6 +101,17 @@ class MariaServer:
             check=False,
         )
         assert finished.returncode == 0, finished.stderr
+
+    def wait_for_waiting(self, database: str, statement: str, count: int) -> list[str]:
+        """Return the statements of ``database`` that start with ``statement`` and wait for a
+        table's lock (one the test holds), in order, once ``count`` of them wait."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            rows = self.execute(_WAITING, (database, statement + "%"))
+            if len(rows) >= count:
+                return [str(row[0]) for row in rows]
+            time.sleep(0.05)
+        pytest.fail(f"{count} statements {statement}… did not wait within {WAIT_SECONDS} s")
 
     def create_user(self, password: str, *grants: str) -> str:
         """Create a user with ``password`` and ``grants`` (``{user}`` filled in)."""

@@ -4,14 +4,17 @@ dump's output written a MiB at a time, by the backup as by the read-back."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mariadb_server import MariaServer
+from mariadb_server import WAIT_SECONDS, MariaServer
 
+from backproof.archive.manifest import Facts
 from backproof.comparison import compare_database_facts
 from backproof.process import Command
 from backproof.sources import mysql as mysql_module
@@ -24,6 +27,8 @@ from backproof.sources.server_urls import parse_server_url
 from scratch_databases import Scratch, scratch_database
 
 KEY_TABLES = ["companies", "contacts"]
+# How mariadb-dump's query of a table's rows starts.
+DUMP_QUERY = "SELECT /*!40001 SQL_NO_CACHE */"
 
 
 @pytest.fixture
@@ -33,9 +38,10 @@ def scratch(maria: MariaServer) -> Iterator[Scratch]:
         yield made
 
 
-def restored_crm(maria: MariaServer, scratch: Scratch) -> DumpInfo:
-    """Back up a CRM database and restore it into ``scratch``; return the backup's facts."""
-    database = maria.create_database(big_rows=300)
+def restored_crm(maria: MariaServer, scratch: Scratch, big_rows: int = 300) -> DumpInfo:
+    """Back up a CRM database (``big_rows`` in big_table) and restore it into ``scratch``;
+    return the backup's facts."""
+    database = maria.create_database(big_rows=big_rows)
     dump = io.BytesIO()
     info = open_database(maria.url(database)).dump(dump, KEY_TABLES, 20)
     dump.seek(0)
@@ -110,6 +116,33 @@ def test_restored_copy_without_digests_is_still_counted_by_count_queries(
     assert restored.digests == {}
 
 
+def test_largest_table_is_read_back_by_a_dump_of_its_own_beside_the_others(
+    maria: MariaServer, scratch: Scratch
+) -> None:
+    info = restored_crm(maria, scratch, big_rows=20_000)
+    maria.execute("ANALYZE TABLE big_table", database=scratch.name)  # the largest, by the catalog
+    restored: list[Facts] = []
+
+    # big_table and audit_log locked: one dump waits at big_table while another reads the
+    # other tables up to audit_log (one dump of everything would wait at audit_log alone).
+    with contextlib.closing(maria.connect(scratch.name)) as holder, holder.cursor() as cursor:
+        cursor.execute("LOCK TABLES big_table WRITE, audit_log WRITE")
+        reading = threading.Thread(
+            target=lambda: restored.append(scratch.database.inspect(info.facts))
+        )
+        reading.start()
+        try:
+            waiting = maria.wait_for_waiting(scratch.name, DUMP_QUERY, 2)
+        finally:
+            cursor.execute("UNLOCK TABLES")
+            reading.join(WAIT_SECONDS)
+
+    tables = [query.split("FROM ")[-1].split()[0] for query in waiting]
+    assert tables == ["`audit_log`", "`big_table`"]
+    assert restored and compare_database_facts(info.facts, restored[0]) == []
+    assert restored[0].digests == info.facts.digests
+
+
 def test_table_read_as_bytes_with_another_digest_is_read_again_as_the_backup_read_it(
     maria: MariaServer, scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,9 +161,10 @@ def test_table_read_as_bytes_with_another_digest_is_read_again_as_the_backup_rea
     monkeypatch.setattr(MysqlSource, "_read_part", recorded)
     restored = scratch.database.inspect(info.facts)
 
-    assert [scope.text_as_bytes for scope in scopes] == [True, False]
-    assert {"companies", "contacts"} <= set(scopes[1].tables)
-    assert "big_table" not in scopes[1].tables
+    # Read first by two dumps at once (the largest table's and the rest's), both as bytes.
+    assert [scope.text_as_bytes for scope in scopes] == [True, True, False]
+    assert {"companies", "contacts"} <= set(scopes[2].tables)
+    assert "big_table" not in scopes[2].tables
     assert restored.digests == info.facts.digests
     assert compare_database_facts(info.facts, restored) == []
 
