@@ -166,6 +166,13 @@ def make_sqlite_target(folder: Path, name: str, rows: int = 200) -> str:
     return f'[[targets]]\nname = "{name}"\ndatabase = "sqlite:///{path}"\n'
 
 
+def make_sqlite_targets(folder: Path, count: int) -> list[str]:
+    """Create ``count`` small SQLite databases (shop000, shop001, …) in ``folder/dbs``; return
+    their config blocks."""
+    (folder / "dbs").mkdir()
+    return [make_sqlite_target(folder / "dbs", f"shop{index:03d}") for index in range(count)]
+
+
 def make_postgresql_target(state: StateDatabase, name: str, rows: int = 2000) -> str:
     """Create a small PostgreSQL database (dropped with ``state``); return its config block."""
     database = f"{state.name}_{name}"
