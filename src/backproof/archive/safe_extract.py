@@ -86,10 +86,15 @@ class ConfinedTree:
     Raises UnsafeMemberError for a member it refuses, OSError for what the system refuses.
     """
 
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root
-        self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    def __init__(self, root: Path | int) -> None:
+        """``root``: the folder (made when missing), or a descriptor of it, taken over (closed
+        with the tree): a process handed the restore's root writes below that very folder,
+        whatever its path leads to meanwhile."""
+        if isinstance(root, int):
+            self.root_fd = root
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.folders = FolderCache(self.root_fd, UnsafeMemberError)
         self.folder_modes: dict[tuple[str, ...], tuple[int, float | None]] = {}
         self.create_locks = [threading.Lock() for _ in range(CREATE_LOCKS)]

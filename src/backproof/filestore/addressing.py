@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backproof.archive.encryption import ReadingKeys
 from backproof.errors import ConfigError, IntegrityError, NotFoundError, RestoreError
+from backproof.filestore.blob_cutting import blob_address
 from backproof.filestore.layout import key_object
 from backproof.privacy import make_private_dir, open_private_file
 from backproof.storage.base import Storage
@@ -72,11 +73,7 @@ class AddressKey:
 
     def address(self, data: bytes | memoryview) -> str:
         """Return the address of a blob's content."""
-        if self.secret is None:
-            return hashlib.sha256(data).hexdigest()
-        if self.is_digest_keyed:
-            return hmac.digest(self.secret, hashlib.sha256(data).digest(), "sha256").hex()
-        return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
+        return blob_address(self.secret, data, is_digest_keyed=self.is_digest_keyed)
 
     def is_address_of_sha256(self, address: str, sha256: str) -> bool:
         """Return True when ``address`` is the scheme 2 address of content whose sha256 is

@@ -25,6 +25,7 @@ import mmap
 import os
 import signal
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import pyrage
@@ -113,8 +114,9 @@ def _read_file(path: bytes, buffer: SharedBuffer) -> int:
     return size_bytes
 
 
-def main() -> None:
-    """Serve the socket on standard input."""
+def serve_standard_input(serve: Callable[[socket.socket], None]) -> None:
+    """Serve the socket on standard input with ``serve`` (a worker's main: Ctrl-C ignored, the
+    restore gone is the end)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=0)
     try:
@@ -123,6 +125,11 @@ def main() -> None:
         pass  # the restore is gone: nothing to answer
     finally:
         channel.close()
+
+
+def main() -> None:
+    """Serve the socket on standard input."""
+    serve_standard_input(serve)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -36,9 +35,6 @@ PACK_MAX_BLOBS = 4096
 # (4.4 s with one); a third added 15 MiB of memory there.
 UPLOADS_IN_FLIGHT = 2
 INDEX_VERSION = 1
-# A zstd decompression context per thread, kept: making one per blob cost as much as
-# decompressing a small blob.
-_LOCAL = threading.local()
 
 
 @dataclass(frozen=True)
@@ -250,22 +246,3 @@ def pack_failure(kind: str, where: str) -> RestoreError | IntegrityError:
         "corrupt": "does not decrypt: corrupt or altered",
     }
     return IntegrityError(f"{where} {what[kind]}")
-
-
-def blob_from_pack(plain: bytes | memoryview, entry: BlobEntry, where: str) -> bytes:
-    """Return a blob's content cut from a decrypted pack; IntegrityError when it does not decode."""
-    piece = memoryview(plain)[entry.offset : entry.offset + entry.length]  # not copied
-    try:
-        data = _decompressor().decompress(piece, max_output_size=entry.raw_length)
-    except zstandard.ZstdError as exc:
-        raise IntegrityError(f"blob {entry.address[:12]}… in {where} does not decode") from exc
-    if len(data) != entry.raw_length:
-        raise IntegrityError(f"blob {entry.address[:12]}… in {where} has the wrong length")
-    return data
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    decompressor: zstandard.ZstdDecompressor | None = getattr(_LOCAL, "decompressor", None)
-    if decompressor is None:
-        decompressor = _LOCAL.decompressor = zstandard.ZstdDecompressor()
-    return decompressor

@@ -21,11 +21,13 @@ from backproof.filestore.addressing import read_stored_key
 from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.decrypting import PackDecryptors
 from backproof.filestore.entries import FileEntry, read_list
+from backproof.filestore.file_writers import FileWriters
 from backproof.filestore.layout import PACKS, pack_under
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage, file_digest
 from backproof.filestore.restoring import write_tree
 from backproof.sources.files import TreeDigest
 from backproof.storage.base import Storage
+from backproof.storage.local import LocalStorage
 
 
 def rolling_window(percent: float, day: int) -> Callable[[FileEntry], bool]:
@@ -133,13 +135,34 @@ def check_store(
 
 
 @contextlib.contextmanager
-def decrypting_in_workers(reader: BlobReader, keys: ReadingKeys) -> Iterator[None]:
+def writing_in_workers(
+    reader: BlobReader, keys: ReadingKeys, tree: ConfinedTree
+) -> Iterator[FileWriters | None]:
+    """Yield worker processes that write the files below ``tree``'s root (read, decrypt, check
+    and write, off this process's GIL) when the packs are encrypted, the identities come from a
+    file and the destination is local (the workers read its packs' files themselves); None
+    otherwise. Stops them however the body ends.
+
+    Raises RestoreError when the identity file cannot be used or a worker cannot start.
+    """
+    data = keys.identity_data() if reader.identities is not None else None
+    if data is None or not isinstance(reader.storage, LocalStorage):
+        yield None
+        return
+    with FileWriters(reader, reader.storage, data, tree.root_fd) as writers:
+        yield writers
+
+
+@contextlib.contextmanager
+def decrypting_in_workers(
+    reader: BlobReader, keys: ReadingKeys, *, is_needed: bool = True
+) -> Iterator[None]:
     """Have ``reader`` decrypt its packs in worker processes (started on the first pack) when
     they are encrypted and the identities come from a file; stop them however the body ends.
 
     Raises RestoreError when the identity file cannot be used (as the first pack would).
     """
-    data = keys.identity_data() if reader.identities is not None else None
+    data = keys.identity_data() if is_needed and reader.identities is not None else None
     if data is None:
         yield
         return
@@ -165,8 +188,12 @@ def restore_store(
         # hashing every pack whole as well would be a third pass over the bytes.
         stored.reader.checks_packs = False
         try:
-            with decrypting_in_workers(stored.reader, keys), ConfinedTree(folder) as tree:
-                write_tree(tree, stored.reader, stored.entries, digest, damage)
+            with (
+                ConfinedTree(folder) as tree,
+                writing_in_workers(stored.reader, keys, tree) as writers,
+                decrypting_in_workers(stored.reader, keys, is_needed=writers is None),
+            ):
+                write_tree(tree, stored.reader, stored.entries, digest, damage, writers)
                 tree.finish()
         except OSError as exc:
             raise RestoreError(f"cannot restore the files into {folder}: {exc}") from exc

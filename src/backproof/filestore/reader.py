@@ -20,11 +20,12 @@ from typing import Any
 from backproof.archive.encryption import ReadingKeys
 from backproof.errors import IntegrityError, NotFoundError
 from backproof.filestore.addressing import AddressKey
+from backproof.filestore.blob_cutting import blob_from_pack
 from backproof.filestore.blob_index import BlobIndex
 from backproof.filestore.decrypting import PackDecryptors, read_pack_in_worker
 from backproof.filestore.entries import FileEntry
 from backproof.filestore.layout import PackName, refs_key
-from backproof.filestore.packs import BlobEntry, blob_from_pack, read_pack
+from backproof.filestore.packs import BlobEntry, read_pack
 from backproof.storage.base import Storage
 
 PACKS_HELD = 4

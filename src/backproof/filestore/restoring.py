@@ -2,7 +2,8 @@
 
 Folders and links are made here, in the list's order; each file is read from the packs
 (decompressed, checked against its addresses) and written by a thread of the pool through the
-same ``ConfinedTree``, whose every step is confined on its own (a folder is walked with
+same ``ConfinedTree`` (or, with ``FileWriters``, by a worker process through a tree rooted at
+the same root descriptor), whose every step is confined on its own (a folder is walked with
 ``O_NOFOLLOW`` from the root, and its kept descriptor checked against its name at each use), so
 writing several files at once keeps its safety.
 The tree's digest takes each entry in the list's order, as written.
@@ -16,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from backproof.archive.safe_extract import ConfinedTree
 from backproof.filestore.entries import FileEntry
+from backproof.filestore.file_writers import FileWriters, Written
 from backproof.filestore.pipeline import worker_count
 from backproof.filestore.reader import BlobMissingError, BlobReader, Damage
 from backproof.sources.files import TreeDigest
@@ -23,9 +25,10 @@ from backproof.sources.files import TreeDigest
 BATCH_FILES = 32  # small files written by one job of the pool: one look-up, one hand-over
 BATCH_BYTES = 4 * 1024 * 1024  # a batch ends at this many bytes (a large file is one alone)
 BATCHES_AHEAD = 8  # batches written ahead of the digest: bounds what waits, not the bytes
+# Handed to worker processes ahead of the digest (no bytes wait here): enough for each process
+# to have a few packs' batches queued while the others work on theirs.
+BATCHES_IN_WORKERS = 48
 
-# What a job returns for each file of its batch: its sha256, or why its blobs cannot be read.
-Written = list[str | BlobMissingError]
 Pending = tuple[list[FileEntry], "Future[Written] | list[str]"]
 
 
@@ -35,14 +38,25 @@ def write_tree(
     entries: Iterable[FileEntry],
     digest: TreeDigest,
     damage: Damage,
+    writers: FileWriters | None = None,
 ) -> None:
     """Write every entry below ``tree``, adding each to ``digest`` (a file with the sha256 of
     the bytes written); a file whose blobs cannot be read is added to ``damage`` instead.
+    ``writers``: worker processes write the files (rooted at ``tree``'s root), not the pool.
 
     Raises UnsafeMemberError for an entry the tree refuses, OSError for what the system refuses.
     """
     waiting: deque[Pending] = deque()
-    pool = ThreadPoolExecutor(worker_count() + 1, thread_name_prefix="backproof-restore")
+    pool = ThreadPoolExecutor(
+        worker_count() + 1 if writers is None else 1, thread_name_prefix="backproof-restore"
+    )
+    ahead = BATCHES_AHEAD if writers is None else BATCHES_IN_WORKERS
+
+    def submit(batch: list[FileEntry]) -> Future[Written]:
+        if writers is not None:
+            return writers.submit(batch)
+        return pool.submit(_write_files, tree, reader, batch)
+
     try:
         batch: list[FileEntry] = []
         batch_bytes = 0
@@ -53,13 +67,13 @@ def write_tree(
                 if len(batch) < BATCH_FILES and batch_bytes < BATCH_BYTES:
                     continue
             if batch:
-                waiting.append((batch, pool.submit(_write_files, tree, reader, batch)))
+                waiting.append((batch, submit(batch)))
                 batch, batch_bytes = [], 0
             if entry.kind != "f":
                 waiting.append(([entry], [_make_other(tree, entry)]))
-            _settle(waiting, digest, damage, BATCHES_AHEAD)
+            _settle(waiting, digest, damage, ahead)
         if batch:
-            waiting.append((batch, pool.submit(_write_files, tree, reader, batch)))
+            waiting.append((batch, submit(batch)))
         _settle(waiting, digest, damage, 0)
     finally:
         for _batch, pending in waiting:

@@ -2,7 +2,7 @@
 pipeline (``python -m <module>`` of this interpreter, spoken to over a socket on its stdin).
 
 Started and stopped here, as every other subprocess is in this package; the protocol over the
-socket is the caller's (``filestore/decrypting.py``).
+socket is the caller's (``filestore/decrypting.py``, ``filestore/file_writers.py``).
 """
 
 from __future__ import annotations

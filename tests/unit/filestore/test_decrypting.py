@@ -14,9 +14,10 @@ from pyrage import x25519
 
 from backproof.errors import IntegrityError, RestoreError
 from backproof.filestore.addressing import AddressKey, key_id_of
+from backproof.filestore.blob_cutting import blob_from_pack
 from backproof.filestore.decrypting import PackDecryptors, _Worker, read_pack_in_worker
 from backproof.filestore.layout import PackName
-from backproof.filestore.packs import BlobEntry, Packer, blob_from_pack
+from backproof.filestore.packs import BlobEntry, Packer
 from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage
 from backproof.storage.memory import MemoryStorage

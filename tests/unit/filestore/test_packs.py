@@ -15,6 +15,7 @@ from pyrage import x25519
 from backproof.errors import IntegrityError, StorageFullError
 from backproof.filestore import packs
 from backproof.filestore.addressing import AddressKey, key_id_of
+from backproof.filestore.blob_cutting import blob_from_pack
 from backproof.filestore.layout import PackName
 from backproof.filestore.packs import (
     PACK_MAX_BLOBS,
@@ -22,7 +23,6 @@ from backproof.filestore.packs import (
     BlobEntry,
     Packer,
     PackIndex,
-    blob_from_pack,
     decode_index,
     encode_index,
     read_pack,
