@@ -120,6 +120,10 @@ class ArchiveDigester:
     _tables: dict[str, RowDigest] = field(default_factory=dict)
     _whole_buffer: bool = False
     _bits: int = 64
+    # The pieces of a row that spans chunks, kept unread until its end (``feed``), and the last
+    # bytes of them, where the header after the row may have begun.
+    _long_row: list[bytes] = field(default_factory=list)
+    _tail: bytes = b""
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_BITS:
@@ -128,18 +132,27 @@ class ArchiveDigester:
 
     def feed(self, chunk: bytes) -> None:
         """Read ``chunk``, the next bytes of the archive."""
+        if self._long_row:
+            self._feed_long_row(chunk)
+            return
         carry = self._buffer[self._start :]
         joint = self._joint_length(carry, chunk)
-        if joint:
+        if joint is None:
+            # A row longer than the bytes read since it began: its pieces are kept apart and
+            # read once its end comes, so that a row of many chunks is neither copied nor
+            # searched again at every chunk (which grew with the square of its length).
+            self._long_row = [carry, chunk]
+            self._tail = (carry + chunk[-self._int_size - 1 :])[-self._int_size - 1 :]
+        elif joint:
             self._read(carry + chunk[:joint], 0)
             self._read(chunk, joint)
         else:
             self._read(carry + chunk if carry else chunk, 0)
 
-    def _joint_length(self, carry: bytes, chunk: bytes) -> int:
+    def _joint_length(self, carry: bytes, chunk: bytes) -> int | None:
         """Return how many bytes of ``chunk`` complete the row ``carry`` holds, up to the end of
-        the first chunk header after it; 0 unless ``carry`` is a row inside a table and that
-        header is in ``chunk``.
+        the first chunk header after it; 0 unless ``carry`` is a row inside a table, None when
+        that row goes on past ``chunk``.
 
         The rows are then read in that joint and in the rest of ``chunk`` where it is, as in
         ``carry + chunk`` (a header ends where one starts): a copy of the row, not of the
@@ -147,15 +160,36 @@ class ArchiveDigester:
         """
         if self._table is None or self._at_block_start or not carry:
             return 0
+        return self._row_end(carry, chunk)
+
+    def _row_end(self, before: bytes, chunk: bytes) -> int | None:
+        """Return how many bytes of ``chunk`` reach the end of the first chunk header in
+        ``before + chunk`` (at least 0), None when no header ends there."""
         header_size, reach = 2 + self._int_size, _JOINT_BYTES
         while True:
-            joint = carry + chunk[:reach]
+            joint = before + chunk[:reach]
             at = joint.find(b"\n\x00")
             if at >= 0 and at + header_size <= len(joint):
-                return max(0, at + header_size - len(carry))
+                return max(0, at + header_size - len(before))
             if reach >= len(chunk):
-                return 0  # the row goes on: kept whole with the chunk
+                return None
             reach *= 4
+
+    def _feed_long_row(self, chunk: bytes) -> None:
+        """Keep ``chunk`` with the long row's pieces, or read the row once ``chunk`` ends it.
+
+        The pieces hold no complete chunk header (the reader consumed every one before them,
+        and every chunk kept since was searched whole): its end is looked for in ``chunk`` only,
+        after the last bytes kept, where a header may have begun.
+        """
+        end = self._row_end(self._tail, chunk)
+        if end is None:
+            self._long_row.append(chunk)
+            self._tail = (self._tail + chunk[-self._int_size - 1 :])[-self._int_size - 1 :]
+            return
+        pieces, self._long_row, self._tail = self._long_row, [], b""
+        self._read(b"".join([*pieces, chunk[:end]]), 0)
+        self._read(chunk, end)
 
     def _read(self, buffer: bytes, start: int) -> None:
         """Read ``buffer`` from ``start``: what was not read before, then the new bytes."""

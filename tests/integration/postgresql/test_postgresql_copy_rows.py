@@ -22,6 +22,7 @@ from backproof.sources.postgresql_archive import (
 )
 
 METHODS = sorted(METHOD_BITS)
+LONG_ROW_BYTES = 2 * 1024 * 1024  # a row of 512 chunks of 4 KiB
 
 
 def native_reader() -> RowReader:
@@ -54,6 +55,8 @@ def dump_test_database(pg: PgServer) -> bytes:
         connection.execute("INSERT INTO lengths VALUES (NULL), ('tab\tand\nnewline'), ('\\.')")
         for number in range(3):
             connection.execute(f"CREATE TABLE no_rows_{number} (id int)")
+        connection.execute("CREATE TABLE long_row (id int, line text)")
+        connection.execute(f"INSERT INTO long_row VALUES (1, repeat('y', {LONG_ROW_BYTES}))")
     dump = ["pg_dump", "--format=custom", "--compress=0", f"--dbname={pg.url(database)}"]
     return subprocess.run(dump, stdout=subprocess.PIPE, check=True).stdout
 
@@ -69,6 +72,26 @@ def digests(
         return digester.finish()
     except ArchiveFormatError as exc:
         return exc
+
+
+@dataclass
+class CountingReader:
+    """A row reader that counts the bytes it is handed to search (from ``start`` on)."""
+
+    inner: RowReader
+    searched: int = 0
+
+    def rows_within(
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
+    ) -> tuple[int, int, int] | None:
+        self.searched += len(buffer) - start
+        return self.inner.rows_within(buffer, start, int_size, bits, at_block_start)
+
+    def rows_to_end(
+        self, buffer: bytes, start: int, int_size: int, bits: int, at_block_start: bool, /
+    ) -> tuple[bool, int, int, int]:
+        self.searched += len(buffer) - start
+        return self.inner.rows_to_end(buffer, start, int_size, bits, at_block_start)
 
 
 def chunked(data: bytes, size: int) -> list[bytes]:
@@ -96,6 +119,20 @@ def test_readers_give_the_same_digests_of_a_real_dump_for_any_chunking(
     assert found["tiny_rows"].rows == 3000
     assert found["lengths"].rows == 10
     assert found["no_rows_0"].rows == 0
+    assert found["long_row"].rows == 1
+
+
+@pytest.mark.parametrize("reader", ["native", "python"])
+def test_a_row_of_many_chunks_is_searched_once_not_again_at_every_chunk(
+    archive: bytes, reader: str
+) -> None:
+    counting = CountingReader(native_reader() if reader == "native" else PYTHON_READER)
+
+    found = digests(counting, chunked(archive, 4096), METHODS[0])
+
+    assert found == digests(counting.inner, [archive], METHODS[0])
+    # Searched again at every chunk, the 2 MiB row alone would be about 512 * 1 MiB.
+    assert counting.searched < 2 * len(archive)
 
 
 def test_readers_agree_when_the_stream_is_cut_at_every_offset_around_a_chunk_header(
