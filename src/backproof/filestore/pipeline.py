@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +44,7 @@ class Blob:
     """
 
     address: str
-    raw: bytes | None
+    raw: bytes | memoryview | None
     compressed: bytes | None
     raw_length: int
     lacking: frozenset[str] = frozenset()
@@ -95,11 +95,13 @@ class BlobMaker:
         self.small_bytes = small_bytes
         self.local = threading.local()  # a zstd context is not shared between threads
 
-    def make(self, data: bytes) -> Blob:
+    def make(self, data: bytes | memoryview) -> Blob:
         """Return the blob of ``data``."""
         return self.make_many([data])[0]
 
-    def make_many(self, pieces: list[bytes], addresses: list[str] | None = None) -> list[Blob]:
+    def make_many(
+        self, pieces: Sequence[bytes | memoryview], addresses: list[str] | None = None
+    ) -> list[Blob]:
         """Return the blobs of ``pieces`` (of ``addresses`` when known); the destinations are
         asked about them at once (one look-up per small file cost more than its hashing, the
         threads queueing on the index)."""

@@ -23,6 +23,7 @@ from backproof.filestore.writer import (
     CHUNK_AVERAGE_BYTES,
     CHUNK_MAX_BYTES,
     CHUNK_MIN_BYTES,
+    READ_BLOCK_BYTES,
     FilesStoreSession,
     StoreOptions,
 )
@@ -206,6 +207,35 @@ def whole_cut(content: bytes) -> list[str]:
     return [
         AddressKey().address(bytes(chunk.data)) for chunk in chunker.cut_stream(io.BytesIO(content))
     ]
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        READ_BLOCK_BYTES,  # the file's end at a block's end
+        READ_BLOCK_BYTES + 1,
+        READ_BLOCK_BYTES + CHUNK_MAX_BYTES - 1,
+        2 * READ_BLOCK_BYTES + 3 * CHUNK_MAX_BYTES // 2,
+    ],
+)
+def test_a_large_file_read_in_blocks_is_cut_as_one_stream_is(tmp_path: Path, size: int) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    # Random bytes with runs of one byte (cut at the largest chunk) between them.
+    generator = random.Random(size)  # noqa: S311 - reproducible test data, not secrets
+    pieces, total = [], 0
+    while total < size:
+        piece = generator.randbytes(generator.randrange(1, 3 * CHUNK_MAX_BYTES))
+        pieces += [piece, bytes(generator.randrange(0, CHUNK_MAX_BYTES + CHUNK_MIN_BYTES))]
+        total += len(pieces[-2]) + len(pieces[-1])
+    content = b"".join(pieces)[:size]
+    (folder / "video.bin").write_bytes(content)
+
+    listing = backup_folder(folder, MemoryStorage("local"))
+
+    sha256, chunks = listed_chunks(listing, "uploads/video.bin")
+    assert sha256 == hashlib.sha256(content).hexdigest()
+    assert chunks == whole_cut(content)
 
 
 def listed_chunks(listing: bytes, path: str) -> tuple[str, list[str]]:
