@@ -13,15 +13,14 @@ process speaks over its standard input, a ``SOCK_SEQPACKET`` socket (one message
   ``corrupt``).
 
 Nothing secret passes through its argv or environment. It ignores SIGINT (a terminal's Ctrl-C
-reaches the restore too, which stops it by closing the socket) and ends when the socket closes.
+reaches the restore too, which stops it by closing the socket) and ends when the socket closes
+(``pack_buffers.serve_stdin``).
 Imports stay light: the config's models (a second of imports) are not needed here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import mmap
 import os
 import signal
 import socket
@@ -31,45 +30,20 @@ from typing import Any
 import pyrage
 
 from backproof.archive.age_identities import parse_identities
-from backproof.filestore.pack_buffers import PiecesReader, ViewWriter
-
-MESSAGE_BYTES = 64 * 1024  # a job, an answer, or an identity file (an OpenSSH key is ~3 KiB)
-
-
-def output_offset(stored_bytes: int) -> int:
-    """Return where a pack's decrypted bytes go: after the stored pack, at a page boundary."""
-    return -(-stored_bytes // mmap.PAGESIZE) * mmap.PAGESIZE
-
-
-class SharedBuffer:
-    """The memfd shared with the restore, mapped here, grown (never shrunk) to fit a pack."""
-
-    def __init__(self, descriptor: int) -> None:
-        self.descriptor = descriptor
-        self.mapping: mmap.mmap | None = None
-
-    def view(self, length: int) -> memoryview:
-        """Return a view of the buffer's first ``length`` bytes, growing it when shorter."""
-        if self.mapping is None or len(self.mapping) < length:
-            if os.fstat(self.descriptor).st_size < length:
-                os.ftruncate(self.descriptor, length)
-            if self.mapping is not None:
-                self.mapping.close()  # every view of it was released with its job
-            self.mapping = mmap.mmap(self.descriptor, length)
-        return memoryview(self.mapping)[:length]
+from backproof.filestore.pack_buffers import (
+    Job,
+    PiecesReader,
+    SharedBuffer,
+    ViewWriter,
+    output_offset,
+    serve_stdin,
+)
 
 
-def serve(channel: socket.socket) -> None:
-    """Decrypt the packs asked for on ``channel`` until it closes."""
-    data, descriptors, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 1)
-    if not descriptors:
-        return  # the restore closed the socket before the first message
-    identities = parse_identities(data)  # the restore parsed this file before handing it over
-    del data
-    buffer = SharedBuffer(descriptors[0])
-    while message := channel.recv(MESSAGE_BYTES):
-        answer = decrypt_job(json.loads(message), buffer, identities)
-        channel.send(json.dumps(answer).encode())
+def start(identity_data: bytes) -> Job:
+    """Return the job function decrypting with the identities of ``identity_data``."""
+    identities = parse_identities(identity_data)  # the restore parsed it before handing it over
+    return lambda job, buffer: decrypt_job(job, buffer, identities)
 
 
 def decrypt_job(job: dict[str, Any], buffer: SharedBuffer, identities: list[Any]) -> dict[str, Any]:
@@ -129,7 +103,7 @@ def serve_standard_input(serve: Callable[[socket.socket], None]) -> None:
 
 def main() -> None:
     """Serve the socket on standard input."""
-    serve_standard_input(serve)
+    serve_stdin(start)
 
 
 if __name__ == "__main__":

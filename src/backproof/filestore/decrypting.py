@@ -14,21 +14,15 @@ when asked; failures are the ones an in-process decryption raises.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from backproof.errors import NotFoundError, RestoreError
-from backproof.filestore.decrypt_worker import MESSAGE_BYTES
 from backproof.filestore.layout import PackName
 from backproof.filestore.pack_buffers import mapped_buffer
+from backproof.filestore.pack_workers import PackWorkers, Worker
 from backproof.filestore.packs import pack_failure
 from backproof.filestore.pipeline import worker_count
-from backproof.process.workers import WorkerProcess, start_python_worker, stop_python_worker
 from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage, translate_os_error
 
@@ -36,7 +30,6 @@ from backproof.storage.local import LocalStorage, translate_os_error
 # restore's CPU, and a second worker on two cores took the cores from the threads writing
 # files (median 23.0 s against 19.1 s with one; docs/performance.md, 2026-12-01 21:39).
 CORES_PER_WORKER = 2
-STOP_SECONDS = 5.0  # a worker told to stop (its socket closed) ends at once unless it is stuck
 
 
 class WorkerError(Exception):
@@ -48,39 +41,20 @@ class WorkerError(Exception):
         self.errno = errno
 
 
-@dataclass
-class _Worker:
-    process: WorkerProcess
-    channel: socket.socket
-    buffer: int  # the memfd shared with the process
-
-    def stop(self) -> None:
-        """Stop the process (its socket closed, killed if it does not end) and wait for it."""
-        self.channel.close()
-        try:
-            stop_python_worker(self.process, STOP_SECONDS)
-        finally:
-            os.close(self.buffer)
-
-
-class PackDecryptors:
+class PackDecryptors(PackWorkers):
     """Up to ``count`` worker processes (by default one per ``CORES_PER_WORKER`` cores) that
     decrypt packs with one identity file; a context manager that stops them however the
     restore ends."""
 
     def __init__(self, identity_data: bytes, count: int | None = None) -> None:
-        self.identity_data = identity_data
-        self.count = count or max(1, worker_count() // CORES_PER_WORKER)
-        self.idle: list[_Worker] = []
-        self.started: list[_Worker] = []
-        self.changed = threading.Condition()
-        self.is_closed = False
-
-    def __enter__(self) -> PackDecryptors:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        count = count or max(1, worker_count() // CORES_PER_WORKER)
+        super().__init__(
+            "backproof.filestore.decrypt_worker",
+            identity_data,
+            count,
+            "decrypting packs",
+            RestoreError,
+        )
 
     def decrypt(self, source: bytes | Path, sha256: str | None) -> memoryview:
         """Return a pack's decrypted bytes, from its stored bytes or a local file (checked
@@ -89,67 +63,23 @@ class PackDecryptors:
         Raises WorkerError for the pack (see ``decrypt_worker``'s kinds), RestoreError when a
         worker cannot be started or stops while decrypting.
         """
-        worker = self._take()
+        worker = self.take()
         try:
-            answer = self._ask(worker, source, sha256)
-            plain = None if "error" in answer else _copied_out(worker.buffer, answer)
+            job: dict[str, object] = {"path": None, "size": 0, "sha256": sha256}
+            if isinstance(source, Path):
+                job["path"] = os.fsdecode(source)
+            else:
+                _write_all(worker.buffer, source)
+                job["size"] = len(source)
+            answer = self.ask(worker, job)
+            plain = None if "error" in answer else _copied_out(worker, answer)
         except BaseException:
-            self._discard(worker)  # in an unknown state (or gone): never handed out again
+            self.discard(worker)  # in an unknown state (or gone): never handed out again
             raise
-        with self.changed:
-            self.idle.append(worker)
-            self.changed.notify()
+        self.give_back(worker)
         if plain is None:
             raise WorkerError(answer["error"], answer["message"], answer.get("errno"))
         return plain
-
-    def close(self) -> None:
-        """Stop every worker and wait for them."""
-        with self.changed:
-            self.is_closed = True
-            workers, self.started, self.idle = self.started, [], []
-            self.changed.notify_all()
-        for worker in workers:
-            worker.stop()
-
-    def _ask(self, worker: _Worker, source: bytes | Path, sha256: str | None) -> dict[str, Any]:
-        job: dict[str, object] = {"path": None, "size": 0, "sha256": sha256}
-        if isinstance(source, Path):
-            job["path"] = os.fsdecode(source)
-        else:
-            _write_all(worker.buffer, source)
-            job["size"] = len(source)
-        cause: OSError | None = None
-        try:
-            worker.channel.send(json.dumps(job).encode())
-            message = worker.channel.recv(MESSAGE_BYTES)
-        except OSError as exc:
-            message, cause = b"", exc
-        if not message:
-            stopped = f"the process decrypting packs stopped (exit code {worker.process.poll()})"
-            raise RestoreError(stopped) from cause
-        answer: dict[str, Any] = json.loads(message)
-        return answer
-
-    def _take(self) -> _Worker:
-        """Return an idle worker, starting one while fewer than ``count`` run."""
-        with self.changed:
-            while not self.idle and len(self.started) >= self.count and not self.is_closed:
-                self.changed.wait()
-            if self.is_closed:
-                raise RestoreError("the restore's pack decryption was stopped")
-            if self.idle:
-                return self.idle.pop()
-            worker = _start(self.identity_data)
-            self.started.append(worker)
-            return worker
-
-    def _discard(self, worker: _Worker) -> None:
-        with self.changed:
-            if worker in self.started:
-                self.started.remove(worker)
-            self.changed.notify()  # a thread waiting for a worker may start another
-        worker.stop()
 
 
 def read_pack_in_worker(
@@ -174,34 +104,14 @@ def read_pack_in_worker(
         raise pack_failure(exc.kind, where) from exc
 
 
-def _start(identity_data: bytes) -> _Worker:
-    """Start a worker and hand it the identity file and its buffer (never through argv)."""
-    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    buffer = os.memfd_create("backproof-pack", os.MFD_CLOEXEC)
-    try:
-        with theirs:
-            process = start_python_worker("backproof.filestore.decrypt_worker", theirs.fileno())
-    except OSError as exc:
-        mine.close()
-        os.close(buffer)
-        raise RestoreError(f"cannot start a process to decrypt packs: {exc}") from exc
-    worker = _Worker(process, mine, buffer)
-    try:
-        socket.send_fds(mine, [identity_data], [buffer])
-    except OSError as exc:
-        worker.stop()
-        raise RestoreError(f"cannot start a process to decrypt packs: {exc}") from exc
-    return worker
-
-
-def _copied_out(buffer: int, answer: dict[str, Any]) -> memoryview:
+def _copied_out(worker: Worker, answer: dict[str, int]) -> memoryview:
     """Return a copy of the decrypted pack a worker left in its buffer, in a mapping of its
     own (``preadv`` copies with the GIL released)."""
     size_bytes, offset = answer["size"], answer["offset"]
     plain = mapped_buffer(size_bytes)[:size_bytes]
     done = 0
     while done < size_bytes:
-        count = os.preadv(buffer, [plain[done:]], offset + done)
+        count = os.preadv(worker.buffer, [plain[done:]], offset + done)
         if not count:
             raise RestoreError("a pack's decrypted bytes ended early in the shared buffer")
         done += count

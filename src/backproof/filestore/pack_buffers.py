@@ -1,13 +1,22 @@
 """The file-like objects pyrage streams a pack through: pieces read as one stream, bytes
-written into a buffer made beforehand.
+written into a buffer made beforehand; and what the processes decrypting and sealing packs
+(``decrypt_worker.py``, ``seal_worker.py``) share: the memfd buffer and their socket's loop.
 
-Apart from ``packs.py`` (whose imports bring the config's models) so that the process decrypting
-a restore's packs (``decrypt_worker.py``) starts with these alone.
+Apart from ``packs.py`` (whose imports bring the config's models) so that those processes start
+with these alone.
 """
 
 from __future__ import annotations
 
+import json
 import mmap
+import os
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+MESSAGE_BYTES = 64 * 1024  # a job, an answer, or a first message (an OpenSSH key is ~3 KiB)
 
 _HUGE_PAGES: int | None = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux only
 
@@ -67,3 +76,56 @@ class ViewWriter:
     def result(self) -> memoryview:
         """Return what was written."""
         return self.view[: self.size]
+
+
+def output_offset(stored_bytes: int) -> int:
+    """Return where a worker's result goes in its buffer: after the pack it was handed, at a
+    page boundary."""
+    return -(-stored_bytes // mmap.PAGESIZE) * mmap.PAGESIZE
+
+
+class SharedBuffer:
+    """The memfd shared with the backup or restore, mapped in a worker, grown (never shrunk)
+    to fit a pack."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.mapping: mmap.mmap | None = None
+
+    def view(self, length: int) -> memoryview:
+        """Return a view of the buffer's first ``length`` bytes, growing it when shorter."""
+        if self.mapping is None or len(self.mapping) < length:
+            if os.fstat(self.descriptor).st_size < length:
+                os.ftruncate(self.descriptor, length)
+            if self.mapping is not None:
+                self.mapping.close()  # every view of it was released with its job
+            self.mapping = mmap.mmap(self.descriptor, length)
+        return memoryview(self.mapping)[:length]
+
+
+Job = Callable[[dict[str, Any], SharedBuffer], dict[str, Any]]
+
+
+def serve_stdin(start: Callable[[bytes], Job]) -> None:
+    """A worker's main loop over the socket on its standard input: the first message (with the
+    buffer's descriptor) makes the job function with ``start``; each later message is a job,
+    answered by that function's result, until the socket closes.
+
+    Ctrl-C is ignored (a terminal's reaches the worker too; the backup or restore stops it by
+    closing the socket); a parent gone ends it quietly.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=0)
+    try:
+        data, descriptors, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 1)
+        if not descriptors:
+            return  # the socket was closed before the first message
+        job = start(data)
+        del data
+        buffer = SharedBuffer(descriptors[0])
+        while message := channel.recv(MESSAGE_BYTES):
+            channel.send(json.dumps(job(json.loads(message), buffer)).encode())
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent is gone: nothing to answer
+    finally:
+        channel.close()

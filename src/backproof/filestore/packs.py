@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyrage
 import zstandard
@@ -25,6 +25,9 @@ from backproof.filestore.addressing import AddressKey
 from backproof.filestore.layout import PackName
 from backproof.filestore.pack_buffers import PiecesReader, ViewWriter, mapped_buffer
 from backproof.storage.base import Storage
+
+if TYPE_CHECKING:
+    from backproof.filestore.sealing import PackSealers
 
 PACK_TARGET_BYTES = 16 * 1024 * 1024
 # A pack of tiny blobs is closed by count too, so that the blobs waiting in memory and the size
@@ -81,7 +84,8 @@ class Packer:
     then overlaps the next pack's). Uploads are recorded in the order they were started:
     ``wait`` collects them all, and raises the first StorageError. ``on_pack`` learns of every
     uploaded pack and its blobs (the local index records them), on the thread that fills the
-    packs.
+    packs. With ``sealers`` a keyed pack is sealed by a worker process (``sealing.py``), else in
+    this one.
     """
 
     storage: Storage
@@ -90,6 +94,7 @@ class Packer:
     recipients: list[Any]
     on_pack: Callable[[PackName, list[BlobEntry]], None]
     uploader: Executor | None = None
+    sealers: PackSealers | None = None
     pieces: list[bytes] = field(default_factory=list)  # joined once, at the upload
     buffered_bytes: int = 0
     pending: dict[str, BlobEntry] = field(default_factory=dict)
@@ -158,12 +163,16 @@ class Packer:
         self.on_pack(pack, list(blobs.values()))
 
     def _upload(self, pieces: list[bytes], blobs: list[BlobEntry]) -> tuple[PackName, int]:
-        if self.key.is_keyed:
-            stored = _encrypted(pieces, self.recipients)
+        if self.key.is_keyed and self.sealers is not None:
+            stored, pack_id = self.sealers.seal(pieces)
         else:
-            stored = b"".join(pieces)
-            pieces.clear()  # the pack is held once, not twice, while it is sent
-        pack = PackName(self.backup_id, hashlib.sha256(stored).hexdigest())
+            if self.key.is_keyed:
+                stored = _encrypted(pieces, self.recipients)
+            else:
+                stored = b"".join(pieces)
+                pieces.clear()  # the pack is held once, not twice, while it is sent
+            pack_id = hashlib.sha256(stored).hexdigest()
+        pack = PackName(self.backup_id, pack_id)
         self.storage.put_bytes(pack.pack_key, stored)
         self.storage.put_bytes(
             pack.index_key, encode_index(self.key, PackIndex(self.key.key_id, blobs))

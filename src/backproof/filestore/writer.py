@@ -48,6 +48,7 @@ from backproof.filestore.pipeline import (
     OrderedWork,
     worker_count,
 )
+from backproof.filestore.sealing import PackSealers
 from backproof.filestore.sides import Side
 from backproof.sources.files import walk_tree
 from backproof.storage.base import Storage
@@ -71,6 +72,9 @@ class StoreOptions:
     recipients: list[Any]
     compression_level: int = 3
     reread_days: float = 30.0
+    # The recipients' texts: with them (and a keyed store) packs are sealed by a worker
+    # process, which is handed these over its socket (``sealing.py``).
+    recipient_texts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +97,8 @@ class FilesStoreSession:
     # Encrypts and uploads full packs while the next ones fill (made by ``open``: a few
     # uploads at once per destination).
     uploader: ThreadPoolExecutor | None = None
+    # Seals full packs in worker processes when the store is encrypted (made by ``open``).
+    sealers: PackSealers | None = None
     # Hashes a large file whole, in the order of its chunks, while they are cut.
     digester: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="backproof-digest")
@@ -108,6 +114,8 @@ class FilesStoreSession:
         self.uploader = ThreadPoolExecutor(
             UPLOADS_IN_FLIGHT * len(self.storages), thread_name_prefix="backproof-packs"
         )
+        if key.is_keyed and options.recipient_texts:  # started on the first full pack
+            self.sealers = PackSealers(options.recipient_texts)
         for name, storage in self.storages.items():
             try:
                 self._open_side(name, storage)
@@ -144,6 +152,7 @@ class FilesStoreSession:
             Packer(storage, self.backup_id, key, self.options.recipients, lambda pack, blobs: None),
         )
         side.packer.uploader = self.uploader
+        side.packer.sealers = self.sealers
         side.packer.on_pack = side.on_pack
         self.sides[name] = side
 
@@ -454,6 +463,8 @@ class FilesStoreSession:
         backup ``completed``)."""
         if self.uploader is not None:  # a pack being uploaded lands before its marker goes
             self.uploader.shutdown(wait=True)
+        if self.sealers is not None:
+            self.sealers.close()
         self.digester.shutdown(wait=True)
         for storage in self.storages.values():
             try:

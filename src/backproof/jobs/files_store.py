@@ -56,6 +56,7 @@ def open_files_session(
         parse_recipients(settings.encryption.recipients),
         target.compression_level or 3,
         target.files_reread_days,
+        list(settings.encryption.recipients),
     )
     session = FilesStoreSession(dict(storages), target.name, backup_id, options)
     session.open()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyrage
 import pytest
@@ -13,6 +14,7 @@ from s3_server import ConfigWriter, SeaweedServer, s3_destination
 
 from backproof.config.models import Settings
 from backproof.demo import DemoLayout
+from backproof.filestore import packs
 from backproof.filestore.decrypting import PackDecryptors
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
@@ -40,6 +42,20 @@ def tree_of(folder: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not path.is_symlink()
     }
+
+
+def encrypted_to_new_identity(
+    seaweed: SeaweedServer, bucket: str, write_config: ConfigWriter, folder: Path
+) -> Settings:
+    """Return the settings of a store on the bucket encrypted to a new identity kept in
+    ``folder``."""
+    identity = pyrage.x25519.Identity.generate()
+    (folder / "age.key").write_text(f"{identity}\n", encoding="ascii")
+    encryption = {
+        "recipients": [str(identity.to_public())],
+        "identity_file": str(folder / "age.key"),
+    }
+    return write_config([s3_destination("offsite", seaweed.endpoint, bucket)], encryption)
 
 
 def test_files_are_stored_once_on_s3_and_restore_whole(
@@ -71,13 +87,7 @@ def test_an_encrypted_store_on_s3_restores_whole_through_the_decrypting_processe
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    identity = pyrage.x25519.Identity.generate()
-    (tmp_path / "age.key").write_text(f"{identity}\n", encoding="ascii")
-    encryption = {
-        "recipients": [str(identity.to_public())],
-        "identity_file": str(tmp_path / "age.key"),
-    }
-    settings = write_config([s3_destination("offsite", seaweed.endpoint, bucket)], encryption)
+    settings = encrypted_to_new_identity(seaweed, bucket, write_config, tmp_path)
     context = open_job_context(settings)
     vary_modes_and_times(demo.uploads)
     backup = run_backup(context)
@@ -97,6 +107,31 @@ def test_an_encrypted_store_on_s3_restores_whole_through_the_decrypting_processe
     # a local destination's packs only): same bytes, modes and times.
     assert files_of(tmp_path / "out" / "uploads") == files_of(demo.uploads)
     assert handed and all(size > 0 for size in handed)  # the bucket's bytes, handed over
+
+
+def test_packs_sealed_by_the_sealing_process_restore_whole_from_s3(
+    seaweed: SeaweedServer,
+    bucket: str,
+    write_config: ConfigWriter,
+    open_job_context: ContextOpener,
+    demo: DemoLayout,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = encrypted_to_new_identity(seaweed, bucket, write_config, tmp_path)
+    context = open_job_context(settings)
+
+    def seal_here(*arguments: object) -> None:
+        raise AssertionError("a pack was sealed in the backup's own process")
+
+    monkeypatch.setattr(packs, "pyrage", SimpleNamespace(encrypt_io=seal_here))
+    backup = run_backup(context)
+    monkeypatch.undo()
+
+    assert pack_keys(seaweed, bucket)
+    assert run_verify(context).files == 18
+    run_restore(context, backup.backup_id, None, tmp_path / "out")
+    assert tree_of(tmp_path / "out" / "uploads") == tree_of(demo.uploads)
 
 
 def test_cleanup_on_s3_collects_the_packs_only_deleted_backups_named(

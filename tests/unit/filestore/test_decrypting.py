@@ -15,8 +15,9 @@ from pyrage import x25519
 from backproof.errors import IntegrityError, RestoreError
 from backproof.filestore.addressing import AddressKey, key_id_of
 from backproof.filestore.blob_cutting import blob_from_pack
-from backproof.filestore.decrypting import PackDecryptors, _Worker, read_pack_in_worker
+from backproof.filestore.decrypting import PackDecryptors, read_pack_in_worker
 from backproof.filestore.layout import PackName
+from backproof.filestore.pack_workers import Worker
 from backproof.filestore.packs import BlobEntry, Packer
 from backproof.storage.base import Storage
 from backproof.storage.local import LocalStorage
@@ -136,7 +137,7 @@ def test_no_more_workers_start_than_the_count_whatever_the_threads() -> None:
 
 def worker_signalled(
     storage: Storage, pack: PackName, decryptors: PackDecryptors, number: signal.Signals
-) -> _Worker:
+) -> Worker:
     """Read a pack through ``decryptors`` (one worker), then send ``number`` to the worker."""
     read_pack_in_worker(storage, pack, decryptors, is_checked=False)
     [worker] = decryptors.started

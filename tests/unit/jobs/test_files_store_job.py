@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,10 +17,11 @@ import pytest
 from backproof.archive.catalog import manifest_key, scan_target
 from backproof.archive.manifest import new_backup_id
 from backproof.demo import DemoLayout
-from backproof.errors import IntegrityError, RestoreError, StorageError
+from backproof.errors import IntegrityError, PipelineError, RestoreError, StorageError
 from backproof.filestore import packs
-from backproof.filestore.layout import CONDEMNED, INDEX, PACKS
+from backproof.filestore.layout import CONDEMNED, INDEX, PACKS, REFS, PackName
 from backproof.filestore.pipeline import BlobMaker
+from backproof.filestore.sides import Side
 from backproof.jobs.backup import run_backup
 from backproof.jobs.cleanup import run_cleanup
 from backproof.jobs.context import Context
@@ -26,6 +29,7 @@ from backproof.jobs.files_store import cache_dir, open_files_session
 from backproof.jobs.restore import run_restore
 from backproof.jobs.verify import run_verify
 from backproof.storage.memory import MemoryStorage
+from worker_processes import workers_running
 
 
 def pack_keys(storage: MemoryStorage) -> set[str]:
@@ -352,6 +356,85 @@ def test_a_restore_with_age_decrypts_its_packs_outside_its_own_process(
     monkeypatch.setattr(packs, "pyrage", in_process)
 
     assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
+
+
+def test_a_backup_with_age_seals_its_packs_outside_its_own_process(
+    memory_context: Context, demo: DemoLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encrypt_to_new_identity(memory_context, tmp_path)
+
+    def seal_here(*arguments: object) -> None:
+        raise AssertionError("a pack was sealed in the backup's own process")
+
+    # pyrage holds the GIL while it encrypts: in this process, no other thread would run.
+    monkeypatch.setattr(packs, "pyrage", SimpleNamespace(encrypt_io=seal_here))
+    backup = run_backup(memory_context)
+    monkeypatch.undo()
+
+    assert run_verify(memory_context).files == 18
+    assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
+
+
+def after_the_first_pack(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Make every blob a pack of its own, and run ``action`` once the first is recorded."""
+    monkeypatch.setattr(packs, "PACK_TARGET_BYTES", 1)
+    record = Side.on_pack
+
+    def recorded(self: Side, pack: PackName, blobs: list[packs.BlobEntry]) -> None:
+        record(self, pack, blobs)
+        action()
+
+    monkeypatch.setattr(Side, "on_pack", recorded)
+
+
+def test_a_killed_sealing_worker_fails_the_backup_and_commits_nothing_naming_a_missing_pack(
+    memory_context: Context,
+    memory_storage: MemoryStorage,
+    demo: DemoLayout,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encrypt_to_new_identity(memory_context, tmp_path)
+    killed: list[int] = []
+
+    def kill_the_worker() -> None:
+        for pid in workers_running() - set(killed):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    after_the_first_pack(monkeypatch, kill_the_worker)
+    with pytest.raises(PipelineError, match="the process sealing packs stopped"):
+        run_backup(memory_context)
+    monkeypatch.undo()
+
+    assert killed
+    assert scan_target(memory_storage, "crm").committed == []
+    assert not any(key.startswith(REFS) for key in memory_storage.objects)
+    indexed = {key.rsplit("/", 1)[1] for key in memory_storage.objects if key.startswith(INDEX)}
+    stored = {key.rsplit("/", 1)[1] for key in pack_keys(memory_storage)}
+    assert indexed <= stored  # every index names a pack that is there
+    assert workers_running() == set()
+    backup = run_backup(memory_context)  # the next backup starts a worker of its own
+    assert restored(memory_context, backup.backup_id, tmp_path / "out") == tree_of(demo.uploads)
+
+
+def test_a_backup_with_age_interrupted_leaves_no_sealing_worker_running(
+    memory_context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encrypt_to_new_identity(memory_context, tmp_path)
+    running: list[set[int]] = []
+
+    def interrupt() -> None:
+        running.append(workers_running())
+        raise KeyboardInterrupt  # as a Ctrl-C lands in the backup's main thread
+
+    after_the_first_pack(monkeypatch, interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_backup(memory_context)
+
+    assert running and running[0]  # a worker was sealing packs when the backup was stopped
+    assert workers_running() == set()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in running[0])  # and reaped
 
 
 def test_excluded_files_are_left_out_of_the_store(
