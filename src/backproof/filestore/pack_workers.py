@@ -36,12 +36,17 @@ class Worker:
     buffer: int
 
     def stop(self) -> None:
-        """Stop the process (its socket closed, killed if it does not end) and wait for it."""
+        """Stop the process (its socket closed, killed if it does not end) and wait for it.
+        Once only: a worker discarded after its pool closed is stopped again, and closing its
+        buffer's number twice would close whatever file has that number by then."""
+        if self.buffer < 0:
+            return
         self.channel.close()
         try:
             stop_python_worker(self.process, STOP_SECONDS)
         finally:
             os.close(self.buffer)
+            self.buffer = -1
 
 
 class PackWorkers:

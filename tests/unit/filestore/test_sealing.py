@@ -165,3 +165,20 @@ def test_a_sealing_worker_ignores_ctrl_c_and_ends_when_its_backup_closes_it() ->
 
     assert worker.process.returncode == 0
     assert sealed.startswith(b"age-encryption.org/v1\n")
+
+
+def test_a_worker_stopped_twice_closes_no_file_opened_meanwhile(tmp_path: Path) -> None:
+    with PackSealers([RECIPIENT], count=1) as sealers:
+        worker = sealers.take()
+        sealers.close()  # the pool closed while a thread held the worker
+        opened = [
+            os.open(tmp_path / f"file-{number}", os.O_CREAT | os.O_RDWR) for number in range(4)
+        ]
+        try:
+            sealers.discard(worker)  # that thread, failing, discards it
+
+            for descriptor in opened:
+                os.fstat(descriptor)  # still open: not taken for the worker's buffer
+        finally:
+            for descriptor in opened:
+                os.close(descriptor)
