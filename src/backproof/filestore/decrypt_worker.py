@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import socket
-from collections.abc import Callable
 from typing import Any
 
 import pyrage
@@ -36,6 +33,7 @@ from backproof.filestore.pack_buffers import (
     SharedBuffer,
     ViewWriter,
     output_offset,
+    read_whole,
     serve_stdin,
 )
 
@@ -79,26 +77,8 @@ def _read_file(path: bytes, buffer: SharedBuffer) -> int:
     with open(path, "rb", buffering=0) as stream:  # noqa: PTH123 - bytes path, unbuffered
         size_bytes = os.fstat(stream.fileno()).st_size
         with buffer.view(output_offset(size_bytes) + size_bytes) as whole:
-            done = 0
-            while done < size_bytes:
-                count = stream.readinto(whole[done:size_bytes])
-                if not count:
-                    raise OSError(0, "the pack ended before its size (truncated meanwhile)")
-                done += count
+            read_whole(stream, whole[:size_bytes])
     return size_bytes
-
-
-def serve_standard_input(serve: Callable[[socket.socket], None]) -> None:
-    """Serve the socket on standard input with ``serve`` (a worker's main: Ctrl-C ignored, the
-    restore gone is the end)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel = socket.socket(fileno=0)
-    try:
-        serve(channel)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the restore is gone: nothing to answer
-    finally:
-        channel.close()
 
 
 def main() -> None:

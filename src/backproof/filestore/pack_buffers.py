@@ -1,6 +1,7 @@
 """The file-like objects pyrage streams a pack through: pieces read as one stream, bytes
-written into a buffer made beforehand; and what the processes decrypting and sealing packs
-(``decrypt_worker.py``, ``seal_worker.py``) share: the memfd buffer and their socket's loop.
+written into a buffer made beforehand; and what the worker processes (``decrypt_worker.py``,
+``seal_worker.py``, ``restore_worker.py``) share: the memfd buffer, their socket's loop, the
+reading of a stored pack and private mappings.
 
 Apart from ``packs.py`` (whose imports bring the config's models) so that those processes start
 with these alone.
@@ -46,10 +47,27 @@ def mapped_buffer(size: int) -> memoryview:
     allocator kept such buffers of the restore's threads (peak 344-373 MiB of a 2 GB restore,
     227-231 MiB mapped). In huge pages where the system has them: faulting 4 KiB pages in one
     by one cost 0.5 s of system time there. The mapping goes with the last view of it."""
+    return memoryview(private_mapping(size))
+
+
+def private_mapping(size: int) -> mmap.mmap:
+    """Return a private anonymous mapping of ``size`` bytes (at least one), in huge pages where
+    the system has them (``mapped_buffer``)."""
     buffer = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE)
     if _HUGE_PAGES is not None:
         buffer.madvise(_HUGE_PAGES)
-    return memoryview(buffer)
+    return buffer
+
+
+def read_whole(stream: Any, view: memoryview) -> None:
+    """Fill ``view`` from ``stream`` (a stored pack's file, read unbuffered); OSError when the
+    file ends first (truncated since its size was read)."""
+    done = 0
+    while done < len(view):
+        count = stream.readinto(view[done:])
+        if not count:
+            raise OSError(0, "the pack ended before its size (truncated meanwhile)")
+        done += count
 
 
 class ViewWriter:
@@ -109,14 +127,9 @@ Job = Callable[[dict[str, Any], SharedBuffer], dict[str, Any]]
 def serve_stdin(start: Callable[[bytes], Job]) -> None:
     """A worker's main loop over the socket on its standard input: the first message (with the
     buffer's descriptor) makes the job function with ``start``; each later message is a job,
-    answered by that function's result, until the socket closes.
+    answered by that function's result, until the socket closes."""
 
-    Ctrl-C is ignored (a terminal's reaches the worker too; the backup or restore stops it by
-    closing the socket); a parent gone ends it quietly.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel = socket.socket(fileno=0)
-    try:
+    def serve(channel: socket.socket) -> None:
         data, descriptors, _flags, _address = socket.recv_fds(channel, MESSAGE_BYTES, 1)
         if not descriptors:
             return  # the socket was closed before the first message
@@ -125,6 +138,18 @@ def serve_stdin(start: Callable[[bytes], Job]) -> None:
         buffer = SharedBuffer(descriptors[0])
         while message := channel.recv(MESSAGE_BYTES):
             channel.send(json.dumps(job(json.loads(message), buffer)).encode())
+
+    serve_standard_input(serve)
+
+
+def serve_standard_input(serve: Callable[[socket.socket], None]) -> None:
+    """Run a worker's ``serve`` over the socket on its standard input. Ctrl-C is ignored (a
+    terminal's reaches the worker too; the backup or restore stops it by closing the socket); a
+    parent gone ends it quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=0)
+    try:
+        serve(channel)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the parent is gone: nothing to answer
     finally:

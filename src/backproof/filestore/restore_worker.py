@@ -44,11 +44,15 @@ from backproof.archive.age_identities import parse_identities
 from backproof.archive.safe_extract import ConfinedTree, UnsafeMemberError
 from backproof.errors import IntegrityError
 from backproof.filestore.blob_cutting import blob_address, blob_from_pack
-from backproof.filestore.decrypt_worker import serve_standard_input
-from backproof.filestore.pack_buffers import PiecesReader, ViewWriter
+from backproof.filestore.pack_buffers import (
+    PiecesReader,
+    ViewWriter,
+    private_mapping,
+    read_whole,
+    serve_standard_input,
+)
 
 HEADER = struct.Struct(">I")
-_HUGE_PAGES: int | None = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux only
 PACKS_HELD = 4  # decrypted packs kept by each process (batches of one pack go to one process)
 
 # A file's blob: its address and its copies, each [pack, offset, length, raw_length].
@@ -137,12 +141,7 @@ class HeldPacks:
             with open(path, "rb", buffering=0) as stream:  # noqa: PTH123 - unbuffered
                 size_bytes = os.fstat(stream.fileno()).st_size
                 stored = self._stored(size_bytes)
-                done = 0
-                while done < size_bytes:
-                    count = stream.readinto(stored[done:])
-                    if not count:
-                        raise OSError(0, "the pack ended before its size (truncated meanwhile)")
-                    done += count
+                read_whole(stream, stored)
         except FileNotFoundError:
             return Unreadable("missing", pack)
         except OSError as exc:
@@ -177,10 +176,7 @@ class HeldPacks:
 def _mapping(size_bytes: int) -> mmap.mmap:
     """Return a private mapping of at least ``size_bytes`` (a MiB more, so that packs of about
     one size share their buffers), in huge pages where the system has them."""
-    buffer = mmap.mmap(-1, size_bytes + 1024 * 1024, flags=mmap.MAP_PRIVATE)
-    if _HUGE_PAGES is not None:
-        buffer.madvise(_HUGE_PAGES)
-    return buffer
+    return private_mapping(size_bytes + 1024 * 1024)
 
 
 class Writer:
