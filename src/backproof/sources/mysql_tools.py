@@ -25,6 +25,7 @@ import pymysql.converters
 from backproof.errors import SourceError
 from backproof.privacy import open_private_file
 from backproof.process import Command, run_command
+from backproof.sources.mysql_tls import Connection
 from backproof.sources.server_urls import ServerUrl
 
 DUMP_TOOLS = ("mariadb-dump", "mysqldump")
@@ -226,7 +227,7 @@ def connect(server: ServerUrl, password: str | None, database: str | None = None
     Raises SourceError with the server's reason (down, wrong password, no such database).
     """
     try:
-        connection = pymysql.connect(
+        connection = Connection(
             host=server.host or "localhost",
             port=server.port or 3306,
             user=server.user,

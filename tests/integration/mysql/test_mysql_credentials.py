@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import stat
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from mariadb_server import ContextMaker, MariaServer
 
 from backproof.jobs.backup import run_backup
 from backproof.jobs.verify import run_verify
+from backproof.sources.mysql_tls import preferred_context
+from backproof.sources.mysql_tools import connect
+from backproof.sources.server_urls import parse_server_url
 from dump_processes import BackupThread, wait_for_blocked_dump
 
 BACKUP_PASSWORD = "zálohovací-Heslo-x7$\"'"
@@ -82,3 +86,24 @@ def test_password_reaches_the_dump_tool_through_a_private_file_never_its_command
     assert (options_mode, folder_mode) == (0o600, 0o700)
     assert options_text == '[client]\npassword="zálohovací-Heslo-x7$\\"\'"\n'
     assert not options.exists()
+
+
+def test_connections_share_one_preferred_tls_context_and_still_log_in_with_a_password(
+    maria: MariaServer,
+) -> None:
+    database = maria.create_database()
+    user = maria.create_user(VERIFY_PASSWORD, f"GRANT SELECT ON `{database}`.* TO {{user}}")
+    server = parse_server_url(maria.url(database, user))
+
+    with (
+        connect(server, VERIFY_PASSWORD, database) as first,
+        connect(server, VERIFY_PASSWORD, database) as second,
+        second.cursor() as cursor,
+    ):
+        cursor.execute("SELECT CURRENT_USER()")
+        (current,) = cursor.fetchone()
+
+    # PyMySQL would build (and load the system's CA certificates into) one per connection.
+    assert first.ctx is second.ctx is preferred_context()
+    assert preferred_context().verify_mode == ssl.CERT_NONE
+    assert current.startswith(f"{user}@")
