@@ -154,6 +154,11 @@ def test_only_a_server_has_a_verify_user_to_judge_and_to_set_up(engine: Engine) 
         assert 'url = "' in script.config
 
 
+def test_a_server_without_binary_logging_gives_verify_no_warning(engine: Engine) -> None:
+    # The shared servers log no binary; a MariaDB that does: test_mysql_binary_log.py.
+    assert engine.server().verify_warnings() == []
+
+
 def test_one_database_has_one_identity_however_its_url_is_spelled(engine: Engine) -> None:
     spelled_otherwise = engine.crm_url.replace("127.0.0.1", "localhost").replace("/./", "/")
     if engine.name == "sqlite":

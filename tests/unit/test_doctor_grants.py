@@ -30,3 +30,19 @@ def test_rights_on_another_database_and_file_are_named() -> None:
         "holds FILE on *.*",
         "holds SELECT, INSERT on crm",
     ]
+
+
+def test_the_privilege_to_keep_verify_out_of_the_binary_log_is_no_problem() -> None:
+    grants = [
+        "GRANT BINLOG ADMIN ON *.* TO `verify`@`%`",
+        "GRANT SESSION_VARIABLES_ADMIN ON *.* TO `verify`@`%`",
+        "GRANT ALL PRIVILEGES ON `verify\\_%`.* TO `verify`@`%`",
+    ]
+
+    assert grant_problems(grants) == []
+
+
+def test_other_global_privileges_beside_binlog_admin_are_named() -> None:
+    grants = ["GRANT RELOAD, BINLOG ADMIN ON *.* TO `verify`@`%`"]
+
+    assert grant_problems(grants) == ["holds RELOAD, BINLOG ADMIN on every database"]

@@ -102,6 +102,8 @@ def render_verify(result: VerifyResult) -> str:
         text += f"; {result.authentication}"
     for backup_id, reason in result.passed_over.items():
         text += f"\n  ! passed over backup {backup_id}: {reason}"
+    for warning in result.warnings:
+        text += f"\n  ! {warning}"
     return text
 
 

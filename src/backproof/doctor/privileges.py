@@ -4,6 +4,8 @@ A dump is data from the source; even an authentic one can hold anything its data
 (a compromised application writes its own dump). The import should run as a user that owns
 the scratch database and nothing else. These checks read the user's privileges and say what
 is too much; they never change them (``backproof setup verify-user --print`` prints the SQL).
+Whether the user may keep a verify out of the server's binary log is learnt by turning it off
+for a session of its own, which ends at once: nothing else sees it.
 """
 
 from __future__ import annotations
@@ -31,3 +33,9 @@ def check_verify_privileges(
     if problems:
         return warning(name, f"verify imports as {where}, which {'; '.join(problems)}: {ADVICE}")
     return ok(name, f"verify imports as {where}, limited to its scratch databases")
+
+
+def check_verify_server(server: ScratchServer, name: str) -> list[DoctorCheck]:
+    """Return a warning, as the check ``name``, for each thing a verify on ``server`` would
+    warn of (MySQL/MariaDB: its scratch databases written into the binary log)."""
+    return [warning(name, problem) for problem in server.verify_warnings()]

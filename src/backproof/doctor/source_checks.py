@@ -10,7 +10,7 @@ from datetime import datetime
 from backproof.config.models import Settings, TargetSettings
 from backproof.config.secrets import database_password
 from backproof.doctor.checks import DoctorCheck, failed, ok
-from backproof.doctor.privileges import check_verify_privileges
+from backproof.doctor.privileges import check_verify_privileges, check_verify_server
 from backproof.errors import BackproofError
 from backproof.jobs.scratch_servers import open_scratch_server
 from backproof.sources.registry import open_database
@@ -23,7 +23,7 @@ def check_targets(settings: Settings, _now: datetime) -> Iterator[DoctorCheck]:
         if target.database:
             try:
                 yield ok(name, _check_database(target, index))
-                yield _check_verify_user(settings, target)
+                yield from _check_verify_server(settings, target)
             except BackproofError as exc:
                 yield failed(name, " ".join(str(exc).split()))
         for path in target.files:
@@ -40,9 +40,12 @@ def _check_database(target: TargetSettings, index: int) -> str:
     return source.describe_reachability()
 
 
-def _check_verify_user(settings: Settings, target: TargetSettings) -> DoctorCheck:
-    return check_verify_privileges(
-        open_scratch_server(settings, target),
+def _check_verify_server(settings: Settings, target: TargetSettings) -> Iterator[DoctorCheck]:
+    """The user verify imports as, and what its scratch databases leave in the server's log."""
+    server = open_scratch_server(settings, target)
+    yield check_verify_privileges(
+        server,
         used_by_default=settings.verify.url is None,
         name=f"target {target.name} verify user",
     )
+    yield from check_verify_server(server, name=f"target {target.name} verify server")

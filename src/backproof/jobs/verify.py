@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from backproof.state.records import VerifyMeta
 from backproof.storage.base import Storage
 from backproof.units import format_seconds
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class VerifyResult:
@@ -46,6 +49,8 @@ class VerifyResult:
     authentication: str = ""
     # Newer-looking backups passed over because their times cannot be believed: id → reason.
     passed_over: dict[str, str] = field(default_factory=dict)
+    # What the operator should change (``VerifyMeta.warnings``).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def depth(self) -> str:
@@ -111,6 +116,7 @@ def _verify_database(
     scratch = server.create_scratch(name)
     passed = False
     try:
+        _note_server_warnings(server, record, result)
         part = manifest.part("db")
         assert part is not None  # noqa: S101 - the caller checked
         target = context.settings.target(manifest.target)
@@ -140,6 +146,20 @@ def _verify_database(
     result.digested_tables = len(expected.digests)
     result.rows = sum(actual.tables.values())
     result.sampled_rows = sum(len(sample.rows) for sample in actual.samples.values())
+
+
+def _note_server_warnings(
+    server: ScratchServer, record: RunRecord[VerifyMeta], result: VerifyResult
+) -> None:
+    """Record, once, what the operator should change on the scratch server (its binary log)."""
+    warnings = server.verify_warnings()
+    if not warnings:
+        return
+    for warning in warnings:
+        logger.warning("verify of %s: %s", result.target, warning)
+    # Assigned, not appended: the record stores the fields that were set.
+    record.meta.warnings = [*record.meta.warnings, *warnings]
+    result.warnings += warnings
 
 
 def _expected_facts(manifest: Manifest, target: TargetSettings) -> Facts:
@@ -226,6 +246,7 @@ def _describe(record: RunRecord[VerifyMeta], result: VerifyResult) -> None:
     record.message = (
         f"backup {result.backup_id} restored in {format_seconds(result.restore_duration_seconds)}: "
         + ", ".join(describe_proof(result))
+        + "".join(f"; warning: {warning}" for warning in result.warnings)
     )
 
 

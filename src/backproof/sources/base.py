@@ -174,6 +174,13 @@ class ScratchServer(Protocol):
         lines (``setup verify-user``). Raises UsageError where there are no users."""
         ...
 
+    def verify_warnings(self) -> list[str]:
+        """Return what a verify here should tell the operator about this server, each with
+        what to do (MySQL/MariaDB: binary logging that writes the scratch databases into the
+        log, or refuses their triggers and functions); empty when nothing. Raises SourceError
+        when the server cannot be asked."""
+        ...
+
 
 def scratch_name(target: str, stamp: str, random_suffix: str) -> str:
     """Return the name of a temporary database: ``verify_<target>_<utc>_<random>``."""

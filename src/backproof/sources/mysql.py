@@ -37,6 +37,7 @@ from backproof.sources.base import (
     TableSize,
     missing_key_tables,
 )
+from backproof.sources.mysql_binlog import BinaryLogging, probe_binary_logging
 from backproof.sources.mysql_digests import DIGEST_METHOD
 from backproof.sources.mysql_import import checked_parts, import_parts, write_parts
 from backproof.sources.mysql_stream import DumpScanner, KeyTable
@@ -81,14 +82,18 @@ OBJECT_COUNTS_NOTE = (
 
 
 class MysqlSource:
-    """A MySQL or MariaDB database, or (for verify) such a server."""
+    """A MySQL or MariaDB database, or (for verify) such a server; ``unlogged``: a scratch
+    database whose writes stay out of the binary log (``mysql_binlog``)."""
 
     engine = "mysql"
     extension = "sql"
 
-    def __init__(self, server: ServerUrl, password: str | None = None) -> None:
+    def __init__(
+        self, server: ServerUrl, password: str | None = None, *, unlogged: bool = False
+    ) -> None:
         self.server = server
         self.password = password_of(server, password)
+        self.unlogged = unlogged
 
     @classmethod
     def from_url(cls, url: str, password: str | None = None) -> MysqlSource:
@@ -184,12 +189,15 @@ class MysqlSource:
             self.server,
             self.password,
             f"CREATE DATABASE IF NOT EXISTS {catalog.quote(database)} CHARACTER SET utf8mb4",
+            unlogged=self.unlogged,
         )
         tool = find_tool(CLIENT_TOOLS)
         parts = checked_parts(dump, strip_definers=is_scratch_name(database))
         jobs = options.jobs if options is not None else 1
         with options_file(self.password) as leading:
-            command = client_command(tool, leading, self.server, database, unbuffered=jobs > 1)
+            command = client_command(
+                tool, leading, self.server, database, unbuffered=jobs > 1, unlogged=self.unlogged
+            )
             if jobs == 1:
                 write_pipeline([command], lambda feed: write_parts(parts, feed))
                 return
@@ -197,7 +205,9 @@ class MysqlSource:
             def run_client(produce: Callable[[BinaryIO], None], output: BinaryIO) -> None:
                 write_pipeline([command], produce, stdout=output)
 
-            opened = functools.partial(connect, self.server, self.password, database)
+            opened = functools.partial(
+                connect, self.server, self.password, database, unlogged=self.unlogged
+            )
             import_parts(parts, run_client, opened, jobs)
 
     def inspect(self, expected: Facts) -> Facts:
@@ -376,7 +386,8 @@ class MysqlSource:
 
 
 class MysqlServer:
-    """A MySQL or MariaDB server where temporary ``verify_…`` databases are made."""
+    """A MySQL or MariaDB server where temporary ``verify_…`` databases are made: every
+    session that writes them keeps out of the binary log where it may (``mysql_binlog``)."""
 
     engine = "mysql"
 
@@ -400,7 +411,8 @@ class MysqlServer:
         self._execute(f"CREATE DATABASE {catalog.quote(name)} CHARACTER SET utf8mb4")
         self._execute(f"CREATE TABLE {table} (marker VARCHAR(255) NOT NULL)")
         self._execute(f"INSERT INTO {table} VALUES (%s)", (current_marker().text(),))
-        return MysqlSource(self.server.with_database(name), self.password)
+        unlogged = self.binary_logging.unlogged
+        return MysqlSource(self.server.with_database(name), self.password, unlogged=unlogged)
 
     def drop_scratch(self, name: str) -> None:
         """Drop a scratch database."""
@@ -430,6 +442,17 @@ class MysqlServer:
         """Return what the user verify works as here may do beyond its scratch databases."""
         return mysql_privileges.verify_user_problems(self.server, self.password)
 
+    @functools.cached_property
+    def binary_logging(self) -> BinaryLogging:
+        """Return whether this server logs binary and whether verify's user may turn it off
+        (asked once)."""
+        return probe_binary_logging(self.server, self.password)
+
+    def verify_warnings(self) -> list[str]:
+        """Return what binary logging here means for verify, and what to do: its scratch
+        databases go into the log; triggers and functions are refused (``mysql_binlog``)."""
+        return self.binary_logging.warnings(self.server.label)
+
     def verify_user_script(self, user: str, password: str, client_host: str) -> VerifyUserScript:
         """Return the SQL of a least-privileged verify ``user`` here, and the config lines."""
         return verify_user_script("mysql", self.server, user, password, client_host)
@@ -443,7 +466,8 @@ class MysqlServer:
         return str(rows[0][0]) if rows else None
 
     def _execute(self, statement: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        return execute(self.server, self.password, statement, parameters)
+        unlogged = self.binary_logging.unlogged
+        return execute(self.server, self.password, statement, parameters, unlogged=unlogged)
 
 
 def _scopes(tables: list[str], as_bytes: set[str], others: list[str]) -> list[DumpScope]:

@@ -11,6 +11,9 @@ from backproof.sources.mysql_tools import connect
 from backproof.sources.server_urls import ServerUrl
 
 MYSQL_GLOBAL_TOO_MUCH = ("ALL PRIVILEGES", "SUPER", "FILE", "GRANT OPTION", "CREATE USER")
+# What the verify user may hold on every database: the privilege to keep its sessions out of
+# the binary log (``mysql_binlog``; MariaDB 10.5.2+, MySQL 8), granted as docs/databases.md says.
+MYSQL_GLOBAL_ALLOWED = frozenset({"USAGE", "BINLOG ADMIN", "SESSION_VARIABLES_ADMIN"})
 MYSQL_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON (?P<scope>\S+) TO ", re.IGNORECASE)
 
 
@@ -37,8 +40,26 @@ def grant_problems(grants: list[str]) -> list[str]:
                 too_much.append("GRANT OPTION")
             if too_much:
                 problems.append(f"holds {', '.join(too_much)} on *.*")
-            elif privileges != "USAGE":
+            elif not _is_allowed_everywhere(privileges):
                 problems.append(f"holds {privileges} on every database")
         elif not database.replace("\\", "").startswith("verify_"):
             problems.append(f"holds {privileges} on {database}")
     return problems
+
+
+def _is_allowed_everywhere(privileges: str) -> bool:
+    """Return True when the comma-separated ``privileges`` held on ``*.*`` are all allowed."""
+    return {word.strip() for word in privileges.split(",")} <= MYSQL_GLOBAL_ALLOWED
+
+
+def holds_super(grants: list[str]) -> bool:
+    """Return True when the lines of ``SHOW GRANTS`` give SUPER (or every privilege) on
+    ``*.*`` (pure, for tests)."""
+    for grant in grants:
+        match = MYSQL_GRANT.match(grant)
+        if match is None or match.group("scope") != "*.*":
+            continue
+        privileges = {word.strip() for word in match.group("privileges").upper().split(",")}
+        if privileges & {"SUPER", "ALL PRIVILEGES", "ALL"}:
+            return True
+    return False

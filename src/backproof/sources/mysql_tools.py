@@ -33,6 +33,10 @@ CLIENT_TOOLS = ("mariadb", "mysql")
 CONNECT_TIMEOUT_SECONDS = 10
 VERSION_TIMEOUT_SECONDS = 30
 INSTALL_HINT = "install mariadb-client (or mysql-client)"
+# What a session writing a verify's scratch database runs first where the server logs binary
+# and the user may turn it off for itself (``mysql_binlog``): the throw-away import stays out of
+# the binary log and so off the replicas.
+UNLOGGED_SESSION = "SET SESSION sql_log_bin = 0"
 _MARIADB_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)-MariaDB")
 _ANY_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 ENCODERS = {
@@ -207,24 +211,32 @@ def client_command(
     database: str,
     *,
     unbuffered: bool = False,
+    unlogged: bool = False,
 ) -> Command:
     """Return the client reading a dump on stdin into ``database``: binary mode (no client
     commands but ``DELIMITER``), sandboxed when the client can be, stopping at the first error;
-    ``unbuffered``: printing each query's result at once (a parallel import reads it)."""
+    ``unbuffered``: printing each query's result at once (a parallel import reads it);
+    ``unlogged``: its session (and any it reconnects) out of the binary log."""
     options = ["--binary-mode", "--default-character-set=utf8mb4", "--batch"]
     if supports_sandbox(tool):
         options.append("--sandbox")
     if unbuffered:
         options.append("--unbuffered")
+    if unlogged:
+        options.append(f"--init-command={UNLOGGED_SESSION}")
     arguments = connection_arguments(server)
     return Command(name=tool, argv=(tool, *leading, *arguments, *options, database))
 
 
 @contextlib.contextmanager
-def connect(server: ServerUrl, password: str | None, database: str | None = None) -> Iterator[Any]:
-    """Open an autocommit connection in utf8mb4 and UTC, values returned as text.
+def connect(
+    server: ServerUrl, password: str | None, database: str | None = None, *, unlogged: bool = False
+) -> Iterator[Any]:
+    """Open an autocommit connection in utf8mb4 and UTC, values returned as text; with
+    ``unlogged``, its writes kept out of the binary log (``UNLOGGED_SESSION``).
 
-    Raises SourceError with the server's reason (down, wrong password, no such database).
+    Raises SourceError with the server's reason (down, wrong password, no such database, not
+    allowed to turn binary logging off).
     """
     try:
         connection = Connection(
@@ -246,9 +258,20 @@ def connect(server: ServerUrl, password: str | None, database: str | None = None
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET time_zone = '+00:00'")
+            if unlogged:
+                _turn_off_binary_logging(cursor, server)
         yield connection
     finally:
         connection.close()
+
+
+def _turn_off_binary_logging(cursor: Any, server: ServerUrl) -> None:
+    try:
+        cursor.execute(UNLOGGED_SESSION)
+    except pymysql.MySQLError as exc:
+        raise SourceError(
+            f"cannot turn binary logging off on {server.label}: {reason(exc)}"
+        ) from exc
 
 
 def reason(error: pymysql.MySQLError) -> str:
@@ -258,10 +281,16 @@ def reason(error: pymysql.MySQLError) -> str:
 
 
 def execute(
-    server: ServerUrl, password: str | None, statement: str, parameters: Sequence[object] = ()
+    server: ServerUrl,
+    password: str | None,
+    statement: str,
+    parameters: Sequence[object] = (),
+    *,
+    unlogged: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Run one statement on ``server`` without choosing a database; return its rows."""
-    with connect(server.with_database(None), password) as connection:
+    """Run one statement on ``server`` without choosing a database (``unlogged``: out of the
+    binary log); return its rows."""
+    with connect(server.with_database(None), password, unlogged=unlogged) as connection:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(statement, parameters or None)

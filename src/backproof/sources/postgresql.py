@@ -351,6 +351,10 @@ class PostgresqlServer:
         """Return the SQL of a least-privileged verify ``user`` here, and the config lines."""
         return verify_user_script("postgresql", self.server, user, password, client_host)
 
+    def verify_warnings(self) -> list[str]:
+        """Return nothing: a session cannot keep its writes out of PostgreSQL's WAL."""
+        return []
+
 
 @contextlib.contextmanager
 def _own_login(server: ServerUrl, password: str | None, _database: str) -> Iterator[ImportLogin]:

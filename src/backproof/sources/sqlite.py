@@ -272,6 +272,10 @@ class SqliteScratchFolder:
         """Raise UsageError: verify into SQLite files needs no user."""
         raise UsageError("verify restores into SQLite files: there is no user to set up")
 
+    def verify_warnings(self) -> list[str]:
+        """Return nothing: scratch copies are files of this host, nothing replicates them."""
+        return []
+
 
 def _check_integrity(path: Path) -> None:
     try:

@@ -121,6 +121,9 @@ class VerifyMeta(ActivityMeta):
     # Newer-looking backups passed over because their times cannot be believed (issue 9):
     # id → reason. Health warns while the last verify names any.
     clock_skew: dict[str, str] = Field(default_factory=dict)
+    # What the verify did that the operator should change (its scratch database written into
+    # the verify server's binary log): said in the message too.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class StoredSummary(BaseModel):
