@@ -41,6 +41,7 @@ bench: install services
 	$(BIN)/python benchmarks/generate_crm.py --engine $(subst both,postgresql,$(ENGINE)) --size-mb $(SIZE_MB) --database bench_crm
 	$(if $(filter both,$(ENGINE)),$(BIN)/python benchmarks/generate_crm.py --engine mariadb --size-mb $(SIZE_MB) --database bench_crm)
 	$(BIN)/python benchmarks/bench_dump.py --engine $(ENGINE) --database bench_crm --repeat $(REPEAT)
+	$(foreach engine,$(subst both,postgresql mariadb,$(ENGINE)),$(BIN)/python benchmarks/bench_cores.py --engine $(engine) --database bench_crm --rounds $(REPEAT) &&) true
 	-$(BIN)/python benchmarks/bench_scrape.py --rows 10000 1000000 --targets 4
 	-$(BIN)/python benchmarks/bench_startup.py
 
