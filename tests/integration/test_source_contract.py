@@ -154,8 +154,11 @@ def test_only_a_server_has_a_verify_user_to_judge_and_to_set_up(engine: Engine) 
         assert 'url = "' in script.config
 
 
-def test_a_server_without_binary_logging_gives_verify_no_warning(engine: Engine) -> None:
-    # The shared servers log no binary; a MariaDB that does: test_mysql_binary_log.py.
+def test_a_server_without_binary_log_standbys_or_wal_archive_gives_verify_no_warning(
+    engine: Engine,
+) -> None:
+    # The shared servers log no binary, stream to no standby and archive no WAL; servers that
+    # do: test_mysql_binary_log.py, postgresql/test_postgresql_wal.py.
     assert engine.server().verify_warnings() == []
 
 

@@ -37,5 +37,6 @@ def check_verify_privileges(
 
 def check_verify_server(server: ScratchServer, name: str) -> list[DoctorCheck]:
     """Return a warning, as the check ``name``, for each thing a verify on ``server`` would
-    warn of (MySQL/MariaDB: its scratch databases written into the binary log)."""
+    warn of (MySQL/MariaDB: its scratch databases written into the binary log; PostgreSQL:
+    into the WAL its standbys replay and its archive stores)."""
     return [warning(name, problem) for problem in server.verify_warnings()]

@@ -151,7 +151,8 @@ def _verify_database(
 def _note_server_warnings(
     server: ScratchServer, record: RunRecord[VerifyMeta], result: VerifyResult
 ) -> None:
-    """Record, once, what the operator should change on the scratch server (its binary log)."""
+    """Record, once, what the operator should change on the scratch server (its binary log,
+    its WAL's standbys and archive)."""
     warnings = server.verify_warnings()
     if not warnings:
         return

@@ -177,8 +177,9 @@ class ScratchServer(Protocol):
     def verify_warnings(self) -> list[str]:
         """Return what a verify here should tell the operator about this server, each with
         what to do (MySQL/MariaDB: binary logging that writes the scratch databases into the
-        log, or refuses their triggers and functions); empty when nothing. Raises SourceError
-        when the server cannot be asked."""
+        log, or refuses their triggers and functions; PostgreSQL: standbys and a WAL archive
+        that receive them, or a standby that cannot hold them); empty when nothing. Raises
+        SourceError when the server cannot be asked."""
         ...
 
 

@@ -14,6 +14,7 @@ roles of the source may not exist where it is restored.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -62,6 +63,7 @@ from backproof.sources.postgresql_tools import (
     restore_command,
     translate,
 )
+from backproof.sources.postgresql_wal import WalShipping, probe_wal_shipping
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
@@ -351,9 +353,15 @@ class PostgresqlServer:
         """Return the SQL of a least-privileged verify ``user`` here, and the config lines."""
         return verify_user_script("postgresql", self.server, user, password, client_host)
 
+    @functools.cached_property
+    def wal_shipping(self) -> WalShipping:
+        """Return where this server ships its WAL: standbys, archive (asked once)."""
+        return probe_wal_shipping(self.server, self.password)
+
     def verify_warnings(self) -> list[str]:
-        """Return nothing: a session cannot keep its writes out of PostgreSQL's WAL."""
-        return []
+        """Return what the WAL here means for verify, and what to do: standbys replay and an
+        archive stores each scratch database; a standby cannot hold one (``postgresql_wal``)."""
+        return self.wal_shipping.warnings(self.server.label)
 
 
 @contextlib.contextmanager

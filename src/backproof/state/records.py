@@ -122,7 +122,8 @@ class VerifyMeta(ActivityMeta):
     # id → reason. Health warns while the last verify names any.
     clock_skew: dict[str, str] = Field(default_factory=dict)
     # What the verify did that the operator should change (its scratch database written into
-    # the verify server's binary log): said in the message too.
+    # the verify server's binary log, or its WAL replayed by standbys and archived): said in
+    # the message too.
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -170,8 +170,9 @@ class PrivateCluster:
     server: PgServer
 
     @classmethod
-    def start(cls) -> PrivateCluster:
-        """Create and start it (as the ``postgres`` system user when run as root)."""
+    def start(cls, settings: tuple[str, ...] = ()) -> PrivateCluster:
+        """Create and start it (as the ``postgres`` system user when run as root), with more
+        server ``settings`` (``name=value``) when given."""
         if not BIN_DIRS:
             pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql")
         binaries = BIN_DIRS[-1]
@@ -208,7 +209,10 @@ class PrivateCluster:
                 "-D",
                 str(data),
                 "-o",
-                f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                " ".join(
+                    [f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"]
+                    + [f"-c {setting}" for setting in settings]
+                ),
                 "-l",
                 str(folder / "log"),
                 "-w",
@@ -240,9 +244,10 @@ class PrivateCluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def private_cluster() -> Iterator[PgServer]:
-    """Yield the server of a private cluster, stopped afterwards."""
-    cluster = PrivateCluster.start()
+def private_cluster(settings: tuple[str, ...] = ()) -> Iterator[PgServer]:
+    """Yield the server of a private cluster (with more server ``settings``), stopped
+    afterwards."""
+    cluster = PrivateCluster.start(settings)
     try:
         yield cluster.server
     finally:
