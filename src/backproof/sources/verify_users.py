@@ -4,6 +4,7 @@ Verify creates, fills and drops ``verify_…`` databases. The user it does that 
 
 - MariaDB/MySQL: every privilege on the databases named ``verify\\_%`` and none elsewhere; no
   FILE, SUPER or GRANT OPTION (so a dump can neither write files nor reach other databases);
+  BINLOG ADMIN only as a commented choice, for a server that logs binary (``mysql_binlog``);
 - PostgreSQL: LOGIN and CREATEDB, not a superuser, no CREATEROLE (which before PostgreSQL 16
   could grant itself ``pg_execute_server_program``), a member of nothing: it owns the scratch
   databases it creates and nothing else.
@@ -58,7 +59,18 @@ def _mysql_sql(user: str, password: str, client_host: str) -> str:
     account = f"'{_mysql_text(user)}'@'{_mysql_text(client_host)}'"
     return (
         f"CREATE USER {account} IDENTIFIED BY '{_mysql_text(password)}';\n"
-        f"GRANT ALL PRIVILEGES ON `verify\\_%`.* TO {account};\n"
+        f"GRANT ALL PRIVILEGES ON `verify\\_%`.* TO {account};\n" + _binary_log_choice(account)
+    )
+
+
+def _binary_log_choice(account: str) -> str:
+    """Return the commented grant that keeps verify out of a binary log: the administrator's
+    choice, not a default (BINLOG ADMIN also purges the logs; docs/databases.md)."""
+    return (
+        "-- Only if this server logs binary (SELECT @@log_bin) and verify runs on it: to keep\n"
+        "-- each verify's scratch database out of the log and off the replicas, also run\n"
+        f"--   GRANT BINLOG ADMIN ON *.* TO {account};   (MySQL 8: SESSION_VARIABLES_ADMIN)\n"
+        '-- or see "Binary logging" in docs/databases.md for the other choices.\n'
     )
 
 

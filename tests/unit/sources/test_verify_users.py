@@ -13,14 +13,28 @@ def test_mariadb_user_gets_every_right_on_verify_databases_only() -> None:
 
     script = verify_user_script("mysql", server, "bp_verify", "pa'ss", "%")
 
-    assert script.sql == (
-        "CREATE USER 'bp_verify'@'%' IDENTIFIED BY 'pa''ss';\n"
-        "GRANT ALL PRIVILEGES ON `verify\\_%`.* TO 'bp_verify'@'%';\n"
-    )
+    statements = [line for line in script.sql.splitlines() if not line.startswith("--")]
+    assert statements == [
+        "CREATE USER 'bp_verify'@'%' IDENTIFIED BY 'pa''ss';",
+        "GRANT ALL PRIVILEGES ON `verify\\_%`.* TO 'bp_verify'@'%';",
+    ]
     assert (
         "FILE" not in script.sql and "SUPER" not in script.sql and "GRANT OPTION" not in script.sql
     )
     assert 'url = "mysql://bp_verify@db.example:3306"' in script.config
+
+
+def test_mariadb_script_offers_binlog_admin_only_as_a_commented_choice() -> None:
+    server = parse_server_url("mysql://root@db.example:3306/crm")
+
+    script = verify_user_script("mysql", server, "bp_verify", "secret", "%")
+
+    offered = [line for line in script.sql.splitlines() if "BINLOG ADMIN" in line]
+    assert offered == [
+        "--   GRANT BINLOG ADMIN ON *.* TO 'bp_verify'@'%';   (MySQL 8: SESSION_VARIABLES_ADMIN)"
+    ]
+    # A comment, so the script pasted whole grants it not: the administrator chooses.
+    assert offered[0].startswith("--")
 
 
 def test_postgresql_role_may_create_databases_and_nothing_more() -> None:
