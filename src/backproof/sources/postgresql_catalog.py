@@ -75,6 +75,10 @@ SELECT
   (SELECT count(*) FROM pg_largeobject_metadata) AS large_objects
 """
 
+# Key types whose values can be spread by arithmetic (``_probe_keys``), as format_type names
+# them.
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+
 KEY_COLUMNS_QUERY = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod)
 FROM pg_index AS i JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
@@ -185,12 +189,19 @@ def _as_text(names: Sequence[str]) -> sql.Composable:
 def _pick_samples(
     cursor: Cursor, table: Table, row_count: int | None, sample_rows: int
 ) -> SampledRows:
-    """Choose rows evenly spread in primary-key order (physical order without a key)."""
+    """Choose rows evenly spread in primary-key order (physical order without a key); with
+    one integer key, spread over its values when that gives enough rows (``_probe_keys``)."""
     if row_count is None:  # a partitioned table: its rows are those of its partitions
         cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(table.from_clause()))
         row_count = _single(cursor)
+    key_columns = _key_columns(cursor, table)
+    if len(key_columns) == 1 and key_columns[0][1] in INTEGER_TYPES:
+        probed = _probe_keys(cursor, table, key_columns[0][0], sample_rows)
+        if 2 * len(probed) >= min(sample_rows, row_count):
+            wanted = SampledRows(key_columns=[key_columns[0][0]], rows=dict.fromkeys(probed, ""))
+            return _lookup(cursor, table, wanted)
     step = max(1, row_count // sample_rows)
-    keys = [name for name, _type in _key_columns(cursor, table)]
+    keys = [name for name, _type in key_columns]
     columns = _columns(cursor, table)
     chosen = keys or columns
     order: sql.Composable = sql.SQL("")
@@ -216,6 +227,22 @@ def _pick_samples(
         return SampledRows(key_columns=[], rows={digest: digest for digest in digests})
     wanted = SampledRows(key_columns=keys, rows={row_key(row): "" for row in picked})
     return _lookup(cursor, table, wanted)
+
+
+def _probe_keys(cursor: Cursor, table: Table, key: str, sample_rows: int) -> list[str]:
+    """Return the keys (``row_key``) of the first row at or after each of ``sample_rows``
+    values evenly spread from the smallest key to the largest: one probe of the key's index
+    each, where numbering every row in key order reads the whole index (0.4-0.7 s of the
+    server's CPU for 1.45 million rows, beside the dump). Fewer when the keys are sparse."""
+    query = sql.SQL(
+        "SELECT found.key::text FROM (SELECT min({key}) AS low, max({key}) AS high FROM {table})"
+        " AS bounds, generate_series(0, {count} - 1) AS step(i) CROSS JOIN LATERAL"
+        " (SELECT {key} AS key FROM {table} WHERE {key} >= floor(bounds.low::numeric"
+        " + (bounds.high::numeric - bounds.low::numeric) * step.i / {count})::bigint"
+        " ORDER BY {key} LIMIT 1) AS found GROUP BY found.key ORDER BY found.key"
+    ).format(key=sql.Identifier(key), table=table.from_clause(), count=sql.Literal(sample_rows))
+    cursor.execute(query)
+    return [row_key(row) for row in cursor.fetchall()]
 
 
 def _lookup(cursor: Cursor, table: Table, wanted: SampledRows) -> SampledRows:
