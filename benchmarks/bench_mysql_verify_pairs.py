@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -218,7 +219,19 @@ def main() -> None:
         "--no-bare", action="store_true", help="not the verify without the checks after"
     )
     arguments = parser.parse_args()
-    folder = arguments.folder or Path(tempfile.mkdtemp(prefix="bench-my-pairs-"))
+    if arguments.folder is not None:
+        run(arguments, arguments.folder)
+        return
+    # A folder of its own (a backup and a mydumper copy, about 1 GB at 1 GB) goes when it ends.
+    folder = Path(tempfile.mkdtemp(prefix="bench-my-pairs-"))
+    try:
+        run(arguments, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(arguments: argparse.Namespace, folder: Path) -> None:
+    """Prepare the backup and the mydumper folder in ``folder`` when missing; run the rounds."""
     (folder / "state").mkdir(exist_ok=True)
     if not (folder / "backups").exists():
         (folder / "backproof.toml").write_text(
