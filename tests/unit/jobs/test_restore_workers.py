@@ -48,6 +48,11 @@ def backup_id(context: Context, demo: DemoLayout, tmp_path: Path) -> str:
     return run_backup(context).backup_id
 
 
+def first_file(demo: DemoLayout) -> Path:
+    """Return the path, below the uploads, of the demo's first file by name."""
+    return sorted(p for p in demo.uploads.rglob("*") if p.is_file())[0].relative_to(demo.uploads)
+
+
 def test_the_files_are_written_by_worker_processes_with_their_bytes_modes_and_times(
     context: Context,
     demo: DemoLayout,
@@ -68,7 +73,7 @@ def test_the_files_are_written_by_worker_processes_with_their_bytes_modes_and_ti
 def test_a_folder_in_the_way_of_a_file_is_refused_inside_a_worker(
     context: Context, demo: DemoLayout, backup_id: str, tmp_path: Path
 ) -> None:
-    name = sorted(p for p in demo.uploads.rglob("*") if p.is_file())[0].relative_to(demo.uploads)
+    name = first_file(demo)
     (tmp_path / "out" / "uploads" / name).mkdir(parents=True)
 
     with pytest.raises(UnsafeMemberError, match="a folder of that name is in the way"):
@@ -78,7 +83,7 @@ def test_a_folder_in_the_way_of_a_file_is_refused_inside_a_worker(
 def test_a_planted_link_at_a_file_is_replaced_never_written_through(
     context: Context, demo: DemoLayout, backup_id: str, tmp_path: Path
 ) -> None:
-    name = sorted(p for p in demo.uploads.rglob("*") if p.is_file())[0].relative_to(demo.uploads)
+    name = first_file(demo)
     outside = tmp_path / "outside"
     outside.write_bytes(b"not to be touched")
     planted = tmp_path / "out" / "uploads" / name
