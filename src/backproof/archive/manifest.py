@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
+# The second stream of a database dump in two (PostgreSQL, issue 12): the data of the largest
+# tables, dumped beside the part ``db`` on the same snapshot; restored between that part's data
+# and its indexes and constraints.
+DATA_PART = "db-data"
 ID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -63,7 +67,7 @@ class Facts(Strict):
 class Part(Strict):
     """One stream stored as one object."""
 
-    name: Literal["db", "files"]
+    name: Literal["db", "db-data", "files"]
     file: str
     format: str
     size_bytes: int

@@ -7,7 +7,8 @@ verify; and it makes and drops the temporary ``verify_…`` databases, marked as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -17,6 +18,8 @@ from backproof.archive.streams import Writer
 from backproof.sources.verify_users import VerifyUserScript
 
 SCRATCH_PREFIX = "verify_"
+# Opens the decoded second stream of a dump in two (the part ``db-data``), when it is needed.
+DataPartOpener = Callable[[], AbstractContextManager[BinaryIO]]
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,24 @@ class RestoreOptions:
     seekable copy of the dump (the spool, ``raw_size_bytes`` large; 0 when unknown: the dump
     then streams) written in ``spool_dir`` first (issue 12). ``digest_method``: a verify's,
     the method of the table digests it will read from the restored copy (None: none); an
-    engine may start reading them while it restores (PostgreSQL with ``jobs`` above 1)."""
+    engine may start reading them while it restores (PostgreSQL with ``jobs`` above 1).
+    ``data_part``: the backup's second stream (``DATA_PART``), for an engine that dumps in two;
+    None when the backup has one stream."""
 
     jobs: int = 1
     spool_dir: Path | None = None
     raw_size_bytes: int = 0
     digest_method: str | None = None
+    data_part: DataPartOpener | None = None
+
+
+class DataPartSink(Protocol):
+    """Where a dump in two streams writes its second (the part ``DATA_PART``, issue 12)."""
+
+    def write(self, produce: Callable[[Writer], None]) -> None:
+        """Store what ``produce`` writes as the part; return once it is stored. Raises what
+        ``produce`` raised, or the storage's error."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -74,8 +89,16 @@ class DatabaseSource(Protocol):
     engine: str
     extension: str
 
-    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
-        """Write one consistent dump into ``sink``; return its facts.
+    def dump(
+        self,
+        sink: Writer,
+        key_tables: Sequence[str],
+        sample_rows: int,
+        data_part: DataPartSink | None = None,
+    ) -> DumpInfo:
+        """Write one consistent dump into ``sink``; return its facts. An engine that dumps
+        in two streams writes the second into ``data_part`` when one is given (and when the
+        database is large enough to gain from it).
 
         Raises SourceError when the database cannot be read, is empty, or lacks a key table,
         and PipelineError when a dump tool fails.

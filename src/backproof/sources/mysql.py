@@ -31,6 +31,7 @@ from backproof.process import read_pipeline, with_output_buffer, write_pipeline
 from backproof.sources import mysql_catalog as catalog
 from backproof.sources import mysql_checks, mysql_privileges, mysql_probe
 from backproof.sources.base import (
+    DataPartSink,
     DumpInfo,
     IntegrityReport,
     RestoreOptions,
@@ -100,7 +101,13 @@ class MysqlSource:
         """Return the source of the database ``url`` names (``password`` overrides the URL's)."""
         return cls(parse_server_url(url), password)
 
-    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+    def dump(
+        self,
+        sink: Writer,
+        key_tables: Sequence[str],
+        sample_rows: int,
+        data_part: DataPartSink | None = None,  # one stream here: never used
+    ) -> DumpInfo:
         """Stream the dump into ``sink``; return the facts read from the stream itself.
 
         Raises SourceError when the database cannot be read, has no tables or lacks a key

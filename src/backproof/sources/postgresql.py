@@ -32,6 +32,7 @@ from backproof.process import read_pipeline, run_command, with_output_buffer, wr
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks, postgresql_privileges, postgresql_probe
 from backproof.sources.base import (
+    DataPartSink,
     DumpInfo,
     IntegrityReport,
     RestoreOptions,
@@ -102,7 +103,13 @@ class PostgresqlSource:
         """Return the source of the database ``url`` names (``password`` overrides the URL's)."""
         return cls(parse_server_url(url), password)
 
-    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+    def dump(
+        self,
+        sink: Writer,
+        key_tables: Sequence[str],
+        sample_rows: int,
+        data_part: DataPartSink | None = None,
+    ) -> DumpInfo:
         """Stream ``pg_dump -Fc`` into ``sink``; return the facts of its snapshot.
 
         Raises SourceError when the database cannot be read, has no tables or lacks a key

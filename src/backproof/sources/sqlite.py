@@ -26,6 +26,7 @@ from backproof.privacy import make_private_dir, open_private_file
 from backproof.sources import sqlite_checks
 from backproof.sources.base import (
     SCRATCH_PREFIX,
+    DataPartSink,
     DumpInfo,
     IntegrityReport,
     RestoreOptions,
@@ -95,7 +96,13 @@ class SqliteSource:
         """Return the source of the file a ``sqlite:///path`` URL names."""
         return cls(sqlite_path(url))
 
-    def dump(self, sink: Writer, key_tables: Sequence[str], sample_rows: int) -> DumpInfo:
+    def dump(
+        self,
+        sink: Writer,
+        key_tables: Sequence[str],
+        sample_rows: int,
+        data_part: DataPartSink | None = None,  # one stream here: never used
+    ) -> DumpInfo:
         """Snapshot the database, record its facts, stream the snapshot into ``sink``."""
         if not self.path.is_file():
             raise SourceError(
