@@ -15,6 +15,8 @@ FORMAT_VERSION = 1
 # tables, dumped beside the part ``db`` on the same snapshot; restored between that part's data
 # and its indexes and constraints.
 DATA_PART = "db-data"
+# The order of the parts in a manifest.
+PART_ORDER = ("db", DATA_PART, "files")
 ID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -110,6 +112,13 @@ class Manifest(Strict):
     def size_bytes(self) -> int:
         """Total stored size of the parts."""
         return sum(part.size_bytes for part in self.parts)
+
+    @property
+    def database_raw_size_bytes(self) -> int | None:
+        """The size of the database's dump before compression (its two streams', when it
+        was dumped in two); None for a backup without a database."""
+        parts = [part for part in self.parts if part.name in ("db", DATA_PART)]
+        return sum(part.raw_size_bytes for part in parts) if parts else None
 
 
 def new_backup_id(now: datetime) -> str:

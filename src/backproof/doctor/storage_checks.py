@@ -75,8 +75,7 @@ def _newest_raw_size(settings: Settings, target: TargetSettings, now: datetime) 
     listing = scan_target(open_storage(settings.destination(None)), target.name)
     flagged = flag_skewed(listing.committed, listing.stored_at, now)
     believed = [manifest for manifest in listing.committed if manifest.id not in flagged]
-    part = believed[0].part("db") if believed else None
-    return part.raw_size_bytes if part else None
+    return believed[0].database_raw_size_bytes if believed else None
 
 
 def _judge_space(name: str, folder: Path, needed: int | None, free: int) -> DoctorCheck:

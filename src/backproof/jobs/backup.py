@@ -15,7 +15,15 @@ from backproof import __version__
 from backproof.archive.authentication import sign_manifest
 from backproof.archive.catalog import backup_prefix, manifest_key, part_key
 from backproof.archive.encryption import ENCRYPTION_NAME, make_encryptor, parse_recipients
-from backproof.archive.manifest import Facts, Manifest, Part, SourceInfo, new_backup_id
+from backproof.archive.manifest import (
+    DATA_PART,
+    PART_ORDER,
+    Facts,
+    Manifest,
+    Part,
+    SourceInfo,
+    new_backup_id,
+)
 from backproof.archive.parts import PartOutcome, part_file_name, write_part
 from backproof.archive.streams import Encryptor, Precompressed, Writer
 from backproof.config.models import TargetSettings
@@ -215,7 +223,10 @@ def _write_parts(assembly: _Assembly) -> tuple[Facts, SourceInfo | None]:
     source_info = None
     if target.database:
         info, part = _dump_database(assembly, target.database)
-        part.format = info.format
+        for written in assembly.parts:  # the part and its second stream, if it had one
+            if written.name in ("db", DATA_PART):
+                written.format = info.format
+        assembly.parts.sort(key=lambda written: PART_ORDER.index(written.name))
         if part.raw_size_bytes == 0:
             raise SourceError(f"the dump of {mask_url(target.database)} is empty")
         facts, source_info = info.facts, info.source
@@ -236,18 +247,33 @@ def _dump_database(assembly: _Assembly, url: str) -> tuple[DumpInfo, Part]:
     """Write the database's dump as the part ``db``: the one already running when there is."""
     target, early = assembly.target, assembly.early
     if early is not None:
-        return assembly.write("db", early.source().extension, early.attach, precompressed=early)
+        extension = early.source().extension
+        early.attach_data_part(_DataPart(assembly, extension))
+        return assembly.write("db", extension, early.attach, precompressed=early)
     # The engines (SQLite's included) load for a target with a database only: a backup of
     # files alone starts without them (issue 13).
     from backproof.sources.registry import open_database  # noqa: PLC0415
 
     index = assembly.context.settings.targets.index(target)
     source = open_database(url, database_password(target, index))
+    data_part = _DataPart(assembly, source.extension)
     return assembly.write(
         "db",
         source.extension,
-        lambda sink: source.dump(sink, target.key_tables, target.sample_rows),
+        lambda sink: source.dump(sink, target.key_tables, target.sample_rows, data_part),
     )
+
+
+@dataclass
+class _DataPart:
+    """The part ``DATA_PART`` of the backup being assembled: the second stream of a dump in
+    two, written in the dump's own thread while the part ``db`` is written (``DataPartSink``)."""
+
+    assembly: _Assembly
+    extension: str
+
+    def write(self, produce: Callable[[Writer], None]) -> None:
+        self.assembly.write(DATA_PART, self.extension, produce)
 
 
 def _write_store(assembly: _Assembly, facts: Facts) -> Facts:
@@ -308,10 +334,9 @@ def _describe(
     manifest: Manifest,
     store: FilesStoreSession | None,
 ) -> None:
-    db_part = manifest.part("db")
     record.meta = BackupMeta(
         size_bytes=result.size_bytes,
-        db_raw_size_bytes=db_part.raw_size_bytes if db_part else None,
+        db_raw_size_bytes=manifest.database_raw_size_bytes,
         parts={part.name: part.size_bytes for part in result.parts},
         destinations=result.destinations,
         failed_destinations=sorted(result.failed_destinations),

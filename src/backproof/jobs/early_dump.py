@@ -29,12 +29,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from backproof.archive.streams import StreamStage, open_compressor
+from backproof.sources.late_parts import LateDataPart
 from backproof.sources.prefetch import HeldWriter
 
 if TYPE_CHECKING:
     from backproof.archive.streams import Writer
     from backproof.config.models import Settings, TargetSettings
-    from backproof.sources.base import DatabaseSource, DumpInfo
+    from backproof.sources.base import DatabaseSource, DataPartSink, DumpInfo
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class EarlyDump:
         self._held = HeldWriter()
         self._compressor = open_compressor(target.compression, target.compression_level, self._held)
         self._sink = _Front(self._compressor)
+        # The second stream of a dump in two waits for its part until ``attach_data_part``.
+        self._data_part = LateDataPart()
         self._opened = threading.Event()
         self._source: DatabaseSource | None = None
         self._info: DumpInfo | None = None
@@ -86,6 +89,11 @@ class EarlyDump:
         self._held.attach(sink)
         return self._compressor
 
+    def attach_data_part(self, sink: DataPartSink) -> None:
+        """Give the dump the backup's second part, for a second stream (``DATA_PART``): that
+        stream starts then, so its output is never held in memory."""
+        self._data_part.attach(sink)
+
     def attach(self, sink: Writer) -> DumpInfo:
         """Wait for the end of the dump, counting its bytes into ``sink`` (a ``PartWriter``
         taking it through ``compressor_into``); return its facts.
@@ -101,6 +109,7 @@ class EarlyDump:
     def cancel(self) -> None:
         """Stop the dump unless it ended: its tool is killed, what it held dropped."""
         self._held.cancel()
+        self._data_part.cancel()
         self._thread.join(CANCEL_WAIT_SECONDS)
         if self._thread.is_alive():
             logger.warning("the cancelled dump of %s did not stop in time", self.target.name)
@@ -117,7 +126,7 @@ class EarlyDump:
             finally:
                 self._opened.set()
             self._info = self._source.dump(
-                self._sink, self.target.key_tables, self.target.sample_rows
+                self._sink, self.target.key_tables, self.target.sample_rows, self._data_part
             )
         except BaseException as exc:  # raised again in the backup's thread, at attach
             self._error = exc

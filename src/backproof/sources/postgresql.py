@@ -18,7 +18,6 @@ import functools
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +27,13 @@ from psycopg import IsolationLevel
 from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
-from backproof.process import read_pipeline, run_command, with_output_buffer, write_pipeline
+from backproof.process import (
+    Command,
+    read_pipeline,
+    run_command,
+    with_output_buffer,
+    write_pipeline,
+)
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks, postgresql_privileges, postgresql_probe
 from backproof.sources.base import (
@@ -55,6 +60,12 @@ from backproof.sources.postgresql_digests import (
 )
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
 from backproof.sources.postgresql_spool import require_spool_space, spooled_archive
+from backproof.sources.postgresql_streams import (
+    DataStream,
+    JointDigests,
+    choose_data_tables,
+    consume_streams,
+)
 from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
     RESTORE_TOOL,
@@ -110,7 +121,9 @@ class PostgresqlSource:
         sample_rows: int,
         data_part: DataPartSink | None = None,
     ) -> DumpInfo:
-        """Stream ``pg_dump -Fc`` into ``sink``; return the facts of its snapshot.
+        """Stream ``pg_dump -Fc`` into ``sink``; return the facts of its snapshot. With
+        ``data_part``, the largest tables' rows go there, dumped by a second pg_dump on the
+        same snapshot (``postgresql_streams``), when one is large enough.
 
         Raises SourceError when the database cannot be read, has no tables or lacks a key
         table; PipelineError when pg_dump fails.
@@ -125,6 +138,7 @@ class PostgresqlSource:
                 cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
                 snapshot, server_version = cursor.fetchone() or ("", "")
                 tables = catalog.list_tables(cursor)
+                apart = [] if data_part is None else choose_data_tables(cursor, tables)
             except psycopg.Error as exc:
                 raise translate(exc, f"cannot read {where}") from exc
             _check_tables(where, tables, key_tables)
@@ -139,28 +153,29 @@ class PostgresqlSource:
                 except psycopg.Error as exc:
                     raise translate(exc, f"cannot read the facts of {where}") from exc
 
+            def command(**selection: Sequence[str]) -> Command:
+                dump = dump_command(self.server, self.password, str(snapshot), **selection)
+                return with_output_buffer(dump)
+
+            second = None
+            if data_part is not None and apart:
+                second = DataStream(command(data_of=apart), data_part)
             digests = DumpDigests()
-
-            def consume(stream: BinaryIO) -> Facts:
-                # The facts are read while pg_dump runs, in the snapshot it imported; the
-                # digests of the tables are read from the stream itself.
-                with ThreadPoolExecutor(1, thread_name_prefix="facts") as pool:
-                    facts = pool.submit(read_facts)
-                    for chunk in read_ahead(stream, CHUNK_BYTES):
-                        sink.write(chunk)
-                        digests.feed(chunk)
-                    return facts.result()
-
-            command = with_output_buffer(dump_command(self.server, self.password, str(snapshot)))
             try:
-                facts = read_pipeline([command], consume)
+                # The facts are read while pg_dump runs, in the snapshot it imported; the
+                # digests of the tables are read from the streams themselves.
+                facts = read_pipeline(
+                    [command(without_data_of=apart)],
+                    lambda stream: consume_streams(stream, sink, digests, read_facts, second),
+                )
             except PipelineError as exc:
                 # A failed query of the facts aborts the transaction, so pg_dump then fails to
                 # import its snapshot: the query's error is the one that explains.
                 if isinstance(exc.__cause__, SourceError):
                     raise exc.__cause__ from exc
                 raise
-            facts = _with_digests(facts, _complete_counts(cursor, tables, facts, digests), digests)
+            joint = JointDigests(digests, *([second.digests] if second is not None else []))
+            facts = _with_digests(facts, _complete_counts(cursor, tables, facts, joint), joint)
             connection.rollback()
         info = SourceInfo(
             engine=self.engine,
@@ -386,7 +401,7 @@ def _check_tables(where: str, tables: list[catalog.Table], key_tables: Sequence[
 
 
 def _complete_counts(
-    cursor: catalog.Cursor, tables: list[catalog.Table], facts: Facts, digests: DumpDigests
+    cursor: catalog.Cursor, tables: list[catalog.Table], facts: Facts, digests: JointDigests
 ) -> dict[str, int]:
     """Return the row count of every plain table: the key tables' as counted, the others' as
     the dump stream held them, and those the stream could not give counted now, in the dump's
@@ -401,7 +416,7 @@ def _complete_counts(
     return {table.label: counts[table.label] for table in tables if table.label in plain}
 
 
-def _with_digests(facts: Facts, counts: dict[str, int], digests: DumpDigests) -> Facts:
+def _with_digests(facts: Facts, counts: dict[str, int], digests: JointDigests) -> Facts:
     """Return ``facts`` with every table's row count and the digests of the tables read from
     the dump stream (those whose rows agree with the counts)."""
     recorded, warnings = digests.result(counts)

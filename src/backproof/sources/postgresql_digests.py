@@ -96,6 +96,12 @@ class DumpDigests:
     def result(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
         """Return the digests of the tables whose rows agree with ``counts`` (read in the
         dump's snapshot), and a warning for each table without a digest."""
+        kept, problems = self.kept(counts)
+        return kept, problems or missing_digests(counts, kept)
+
+    def kept(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
+        """Return the digests of the tables whose rows agree with ``counts``, and why none
+        was kept when the stream could not be read (empty otherwise)."""
         if self._digester is None:
             return {}, [f"table digests not recorded: {self.problem}"]
         try:
@@ -107,16 +113,20 @@ class DumpDigests:
             for table, digest in digests.items()
             if table in counts and digest.rows == counts[table]
         }
-        warnings = [
-            f"table {table}: no digest recorded (the dump's rows could not be read apart)"
-            for table in sorted(set(counts) - set(kept))
-        ]
-        return kept, warnings
+        return kept, []
 
     def _give_up(self, reason: str) -> None:
         logger.warning("table digests not recorded: %s", reason)
         self.problem = reason
         self._digester = None
+
+
+def missing_digests(counts: dict[str, int], kept: dict[str, TableDigest]) -> list[str]:
+    """Return a warning for each table of ``counts`` without a digest in ``kept``."""
+    return [
+        f"table {table}: no digest recorded (the dump's rows could not be read apart)"
+        for table in sorted(set(counts) - set(kept))
+    ]
 
 
 def data_dump_command(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, LiteralString
@@ -142,13 +142,26 @@ def require_client_for(tool: str, server_version_number: int) -> str:
     return version
 
 
-def dump_command(server: ServerUrl, password: str | None, snapshot: str) -> Command:
-    """Return pg_dump of the whole database, custom format, uncompressed, in ``snapshot``."""
+def dump_command(
+    server: ServerUrl,
+    password: str | None,
+    snapshot: str,
+    *,
+    without_data_of: Sequence[str] = (),
+    data_of: Sequence[str] = (),
+) -> Command:
+    """Return pg_dump of the whole database, custom format, uncompressed, in ``snapshot``:
+    without the rows of the tables ``without_data_of`` names (pg_dump patterns); or, with
+    ``data_of``, the rows of those tables alone (the second stream of a dump in two)."""
+    selection = [f"--exclude-table-data={pattern}" for pattern in without_data_of]
+    if data_of:
+        selection = ["--data-only", *(f"--table={pattern}" for pattern in data_of)]
     argv = (
         DUMP_TOOL,
         "--format=custom",
         "--compress=0",  # backproof compresses the stream itself, once
         f"--snapshot={snapshot}",
+        *selection,
         "--no-password",
         f"--dbname={conninfo(server)}",
     )
