@@ -26,7 +26,7 @@ from backproof.jobs.backup import run_backup
 from backproof.jobs.context import Context
 from backproof.jobs.early_dump import EarlyDump, early_dump
 from backproof.jobs.verify import run_verify
-from backproof.sources import prefetch
+from backproof.sources import postgresql_streams, prefetch
 from backproof.state.locks import hold_run_lock
 
 ContextMaker = Callable[..., Context]
@@ -223,3 +223,57 @@ def test_a_target_with_before_hooks_gets_no_early_dump_and_the_only_target_one(
     with early_dump(plain.settings, None) as early:
         assert early is not None
         assert run_backup(plain, early=early).parts[0].name == "db"
+
+
+@pytest.fixture
+def pg_tables_apart(monkeypatch: pytest.MonkeyPatch) -> PgServer:
+    """The shared PostgreSQL, whose test-sized tables are large enough to be dumped apart
+    (a dump in two streams); what a test makes on it is dropped afterwards."""
+    monkeypatch.setattr(postgresql_streams, "DATA_PART_MIN_BYTES", 256 * 1024)
+    return shared_postgresql()
+
+
+def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores(
+    pg_tables_apart: PgServer, make_context: ContextMaker
+) -> None:
+    pg = pg_tables_apart
+    try:
+        context = make_context(pg.url(pg.create_database(big_rows=20_000)))
+
+        early = run_backup(context, early=started(context))
+        own_time = run_backup(context)
+    finally:
+        pg.clean_up()
+
+    assert [part.name for part in early.parts] == ["db", "db-data"]
+    assert [part.name for part in own_time.parts] == ["db", "db-data"]
+    assert early.parts[1].raw_size_bytes == own_time.parts[1].raw_size_bytes
+    assert comparable(context, early.backup_id) == comparable(context, own_time.backup_id)
+
+
+def test_a_set_up_that_fails_stops_both_streams_of_an_early_dump(
+    pg_tables_apart: PgServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # the first stream waits, held
+    pg = pg_tables_apart
+    try:
+        context = make_context(pg.url(pg.create_database(big_rows=100_000)))
+        context.settings.state.lock_wait_seconds = 0
+        lock_dir = context.settings.state.lock_dir
+
+        with (
+            hold_run_lock(lock_dir, "backup", "bptest", 0),
+            early_dump(context.settings, "bptest") as early,
+        ):
+            assert early is not None
+            with pytest.raises(LockTimeoutError):
+                run_backup(context, early=early)
+
+        deadline = time.monotonic() + 10
+        while dump_tools() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert dump_tools() == []
+        assert not early._thread.is_alive()
+        assert scan_target(context.storage(), "bptest").committed == []
+    finally:
+        pg.clean_up()
