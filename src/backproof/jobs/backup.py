@@ -273,7 +273,9 @@ class _DataPart:
     extension: str
 
     def write(self, produce: Callable[[Writer], None]) -> None:
-        self.assembly.write(DATA_PART, self.extension, produce)
+        # Compressed on the stream's own thread: the part ``db`` already has zstd's workers
+        # (one per core), and a second set would add their tens of MB of buffers for nothing.
+        self.assembly.write(DATA_PART, self.extension, produce, is_threaded=False)
 
 
 def _write_store(assembly: _Assembly, facts: Facts) -> Facts:
