@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from backproof.process.commands import Command, mask, with_output_buffer
     from backproof.process.pipeline import read_pipeline, run_command, write_pipeline
+    from backproof.process.stopping import Stopper
 
 __all__ = [
     "Command",
+    "Stopper",
     "mask",
     "read_pipeline",
     "run_command",
@@ -29,6 +31,7 @@ __all__ = [
 _MODULES = {
     "Command": "backproof.process.commands",
     "mask": "backproof.process.commands",
+    "Stopper": "backproof.process.stopping",
     "read_pipeline": "backproof.process.pipeline",
     "run_command": "backproof.process.pipeline",
     "write_pipeline": "backproof.process.pipeline",

@@ -23,6 +23,7 @@ from typing import IO, BinaryIO, TypeVar, cast
 from backproof.errors import PipelineError
 from backproof.process.commands import Command, mask
 from backproof.process.stages import Stage, StreamArgument, Verdict, Watchdog, judge
+from backproof.process.stopping import Stopper
 from backproof.process.streams import Feeder, Sink, file_descriptor
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ def read_pipeline(
     *,
     stdin: BinaryIO | None = None,
     timeout_seconds: float | None = None,
+    stopper: Stopper | None = None,
 ) -> T:
     """Start ``commands`` chained, call ``consume`` on the last stdout, then judge every stage.
 
@@ -46,10 +48,15 @@ def read_pipeline(
     timed out (``timeout_seconds`` counts from the start); or when an executable is missing.
     When ``consume`` raises, every stage is killed and its exception re-raised, unless a stage
     had failed on its own: then PipelineError is raised from it, the stage being the likely cause.
+    ``stopper`` (``process.stopping``) may kill the stages from another thread: PipelineError.
     """
     source = subprocess.DEVNULL if stdin is None else stdin
     pipeline = _Pipeline(
-        commands, stdin=source, stdout=subprocess.PIPE, timeout_seconds=timeout_seconds
+        commands,
+        stdin=source,
+        stdout=subprocess.PIPE,
+        timeout_seconds=timeout_seconds,
+        stopper=stopper,
     )
     output = pipeline.last_stdout()
     try:
@@ -72,6 +79,7 @@ def write_pipeline(
     stdout: BinaryIO | None = None,
     timeout_seconds: float | None = None,
     may_stop_reading: bool = False,
+    stopper: Stopper | None = None,
 ) -> bytes:
     """Start ``commands`` chained, call ``produce`` on the first stdin, close it, judge all.
 
@@ -82,10 +90,15 @@ def write_pipeline(
     ``may_stop_reading``: a first stage that picks what it needs, as ``pg_restore --table``,
     may end early and succeed). When
     ``produce`` raises anything else, stages are killed and its exception re-raised (or
-    PipelineError raised from it when a stage had failed on its own).
+    PipelineError raised from it when a stage had failed on its own). ``stopper``: as for
+    :func:`read_pipeline`.
     """
     pipeline = _Pipeline(
-        commands, stdin=subprocess.PIPE, stdout=stdout, timeout_seconds=timeout_seconds
+        commands,
+        stdin=subprocess.PIPE,
+        stdout=stdout,
+        timeout_seconds=timeout_seconds,
+        stopper=stopper,
     )
     feed = pipeline.first_stdin()
     try:
@@ -114,15 +127,18 @@ def run_command(
     *,
     timeout_seconds: float | None = None,
     input_bytes: bytes | None = None,
+    stopper: Stopper | None = None,
 ) -> str:
     """Run one command to completion and return its stdout decoded as UTF-8 (errors replaced).
 
     Meant for commands with a small output (versions, short queries): the whole stdout is
     returned. Raises PipelineError when it fails, times out, or its executable is missing
-    (``<name>: executable not found; install <argv[0]>``).
+    (``<name>: executable not found; install <argv[0]>``), or a ``stopper`` stopped it.
     """
     stdin = None if input_bytes is None else io.BytesIO(input_bytes)
-    output = read_pipeline([command], _read_all, stdin=stdin, timeout_seconds=timeout_seconds)
+    output = read_pipeline(
+        [command], _read_all, stdin=stdin, timeout_seconds=timeout_seconds, stopper=stopper
+    )
     return output.decode("utf-8", errors="replace")
 
 
@@ -140,6 +156,7 @@ class _Pipeline:
         stdin: IO[bytes] | int,
         stdout: IO[bytes] | int | None,
         timeout_seconds: float | None,
+        stopper: Stopper | None = None,
     ) -> None:
         if not commands:
             raise ValueError("a pipeline needs at least one command")
@@ -152,6 +169,9 @@ class _Pipeline:
         sink_target = None if isinstance(stdout, int) else stdout
         self._sink = Sink(self.last_stdout(), sink_target) if needs_sink else None
         self._watchdog = Watchdog(self.stages, timeout_seconds)
+        self._stopper = stopper
+        if stopper is not None:
+            stopper.register(self.stages)
 
     def first_stdin(self) -> BinaryIO:
         """The parent's end of the first stage's stdin (only when started with PIPE)."""
@@ -183,6 +203,8 @@ class _Pipeline:
         for stage in self.stages:
             stage.wait()
         self._watchdog.cancel()
+        if self._stopper is not None:
+            self._stopper.unregister(self.stages)
         helpers = [helper for helper in (self._feeder, self._sink) if helper is not None]
         for helper in helpers:
             helper.join()
@@ -193,11 +215,24 @@ class _Pipeline:
                 raise self.error()
             if isinstance(cause, Exception):  # never swallow KeyboardInterrupt or SystemExit
                 raise self.error() from cause
+        stopped = self._stopped_summary()
+        if stopped and (cause is None or isinstance(cause, Exception)):
+            raise self.error(stopped) from cause
         helper_errors = [helper.error for helper in helpers if helper.error is not None]
         # A helper that failed (e.g. the output file is full) stops its stage, which breaks the
         # pipe the caller writes to: the helper's error is then the one that explains.
         if helper_errors and (cause is None or isinstance(cause, BrokenPipeError)):
             raise helper_errors[0]
+
+    def _stopped_summary(self) -> str:
+        """Say which stages the stopper killed, and why; empty when it killed none."""
+        if self._stopper is None or not self._stopper.stopped:
+            return ""
+        judged = zip(self.stages, self.verdicts, strict=True)
+        names = [stage.command.name for stage, verdict in judged if verdict is Verdict.STOPPED]
+        if not any(stage.killed for stage in self.stages) or not names:
+            return ""
+        return f"{', '.join(names)} stopped: {self._stopper.reason}"
 
     def error(self, summary: str | None = None) -> PipelineError:
         """A PipelineError describing every stage; by default its summary names the failed ones."""

@@ -115,6 +115,15 @@ class Stage:
             self.timed_out_after_seconds = timed_out_after_seconds
         self.process.kill()
 
+    def terminate(self) -> None:
+        """Ask the process to end (SIGTERM) if it is still running, remembering that we did:
+        a tool that runs workers of its own ends them (``pg_restore --jobs`` cancels their
+        queries and stops them; SIGKILL would leave them running)."""
+        if self.process.poll() is not None:
+            return
+        self.killed = True
+        self.process.terminate()
+
     def close_pipes(self) -> None:
         """Close the parent's ends of this stage's stdin and stdout, if it holds any."""
         for stream in (self.process.stdin, self.process.stdout):

@@ -74,6 +74,7 @@ def test_command_describes_argv_masked_and_quoted() -> None:
 def test_process_package_exports_its_public_surface() -> None:
     assert sorted(backproof.process.__all__) == [
         "Command",
+        "Stopper",
         "mask",
         "read_pipeline",
         "run_command",
