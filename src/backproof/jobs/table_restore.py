@@ -9,8 +9,10 @@ table's rows are counted against the backup's facts.
 
 from __future__ import annotations
 
+import functools
+
 from backproof.archive.encryption import ReadingKeys
-from backproof.archive.manifest import Manifest
+from backproof.archive.manifest import DATA_PART, Manifest
 from backproof.archive.reading import open_decoded_part
 from backproof.config.models import Settings
 from backproof.errors import RestoreError
@@ -85,8 +87,12 @@ def restore_table_part(
             f"{mask_url(url)} already has a table {table}: choose another database, "
             "or pass --replace to drop it and restore the backup's"
         )
+    data_part = manifest.part(DATA_PART)
+    opener = None
+    if data_part is not None:  # opened only when the table's rows are there
+        opener = functools.partial(open_decoded_part, storage, manifest, data_part, keys)
     with open_decoded_part(storage, manifest, part, keys) as dump:
-        receiver.restore_table(dump, part.format, table, replace)
+        receiver.restore_table(dump, part.format, table, replace, opener)
     rows = receiver.count_rows(table)
     expected = manifest.facts.tables[table]
     if rows != expected:

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from backproof.errors import RestoreError
 from backproof.process import write_pipeline
+from backproof.sources.base import DataPartOpener
 from backproof.sources.mysql_catalog import quote
 from backproof.sources.mysql_digests import END_OF_DATA
 from backproof.sources.mysql_guard import TOKEN, StatementGuard
@@ -187,14 +188,22 @@ class MysqlTable:
         rows = self._query(f"SELECT COUNT(*) FROM {quote(self.database)}.{quote(table)}")
         return int(rows[0][0]) if rows else 0
 
-    def restore_table(self, dump: BinaryIO, dump_format: str, table: str, replace: bool) -> None:
+    def restore_table(
+        self,
+        dump: BinaryIO,
+        dump_format: str,
+        table: str,
+        replace: bool,
+        data_part: DataPartOpener | None = None,
+    ) -> None:
         """Load the statements of ``table`` from the SQL dump, every statement checked first.
 
         The dump's own ``DROP TABLE IF EXISTS`` replaces the table (the job refuses an
         existing one unless ``replace``); a table created by a restore that fails is dropped
         again (a replaced one is gone: MariaDB commits each DDL statement). Raises
         RestoreError for another format, RefusedStatementError for a statement the guard
-        refuses, PipelineError when the client fails.
+        refuses, PipelineError when the client fails. ``data_part`` is ignored: a MySQL dump
+        is one stream.
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into MySQL/MariaDB")

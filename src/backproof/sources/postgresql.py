@@ -30,9 +30,7 @@ from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import (
     Command,
     read_pipeline,
-    run_command,
     with_output_buffer,
-    write_pipeline,
 )
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources import postgresql_checks, postgresql_privileges, postgresql_probe
@@ -55,10 +53,10 @@ from backproof.sources.postgresql_digests import (
     DumpDigests,
     RestoredTableDigests,
     digest_database,
-    restore_progress,
     verify_method,
 )
 from backproof.sources.postgresql_roles import ImportLogin, drop_leftover_role, import_login
+from backproof.sources.postgresql_sections import Restorer, restore_spool, restore_stream
 from backproof.sources.postgresql_spool import require_spool_space, spooled_archive
 from backproof.sources.postgresql_streams import (
     DataStream,
@@ -72,15 +70,12 @@ from backproof.sources.postgresql_tools import (
     connect,
     dump_command,
     require_client_for,
-    restore_command,
     translate,
 )
 from backproof.sources.postgresql_wal import WalShipping, probe_wal_shipping
-from backproof.sources.prefetch import read_ahead
 from backproof.sources.scratch import current_marker, is_leftover, is_scratch_name
 from backproof.sources.server_urls import ServerUrl, parse_server_url
 from backproof.sources.verify_users import VerifyUserScript, verify_user_script
-from backproof.storage.base import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
 DEFAULT_PORT = 5432
@@ -195,7 +190,9 @@ class PostgresqlSource:
         schemas and large objects are dropped first. With ``options.jobs`` above 1 and a known
         size, the dump is spooled to a local file and restored by ``pg_restore --jobs``; with
         ``options.digest_method`` too, each large table is read back for its digest as soon as
-        its data is restored, while the restore goes on (``inspect`` reads the rest).
+        its data is restored, while the restore goes on (``inspect`` reads the rest). With
+        ``options.data_part`` (a dump in two streams), the archive's sections and the data part
+        are restored in their order (``postgresql_sections``).
         Raises RestoreError for another format or a spool folder without the space (before
         anything starts), PipelineError when pg_restore fails (it stops at the first error).
         """
@@ -217,27 +214,16 @@ class PostgresqlSource:
             require_client_for(RESTORE_TOOL, connection.info.server_version)
         login = import_login if is_scratch_name(database) else _own_login
         with login(target, self.password, database) as importer:
+            restorer = Restorer(importer.server, importer.password, database)
             if not parallel:
-                command = restore_command(importer.server, importer.password, database)
-                write_pipeline([command], lambda feed: _copy(dump, feed))
+                restore_stream(dump, restorer, options.data_part)
                 return
             with spooled_archive(dump, spool_dir, options.raw_size_bytes) as spool:
                 reading = None
                 if method is not None:
                     reading = RestoredTableDigests(target, self.password, database, method)
                 try:
-                    progress = None
-                    if reading is not None:
-                        progress = restore_progress(spool.path, spool.block_bytes, reading)
-                    command = restore_command(
-                        importer.server,
-                        importer.password,
-                        database,
-                        jobs=options.jobs,
-                        path=spool.path,
-                        progress=progress,
-                    )
-                    run_command(command)
+                    restore_spool(spool, restorer, options.jobs, reading, options.data_part)
                 finally:
                     if reading is not None:
                         reading.close()
@@ -428,9 +414,3 @@ def _with_digests(facts: Facts, counts: dict[str, int], digests: JointDigests) -
             "warnings": [*facts.warnings, *warnings],
         }
     )
-
-
-def _copy(dump: BinaryIO, feed: BinaryIO) -> None:
-    # The dump is decoded ahead while pg_restore reads what was decoded before.
-    for chunk in read_ahead(dump, CHUNK_BYTES):
-        feed.write(chunk)

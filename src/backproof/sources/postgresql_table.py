@@ -13,6 +13,7 @@ archive once it has what it picked: that early end is its success.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import replace as replaced
 from pathlib import Path
 from typing import BinaryIO
@@ -22,8 +23,10 @@ from psycopg import sql
 
 from backproof.errors import RestoreError
 from backproof.process import Command, write_pipeline
-from backproof.sources.postgresql_archive import ArchiveFormatError, TocEntry, read_toc_entries
+from backproof.sources.base import DataPartOpener
+from backproof.sources.postgresql_archive import TocEntry
 from backproof.sources.postgresql_labels import PUBLIC_SCHEMA
+from backproof.sources.postgresql_table_rows import read_head, restore_rows_from_part, write_listing
 from backproof.sources.postgresql_tools import (
     RESTORE_TOOL,
     connect,
@@ -112,9 +115,17 @@ class PostgresqlTable:
                 raise translate(exc, f"cannot count the rows of {label}") from exc
         return int(row[0]) if row else 0
 
-    def restore_table(self, dump: BinaryIO, dump_format: str, label: str, replace: bool) -> None:
+    def restore_table(
+        self,
+        dump: BinaryIO,
+        dump_format: str,
+        label: str,
+        replace: bool,
+        data_part: DataPartOpener | None = None,
+    ) -> None:
         """Restore the table ``label`` of the custom archive ``dump`` with what comes with it
-        (see the module), its schema created when missing.
+        (see the module), its schema created when missing; its rows from ``data_part`` (the
+        backup's second stream) when ``dump`` lacks them and that part holds them.
 
         Raises RestoreError for another format, PipelineError when pg_restore fails (nothing
         of the table then stays).
@@ -130,8 +141,12 @@ class PostgresqlTable:
                 )
             except psycopg.Error as exc:
                 raise translate(exc, f"cannot create the schema {schema!r}") from exc
-        head, entries = _read_table_of_contents(dump)
+        head, entries = read_head(dump)
         picked = pick_entries(entries, schema, name)
+        if data_part is not None and not has_table_data(entries, picked):
+            rows_elsewhere = restore_rows_from_part(self, label, head, picked, data_part, replace)
+            if rows_elsewhere:
+                return
 
         def produce(feed: BinaryIO) -> None:
             feed.write(head)
@@ -139,17 +154,30 @@ class PostgresqlTable:
                 feed.write(chunk)
 
         with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
-            listing = Path(folder) / "picked.list"
-            listing.write_text("".join(f"{dump_id};\n" for dump_id in picked), "utf-8")
-            command = self._command(listing, replace)
+            listing = write_listing(Path(folder), picked)
+            command = self.command(listing, replace)
             write_pipeline([command], produce, may_stop_reading=True)
 
-    def _command(self, listing: Path, replace: bool) -> Command:
-        command = restore_command(self.server, self.password, self.database)
+    def command(self, listing: Path, replace: bool, selection: Sequence[str] = ()) -> Command:
+        """Return pg_restore of the entries ``listing`` names, in one transaction (dropped
+        first when ``replace``), only those of the sections ``selection`` picks when given."""
+        command = restore_command(self.server, self.password, self.database, selection=selection)
         picked: tuple[str, ...] = ("--single-transaction", f"--use-list={listing}")
         if replace:
             picked = (*picked, "--clean", "--if-exists")
         return replaced(command, argv=(*command.argv, *picked))
+
+    def drop_table(self, label: str) -> None:
+        """Drop the table ``label`` when it exists (what a failed restore left of it)."""
+        schema, name = split_label(label)
+        statement = sql.SQL("DROP TABLE IF EXISTS {}.{}").format(
+            sql.Identifier(schema), sql.Identifier(name)
+        )
+        with connect(self.server, self.password, autocommit=True) as link:
+            try:
+                link.execute(statement)
+            except psycopg.Error as exc:
+                raise translate(exc, f"cannot drop the table {label}") from exc
 
 
 def pick_entries(entries: list[TocEntry], schema: str, name: str) -> list[int]:
@@ -176,18 +204,7 @@ def pick_entries(entries: list[TocEntry], schema: str, name: str) -> list[int]:
     return [entry.dump_id for entry in entries if entry.dump_id in picked]
 
 
-def _read_table_of_contents(dump: BinaryIO) -> tuple[bytes, list[TocEntry]]:
-    """Read the head of ``dump`` until its table of contents is whole; return the bytes read
-    and the entries. Raises RestoreError when the archive ends first or is not one."""
-    head = b""
-    while True:
-        try:
-            entries = read_toc_entries(head)
-        except ArchiveFormatError as exc:
-            raise RestoreError(f"cannot read the archive's table of contents: {exc}") from exc
-        if entries is not None:
-            return head, entries
-        chunk = dump.read(CHUNK_BYTES)
-        if not chunk:
-            raise RestoreError("the archive ends inside its table of contents")
-        head += chunk
+def has_table_data(entries: list[TocEntry], picked: list[int]) -> bool:
+    """Return True when the picked entries hold the table's rows (a TABLE DATA entry)."""
+    wanted = set(picked)
+    return any(entry.description == "TABLE DATA" and entry.dump_id in wanted for entry in entries)

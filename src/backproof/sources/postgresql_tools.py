@@ -181,9 +181,11 @@ def restore_command(
     jobs: int = 1,
     path: Path | None = None,
     progress: Callable[[bytes], bool] | None = None,
+    selection: Sequence[str] = (),
 ) -> Command:
     """Return pg_restore of a custom-format dump into ``database``: read from stdin, or from
-    the file ``path`` by ``jobs`` parallel workers.
+    the file ``path`` by ``jobs`` parallel workers; only what the options ``selection`` pick
+    when given (``--section=…``, ``--data-only``).
 
     Owners and privileges are left out (the roles of the source may not exist where it is
     restored); the first error stops it. With ``progress``, pg_restore runs ``--verbose`` and
@@ -196,6 +198,7 @@ def restore_command(
         "--exit-on-error",
         "--no-password",
         f"--dbname={conninfo(server, database)}",
+        *selection,
     )
     if progress is not None:
         argv = (*argv, "--verbose")

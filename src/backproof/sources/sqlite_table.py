@@ -18,6 +18,7 @@ from urllib.parse import quote as quote_path
 
 from backproof.errors import RestoreError
 from backproof.privacy import open_private_file
+from backproof.sources.base import DataPartOpener
 from backproof.sources.sqlite import DUMP_FORMAT, connect, sqlite_path
 from backproof.storage.base import CHUNK_BYTES
 
@@ -59,11 +60,18 @@ class SqliteTable:
             row = link.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
         return int(row[0]) if row else 0
 
-    def restore_table(self, dump: BinaryIO, dump_format: str, table: str, replace: bool) -> None:
+    def restore_table(
+        self,
+        dump: BinaryIO,
+        dump_format: str,
+        table: str,
+        replace: bool,
+        data_part: DataPartOpener | None = None,
+    ) -> None:
         """Copy the table ``table`` of the snapshot ``dump`` into the file.
 
         Raises RestoreError for another format or when SQLite refuses the copy (nothing of it
-        then stays).
+        then stays). ``data_part`` is ignored: a SQLite snapshot is one stream.
         """
         if dump_format != DUMP_FORMAT:
             raise RestoreError(f"a {dump_format} dump cannot be restored into SQLite")

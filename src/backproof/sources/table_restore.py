@@ -10,6 +10,7 @@ from typing import BinaryIO, Protocol
 
 from backproof.config.models import normalize_url_scheme
 from backproof.errors import RestoreError
+from backproof.sources.base import DataPartOpener
 from backproof.sources.registry import engine_of
 
 # How a user may name a table beside how the facts name it: PostgreSQL's facts leave out the
@@ -32,9 +33,17 @@ class TableTarget(Protocol):
         """Return the number of rows of the table."""
         ...
 
-    def restore_table(self, dump: BinaryIO, dump_format: str, table: str, replace: bool) -> None:
+    def restore_table(
+        self,
+        dump: BinaryIO,
+        dump_format: str,
+        table: str,
+        replace: bool,
+        data_part: DataPartOpener | None = None,
+    ) -> None:
         """Restore the table ``table`` (as the facts name it) from the decoded ``dump``;
-        ``replace`` lets it replace a table of that name."""
+        ``replace`` lets it replace a table of that name. ``data_part`` opens the backup's
+        second stream (PostgreSQL's dump in two: the largest tables' rows); None without one."""
         ...
 
 
