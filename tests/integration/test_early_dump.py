@@ -233,7 +233,7 @@ def pg_tables_apart(monkeypatch: pytest.MonkeyPatch) -> PgServer:
     return shared_postgresql()
 
 
-def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores(
+def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores_and_verifies(
     pg_tables_apart: PgServer, make_context: ContextMaker
 ) -> None:
     pg = pg_tables_apart
@@ -242,9 +242,11 @@ def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores(
 
         early = run_backup(context, early=started(context))
         own_time = run_backup(context)
+        verified = run_verify(context, backup_id=early.backup_id)
     finally:
         pg.clean_up()
 
+    assert verified.backup_id == early.backup_id
     assert [part.name for part in early.parts] == ["db", "db-data"]
     assert [part.name for part in own_time.parts] == ["db", "db-data"]
     assert early.parts[1].raw_size_bytes == own_time.parts[1].raw_size_bytes
