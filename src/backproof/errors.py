@@ -56,6 +56,10 @@ class SourceError(OperationError):
     """The source database or files could not be dumped, read or restored."""
 
 
+class StreamStoppedError(SourceError):
+    """One stream of a dump in two was stopped: the other failed, or the backup stopped."""
+
+
 class PipelineError(OperationError):
     """A stage of a subprocess pipeline failed; ``stages`` describes every stage."""
 

@@ -62,6 +62,17 @@ def dump_tools() -> list[psutil.Process]:
     return found
 
 
+def started_dump_tools() -> list[psutil.Process]:
+    """Return the dump tools started under this test process, running or ended (a tool whose
+    output fits in the pipes and the held memory ends before the backup reads it)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name() in DUMP_TOOLS:
+                found.append(child)
+    return found
+
+
 def comparable(context: Context, backup_id: str) -> dict[str, Any]:
     """Return what a committed backup's manifest says of the database's content."""
     manifest = next(
@@ -251,6 +262,29 @@ def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores_and
     assert [part.name for part in own_time.parts] == ["db", "db-data"]
     assert early.parts[1].raw_size_bytes == own_time.parts[1].raw_size_bytes
     assert comparable(context, early.backup_id) == comparable(context, own_time.backup_id)
+
+
+def test_both_streams_of_an_early_dump_run_while_the_backup_is_set_up(
+    pg_tables_apart: PgServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # each stream waits, held
+    pg = pg_tables_apart
+    try:
+        context = make_context(pg.url(pg.create_database(big_rows=100_000)))
+        with early_dump(context.settings, "bptest") as early:
+            assert early is not None
+            deadline = time.monotonic() + 10
+            while len(started_dump_tools()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            started_before_set_up = len(started_dump_tools())
+            backup = run_backup(context, early=early)
+        verified = run_verify(context, backup_id=backup.backup_id)
+    finally:
+        pg.clean_up()
+
+    assert started_before_set_up == 2
+    assert [part.name for part in backup.parts] == ["db", "db-data"]
+    assert verified.backup_id == backup.backup_id
 
 
 def test_a_set_up_that_fails_stops_both_streams_of_an_early_dump(

@@ -272,10 +272,14 @@ class _DataPart:
     assembly: _Assembly
     extension: str
 
-    def write(self, produce: Callable[[Writer], None]) -> None:
+    def write(
+        self, produce: Callable[[Writer], None], precompressed: Precompressed | None = None
+    ) -> None:
         # Compressed on the stream's own thread: the part ``db`` already has zstd's workers
         # (one per core), and a second set would add their tens of MB of buffers for nothing.
-        self.assembly.write(DATA_PART, self.extension, produce, is_threaded=False)
+        self.assembly.write(
+            DATA_PART, self.extension, produce, is_threaded=False, precompressed=precompressed
+        )
 
 
 def _write_store(assembly: _Assembly, facts: Facts) -> Facts:

@@ -28,12 +28,10 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from backproof.archive.streams import StreamStage, open_compressor
-from backproof.sources.late_parts import LateDataPart
-from backproof.sources.prefetch import HeldWriter
+from backproof.jobs.early_streams import TWO_STREAMS_SHARE, EarlyDataPart, HeldStream
 
 if TYPE_CHECKING:
-    from backproof.archive.streams import Writer
+    from backproof.archive.streams import StreamStage, Writer
     from backproof.config.models import Settings, TargetSettings
     from backproof.sources.base import DatabaseSource, DataPartSink, DumpInfo
 
@@ -52,14 +50,13 @@ _EARLY_ENGINES = ("postgresql", "mysql")
 class EarlyDump:
     """The dump of one target, running in a thread from before the backup's set-up."""
 
-    def __init__(self, target: TargetSettings, password: str | None) -> None:
+    def __init__(self, target: TargetSettings, password: str | None, *, share: float = 1.0) -> None:
         self.target = target
         self._password = password
-        self._held = HeldWriter()
-        self._compressor = open_compressor(target.compression, target.compression_level, self._held)
-        self._sink = _Front(self._compressor)
-        # The second stream of a dump in two waits for its part until ``attach_data_part``.
-        self._data_part = LateDataPart()
+        # ``share``: of the memory a held stream may take, this one's (``early_streams``).
+        self._main = HeldStream(target, share=share, is_threaded=True)
+        self._sink = self._main.front
+        self._data_part = EarlyDataPart(target)
         self._opened = threading.Event()
         self._source: DatabaseSource | None = None
         self._info: DumpInfo | None = None
@@ -81,17 +78,16 @@ class EarlyDump:
     @property
     def raw_size_bytes(self) -> int:
         """The bytes of the dump read so far."""
-        return self._sink.size_bytes
+        return self._main.raw_size_bytes
 
     def compressor_into(self, sink: Writer) -> StreamStage:
         """Send the compressed dump, what was held first, into ``sink`` (the part's writer
         after compression); return the compressor, to close once ``attach`` returned."""
-        self._held.attach(sink)
-        return self._compressor
+        return self._main.compressor_into(sink)
 
     def attach_data_part(self, sink: DataPartSink) -> None:
-        """Give the dump the backup's second part, for a second stream (``DATA_PART``): that
-        stream starts then, so its output is never held in memory."""
+        """Give the dump's second stream, if it has one (``DATA_PART``), the backup's part:
+        what it held, then the rest, is stored there from a thread of its own."""
         self._data_part.attach(sink)
 
     def attach(self, sink: Writer) -> DumpInfo:
@@ -107,8 +103,8 @@ class EarlyDump:
         return self._info
 
     def cancel(self) -> None:
-        """Stop the dump unless it ended: its tool is killed, what it held dropped."""
-        self._held.cancel()
+        """Stop the dump unless it ended: its tools are killed, what they held dropped."""
+        self._main.cancel()
         self._data_part.cancel()
         self._thread.join(CANCEL_WAIT_SECONDS)
         if self._thread.is_alive():
@@ -132,30 +128,6 @@ class EarlyDump:
             self._error = exc
         finally:
             self._sink.flowing.set()
-
-
-class _Front:
-    """What the dump writes into: every chunk is compressed (into the held memory, then the
-    part) and counted; once the part's writer is attached, each chunk is also counted there
-    (its progress)."""
-
-    def __init__(self, compressor: StreamStage) -> None:
-        self._compress = compressor.write
-        self._part: Writer | None = None
-        self.size_bytes = 0
-        self.flowing = threading.Event()
-
-    def write(self, data: bytes, /) -> int:
-        self._compress(data)
-        self.size_bytes += len(data)
-        self.flowing.set()
-        part = self._part
-        if part is not None:
-            part.write(data)
-        return len(data)
-
-    def attach(self, part: Writer) -> None:
-        self._part = part
 
 
 @contextlib.contextmanager
@@ -188,9 +160,12 @@ def _prepare(settings: Settings, target_name: str | None) -> EarlyDump | None:
         # Loaded for a target with a database only (the dump loads it anyway).
         from backproof.sources.registry import engine_of  # noqa: PLC0415
 
-        if engine_of(target.database) not in _EARLY_ENGINES:
+        engine = engine_of(target.database)
+        if engine not in _EARLY_ENGINES:
             return None
         password = database_password(target, settings.targets.index(target))
     except Exception:  # the backup itself reports the same problem, in its audit row
         return None
-    return EarlyDump(target, password)
+    # A PostgreSQL dump may run in two streams, each then held in half the memory.
+    share = TWO_STREAMS_SHARE if engine == "postgresql" else 1.0
+    return EarlyDump(target, password, share=share)

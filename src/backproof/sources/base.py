@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from backproof.archive.manifest import Facts, SourceInfo
-from backproof.archive.streams import Writer
+from backproof.archive.streams import Precompressed, Writer
 from backproof.sources.verify_users import VerifyUserScript
 
 SCRATCH_PREFIX = "verify_"
@@ -51,9 +51,12 @@ class RestoreOptions:
 class DataPartSink(Protocol):
     """Where a dump in two streams writes its second (the part ``DATA_PART``, issue 12)."""
 
-    def write(self, produce: Callable[[Writer], None]) -> None:
+    def write(
+        self, produce: Callable[[Writer], None], precompressed: Precompressed | None = None
+    ) -> None:
         """Store what ``produce`` writes as the part; return once it is stored. Raises what
-        ``produce`` raised, or the storage's error."""
+        ``produce`` raised, or the storage's error. ``precompressed``: the bytes were
+        compressed as they were produced, before the part was opened (``jobs.early_dump``)."""
         ...
 
 

@@ -22,10 +22,10 @@ from typing import BinaryIO
 
 from backproof.archive.manifest import Facts, TableDigest
 from backproof.archive.streams import Writer
+from backproof.errors import StreamStoppedError
 from backproof.process import Command, read_pipeline
 from backproof.sources import postgresql_catalog as catalog
 from backproof.sources.base import DataPartSink
-from backproof.sources.late_parts import StoppedError
 from backproof.sources.postgresql_digests import DumpDigests, missing_digests, table_pattern
 from backproof.sources.prefetch import read_ahead
 from backproof.storage.base import CHUNK_BYTES
@@ -85,7 +85,7 @@ class DataStream:
         self.failed = threading.Event()
 
     def run(self) -> None:
-        """Dump and store the stream; raise what failed (StoppedError once ``stop`` was
+        """Dump and store the stream; raise what failed (StreamStoppedError once ``stop`` was
         called)."""
         try:
             self._sink.write(self._produce)
@@ -108,7 +108,7 @@ class DataStream:
     def _copy(self, stream: BinaryIO, writer: Writer) -> None:
         for chunk in read_ahead(stream, CHUNK_BYTES):
             if self._stopped.is_set():
-                raise StoppedError("the dump's second stream stopped: the first failed")
+                raise StreamStoppedError("the dump's second stream stopped: the first failed")
             writer.write(chunk)
             self.digests.feed(chunk)
 

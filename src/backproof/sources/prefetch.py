@@ -50,11 +50,14 @@ class HeldWriter:
 
     A dump started early compresses as it reads (``jobs.early_dump``) and its compressed output
     waits here for the part's writer: at most ``SPOOL_BYTES`` of it (about six times as much of
-    the dump), past which the writer waits. Never on disk; after ``cancel`` every write raises
-    DumpCancelledError (the pipeline then kills the tool).
+    the dump), or the ``share`` of it given to each of two streams, past which the writer
+    waits. Never on disk; after ``cancel`` every write raises DumpCancelledError (the pipeline
+    then kills the tool).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, share: float = 1.0) -> None:
+        # The part of SPOOL_BYTES this writer may hold (read when it is made: tests lower it).
+        self._limit_bytes = int(SPOOL_BYTES * share)
         self._changed = threading.Condition()
         self._held: list[bytes] = []
         self._size_bytes = 0
@@ -93,7 +96,7 @@ class HeldWriter:
 
     def _is_full(self, size_bytes: int) -> bool:
         held = self._target is None and not self._is_cancelled and self._size_bytes > 0
-        return held and self._size_bytes + size_bytes > SPOOL_BYTES
+        return held and self._size_bytes + size_bytes > self._limit_bytes
 
 
 def read_ahead(

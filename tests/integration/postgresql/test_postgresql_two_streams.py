@@ -5,7 +5,6 @@ failure of either stream stopping the other."""
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -14,8 +13,8 @@ import pytest
 from pg_servers import PgServer
 
 from backproof.archive.streams import Writer
+from backproof.errors import StreamStoppedError
 from backproof.sources import postgresql_streams
-from backproof.sources.late_parts import LateDataPart, StoppedError
 from backproof.sources.postgresql import PostgresqlSource
 from backproof.sources.postgresql_archive import read_toc_entries
 from backproof.sources.postgresql_labels import table_label
@@ -164,30 +163,5 @@ def test_a_first_stream_that_fails_stops_the_second_and_raises_its_own_error(
             FailingWriter(limit=64 * 1024), KEY_TABLES, 20, second
         )
 
-    assert isinstance(second.raised, StoppedError)
-    assert running_dumps() == []
-
-
-def test_a_second_part_never_opened_is_given_up_when_the_backup_stops(
-    pg: PgServer, database: str, small_tables_apart: None
-) -> None:
-    late = LateDataPart()
-    errors: list[BaseException] = []
-
-    def dump() -> None:
-        try:
-            PostgresqlSource.from_url(pg.url(database)).dump(io.BytesIO(), KEY_TABLES, 20, late)
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=dump)
-    thread.start()
-    time.sleep(1.0)  # the first stream is done; the second waits for its part
-    assert thread.is_alive()
-    late.cancel()
-    thread.join(30)
-
-    assert not thread.is_alive()
-    assert len(errors) == 1
-    assert isinstance(errors[0], StoppedError)
+    assert isinstance(second.raised, StreamStoppedError)
     assert running_dumps() == []
