@@ -44,6 +44,7 @@ from backproof.sources.postgresql_tools import (
     DUMP_TOOL,
     conninfo,
     tool_environment,
+    tool_path,
 )
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.server_urls import ServerUrl
@@ -142,7 +143,7 @@ def data_dump_command(
     matching ``excluded`` (patterns of :func:`table_pattern`); its output written 1 MiB at a
     time (``with_output_buffer``)."""
     argv = (
-        DUMP_TOOL,
+        tool_path(DUMP_TOOL),
         "--format=custom",
         "--compress=0",
         "--data-only",

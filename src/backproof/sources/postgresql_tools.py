@@ -7,6 +7,7 @@ as a keyword argument; the connection string on their command line never holds i
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,9 @@ from backproof.sources.server_urls import ServerUrl
 
 DUMP_TOOL = "pg_dump"
 RESTORE_TOOL = "pg_restore"
+# Debian's chooser of a PostgreSQL version, on PATH in place of each tool (``tool_path``).
+PG_WRAPPER = "pg_wrapper"
+DEBIAN_BINROOT = Path("/usr/lib/postgresql")
 CONNECT_TIMEOUT_SECONDS = 10
 VERSION_TIMEOUT_SECONDS = 30
 MAINTENANCE_DATABASE = "postgres"
@@ -104,14 +108,49 @@ def translate(error: psycopg.Error, what: str) -> SourceError:
     return SourceError(f"{what}: {_reason(error)}")
 
 
+def tool_path(tool: str) -> str:
+    """Return what runs ``tool``: the binary of the newest installed PostgreSQL version where
+    the ``tool`` on PATH is Debian's ``pg_wrapper``, else the one on PATH; the bare name when
+    none is (running it then says to install it).
+
+    Debian and Ubuntu put that perl script on PATH for every PostgreSQL tool; for a server
+    named by host it runs the newest version's tool, which reads every older server. Going
+    to it directly does the same without a perl interpreter's start (about 30 ms a run,
+    twice before a backup's dump begins). libpq there already reads its service file from
+    ``/etc/postgresql-common``, as the wrapper arranges.
+    """
+    return _tool_path(tool, os.environ.get("PATH", ""))
+
+
+@cache
+def _tool_path(tool: str, _search_path: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        return tool
+    if Path(found).resolve().name != PG_WRAPPER:
+        return found
+    versions = [path for path in DEBIAN_BINROOT.glob(f"*/bin/{tool}") if os.access(path, os.X_OK)]
+    if not versions:
+        return found
+    return str(max(versions, key=lambda path: _version_key(path.parent.parent.name)))
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    """``15`` -> (15,), ``9.6`` -> (9, 6); a name that is no version sorts first."""
+    try:
+        return tuple(int(part) for part in name.split("."))
+    except ValueError:
+        return (-1,)
+
+
 def tool_version(tool: str) -> str:
     """Return the version of ``pg_dump`` or ``pg_restore`` on PATH (``15.4`` of ``pg_dump
     (PostgreSQL) 15.4``).
 
     Raises SourceError naming the package to install when the tool is not on PATH.
     """
-    path = shutil.which(tool)
-    if path is None:
+    path = tool_path(tool)
+    if path == tool:
         raise SourceError(f"{tool} not found on PATH: {INSTALL_HINT}")
     return _version_of(path, tool)
 
@@ -157,7 +196,7 @@ def dump_command(
     if data_of:
         selection = ["--data-only", *(f"--table={pattern}" for pattern in data_of)]
     argv = (
-        DUMP_TOOL,
+        tool_path(DUMP_TOOL),
         "--format=custom",
         "--compress=0",  # backproof compresses the stream itself, once
         f"--snapshot={snapshot}",
@@ -192,7 +231,7 @@ def restore_command(
     ``progress`` reads its lines as they come (see ``Command.progress``).
     """
     argv: tuple[str, ...] = (
-        RESTORE_TOOL,
+        tool_path(RESTORE_TOOL),
         "--no-owner",
         "--no-privileges",
         "--exit-on-error",
