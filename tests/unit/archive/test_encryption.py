@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import secrets
 import threading
+import time
 from pathlib import Path
 
 import pyrage
@@ -86,8 +87,29 @@ def read_back(storage: Storage, part: Part, identity_file: Path | None) -> bytes
         return stream.read()
 
 
-def encryption_threads() -> list[threading.Thread]:
+# The age threads alive when the running test started (``earlier_age_threads``).
+_EARLIER: set[threading.Thread] = set()
+
+
+@pytest.fixture(autouse=True)
+def earlier_age_threads() -> None:
+    """Let the age threads of the tests run before in this process end (a stopped stream's
+    thread ends at its next chunk: on a loaded machine that can be after its test ended), so
+    that each test judges only the threads it started itself."""
+    deadline = time.monotonic() + 10
+    while _age_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _EARLIER.clear()
+    _EARLIER.update(_age_threads())
+
+
+def _age_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("age-")]
+
+
+def encryption_threads() -> list[threading.Thread]:
+    """Return the age threads this test started that are still alive."""
+    return [thread for thread in _age_threads() if thread not in _EARLIER]
 
 
 def test_encrypted_part_reads_back_identical_with_the_identity(tmp_path: Path):
