@@ -8,7 +8,8 @@ digested and its bytes compressed (the target's compression and level, as the pa
 would) as they come; the compressed output is held in memory until the part is opened
 (``sources.prefetch.HeldWriter``: at most 32 MiB, about 190 MB of a PostgreSQL dump at zstd's
 default level, never on disk, so no plaintext copy of the dump exists before it is encrypted;
-past that the tool waits). When the backup reaches its database part it attaches the part's
+past that the tool waits; a PostgreSQL dump in two streams holds both, each in half of it:
+``jobs.early_streams``). When the backup reaches its database part it attaches the part's
 writer: the held bytes, then the rest, are encrypted when configured, hashed and stored as
 they always were. What is stored is the same.
 
