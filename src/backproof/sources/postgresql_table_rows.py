@@ -3,11 +3,12 @@
 In a backup dumped in two streams (``postgresql_sections``) the part ``db`` holds the table's
 definition and the part ``db-data`` its rows. The entries picked from the first
 (``postgresql_table``) are then restored around the rows, each step in one transaction:
-the pre-data ones (the table, its sequences and defaults; dropped first when ``replace``),
-then the rows from the data part, then the post-data ones (indexes, primary key, constraints)
-once the rows are in. The first step reads the ``db`` archive's header and table of contents
-alone, as does the last. A failure after the first drops the table again: no table without
-its rows stays (with ``replace``, the table it replaced is gone already).
+the pre-data ones (the table, its sequences and defaults; dropped first when ``replace``) with
+the values of its sequences (their ``SEQUENCE SET``, of the data section but held in the table
+of contents), then the rows from the data part, then the post-data ones (indexes, primary
+key, constraints) once the rows are in. The first step reads the ``db`` archive's header and
+table of contents alone, as does the last. A failure after the first drops the table again: no
+table without its rows stays (with ``replace``, the table it replaced is gone already).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from backproof.sources.postgresql_table import PostgresqlTable
 
 logger = logging.getLogger(__name__)
-PRE_DATA = ("--section=pre-data",)
+# The first step's: the table's definition and its sequences' values (the table's own rows
+# are not in the ``db`` archive, so its data section holds nothing else of it).
+PRE_DATA_AND_DATA = ("--section=pre-data", "--section=data")
 DATA = ("--section=data",)
 POST_DATA = ("--section=post-data",)
 
@@ -69,7 +72,7 @@ def restore_rows_from_part(
             return False
         with tempfile.TemporaryDirectory(prefix="backproof-") as folder:
             listing = write_listing(Path(folder), picked)
-            _feed(receiver.command(listing, replace, PRE_DATA), definitions)
+            _feed(receiver.command(listing, replace, PRE_DATA_AND_DATA), definitions)
             try:
                 rows_listing = write_listing(Path(folder), rows)
                 _feed(receiver.command(rows_listing, False, DATA), side_head, side)

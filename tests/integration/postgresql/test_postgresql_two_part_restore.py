@@ -222,6 +222,9 @@ def test_one_table_whose_rows_are_in_the_data_part_restores_with_them(
         "AND connamespace = 'public'::regnamespace"
     )
     assert scalar(pg, other, primary_keys) == 2
+    # The sequence companies owns goes on from where the source's was.
+    next_id = "SELECT last_value FROM companies_id_seq"
+    assert scalar(pg, other, next_id) == scalar(pg, source, next_id)
 
 
 def test_one_table_whose_rows_fail_to_restore_is_not_left_behind(pg: PgServer) -> None:
