@@ -264,6 +264,19 @@ def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores_and
     assert comparable(context, early.backup_id) == comparable(context, own_time.backup_id)
 
 
+def test_an_early_dump_in_one_stream_opens_no_second_part(
+    server: PgServer | MariaServer, make_context: ContextMaker, tmp_path: Path
+) -> None:
+    context = make_context(server.url(server.create_database(big_rows=1_000)))
+
+    backup = run_backup(context, early=started(context))
+    time.sleep(0.2)  # a stray upload of a second part would be open by now
+
+    assert [part.name for part in backup.parts] == ["db"]
+    stored = sorted(path.name for path in (tmp_path / "backups").rglob("*") if path.is_file())
+    assert [name for name in stored if not name.startswith(("db.", "manifest"))] == []
+
+
 def test_both_streams_of_an_early_dump_run_while_the_backup_is_set_up(
     pg_tables_apart: PgServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -80,16 +80,20 @@ class Front:
 class EarlyDataPart:
     """The second part of an early dump in two streams (``DataPartSink``).
 
-    The dump's second stream writes here from the start (``write``, on the stream's thread),
-    held like the first; ``attach`` gives it the backup's part, which a thread of its own then
-    writes (the held bytes, then the rest); ``write`` returns once that part is stored, or
-    raises what failed. ``cancel``: the backup stopped before it attached the part.
+    The dump's second stream, when it has one, writes here from the start (``write``, on the
+    stream's thread), held like the first. Once the stream has begun and the backup has given
+    its part (``attach``), whichever comes last, a thread of its own writes that part (the held
+    bytes, then the rest): a dump in one stream opens no second part. ``write`` returns once
+    the part is stored, or raises what failed. ``cancel``: the backup stopped before it
+    attached the part.
     """
 
     def __init__(self, target: TargetSettings) -> None:
         # One compressing thread: the first stream's part has zstd's workers already.
         self._stream = HeldStream(target, share=TWO_STREAMS_SHARE, is_threaded=False)
         self._lock = threading.Lock()
+        self._began = False
+        self._sink: DataPartSink | None = None
         self._produced = threading.Event()
         self._stored = threading.Event()
         self._store: threading.Thread | None = None
@@ -100,6 +104,9 @@ class EarlyDataPart:
         self, produce: Callable[[Writer], None], precompressed: Precompressed | None = None
     ) -> None:
         """Run the stream into the held memory, then the part; return once it is stored."""
+        with self._lock:
+            self._began = True
+            self._start_store()
         try:
             produce(self._stream.front)
         except BaseException as error:
@@ -118,12 +125,10 @@ class EarlyDataPart:
             raise StreamStoppedError("the backup stopped before it stored the dump's second part")
 
     def attach(self, sink: DataPartSink) -> None:
-        """Store the stream as ``sink``'s part, from a thread of its own."""
+        """Store the stream as ``sink``'s part, from a thread of its own, once it has begun."""
         with self._lock:
-            self._store = threading.Thread(
-                target=self._write_part, args=(sink,), name="second part", daemon=True
-            )
-            self._store.start()
+            self._sink = sink
+            self._start_store()
 
     def cancel(self) -> None:
         """Give the stream up: what it holds is dropped, its tool killed, ``write`` raises."""
@@ -131,6 +136,15 @@ class EarlyDataPart:
         with self._lock:
             if self._store is None:  # otherwise the part's thread ends as the stream fails
                 self._stored.set()
+
+    def _start_store(self) -> None:
+        """Start the part's thread once the stream began and the part was given (under the
+        lock; once)."""
+        if self._began and self._sink is not None and self._store is None:
+            self._store = threading.Thread(
+                target=self._write_part, args=(self._sink,), name="second part", daemon=True
+            )
+            self._store.start()
 
     def _write_part(self, sink: DataPartSink) -> None:
         try:
