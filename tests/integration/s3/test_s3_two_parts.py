@@ -36,7 +36,10 @@ def test_a_postgresql_backup_in_two_encrypted_parts_on_s3_verifies_and_restores(
         database = pg.create_database(big_rows=20_000)
         settings = Settings.model_validate(
             {
-                "state": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "state": {
+                    "url": f"sqlite:///{tmp_path / 'state.db'}",
+                    "lock_dir": str(tmp_path / "locks"),
+                },
                 "targets": [
                     {
                         "name": "crm",
