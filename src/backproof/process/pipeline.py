@@ -31,6 +31,9 @@ T = TypeVar("T")
 # After the caller's function raised, stages that are already ending (a failed stage whose
 # output just reached EOF) get this long to be reaped and judged before the rest are killed.
 ABORT_GRACE_SECONDS = 0.25
+# The rest are asked to end (SIGTERM: a tool with workers of its own, ``pg_restore --jobs``,
+# then stops them; SIGKILL would leave them loading) and killed when they have not within this.
+TERMINATE_GRACE_SECONDS = 2.0
 
 
 def read_pipeline(
@@ -186,13 +189,20 @@ class _Pipeline:
         return b"" if self._sink is None else self._sink.captured()
 
     def abort(self) -> None:
-        """Give stages already ending a moment to be reaped, then kill the rest."""
-        deadline = time.monotonic() + ABORT_GRACE_SECONDS
+        """Give stages already ending a moment to be reaped, ask the rest to end, then kill
+        what still runs."""
+        self._reap_within(ABORT_GRACE_SECONDS)
+        for stage in self.stages:
+            stage.terminate()
+        self._reap_within(TERMINATE_GRACE_SECONDS)
+        for stage in self.stages:
+            stage.kill()
+
+    def _reap_within(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         for stage in self.stages:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 stage.process.wait(max(0.0, deadline - time.monotonic()))
-        for stage in self.stages:
-            stage.kill()
 
     def finish(self, *, is_consumer_ok: bool, cause: BaseException | None = None) -> None:
         """Wait for every stage and helper thread, judge the stages, raise on failure.

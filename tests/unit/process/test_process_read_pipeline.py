@@ -265,3 +265,32 @@ def test_read_pipeline_raises_stdin_error_when_reading_stdin_fails() -> None:
 
     with pytest.raises(OSError, match="Input/output error"):
         read_pipeline([Command("cat", ("cat",))], read_all, stdin=stdin)
+
+
+def test_an_aborted_stage_is_asked_to_end_before_it_is_killed(tmp_path: Path) -> None:
+    # A tool with workers of its own (pg_restore --jobs) stops them on SIGTERM, not on SIGKILL.
+    marker = tmp_path / "asked"
+    script = "trap 'echo asked > \"$1\"; exit 143' TERM; echo ready; while :; do sleep 0.05; done"
+
+    def consume(stream: BinaryIO) -> None:
+        stream.readline()
+        raise ValueError("the restore was interrupted")
+
+    with pytest.raises(ValueError, match="interrupted"):
+        read_pipeline([shell("tool", script, str(marker))], consume)
+
+    assert marker.read_text(encoding="ascii") == "asked\n"
+
+
+def test_an_aborted_stage_that_will_not_end_is_killed(tmp_path: Path) -> None:
+    before = child_pids()
+    script = "trap '' TERM; echo ready; while :; do sleep 0.05; done"
+
+    def consume(stream: BinaryIO) -> None:
+        stream.readline()
+        raise ValueError("the restore was interrupted")
+
+    with pytest.raises(ValueError, match="interrupted"):
+        read_pipeline([shell("stubborn", script)], consume)
+
+    assert children_left(before) == []
