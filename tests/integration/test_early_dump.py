@@ -182,17 +182,11 @@ def test_an_early_dump_is_exact_although_the_application_writes_while_it_is_spoo
     assert run_verify(context, backup_id=backup.backup_id).backup_id == backup.backup_id
 
 
-def test_a_set_up_that_fails_kills_the_early_dump_and_commits_nothing(
-    server: PgServer | MariaServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # the tool waits, held: alive
-    context = make_context(
-        server.url(server.create_database(big_rows=100_000)), key_tables=["companies"]
-    )
+def backup_whose_set_up_fails(context: Context) -> EarlyDump:
+    """Run a backup of ``bptest`` whose set-up cannot go on (another backup holds the run
+    lock) while its dump runs early; return that dump once its tools ended (or 10 s passed)."""
     context.settings.state.lock_wait_seconds = 0
     lock_dir = context.settings.state.lock_dir
-
-    # Another backup of the target holds the run lock: this one's set-up cannot go on.
     with (
         hold_run_lock(lock_dir, "backup", "bptest", 0),
         early_dump(context.settings, "bptest") as early,
@@ -201,10 +195,22 @@ def test_a_set_up_that_fails_kills_the_early_dump_and_commits_nothing(
         assert dump_tools()  # the dump runs while the backup is set up
         with pytest.raises(LockTimeoutError):
             run_backup(context, early=early)
-
     deadline = time.monotonic() + 10
     while dump_tools() and time.monotonic() < deadline:
         time.sleep(0.05)
+    return early
+
+
+def test_a_set_up_that_fails_kills_the_early_dump_and_commits_nothing(
+    server: PgServer | MariaServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # the tool waits, held: alive
+    context = make_context(
+        server.url(server.create_database(big_rows=100_000)), key_tables=["companies"]
+    )
+
+    backup_whose_set_up_fails(context)
+
     assert dump_tools() == []
     assert scan_target(context.storage(), "bptest").committed == []
     assert context.activities.latest("backup", "bptest", ["skipped"]) is not None
@@ -237,25 +243,24 @@ def test_a_target_with_before_hooks_gets_no_early_dump_and_the_only_target_one(
 
 
 @pytest.fixture
-def pg_tables_apart(monkeypatch: pytest.MonkeyPatch) -> PgServer:
+def pg_tables_apart(monkeypatch: pytest.MonkeyPatch) -> Iterator[PgServer]:
     """The shared PostgreSQL, whose test-sized tables are large enough to be dumped apart
     (a dump in two streams); what a test makes on it is dropped afterwards."""
     monkeypatch.setattr(postgresql_streams, "DATA_PART_MIN_BYTES", 256 * 1024)
-    return shared_postgresql()
+    pg = shared_postgresql()
+    yield pg
+    pg.clean_up()
 
 
 def test_an_early_dump_in_two_streams_stores_what_one_in_its_own_time_stores_and_verifies(
     pg_tables_apart: PgServer, make_context: ContextMaker
 ) -> None:
     pg = pg_tables_apart
-    try:
-        context = make_context(pg.url(pg.create_database(big_rows=20_000)))
+    context = make_context(pg.url(pg.create_database(big_rows=20_000)))
 
-        early = run_backup(context, early=started(context))
-        own_time = run_backup(context)
-        verified = run_verify(context, backup_id=early.backup_id)
-    finally:
-        pg.clean_up()
+    early = run_backup(context, early=started(context))
+    own_time = run_backup(context)
+    verified = run_verify(context, backup_id=early.backup_id)
 
     assert verified.backup_id == early.backup_id
     assert [part.name for part in early.parts] == ["db", "db-data"]
@@ -282,18 +287,15 @@ def test_both_streams_of_an_early_dump_run_while_the_backup_is_set_up(
 ) -> None:
     monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # each stream waits, held
     pg = pg_tables_apart
-    try:
-        context = make_context(pg.url(pg.create_database(big_rows=100_000)))
-        with early_dump(context.settings, "bptest") as early:
-            assert early is not None
-            deadline = time.monotonic() + 10
-            while len(started_dump_tools()) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            started_before_set_up = len(started_dump_tools())
-            backup = run_backup(context, early=early)
-        verified = run_verify(context, backup_id=backup.backup_id)
-    finally:
-        pg.clean_up()
+    context = make_context(pg.url(pg.create_database(big_rows=100_000)))
+    with early_dump(context.settings, "bptest") as early:
+        assert early is not None
+        deadline = time.monotonic() + 10
+        while len(started_dump_tools()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started_before_set_up = len(started_dump_tools())
+        backup = run_backup(context, early=early)
+    verified = run_verify(context, backup_id=backup.backup_id)
 
     assert started_before_set_up == 2
     assert [part.name for part in backup.parts] == ["db", "db-data"]
@@ -303,26 +305,12 @@ def test_both_streams_of_an_early_dump_run_while_the_backup_is_set_up(
 def test_a_set_up_that_fails_stops_both_streams_of_an_early_dump(
     pg_tables_apart: PgServer, make_context: ContextMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # the first stream waits, held
+    monkeypatch.setattr(prefetch, "SPOOL_BYTES", 64 * 1024)  # each stream waits, held
     pg = pg_tables_apart
-    try:
-        context = make_context(pg.url(pg.create_database(big_rows=100_000)))
-        context.settings.state.lock_wait_seconds = 0
-        lock_dir = context.settings.state.lock_dir
+    context = make_context(pg.url(pg.create_database(big_rows=100_000)))
 
-        with (
-            hold_run_lock(lock_dir, "backup", "bptest", 0),
-            early_dump(context.settings, "bptest") as early,
-        ):
-            assert early is not None
-            with pytest.raises(LockTimeoutError):
-                run_backup(context, early=early)
+    early = backup_whose_set_up_fails(context)
 
-        deadline = time.monotonic() + 10
-        while dump_tools() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert dump_tools() == []
-        assert not early._thread.is_alive()
-        assert scan_target(context.storage(), "bptest").committed == []
-    finally:
-        pg.clean_up()
+    assert dump_tools() == []
+    assert not early.is_running
+    assert scan_target(context.storage(), "bptest").committed == []

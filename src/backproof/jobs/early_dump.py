@@ -111,6 +111,11 @@ class EarlyDump:
         if self._thread.is_alive():
             logger.warning("the cancelled dump of %s did not stop in time", self.target.name)
 
+    @property
+    def is_running(self) -> bool:
+        """True while the dump's thread runs (a cancelled dump's, until it has stopped)."""
+        return self._thread.is_alive()
+
     def _failure(self) -> BaseException:
         return self._error or RuntimeError("the early dump ended without a result")
 

@@ -28,7 +28,6 @@ from backproof.archive.manifest import Facts, SourceInfo
 from backproof.archive.streams import Writer
 from backproof.errors import PipelineError, RestoreError, SourceError
 from backproof.process import (
-    Command,
     read_pipeline,
     with_output_buffer,
 )
@@ -148,19 +147,18 @@ class PostgresqlSource:
                 except psycopg.Error as exc:
                     raise translate(exc, f"cannot read the facts of {where}") from exc
 
-            def command(**selection: Sequence[str]) -> Command:
-                dump = dump_command(self.server, self.password, str(snapshot), **selection)
-                return with_output_buffer(dump)
-
+            server, password, snapshot = self.server, self.password, str(snapshot)
+            first = dump_command(server, password, snapshot, without_data_of=apart)
             second = None
             if data_part is not None and apart:
-                second = DataStream(command(data_of=apart), data_part)
+                rows = dump_command(server, password, snapshot, data_only=True, tables=apart)
+                second = DataStream(with_output_buffer(rows), data_part)
             digests = DumpDigests()
             try:
                 # The facts are read while pg_dump runs, in the snapshot it imported; the
                 # digests of the tables are read from the streams themselves.
                 facts = read_pipeline(
-                    [command(without_data_of=apart)],
+                    [with_output_buffer(first)],
                     lambda stream: consume_streams(stream, sink, digests, read_facts, second),
                 )
             except PipelineError as exc:

@@ -39,13 +39,7 @@ from backproof.sources.postgresql_archive import (
     read_toc_entries,
 )
 from backproof.sources.postgresql_labels import table_label
-from backproof.sources.postgresql_tools import (
-    CANONICAL_ENVIRONMENT,
-    DUMP_TOOL,
-    conninfo,
-    tool_environment,
-    tool_path,
-)
+from backproof.sources.postgresql_tools import dump_command
 from backproof.sources.prefetch import read_ahead
 from backproof.sources.server_urls import ServerUrl
 from backproof.sources.table_digests import require_known_method
@@ -94,12 +88,6 @@ class DumpDigests:
         except ArchiveFormatError:
             return {}
 
-    def result(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
-        """Return the digests of the tables whose rows agree with ``counts`` (read in the
-        dump's snapshot), and a warning for each table without a digest."""
-        kept, problems = self.kept(counts)
-        return kept, problems or missing_digests(counts, kept)
-
     def kept(self, counts: dict[str, int]) -> tuple[dict[str, TableDigest], list[str]]:
         """Return the digests of the tables whose rows agree with ``counts``, and why none
         was kept when the stream could not be read (empty otherwise)."""
@@ -142,21 +130,13 @@ def data_dump_command(
     of the tables matching the patterns ``tables`` only when given, without the data of those
     matching ``excluded`` (patterns of :func:`table_pattern`); its output written 1 MiB at a
     time (``with_output_buffer``)."""
-    argv = (
-        tool_path(DUMP_TOOL),
-        "--format=custom",
-        "--compress=0",
-        "--data-only",
-        "--no-password",
-        *(f"--table={pattern}" for pattern in tables),
-        *(f"--exclude-table-data={pattern}" for pattern in excluded),
-        f"--dbname={conninfo(server, database)}",
-    )
-    command = Command(
-        name=DUMP_TOOL,
-        argv=argv,
-        env={**tool_environment(password), **CANONICAL_ENVIRONMENT},
-        secrets=(password,) if password else (),
+    command = dump_command(
+        server,
+        password,
+        database=database,
+        data_only=True,
+        tables=tables,
+        without_data_of=excluded,
     )
     return with_output_buffer(command)
 

@@ -127,6 +127,20 @@ class ArchiveHead:
         return self.head
 
 
+def read_archive_head(dump: BinaryIO, what: str) -> tuple[list[bytes], bytes]:
+    """Read ``dump`` (``what``, for errors) until its header and table of contents are whole;
+    return the chunks read, to pass on before the rest, and those head bytes.
+
+    Raises RestoreError when it is not an archive backproof reads, or ends inside its table.
+    """
+    chunks: list[bytes] = []
+    head = ArchiveHead(what)
+    while head.head is None and (chunk := dump.read(CHUNK_BYTES)):
+        chunks.append(chunk)
+        head.feed(chunk)
+    return chunks, head.complete()
+
+
 def restore_stream(dump: BinaryIO, restorer: Restorer, data_part: DataPartOpener | None) -> None:
     """Stream the archive ``dump`` into pg_restore; with ``data_part``, in sections (see the
     module). Raises RestoreError when the archive ends inside its table of contents,
@@ -134,12 +148,7 @@ def restore_stream(dump: BinaryIO, restorer: Restorer, data_part: DataPartOpener
     if data_part is None:
         write_pipeline([restorer.command()], lambda feed: _copy(dump, feed))
         return
-    first: list[bytes] = []
-    head = ArchiveHead("the database part")
-    while head.head is None and (chunk := dump.read(CHUNK_BYTES)):
-        first.append(chunk)
-        head.feed(chunk)
-    contents = head.complete()
+    first, contents = read_archive_head(dump, "the database part")
     write_pipeline([restorer.command(PRE_DATA)], lambda feed: _write(feed, contents))
 
     def produce(feed: BinaryIO) -> None:

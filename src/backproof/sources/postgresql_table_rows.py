@@ -19,15 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from backproof.errors import RestoreError, SourceError
+from backproof.errors import SourceError
 from backproof.process import Command, write_pipeline
 from backproof.sources.base import DataPartOpener
 from backproof.sources.postgresql_archive import (
-    ArchiveFormatError,
     TocEntry,
     read_complete_table_of_contents,
     read_toc_entries,
 )
+from backproof.sources.postgresql_sections import read_archive_head
 from backproof.storage.base import CHUNK_BYTES
 
 if TYPE_CHECKING:
@@ -112,15 +112,5 @@ def write_listing(folder: Path, dump_ids: Sequence[int]) -> Path:
 def read_head(dump: BinaryIO) -> tuple[bytes, list[TocEntry]]:
     """Read the head of ``dump`` until its table of contents is whole; return the bytes read
     and the entries. Raises RestoreError when the archive ends first or is not one."""
-    head = b""
-    while True:
-        try:
-            entries = read_toc_entries(head)
-        except ArchiveFormatError as exc:
-            raise RestoreError(f"cannot read the archive's table of contents: {exc}") from exc
-        if entries is not None:
-            return head, entries
-        chunk = dump.read(CHUNK_BYTES)
-        if not chunk:
-            raise RestoreError("the archive ends inside its table of contents")
-        head += chunk
+    chunks, contents = read_archive_head(dump, "the archive")
+    return b"".join(chunks), read_toc_entries(contents) or []

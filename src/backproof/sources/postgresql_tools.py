@@ -184,25 +184,28 @@ def require_client_for(tool: str, server_version_number: int) -> str:
 def dump_command(
     server: ServerUrl,
     password: str | None,
-    snapshot: str,
+    snapshot: str | None = None,
     *,
+    database: str | None = None,
+    data_only: bool = False,
+    tables: Sequence[str] = (),
     without_data_of: Sequence[str] = (),
-    data_of: Sequence[str] = (),
 ) -> Command:
-    """Return pg_dump of the whole database, custom format, uncompressed, in ``snapshot``:
-    without the rows of the tables ``without_data_of`` names (pg_dump patterns); or, with
-    ``data_of``, the rows of those tables alone (the second stream of a dump in two)."""
-    selection = [f"--exclude-table-data={pattern}" for pattern in without_data_of]
-    if data_of:
-        selection = ["--data-only", *(f"--table={pattern}" for pattern in data_of)]
+    """Return pg_dump of the database (``database``, else the URL's), custom format,
+    uncompressed, in ``snapshot`` when given: its rows alone with ``data_only``; only the
+    tables ``tables`` names when given; without the rows of those ``without_data_of`` names
+    (pg_dump patterns, ``table_pattern``). A backup's first stream leaves its largest tables'
+    rows out, its second dumps them alone; a verify's read-back dumps the rows of a copy."""
     argv = (
         tool_path(DUMP_TOOL),
         "--format=custom",
         "--compress=0",  # backproof compresses the stream itself, once
-        f"--snapshot={snapshot}",
-        *selection,
+        *((f"--snapshot={snapshot}",) if snapshot else ()),
+        *(("--data-only",) if data_only else ()),
+        *(f"--table={pattern}" for pattern in tables),
+        *(f"--exclude-table-data={pattern}" for pattern in without_data_of),
         "--no-password",
-        f"--dbname={conninfo(server)}",
+        f"--dbname={conninfo(server, database)}",
     )
     return Command(
         name=DUMP_TOOL,
